@@ -1,0 +1,50 @@
+//! The server half of the app crate: what server functions need to reach storage and to know
+//! who is asking. Compiled only with the `ssr` feature.
+
+pub mod password;
+pub mod session;
+pub mod storage;
+
+use std::sync::Arc;
+
+use crate::authorization::Ancestry;
+use crate::domain::InstitutionId;
+use crate::error::AppError;
+use storage::{Storage, StorageError};
+
+/// What every request handler is given by the server binary.
+#[derive(Clone)]
+pub struct ServerContext {
+    pub storage: Arc<dyn Storage>,
+    /// Set behind TLS so the session cookie is `Secure`.
+    pub secure_cookies: bool,
+}
+
+pub fn context() -> Result<ServerContext, AppError> {
+    leptos::prelude::use_context::<ServerContext>().ok_or_else(|| {
+        tracing::error!("ServerContext missing from the request context");
+        AppError::Internal
+    })
+}
+
+pub fn now_millis() -> storage::Millis {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl From<StorageError> for AppError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound => AppError::NotFound,
+            StorageError::AlreadyExists => AppError::AlreadyExists(String::new()),
+            StorageError::Database(source) => {
+                tracing::error!(error = %source, "storage failure");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+/// The ancestry of an institution, or `NotFound`.
+pub async fn ancestry_of(storage: &dyn Storage, id: InstitutionId) -> Result<Ancestry, AppError> {
+    Ancestry::new(storage.ancestry(id).await?).ok_or(AppError::NotFound)
+}

@@ -1,0 +1,111 @@
+//! Sessions: a random token in an HttpOnly, SameSite=Strict cookie; the database keeps only its
+//! SHA-256, so a copy of the database opens no session.
+
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::HeaderValue;
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use super::storage::{SessionEnd, SessionLookup, Storage};
+use super::{context, now_millis};
+use crate::authorization::Actor;
+use crate::error::AppError;
+
+pub const COOKIE_NAME: &str = "billetix_session";
+
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn request_parts() -> Result<Parts, AppError> {
+    use_context::<Parts>().ok_or_else(|| {
+        tracing::error!("request parts missing from the context");
+        AppError::Internal
+    })
+}
+
+/// The session token the browser sent, if any.
+pub fn token_from_request() -> Result<Option<String>, AppError> {
+    let parts = request_parts()?;
+    let token = parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|header| header.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value.to_owned());
+    Ok(token.filter(|t| !t.is_empty()))
+}
+
+/// The client's address, for throttling sign-in attempts per address.
+pub fn client_address() -> Result<String, AppError> {
+    let parts = request_parts()?;
+    Ok(parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned()))
+}
+
+pub fn set_session_cookie(token: &str, secure: bool) -> Result<(), AppError> {
+    let secure = if secure { "; Secure" } else { "" };
+    write_cookie(&format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"))
+}
+
+pub fn clear_session_cookie() -> Result<(), AppError> {
+    write_cookie(&format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"))
+}
+
+fn write_cookie(cookie: &str) -> Result<(), AppError> {
+    let response = use_context::<ResponseOptions>().ok_or_else(|| {
+        tracing::error!("response options missing from the context");
+        AppError::Internal
+    })?;
+    let value = HeaderValue::from_str(cookie).map_err(|_| AppError::Internal)?;
+    response.append_header(SET_COOKIE, value);
+    Ok(())
+}
+
+/// Who is asking, or why they no longer may.
+pub async fn current_actor() -> Result<Actor, AppError> {
+    let storage = context()?.storage;
+    let token = token_from_request()?.ok_or(AppError::NotSignedIn)?;
+    actor_for_token(storage.as_ref(), &token).await
+}
+
+pub async fn actor_for_token(storage: &dyn Storage, token: &str) -> Result<Actor, AppError> {
+    let login_id = match storage.session(&token_hash(token)).await? {
+        SessionLookup::Live(login_id) => login_id,
+        SessionLookup::Ended(SessionEnd::SignedInElsewhere) => return Err(AppError::SignedInElsewhere),
+        SessionLookup::Ended(_) | SessionLookup::Unknown => return Err(AppError::NotSignedIn),
+    };
+    let login = storage.login(login_id).await?.ok_or(AppError::NotSignedIn)?;
+    if login.disabled {
+        return Err(AppError::NotSignedIn);
+    }
+    Ok(Actor {
+        login_id,
+        master_of: login.master_of,
+        memberships: storage.memberships(login_id).await?,
+    })
+}
+
+/// Ends the caller's session, if any.
+pub async fn sign_out_current() -> Result<(), AppError> {
+    let storage = context()?.storage;
+    if let Some(token) = token_from_request()? {
+        storage.end_session(&token_hash(&token), now_millis()).await?;
+    }
+    clear_session_cookie()
+}

@@ -1,0 +1,98 @@
+//! The storage contract. Every SQL statement lives in `server/src/storage/`, behind this
+//! trait, in one implementation per database (SQLite, PostgreSQL) checked by one contract suite.
+
+use async_trait::async_trait;
+
+use crate::domain::{Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("not found")]
+    NotFound,
+    #[error("already exists")]
+    AlreadyExists,
+    #[error("database: {0}")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// Milliseconds since the Unix epoch: one portable time format for both databases.
+pub type Millis = i64;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRecord {
+    pub id: LoginId,
+    pub name: LoginName,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub master_of: Option<InstitutionId>,
+    pub last_institution: Option<InstitutionId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    pub login_id: LoginId,
+    pub name: LoginName,
+    pub rights: Rights,
+    pub disabled: bool,
+    pub master_of: Option<InstitutionId>,
+}
+
+/// Why a session is no longer live; told to the browser that still holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    SignedInElsewhere,
+    SignedOut,
+    LoginDisabled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionLookup {
+    Live(LoginId),
+    Ended(SessionEnd),
+    Unknown,
+}
+
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    // Institutions.
+    async fn root_institution(&self) -> StorageResult<Option<Institution>>;
+    /// `parent = None` creates root, which may exist only once.
+    async fn create_institution(
+        &self,
+        parent: Option<InstitutionId>,
+        name: &InstitutionName,
+    ) -> StorageResult<Institution>;
+    async fn rename_institution(&self, id: InstitutionId, name: &InstitutionName) -> StorageResult<()>;
+    async fn institution(&self, id: InstitutionId) -> StorageResult<Option<Institution>>;
+    /// `[id, parent, …, root]`; empty when `id` does not exist.
+    async fn ancestry(&self, id: InstitutionId) -> StorageResult<Vec<InstitutionId>>;
+    /// The institution and all its descendants.
+    async fn branch(&self, id: InstitutionId) -> StorageResult<Vec<Institution>>;
+    async fn institutions(&self, ids: &[InstitutionId]) -> StorageResult<Vec<Institution>>;
+
+    // Logins and memberships.
+    async fn create_login(&self, name: &LoginName, password_hash: &str) -> StorageResult<LoginId>;
+    async fn login(&self, id: LoginId) -> StorageResult<Option<LoginRecord>>;
+    async fn login_by_name(&self, name: &LoginName) -> StorageResult<Option<LoginRecord>>;
+    async fn set_password_hash(&self, id: LoginId, password_hash: &str) -> StorageResult<()>;
+    /// Disabling also ends the login's live session.
+    async fn set_login_disabled(&self, id: LoginId, disabled: bool, now: Millis) -> StorageResult<()>;
+    async fn set_master(&self, id: LoginId, branch: Option<InstitutionId>) -> StorageResult<()>;
+    async fn set_last_institution(&self, id: LoginId, institution: InstitutionId) -> StorageResult<()>;
+    async fn set_membership(&self, login: LoginId, institution: InstitutionId, rights: Rights) -> StorageResult<()>;
+    async fn memberships(&self, login: LoginId) -> StorageResult<Vec<(InstitutionId, Rights)>>;
+    async fn members(&self, institution: InstitutionId) -> StorageResult<Vec<MemberRecord>>;
+
+    // Sessions: at most one live session per login, enforced by a unique index.
+    /// Starts a session, ending the login's previous one in the same transaction.
+    async fn start_session(&self, login: LoginId, token_hash: &str, now: Millis) -> StorageResult<()>;
+    async fn session(&self, token_hash: &str) -> StorageResult<SessionLookup>;
+    async fn end_session(&self, token_hash: &str, now: Millis) -> StorageResult<()>;
+
+    // Sign-in throttling, shared by every server process.
+    async fn record_signin_failure(&self, keys: &[String], now: Millis) -> StorageResult<()>;
+    async fn signin_failures_since(&self, key: &str, since: Millis) -> StorageResult<u32>;
+    async fn clear_signin_failures(&self, key: &str) -> StorageResult<()>;
+}

@@ -1,0 +1,67 @@
+//! Every error a person can see, in their language, saying what to do.
+
+use leptos::prelude::*;
+
+use crate::domain::ParseFailure;
+use crate::error::AppError;
+use crate::i18n::*;
+use leptos_i18n::I18nContext;
+
+pub fn error_text(i18n: I18nContext<Locale>, error: &AppError) -> String {
+    match error {
+        AppError::NotSignedIn => t_string!(i18n, err_not_signed_in).to_string(),
+        AppError::SignedInElsewhere => t_string!(i18n, err_signed_in_elsewhere).to_string(),
+        AppError::WrongCredentials => t_string!(i18n, err_wrong_credentials).to_string(),
+        AppError::LoginDisabled => t_string!(i18n, err_login_disabled).to_string(),
+        AppError::TooManyAttempts { retry_after_secs } => {
+            let minutes = retry_after_secs.div_ceil(60);
+            fill(t_string!(i18n, err_too_many_attempts), &[("minutes", &minutes.to_string())])
+        }
+        AppError::Forbidden => t_string!(i18n, err_forbidden).to_string(),
+        AppError::NotFound => t_string!(i18n, err_not_found).to_string(),
+        AppError::AlreadyExists(what) => fill(t_string!(i18n, err_already_exists), &[("what", what)]),
+        AppError::InvalidInput { field, reason } => {
+            let field = field_label(i18n, field);
+            let reason = failure_text(i18n, *reason);
+            fill(t_string!(i18n, err_invalid_input), &[("field", &field), ("reason", &reason)])
+        }
+        AppError::Internal => t_string!(i18n, err_internal).to_string(),
+        AppError::Communication(_) => t_string!(i18n, err_communication).to_string(),
+    }
+}
+
+/// Puts values into a translated text's `%name%` slots.
+fn fill(text: impl std::fmt::Display, values: &[(&str, &str)]) -> String {
+    values
+        .iter()
+        .fold(text.to_string(), |text, (name, value)| text.replace(&format!("%{name}%"), value))
+}
+
+fn field_label(i18n: I18nContext<Locale>, field: &str) -> String {
+    match field {
+        "login" => t_string!(i18n, field_login).to_string(),
+        "password" => t_string!(i18n, field_password).to_string(),
+        "name" => t_string!(i18n, field_name).to_string(),
+        other => other.to_owned(),
+    }
+}
+
+fn failure_text(i18n: I18nContext<Locale>, failure: ParseFailure) -> String {
+    match failure {
+        ParseFailure::Empty => t_string!(i18n, fail_empty).to_string(),
+        ParseFailure::TooShort { min } => fill(t_string!(i18n, fail_too_short), &[("min", &min.to_string())]),
+        ParseFailure::TooLong { max } => fill(t_string!(i18n, fail_too_long), &[("max", &max.to_string())]),
+        ParseFailure::BadCharacters => t_string!(i18n, fail_bad_characters).to_string(),
+    }
+}
+
+/// A red message line, empty when there is nothing to say.
+#[component]
+pub fn ErrorLine(error: ReadSignal<Option<AppError>>) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        error.get().map(|e| {
+            view! { <p class="error" role="alert">{error_text(i18n, &e)}</p> }
+        })
+    }
+}

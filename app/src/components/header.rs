@@ -1,0 +1,40 @@
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::i18n::*;
+use crate::pages::me::sign_out;
+
+/// The top bar: product name, who is signed in, language, sign-out.
+#[component]
+pub fn Header(#[prop(into)] login: Signal<Option<String>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let switch_language = move |_| {
+        let next = match i18n.get_locale() {
+            Locale::en => Locale::fr,
+            Locale::fr => Locale::en,
+        };
+        i18n.set_locale(next);
+    };
+    let on_sign_out = move |_| {
+        spawn_local(async move {
+            // Whatever the answer, the person wanted out: go to the sign-in page.
+            let _ = sign_out().await;
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().set_href("/signin");
+            }
+        });
+    };
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Billetix"</a>
+            <span class="spacer"></span>
+            {move || login.get().map(|name| view! { <span class="who" data-testid="who">{name}</span> })}
+            <button class="link" data-testid="language" on:click=switch_language>
+                {t!(i18n, other_language)}
+            </button>
+            {move || login.get().map(|_| view! {
+                <button class="link" data-testid="sign-out" on:click=on_sign_out>{t!(i18n, sign_out)}</button>
+            })}
+        </header>
+    }
+}

@@ -1,0 +1,3 @@
+pub mod error_text;
+pub mod header;
+pub mod session_gate;

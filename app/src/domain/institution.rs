@@ -1,0 +1,70 @@
+use super::{InstitutionId, ParseError, ParseFailure};
+use serde::{Deserialize, Serialize};
+
+const MAX_NAME: usize = 120;
+
+/// A trimmed, non-empty institution name without control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct InstitutionName(String);
+
+impl InstitutionName {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let fail = |reason| ParseError { field: "name", reason };
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(fail(ParseFailure::Empty));
+        }
+        if name.chars().count() > MAX_NAME {
+            return Err(fail(ParseFailure::TooLong { max: MAX_NAME }));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(fail(ParseFailure::BadCharacters));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for InstitutionName {
+    type Error = ParseError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<InstitutionName> for String {
+    fn from(value: InstitutionName) -> Self {
+        value.0
+    }
+}
+
+impl std::fmt::Display for InstitutionName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A node of the institution tree; `parent` is `None` only for `root`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Institution {
+    pub id: InstitutionId,
+    pub parent: Option<InstitutionId>,
+    pub name: InstitutionName,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_checked() {
+        assert_eq!(InstitutionName::parse("  Zénith  ").map(|n| n.0), Ok("Zénith".into()));
+        assert_eq!(InstitutionName::parse("   ").map_err(|e| e.reason), Err(ParseFailure::Empty));
+        assert!(InstitutionName::parse("a\u{7}b").is_err());
+        assert!(InstitutionName::parse(&"x".repeat(121)).is_err());
+    }
+}

@@ -1,0 +1,39 @@
+//! Domain types shared by the WASM UI and the server. Each one can only hold a valid value:
+//! raw input is parsed once, at the boundary, into these types.
+
+mod ids;
+mod institution;
+mod login;
+mod rights;
+
+pub use ids::{InstitutionId, LoginId};
+pub use institution::{Institution, InstitutionName};
+pub use login::{LoginName, Password};
+pub use rights::Rights;
+
+/// Why a piece of input was refused; `field` names the form field for the UI.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ParseError {
+    pub field: &'static str,
+    pub reason: ParseFailure,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ParseFailure {
+    Empty,
+    TooShort { min: usize },
+    TooLong { max: usize },
+    BadCharacters,
+}
+
+impl std::fmt::Display for ParseFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParseFailure::Empty => write!(f, "empty"),
+            ParseFailure::TooShort { min } => write!(f, "shorter than {min} characters"),
+            ParseFailure::TooLong { max } => write!(f, "longer than {max} characters"),
+            ParseFailure::BadCharacters => write!(f, "contains characters that are not allowed"),
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! The one error type server functions return; it crosses the wire as JSON so the UI can
+//! show each case in the person's language.
+
+use serde::{Deserialize, Serialize};
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+use crate::domain::{ParseError, ParseFailure};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum AppError {
+    #[error("not signed in")]
+    NotSignedIn,
+    #[error("this login signed in elsewhere; this session has ended")]
+    SignedInElsewhere,
+    #[error("wrong login or password")]
+    WrongCredentials,
+    #[error("this login is disabled")]
+    LoginDisabled,
+    #[error("too many sign-in attempts; try again in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("you do not have the right to do this")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("invalid {field}: {reason}")]
+    InvalidInput { field: String, reason: ParseFailure },
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    #[error("server error; it has been logged")]
+    Internal,
+    #[error("could not reach the server: {0}")]
+    Communication(String),
+}
+
+impl From<ParseError> for AppError {
+    fn from(e: ParseError) -> Self {
+        AppError::InvalidInput { field: e.field.to_owned(), reason: e.reason }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Communication(value.to_string())
+    }
+}

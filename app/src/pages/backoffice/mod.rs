@@ -1,0 +1,104 @@
+//! The back office: institution tree on the left, the selected institution on the right.
+
+pub mod institutions;
+pub mod performances;
+pub mod users;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::Redirect;
+
+use crate::components::header::Header;
+use crate::components::session_gate::{needs_signin, signin_path_for};
+use crate::domain::InstitutionId;
+use crate::i18n::*;
+use crate::pages::me::whoami;
+use institutions::{list_institutions, open_institution, InstitutionForms, InstitutionTree};
+use performances::PerformanceGrid;
+use users::UsersTab;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Performances,
+    Users,
+}
+
+#[component]
+pub fn BackOfficePage() -> impl IntoView {
+    let i18n = use_i18n();
+    let me = Resource::new(|| (), |_| whoami());
+    let version = RwSignal::new(0u32);
+    let institutions = Resource::new(move || version.get(), |_| list_institutions());
+    let selected = RwSignal::new(None::<InstitutionId>);
+    let tab = RwSignal::new(Tab::Performances);
+
+    // Reopen on the institution last worked on, else the first one listed.
+    Effect::new(move || {
+        if selected.get().is_some() {
+            return;
+        }
+        let last = me.get().and_then(|m| m.ok()).and_then(|m| m.last_institution);
+        if let Some(Ok(list)) = institutions.get() {
+            let pick = last.filter(|id| list.iter().any(|i| i.id == *id)).or(list.first().map(|i| i.id));
+            selected.set(pick);
+        }
+    });
+    // Remember each choice on the server.
+    Effect::watch(
+        move || selected.get(),
+        move |id, _, _| {
+            if let Some(id) = *id {
+                spawn_local(async move {
+                    let _ = open_institution(id).await;
+                });
+            }
+        },
+        false,
+    );
+    let on_change = Callback::new(move |id: InstitutionId| {
+        selected.set(Some(id));
+        version.update(|v| *v += 1);
+    });
+    let login = Signal::derive(move || me.get().and_then(|m| m.ok()).map(|m| m.login.to_string()));
+
+    view! {
+        <Header login />
+        <Suspense>
+            {move || me.get().and_then(|m| m.err()).filter(needs_signin).map(|e| view! { <Redirect path=signin_path_for(&e) /> })}
+        </Suspense>
+        <div class="backoffice">
+            <aside>
+                <h2>{t!(i18n, institutions)}</h2>
+                <Transition>
+                    {move || institutions.get().map(|r| r.map(|list| view! { <InstitutionTree institutions=list selected /> }).ok())}
+                </Transition>
+            </aside>
+            <main>
+                <Transition>
+                    {move || {
+                        let list = institutions.get().and_then(|r| r.ok())?;
+                        let current = list.into_iter().find(|i| Some(i.id) == selected.get())?;
+                        let id = current.id;
+                        let can_administer = current.can_administer;
+                        Some(view! {
+                            <h1 data-testid="institution-name">{current.name.clone()}</h1>
+                            <InstitutionForms institution=current on_change />
+                            <nav class="tabs">
+                                <button class:active=move || tab.get() == Tab::Performances
+                                    on:click=move |_| tab.set(Tab::Performances)>{t!(i18n, tab_performances)}</button>
+                                <Show when=move || can_administer>
+                                    <button class:active=move || tab.get() == Tab::Users data-testid="users-tab-button"
+                                        on:click=move |_| tab.set(Tab::Users)>{t!(i18n, tab_users)}</button>
+                                </Show>
+                            </nav>
+                            {move || match tab.get() {
+                                Tab::Users if can_administer => view! { <UsersTab institution=id /> }.into_any(),
+                                _ => view! { <PerformanceGrid /> }.into_any(),
+                            }}
+                        })
+                    }}
+                </Transition>
+            </main>
+        </div>
+    }
+}

@@ -1,0 +1,5 @@
+pub mod account;
+pub mod backoffice;
+pub mod home;
+pub mod me;
+pub mod signin;

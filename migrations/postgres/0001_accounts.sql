@@ -1,0 +1,44 @@
+-- Institutions, logins, memberships, sessions and sign-in throttling.
+CREATE TABLE institutions (
+    id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    parent_id BIGINT REFERENCES institutions(id),
+    name      TEXT NOT NULL
+);
+-- Exactly one root.
+CREATE UNIQUE INDEX institutions_one_root ON institutions ((parent_id IS NULL)) WHERE parent_id IS NULL;
+CREATE INDEX institutions_parent ON institutions (parent_id);
+
+CREATE TABLE logins (
+    id                  BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name                TEXT NOT NULL UNIQUE,
+    password_hash       TEXT NOT NULL,
+    disabled            BOOLEAN NOT NULL DEFAULT FALSE,
+    master_of           BIGINT REFERENCES institutions(id),
+    last_institution_id BIGINT REFERENCES institutions(id)
+);
+
+CREATE TABLE memberships (
+    login_id       BIGINT NOT NULL REFERENCES logins(id),
+    institution_id BIGINT NOT NULL REFERENCES institutions(id),
+    is_admin       BOOLEAN NOT NULL,
+    is_pda         BOOLEAN NOT NULL,
+    is_backoffice  BOOLEAN NOT NULL,
+    PRIMARY KEY (login_id, institution_id)
+);
+CREATE INDEX memberships_institution ON memberships (institution_id);
+
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    login_id   BIGINT NOT NULL REFERENCES logins(id),
+    started_at BIGINT NOT NULL,
+    ended_at   BIGINT,
+    end_reason TEXT
+);
+-- One live session per login, decided by the database.
+CREATE UNIQUE INDEX sessions_one_live_per_login ON sessions (login_id) WHERE ended_at IS NULL;
+
+CREATE TABLE signin_failures (
+    throttle_key TEXT NOT NULL,
+    failed_at    BIGINT NOT NULL
+);
+CREATE INDEX signin_failures_key ON signin_failures (throttle_key, failed_at);

@@ -1,0 +1,43 @@
+//! Settings, read once from the environment at start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is not a valid address ({value}): expected host:port such as 127.0.0.1:3000")]
+    BadAddress { name: &'static str, value: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite:…` (default: a file in the data directory) or `postgres://…`.
+    pub database_url: String,
+    pub address: Option<SocketAddr>,
+    pub data_dir: PathBuf,
+    /// Password of the first Master login, used only when the database is empty.
+    pub admin_password: Option<String>,
+    pub secure_cookies: bool,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let data_dir = PathBuf::from(var("BILLETIX_DATA_DIR").unwrap_or_else(|| "data".to_owned()));
+        let database_url = var("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("billetix.db").display()));
+        let address = match var("BILLETIX_ADDR") {
+            Some(value) => Some(
+                value.parse().map_err(|_| ConfigError::BadAddress { name: "BILLETIX_ADDR", value })?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            database_url,
+            address,
+            data_dir,
+            admin_password: var("BILLETIX_ADMIN_PASSWORD"),
+            secure_cookies: var("BILLETIX_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
+        })
+    }
+}

@@ -1,0 +1,56 @@
+//! The Billetix server: storage, the HTTP surface (pages and server functions) and start-up.
+
+pub mod bootstrap;
+pub mod config;
+pub mod storage;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use app::backend::ServerContext;
+use app::backend::storage::Storage;
+use app::{App, shell};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::IntoResponse;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use tower_http::compression::CompressionLayer;
+
+#[derive(Clone, axum::extract::FromRef)]
+struct AppState {
+    leptos_options: LeptosOptions,
+    context: ServerContext,
+}
+
+async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
+    let context = state.context.clone();
+    handle_server_fns_with_context(move || provide_context(context.clone()), request).await
+}
+
+/// Every route of the app: server functions under `/api`, pages, then static files.
+pub fn router(storage: Arc<dyn Storage>, secure_cookies: bool, leptos_options: LeptosOptions) -> Router {
+    let context = ServerContext { storage, secure_cookies };
+    let routes = generate_route_list(App);
+    let state = AppState { leptos_options: leptos_options.clone(), context: context.clone() };
+    Router::new()
+        .route("/api/{*fn_name}", axum::routing::post(server_fn_handler).get(server_fn_handler))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context.clone()),
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until the process is stopped.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await
+}

@@ -1,0 +1,43 @@
+use std::process::ExitCode;
+
+use leptos::prelude::get_configuration;
+use server::{bootstrap, config::Config, router, serve, storage};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    let mut leptos_options = get_configuration(None).map_err(|e| format!("Leptos configuration: {e}"))?.leptos_options;
+    if let Some(address) = config.address {
+        leptos_options.site_addr = address;
+    }
+    let storage = storage::open(&config.database_url).await.map_err(|e| e.to_string())?;
+    bootstrap::ensure_root(storage.as_ref(), config.admin_password.as_deref()).await.map_err(|e| e.to_string())?;
+    let address = leptos_options.site_addr;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    tracing::info!(%address, database = %redacted(&config.database_url), data_dir = %config.data_dir.display(), "Billetix listening on http://{address}");
+    serve(listener, router(storage, config.secure_cookies, leptos_options)).await.map_err(|e| e.to_string())
+}
+
+/// The database URL without its password, for the log.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}

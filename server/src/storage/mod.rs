@@ -1,0 +1,45 @@
+//! Where every SQL statement lives: one implementation of `app::backend::storage::Storage`
+//! per database. Both run the same statements (written once in `statements.rs`); what differs
+//! (connection set-up, migrations, notifications) stays in `sqlite.rs` and `postgres.rs`.
+
+#[macro_use]
+mod statements;
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use app::backend::storage::{Storage, StorageError};
+
+pub use postgres::PgStorage;
+pub use sqlite::SqliteStorage;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("unsupported database URL (expected sqlite:… or postgres://…): {0}")]
+    UnsupportedUrl(String),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot apply migrations: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+/// Opens the database named by `url` and brings its schema up to date.
+pub async fn open(url: &str) -> Result<Arc<dyn Storage>, OpenError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStorage::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStorage::open(url).await?))
+    } else {
+        Err(OpenError::UnsupportedUrl(url.to_owned()))
+    }
+}
+
+fn database_error(e: sqlx::Error) -> StorageError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StorageError::AlreadyExists,
+        _ => StorageError::Database(Box::new(e)),
+    }
+}

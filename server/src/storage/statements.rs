@@ -1,0 +1,406 @@
+//! The SQL both databases run, written once. `sql_storage!(Type, RowType)` implements the storage
+//! contract for a type with a `pool` field; sqlx accepts `$n` placeholders on both databases
+//! and every statement here is portable SQL (recursive CTEs, `ON CONFLICT`, `RETURNING`).
+
+use app::backend::storage::{SessionEnd, StorageError, StorageResult};
+use app::domain::{Institution, InstitutionId, InstitutionName, LoginName};
+
+pub(super) fn institution_from(id: i64, parent: Option<i64>, name: String) -> StorageResult<Institution> {
+    Ok(Institution {
+        id: InstitutionId(id),
+        parent: parent.map(InstitutionId),
+        name: InstitutionName::parse(&name).map_err(corrupt)?,
+    })
+}
+
+pub(super) fn login_name_from(name: String) -> StorageResult<LoginName> {
+    LoginName::parse(&name).map_err(corrupt)
+}
+
+fn corrupt(e: app::domain::ParseError) -> StorageError {
+    StorageError::Database(format!("stored value no longer parses: {e}").into())
+}
+
+pub(super) fn end_reason_code(end: SessionEnd) -> &'static str {
+    match end {
+        SessionEnd::SignedInElsewhere => "elsewhere",
+        SessionEnd::SignedOut => "signed_out",
+        SessionEnd::LoginDisabled => "disabled",
+    }
+}
+
+pub(super) fn end_reason_from(code: Option<String>) -> SessionEnd {
+    match code.as_deref() {
+        Some("elsewhere") => SessionEnd::SignedInElsewhere,
+        Some("disabled") => SessionEnd::LoginDisabled,
+        _ => SessionEnd::SignedOut,
+    }
+}
+
+/// Failed sign-ins are kept a day: far longer than any throttling window.
+pub(super) const SIGNIN_FAILURE_RETENTION_MS: i64 = 24 * 3600 * 1000;
+
+macro_rules! sql_storage {
+    ($storage:ty, $row:ty) => {
+        #[async_trait::async_trait]
+        impl app::backend::storage::Storage for $storage {
+            async fn root_institution(&self) -> StorageResult<Option<Institution>> {
+                let row = sqlx::query("SELECT id, parent_id, name FROM institutions WHERE parent_id IS NULL")
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                row.map(|r| institution_row(&r)).transpose()
+            }
+
+            async fn create_institution(
+                &self,
+                parent: Option<InstitutionId>,
+                name: &InstitutionName,
+            ) -> StorageResult<Institution> {
+                let row = sqlx::query(
+                    "INSERT INTO institutions (parent_id, name) VALUES ($1, $2) RETURNING id, parent_id, name",
+                )
+                .bind(parent.map(|p| p.0))
+                .bind(name.as_str())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(db) if db.is_foreign_key_violation() => StorageError::NotFound,
+                    _ => database_error(e),
+                })?;
+                institution_row(&row)
+            }
+
+            async fn rename_institution(&self, id: InstitutionId, name: &InstitutionName) -> StorageResult<()> {
+                let done = sqlx::query("UPDATE institutions SET name = $1 WHERE id = $2")
+                    .bind(name.as_str())
+                    .bind(id.0)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
+            }
+
+            async fn institution(&self, id: InstitutionId) -> StorageResult<Option<Institution>> {
+                let row = sqlx::query("SELECT id, parent_id, name FROM institutions WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                row.map(|r| institution_row(&r)).transpose()
+            }
+
+            async fn ancestry(&self, id: InstitutionId) -> StorageResult<Vec<InstitutionId>> {
+                let rows = sqlx::query(
+                    "WITH RECURSIVE chain (id, parent_id, depth) AS ( \
+                         SELECT id, parent_id, 0 FROM institutions WHERE id = $1 \
+                         UNION ALL \
+                         SELECT i.id, i.parent_id, c.depth + 1 FROM institutions i JOIN chain c ON i.id = c.parent_id \
+                     ) SELECT id FROM chain ORDER BY depth",
+                )
+                .bind(id.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?;
+                rows.iter()
+                    .map(|r| r.try_get::<i64, _>("id").map(InstitutionId).map_err(database_error))
+                    .collect()
+            }
+
+            async fn branch(&self, id: InstitutionId) -> StorageResult<Vec<Institution>> {
+                let rows = sqlx::query(
+                    "WITH RECURSIVE sub (id) AS ( \
+                         SELECT id FROM institutions WHERE id = $1 \
+                         UNION ALL \
+                         SELECT i.id FROM institutions i JOIN sub s ON i.parent_id = s.id \
+                     ) SELECT i.id, i.parent_id, i.name FROM institutions i JOIN sub s ON i.id = s.id ORDER BY i.id",
+                )
+                .bind(id.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?;
+                rows.iter().map(institution_row).collect()
+            }
+
+            async fn institutions(&self, ids: &[InstitutionId]) -> StorageResult<Vec<Institution>> {
+                let mut found = Vec::with_capacity(ids.len());
+                for id in ids {
+                    if let Some(institution) = self.institution(*id).await? {
+                        found.push(institution);
+                    }
+                }
+                Ok(found)
+            }
+
+            async fn create_login(&self, name: &LoginName, password_hash: &str) -> StorageResult<LoginId> {
+                let row = sqlx::query("INSERT INTO logins (name, password_hash) VALUES ($1, $2) RETURNING id")
+                    .bind(name.as_str())
+                    .bind(password_hash)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                Ok(LoginId(row.try_get("id").map_err(database_error)?))
+            }
+
+            async fn login(&self, id: LoginId) -> StorageResult<Option<LoginRecord>> {
+                let row = sqlx::query(
+                    "SELECT id, name, password_hash, disabled, master_of, last_institution_id FROM logins WHERE id = $1",
+                )
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(database_error)?;
+                row.map(|r| login_row(&r)).transpose()
+            }
+
+            async fn login_by_name(&self, name: &LoginName) -> StorageResult<Option<LoginRecord>> {
+                let row = sqlx::query(
+                    "SELECT id, name, password_hash, disabled, master_of, last_institution_id FROM logins WHERE name = $1",
+                )
+                .bind(name.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(database_error)?;
+                row.map(|r| login_row(&r)).transpose()
+            }
+
+            async fn set_password_hash(&self, id: LoginId, password_hash: &str) -> StorageResult<()> {
+                let done = sqlx::query("UPDATE logins SET password_hash = $1 WHERE id = $2")
+                    .bind(password_hash)
+                    .bind(id.0)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
+            }
+
+            async fn set_login_disabled(&self, id: LoginId, disabled: bool, now: Millis) -> StorageResult<()> {
+                let mut tx = self.pool.begin().await.map_err(database_error)?;
+                let done = sqlx::query("UPDATE logins SET disabled = $1 WHERE id = $2")
+                    .bind(disabled)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StorageError::NotFound);
+                }
+                if disabled {
+                    sqlx::query(
+                        "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE login_id = $3 AND ended_at IS NULL",
+                    )
+                    .bind(now)
+                    .bind(end_reason_code(SessionEnd::LoginDisabled))
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                }
+                tx.commit().await.map_err(database_error)
+            }
+
+            async fn set_master(&self, id: LoginId, branch: Option<InstitutionId>) -> StorageResult<()> {
+                let done = sqlx::query("UPDATE logins SET master_of = $1 WHERE id = $2")
+                    .bind(branch.map(|b| b.0))
+                    .bind(id.0)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
+            }
+
+            async fn set_last_institution(&self, id: LoginId, institution: InstitutionId) -> StorageResult<()> {
+                sqlx::query("UPDATE logins SET last_institution_id = $1 WHERE id = $2")
+                    .bind(institution.0)
+                    .bind(id.0)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                Ok(())
+            }
+
+            async fn set_membership(&self, login: LoginId, institution: InstitutionId, rights: Rights) -> StorageResult<()> {
+                sqlx::query(
+                    "INSERT INTO memberships (login_id, institution_id, is_admin, is_pda, is_backoffice) \
+                     VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (login_id, institution_id) DO UPDATE SET \
+                     is_admin = excluded.is_admin, is_pda = excluded.is_pda, is_backoffice = excluded.is_backoffice",
+                )
+                .bind(login.0)
+                .bind(institution.0)
+                .bind(rights.admin)
+                .bind(rights.pda)
+                .bind(rights.backoffice)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(db) if db.is_foreign_key_violation() => StorageError::NotFound,
+                    _ => database_error(e),
+                })?;
+                Ok(())
+            }
+
+            async fn memberships(&self, login: LoginId) -> StorageResult<Vec<(InstitutionId, Rights)>> {
+                let rows = sqlx::query(
+                    "SELECT institution_id, is_admin, is_pda, is_backoffice FROM memberships WHERE login_id = $1 ORDER BY institution_id",
+                )
+                .bind(login.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?;
+                rows.iter()
+                    .map(|r| Ok((InstitutionId(r.try_get("institution_id").map_err(database_error)?), rights_row(r)?)))
+                    .collect()
+            }
+
+            async fn members(&self, institution: InstitutionId) -> StorageResult<Vec<MemberRecord>> {
+                let rows = sqlx::query(
+                    "SELECT l.id, l.name, l.disabled, l.master_of, m.is_admin, m.is_pda, m.is_backoffice \
+                     FROM memberships m JOIN logins l ON l.id = m.login_id \
+                     WHERE m.institution_id = $1 ORDER BY l.name",
+                )
+                .bind(institution.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(MemberRecord {
+                            login_id: LoginId(r.try_get("id").map_err(database_error)?),
+                            name: login_name_from(r.try_get("name").map_err(database_error)?)?,
+                            rights: rights_row(r)?,
+                            disabled: r.try_get("disabled").map_err(database_error)?,
+                            master_of: r.try_get::<Option<i64>, _>("master_of").map_err(database_error)?.map(InstitutionId),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn start_session(&self, login: LoginId, token_hash: &str, now: Millis) -> StorageResult<()> {
+                // Two sign-ins of one login at the same moment: the unique index lets one
+                // insert win; the other retries, ending the winner's session in turn.
+                const ATTEMPTS: usize = 5;
+                for attempt in 1..=ATTEMPTS {
+                    let mut tx = self.pool.begin().await.map_err(database_error)?;
+                    sqlx::query(
+                        "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE login_id = $3 AND ended_at IS NULL",
+                    )
+                    .bind(now)
+                    .bind(end_reason_code(SessionEnd::SignedInElsewhere))
+                    .bind(login.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                    let inserted = sqlx::query("INSERT INTO sessions (token_hash, login_id, started_at) VALUES ($1, $2, $3)")
+                        .bind(token_hash)
+                        .bind(login.0)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await;
+                    match inserted {
+                        Ok(_) => return tx.commit().await.map_err(database_error),
+                        Err(e) => match database_error(e) {
+                            StorageError::AlreadyExists if attempt < ATTEMPTS => continue,
+                            other => return Err(other),
+                        },
+                    }
+                }
+                Err(StorageError::AlreadyExists)
+            }
+
+            async fn session(&self, token_hash: &str) -> StorageResult<SessionLookup> {
+                let row = sqlx::query("SELECT login_id, ended_at, end_reason FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                let Some(row) = row else { return Ok(SessionLookup::Unknown) };
+                let ended_at: Option<i64> = row.try_get("ended_at").map_err(database_error)?;
+                Ok(match ended_at {
+                    None => SessionLookup::Live(LoginId(row.try_get("login_id").map_err(database_error)?)),
+                    Some(_) => SessionLookup::Ended(end_reason_from(row.try_get("end_reason").map_err(database_error)?)),
+                })
+            }
+
+            async fn end_session(&self, token_hash: &str, now: Millis) -> StorageResult<()> {
+                sqlx::query("UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE token_hash = $3 AND ended_at IS NULL")
+                    .bind(now)
+                    .bind(end_reason_code(SessionEnd::SignedOut))
+                    .bind(token_hash)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                Ok(())
+            }
+
+            async fn record_signin_failure(&self, keys: &[String], now: Millis) -> StorageResult<()> {
+                let mut tx = self.pool.begin().await.map_err(database_error)?;
+                sqlx::query("DELETE FROM signin_failures WHERE failed_at < $1")
+                    .bind(now - SIGNIN_FAILURE_RETENTION_MS)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                for key in keys {
+                    sqlx::query("INSERT INTO signin_failures (throttle_key, failed_at) VALUES ($1, $2)")
+                        .bind(key)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(database_error)?;
+                }
+                tx.commit().await.map_err(database_error)
+            }
+
+            async fn signin_failures_since(&self, key: &str, since: Millis) -> StorageResult<u32> {
+                let count: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM signin_failures WHERE throttle_key = $1 AND failed_at >= $2",
+                )
+                .bind(key)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(database_error)?;
+                Ok(u32::try_from(count).unwrap_or(u32::MAX))
+            }
+
+            async fn clear_signin_failures(&self, key: &str) -> StorageResult<()> {
+                sqlx::query("DELETE FROM signin_failures WHERE throttle_key = $1")
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                Ok(())
+            }
+        }
+
+        fn institution_row(row: &$row) -> StorageResult<Institution> {
+            institution_from(
+                row.try_get("id").map_err(database_error)?,
+                row.try_get("parent_id").map_err(database_error)?,
+                row.try_get("name").map_err(database_error)?,
+            )
+        }
+
+        fn login_row(row: &$row) -> StorageResult<LoginRecord> {
+            Ok(LoginRecord {
+                id: LoginId(row.try_get("id").map_err(database_error)?),
+                name: login_name_from(row.try_get("name").map_err(database_error)?)?,
+                password_hash: row.try_get("password_hash").map_err(database_error)?,
+                disabled: row.try_get("disabled").map_err(database_error)?,
+                master_of: row.try_get::<Option<i64>, _>("master_of").map_err(database_error)?.map(InstitutionId),
+                last_institution: row
+                    .try_get::<Option<i64>, _>("last_institution_id")
+                    .map_err(database_error)?
+                    .map(InstitutionId),
+            })
+        }
+
+        fn rights_row(row: &$row) -> StorageResult<Rights> {
+            Ok(Rights {
+                admin: row.try_get("is_admin").map_err(database_error)?,
+                pda: row.try_get("is_pda").map_err(database_error)?,
+                backoffice: row.try_get("is_backoffice").map_err(database_error)?,
+            })
+        }
+    };
+}
