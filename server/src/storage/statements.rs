@@ -277,11 +277,17 @@ macro_rules! sql_storage {
             }
 
             async fn start_session(&self, login: LoginId, token_hash: &str, now: Millis) -> StorageResult<()> {
-                // Two sign-ins of one login at the same moment: the unique index lets one
-                // insert win; the other retries, ending the winner's session in turn.
+                // Sign-ins of one login queue on its row (a no-op write locks it on both
+                // databases); the unique index stays the guarantee, and a sign-in that still
+                // loses a race retries, ending the winner's session in turn.
                 const ATTEMPTS: usize = 5;
                 for attempt in 1..=ATTEMPTS {
                     let mut tx = self.pool.begin().await.map_err(database_error)?;
+                    sqlx::query("UPDATE logins SET disabled = disabled WHERE id = $1")
+                        .bind(login.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(database_error)?;
                     sqlx::query(
                         "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE login_id = $3 AND ended_at IS NULL",
                     )

@@ -1,0 +1,150 @@
+//! The storage contract: the same stories against SQLite and PostgreSQL.
+
+mod support;
+
+use app::backend::storage::{SessionEnd, SessionLookup, StorageError};
+use app::domain::{InstitutionName, LoginName, Rights};
+
+fn name(n: &str) -> InstitutionName {
+    InstitutionName::parse(n).expect("valid name")
+}
+
+fn login(n: &str) -> LoginName {
+    LoginName::parse(n).expect("valid login")
+}
+
+async fn institution_tree(backend: support::Backend) {
+    let Some(storage) = support::fresh_storage(backend).await else { return };
+    assert!(storage.root_institution().await.expect("query").is_none());
+    let root = storage.create_institution(None, &name("root")).await.expect("root");
+    assert!(
+        matches!(storage.create_institution(None, &name("second root")).await, Err(StorageError::AlreadyExists)),
+        "root exists once"
+    );
+    let a = storage.create_institution(Some(root.id), &name("Arena A")).await.expect("A");
+    let a1 = storage.create_institution(Some(a.id), &name("Hall A1")).await.expect("A1");
+    let a11 = storage.create_institution(Some(a1.id), &name("Room A11")).await.expect("A11");
+    let b = storage.create_institution(Some(root.id), &name("Club B")).await.expect("B");
+
+    assert_eq!(storage.ancestry(a11.id).await.expect("ancestry"), vec![a11.id, a1.id, a.id, root.id]);
+    assert!(storage.ancestry(app::domain::InstitutionId(9999)).await.expect("ancestry").is_empty());
+    let mut branch: Vec<_> = storage.branch(a.id).await.expect("branch").into_iter().map(|i| i.id).collect();
+    branch.sort();
+    assert_eq!(branch, vec![a.id, a1.id, a11.id]);
+    assert!(!branch.contains(&b.id));
+
+    storage.rename_institution(a1.id, &name("Hall One")).await.expect("rename");
+    assert_eq!(storage.institution(a1.id).await.expect("get").expect("exists").name, name("Hall One"));
+    assert!(matches!(
+        storage.rename_institution(app::domain::InstitutionId(9999), &name("x")).await,
+        Err(StorageError::NotFound)
+    ));
+    assert!(matches!(
+        storage.create_institution(Some(app::domain::InstitutionId(9999)), &name("orphan")).await,
+        Err(StorageError::NotFound)
+    ));
+}
+on_both_backends!(institution_tree);
+
+async fn logins_and_memberships(backend: support::Backend) {
+    let Some(storage) = support::fresh_storage(backend).await else { return };
+    let root = storage.create_institution(None, &name("root")).await.expect("root");
+    let a = storage.create_institution(Some(root.id), &name("A")).await.expect("A");
+    let alice = storage.create_login(&login("alice"), "hash-1").await.expect("create");
+    assert!(matches!(storage.create_login(&login("ALICE"), "hash-2").await, Err(StorageError::AlreadyExists)));
+
+    let pda = Rights { pda: true, ..Rights::default() };
+    storage.set_membership(alice, a.id, pda).await.expect("member");
+    let admin = Rights { admin: true, backoffice: true, pda: false };
+    storage.set_membership(alice, a.id, admin).await.expect("update rights");
+    assert_eq!(storage.memberships(alice).await.expect("list"), vec![(a.id, admin)]);
+    let members = storage.members(a.id).await.expect("members");
+    assert_eq!(members.len(), 1);
+    assert_eq!((members[0].login_id, members[0].rights), (alice, admin));
+
+    storage.set_master(alice, Some(a.id)).await.expect("master");
+    storage.set_last_institution(alice, a.id).await.expect("last");
+    storage.set_password_hash(alice, "hash-3").await.expect("password");
+    let record = storage.login_by_name(&login("alice")).await.expect("get").expect("exists");
+    assert_eq!(
+        (record.master_of, record.last_institution, record.password_hash.as_str(), record.disabled),
+        (Some(a.id), Some(a.id), "hash-3", false)
+    );
+}
+on_both_backends!(logins_and_memberships);
+
+async fn one_live_session_per_login(backend: support::Backend) {
+    let Some(storage) = support::fresh_storage(backend).await else { return };
+    let bob = storage.create_login(&login("bob"), "hash").await.expect("create");
+    storage.start_session(bob, "first", 1).await.expect("first session");
+    assert_eq!(storage.session("first").await.expect("lookup"), SessionLookup::Live(bob));
+    storage.start_session(bob, "second", 2).await.expect("second session");
+    assert_eq!(
+        storage.session("first").await.expect("lookup"),
+        SessionLookup::Ended(SessionEnd::SignedInElsewhere)
+    );
+    assert_eq!(storage.session("second").await.expect("lookup"), SessionLookup::Live(bob));
+    assert_eq!(storage.session("never-issued").await.expect("lookup"), SessionLookup::Unknown);
+
+    storage.end_session("second", 3).await.expect("sign out");
+    assert_eq!(storage.session("second").await.expect("lookup"), SessionLookup::Ended(SessionEnd::SignedOut));
+
+    storage.start_session(bob, "third", 4).await.expect("third session");
+    storage.set_login_disabled(bob, true, 5).await.expect("disable");
+    assert_eq!(storage.session("third").await.expect("lookup"), SessionLookup::Ended(SessionEnd::LoginDisabled));
+    assert!(storage.login(bob).await.expect("get").expect("kept, never deleted").disabled);
+}
+on_both_backends!(one_live_session_per_login);
+
+async fn concurrent_sign_ins_leave_one_live_session(backend: support::Backend) {
+    let Some(storage) = support::fresh_storage(backend).await else { return };
+    let carol = storage.create_login(&login("carol"), "hash").await.expect("create");
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let storage = storage.clone();
+            tokio::spawn(async move { storage.start_session(carol, &format!("token-{i}"), i).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task").expect("every sign-in succeeds");
+    }
+    let mut live = 0;
+    for i in 0..16 {
+        if storage.session(&format!("token-{i}")).await.expect("lookup") == SessionLookup::Live(carol) {
+            live += 1;
+        }
+    }
+    assert_eq!(live, 1, "exactly one session stays live");
+}
+on_both_backends!(concurrent_sign_ins_leave_one_live_session);
+
+async fn sign_in_failures_are_counted_per_key(backend: support::Backend) {
+    let Some(storage) = support::fresh_storage(backend).await else { return };
+    let keys = vec!["login:dave".to_owned(), "address:10.0.0.1".to_owned()];
+    for at in [100, 200, 300] {
+        storage.record_signin_failure(&keys, at).await.expect("record");
+    }
+    assert_eq!(storage.signin_failures_since("login:dave", 0).await.expect("count"), 3);
+    assert_eq!(storage.signin_failures_since("login:dave", 250).await.expect("count"), 1);
+    storage.clear_signin_failures("login:dave").await.expect("clear");
+    assert_eq!(storage.signin_failures_since("login:dave", 0).await.expect("count"), 0);
+    assert_eq!(storage.signin_failures_since("address:10.0.0.1", 0).await.expect("count"), 3);
+}
+on_both_backends!(sign_in_failures_are_counted_per_key);
+
+async fn bootstrap_creates_root_and_first_master_once(backend: support::Backend) {
+    let Some(storage) = support::fresh_storage(backend).await else { return };
+    server::bootstrap::ensure_root(storage.as_ref(), Some(support::ADMIN_PASSWORD)).await.expect("first start");
+    server::bootstrap::ensure_root(storage.as_ref(), None).await.expect("second start");
+    let root = storage.root_institution().await.expect("root").expect("created");
+    let admin = storage.login_by_name(&login("admin")).await.expect("get").expect("created");
+    assert_eq!(admin.master_of, Some(root.id));
+    assert_eq!(storage.branch(root.id).await.expect("branch").len(), 1);
+    assert!(server::bootstrap::ensure_root(
+        support::fresh_storage(backend).await.expect("storage").as_ref(),
+        Some("short")
+    )
+    .await
+    .is_err(), "a too-short admin password is refused with a clear error");
+}
+on_both_backends!(bootstrap_creates_root_and_first_master_once);

@@ -1,0 +1,134 @@
+//! Test helpers: a fresh database per test on each backend, and the real server on a random
+//! port (`spawn_app`), called over HTTP like the browser does.
+
+#![allow(dead_code)] // each test file uses its own part of these helpers
+
+use std::sync::Arc;
+
+use app::backend::storage::Storage;
+use leptos::prelude::LeptosOptions;
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+pub const ADMIN_PASSWORD: &str = "first-master-password";
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn random_suffix() -> String {
+    rand::thread_rng().sample_iter(&Alphanumeric).take(12).map(char::from).collect::<String>().to_lowercase()
+}
+
+/// A URL to a database no other test uses, or `None` when PostgreSQL tests are not enabled.
+pub async fn fresh_database_url(backend: Backend) -> Option<String> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("billetix-test-{}", random_suffix()));
+            Some(format!("sqlite://{}", dir.join("billetix.db").display()))
+        }
+        Backend::Postgres => {
+            let base = std::env::var("BILLETIX_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+            let schema = format!("test_{}", random_suffix());
+            let mut admin = sqlx::PgConnection::connect(&base).await.expect("connect to BILLETIX_TEST_POSTGRES_URL");
+            sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                .execute(&mut admin)
+                .await
+                .expect("create a test schema");
+            let separator = if base.contains('?') { '&' } else { '?' };
+            Some(format!("{base}{separator}options=-c%20search_path%3D{schema}"))
+        }
+    }
+}
+
+pub async fn fresh_storage(backend: Backend) -> Option<Arc<dyn Storage>> {
+    let url = fresh_database_url(backend).await?;
+    Some(server::storage::open(&url).await.expect("open test storage"))
+}
+
+pub struct TestApp {
+    pub base_url: String,
+    pub storage: Arc<dyn Storage>,
+}
+
+/// The real router on 127.0.0.1 with a random port, over a fresh database with the first
+/// Master (`admin` / `ADMIN_PASSWORD`).
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let storage = fresh_storage(backend).await?;
+    server::bootstrap::ensure_root(storage.as_ref(), Some(ADMIN_PASSWORD)).await.expect("bootstrap");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("local address");
+    let options = LeptosOptions::builder().output_name("billetix").site_addr(address).build();
+    let router = server::router(storage.clone(), false, options);
+    tokio::spawn(server::serve(listener, router));
+    Some(TestApp { base_url: format!("http://{address}"), storage })
+}
+
+/// One browser: its own cookie jar.
+pub struct Client {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+impl TestApp {
+    pub fn client(&self) -> Client {
+        Client {
+            http: reqwest::Client::builder().cookie_store(true).build().expect("http client"),
+            base_url: self.base_url.clone(),
+        }
+    }
+
+    /// A client already signed in.
+    pub async fn signed_in(&self, login: &str, password: &str) -> Client {
+        let client = self.client();
+        client.call("sign_in", json!({"login": login, "password": password})).await.expect("sign in");
+        client
+    }
+}
+
+/// The error a server function answered with, as the UI receives it.
+pub type CallError = app::error::AppError;
+
+impl Client {
+    pub async fn call(&self, function: &str, args: Value) -> Result<Value, CallError> {
+        let response = self
+            .http
+            .post(format!("{}/api/{function}", self.base_url))
+            .json(&args)
+            .send()
+            .await
+            .expect("request reaches the server");
+        let status = response.status();
+        let body = response.text().await.expect("response body");
+        if status.is_success() {
+            Ok(serde_json::from_str(&body).unwrap_or(Value::Null))
+        } else {
+            Err(serde_json::from_str(&body).unwrap_or_else(|_| panic!("{function}: unexpected error body {status}: {body}")))
+        }
+    }
+}
+
+/// Runs one story against each backend; the PostgreSQL half runs when
+/// `BILLETIX_TEST_POSTGRES_URL` is set (CI sets it).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($story:ident) => {
+        mod $story {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$story(support::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$story(support::Backend::Postgres).await;
+            }
+        }
+    };
+}
