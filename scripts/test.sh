@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every test: unit and integration tests on SQLite (and on
+# PostgreSQL when BILLETIX_TEST_POSTGRES_URL is set), then the browser tests in headless
+# Chromium against the release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --browser
+source scripts/env.sh
+
+if [ -z "${BILLETIX_TEST_POSTGRES_URL:-}" ]; then
+  echo "note: BILLETIX_TEST_POSTGRES_URL is not set; the PostgreSQL half of the tests returns at once"
+fi
+
+printf '\n== unit and integration tests\n'
+cargo test --workspace --no-fail-fast
+
+printf '\n== release build for the browser tests\n'
+cargo leptos build --release
+
+printf '\n== browser tests (headless Chromium)\n'
+npm test --prefix end2end
