@@ -40,6 +40,7 @@ pub fn App() -> impl IntoView {
     });
     view! {
         <Link rel="manifest" href="/manifest.webmanifest" />
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
         <Meta name="theme-color" content="#12355b" />
         <Title text="Billetix" />
         <I18nContextProvider>

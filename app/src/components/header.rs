@@ -28,13 +28,19 @@ pub fn Header(#[prop(into)] login: Signal<Option<String>>) -> impl IntoView {
         <header class="topbar">
             <a class="brand" href="/">"Billetix"</a>
             <span class="spacer"></span>
-            {move || login.get().map(|name| view! { <span class="who" data-testid="who">{name}</span> })}
+            // `login` comes from a resource: read it under a Transition so the server and the
+            // hydrating browser render the same thing.
+            <Transition>
+                {move || login.get().map(|name| view! { <span class="who" data-testid="who">{name}</span> })}
+            </Transition>
             <button class="link" data-testid="language" on:click=switch_language>
                 {t!(i18n, other_language)}
             </button>
-            {move || login.get().map(|_| view! {
-                <button class="link" data-testid="sign-out" on:click=on_sign_out>{t!(i18n, sign_out)}</button>
-            })}
+            <Transition>
+                {move || login.get().map(|_| view! {
+                    <button class="link" data-testid="sign-out" on:click=on_sign_out>{t!(i18n, sign_out)}</button>
+                })}
+            </Transition>
         </header>
     }
 }
