@@ -3,6 +3,7 @@
 
 pub mod authorization;
 pub mod domain;
+pub mod engine;
 pub mod error;
 pub mod components;
 pub mod pages;

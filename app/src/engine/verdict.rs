@@ -1,0 +1,53 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ticket::{Direction, PerformanceId};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "verdict")]
+pub enum Verdict {
+    Accepted { direction: Direction },
+    Refused { reason: Refusal },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum Refusal {
+    AlreadyScanned { first_at: DateTime<Utc>, device: String },
+    Cancelled,
+    Reissued,
+    UnknownNumber,
+    UnknownStateTicket,
+    FilteredCategory { category: String },
+    OtherPerformance { performance: PerformanceId },
+    PerformanceNotUnderControl,
+    /// Entry/exit: leaving while never seen entering; let the person out, but report it.
+    ExitWithoutEntry,
+    AlreadyInside,
+    TotalQuotaReached { max: u32 },
+    DailyQuotaReached { max: u32 },
+    NotValidNow { from: DateTime<Utc>, to: DateTime<Utc> },
+}
+
+/// What the door shows: green passes, red stops, orange is an anomaly to look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Colour {
+    Green,
+    Red,
+    Orange,
+}
+
+impl Verdict {
+    pub fn is_accepted(&self) -> bool {
+        matches!(self, Verdict::Accepted { .. })
+    }
+
+    pub fn colour(&self) -> Colour {
+        match self {
+            Verdict::Accepted { .. } => Colour::Green,
+            Verdict::Refused { reason: Refusal::ExitWithoutEntry } => Colour::Orange,
+            Verdict::Refused { .. } => Colour::Red,
+        }
+    }
+}
