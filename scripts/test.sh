@@ -12,7 +12,7 @@ if [ -z "${BILLETIX_TEST_POSTGRES_URL:-}" ]; then
 fi
 
 printf '\n== unit and integration tests\n'
-cargo test --workspace --no-fail-fast
+cargo test --no-fail-fast # the default members: app and server
 
 printf '\n== release build for the browser tests\n'
 cargo leptos build --release

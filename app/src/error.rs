@@ -23,6 +23,8 @@ pub enum AppError {
     Forbidden,
     #[error("not found")]
     NotFound,
+    #[error("this performance is not open for scanning (tick PDA in the back office)")]
+    ClosedForScanning,
     #[error("invalid {field}: {reason}")]
     InvalidInput { field: String, reason: ParseFailure },
     #[error("already exists: {0}")]

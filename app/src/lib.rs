@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod components;
 pub mod pages;
+pub mod sync;
 mod shell;
 
 #[cfg(feature = "ssr")]

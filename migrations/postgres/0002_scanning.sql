@@ -73,3 +73,11 @@ CREATE TABLE scans (
 );
 CREATE INDEX scans_ticket_passes ON scans (ticket_id, scanned_at) WHERE admitted;
 CREATE INDEX scans_performance_time ON scans (performance_id, server_time);
+
+-- Billing: who downloaded ticket numbers to a device, when.
+CREATE TABLE device_downloads (
+    login_id       BIGINT NOT NULL REFERENCES logins(id),
+    performance_id BIGINT NOT NULL REFERENCES performances(id),
+    downloaded_at  BIGINT NOT NULL
+);
+CREATE INDEX device_downloads_time ON device_downloads (downloaded_at);

@@ -2,13 +2,12 @@
 
 pub mod bootstrap;
 pub mod config;
+pub mod live;
 pub mod storage;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use app::backend::ServerContext;
-use app::backend::storage::Storage;
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
@@ -29,13 +28,14 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
     handle_server_fns_with_context(move || provide_context(context.clone()), request).await
 }
 
-/// Every route of the app: server functions under `/api`, pages, then static files.
-pub fn router(storage: Arc<dyn Storage>, secure_cookies: bool, leptos_options: LeptosOptions) -> Router {
-    let context = ServerContext { storage, secure_cookies };
+/// Every route of the app: server functions under `/api`, the live feed, pages, then static
+/// files.
+pub fn router(context: ServerContext, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
     let state = AppState { leptos_options: leptos_options.clone(), context: context.clone() };
     Router::new()
         .route("/api/{*fn_name}", axum::routing::post(server_fn_handler).get(server_fn_handler))
+        .route("/live", axum::routing::get(live::live_events))
         .leptos_routes_with_context(
             &state,
             routes,

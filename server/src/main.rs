@@ -1,5 +1,6 @@
 use std::process::ExitCode;
 
+use app::backend::ServerContext;
 use leptos::prelude::get_configuration;
 use server::{bootstrap, config::Config, router, serve, storage};
 use tracing_subscriber::EnvFilter;
@@ -24,14 +25,15 @@ async fn run() -> Result<(), String> {
     if let Some(address) = config.address {
         leptos_options.site_addr = address;
     }
-    let storage = storage::open(&config.database_url).await.map_err(|e| e.to_string())?;
-    bootstrap::ensure_root(storage.as_ref(), config.admin_password.as_deref()).await.map_err(|e| e.to_string())?;
+    let opened = storage::open(&config.database_url).await.map_err(|e| e.to_string())?;
+    bootstrap::ensure_root(opened.storage.as_ref(), config.admin_password.as_deref()).await.map_err(|e| e.to_string())?;
+    let context = ServerContext { storage: opened.storage, live: opened.live, secure_cookies: config.secure_cookies };
     let address = leptos_options.site_addr;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| format!("cannot listen on {address}: {e}"))?;
     tracing::info!(%address, database = %redacted(&config.database_url), data_dir = %config.data_dir.display(), "Billetix listening on http://{address}");
-    serve(listener, router(storage, config.secure_cookies, leptos_options)).await.map_err(|e| e.to_string())
+    serve(listener, router(context, leptos_options)).await.map_err(|e| e.to_string())
 }
 
 /// The database URL without its password, for the log.

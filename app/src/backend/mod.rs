@@ -1,6 +1,7 @@
 //! The server half of the app crate: what server functions need to reach storage and to know
 //! who is asking. Compiled only with the `ssr` feature.
 
+pub mod live;
 pub mod password;
 pub mod session;
 pub mod storage;
@@ -16,6 +17,7 @@ use storage::{Storage, StorageError};
 #[derive(Clone)]
 pub struct ServerContext {
     pub storage: Arc<dyn Storage>,
+    pub live: Arc<dyn live::LiveBus>,
     /// Set behind TLS so the session cookie is `Secure`.
     pub secure_cookies: bool,
 }

@@ -19,6 +19,7 @@ pub fn error_text(i18n: I18nContext<Locale>, error: &AppError) -> String {
         }
         AppError::Forbidden => t_string!(i18n, err_forbidden).to_string(),
         AppError::NotFound => t_string!(i18n, err_not_found).to_string(),
+        AppError::ClosedForScanning => t_string!(i18n, err_closed_for_scanning).to_string(),
         AppError::AlreadyExists(what) => fill(t_string!(i18n, err_already_exists), &[("what", what)]),
         AppError::InvalidInput { field, reason } => {
             let field = field_label(i18n, field);
@@ -42,6 +43,7 @@ fn field_label(i18n: I18nContext<Locale>, field: &str) -> String {
         "login" => t_string!(i18n, field_login).to_string(),
         "password" => t_string!(i18n, field_password).to_string(),
         "name" => t_string!(i18n, field_name).to_string(),
+        "barcode" => t_string!(i18n, field_barcode).to_string(),
         other => other.to_owned(),
     }
 }

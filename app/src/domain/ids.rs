@@ -16,3 +16,5 @@ macro_rules! id_type {
 
 id_type!(InstitutionId);
 id_type!(LoginId);
+id_type!(VenueId);
+id_type!(EventId);

@@ -6,7 +6,7 @@ mod institution;
 mod login;
 mod rights;
 
-pub use ids::{InstitutionId, LoginId};
+pub use ids::{EventId, InstitutionId, LoginId, VenueId};
 pub use institution::{Institution, InstitutionName};
 pub use login::{LoginName, Password};
 pub use rights::Rights;

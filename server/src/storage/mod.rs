@@ -1,14 +1,19 @@
 //! Where every SQL statement lives: one implementation of `app::backend::storage::Storage`
-//! per database. Both run the same statements (written once in `statements.rs`); what differs
-//! (connection set-up, migrations, notifications) stays in `sqlite.rs` and `postgres.rs`.
+//! per database. Both run the same statements, written once (`accounts.rs`, `scanning.rs`);
+//! what differs (connection set-up, migrations, notifications) stays in `sqlite.rs` and
+//! `postgres.rs`.
 
 #[macro_use]
-mod statements;
+mod accounts;
+#[macro_use]
+mod scanning;
 mod postgres;
+mod shared;
 mod sqlite;
 
 use std::sync::Arc;
 
+use app::backend::live::{LiveBus, LocalBus};
 use app::backend::storage::{Storage, StorageError};
 
 pub use postgres::PgStorage;
@@ -26,12 +31,21 @@ pub enum OpenError {
     Migrate(#[source] sqlx::migrate::MigrateError),
 }
 
+/// A database and the live bus that goes with it.
+pub struct Opened {
+    pub storage: Arc<dyn Storage>,
+    pub live: Arc<dyn LiveBus>,
+}
+
 /// Opens the database named by `url` and brings its schema up to date.
-pub async fn open(url: &str) -> Result<Arc<dyn Storage>, OpenError> {
+pub async fn open(url: &str) -> Result<Opened, OpenError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStorage::open(url).await?))
+        let storage = SqliteStorage::open(url).await?;
+        Ok(Opened { storage: Arc::new(storage), live: Arc::new(LocalBus::default()) })
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PgStorage::open(url).await?))
+        let storage = PgStorage::open(url).await?;
+        let live = crate::live::PgBus::start(storage.pool().clone());
+        Ok(Opened { storage: Arc::new(storage), live })
     } else {
         Err(OpenError::UnsupportedUrl(url.to_owned()))
     }

@@ -5,13 +5,19 @@ use std::str::FromStr;
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 
-use super::statements::*;
+use super::shared::*;
 use super::{OpenError, database_error};
-use app::backend::storage::{LoginRecord, MemberRecord, Millis, SessionEnd, SessionLookup, StorageError, StorageResult};
-use app::domain::{Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights};
+use app::backend::storage::{
+    Anomaly, Judge, LoginRecord, MemberRecord, Millis, NewPerformance, NewScan, NewTicket, PerformanceContext,
+    ScanRecord, SessionEnd, SessionLookup, StorageError, StorageResult, TicketRow,
+};
+use app::domain::{EventId, Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights, VenueId};
+use app::engine::{Barcode, Pass, PerformanceId, Ticket};
 
 pub struct PgStorage {
     pool: PgPool,
+    /// The same pool: PostgreSQL takes concurrent writers.
+    writer: PgPool,
 }
 
 impl PgStorage {
@@ -23,8 +29,13 @@ impl PgStorage {
             .await
             .map_err(OpenError::Connect)?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await.map_err(OpenError::Migrate)?;
-        Ok(Self { pool })
+        Ok(Self { writer: pool.clone(), pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
     }
 }
 
-sql_storage!(PgStorage, PgRow);
+account_storage!(PgStorage, PgRow);
+scan_storage!(PgStorage, sqlx::Postgres, PgRow);

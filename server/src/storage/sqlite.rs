@@ -6,13 +6,20 @@ use std::time::Duration;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 
-use super::statements::*;
+use super::shared::*;
 use super::{OpenError, database_error};
-use app::backend::storage::{LoginRecord, MemberRecord, Millis, SessionEnd, SessionLookup, StorageError, StorageResult};
-use app::domain::{Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights};
+use app::backend::storage::{
+    Anomaly, Judge, LoginRecord, MemberRecord, Millis, NewPerformance, NewScan, NewTicket, PerformanceContext,
+    ScanRecord, SessionEnd, SessionLookup, StorageError, StorageResult, TicketRow,
+};
+use app::domain::{EventId, Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights, VenueId};
+use app::engine::{Barcode, Pass, PerformanceId, Ticket};
 
 pub struct SqliteStorage {
     pool: SqlitePool,
+    /// SQLite takes one writer at a time: queueing writes on one connection here is fairer
+    /// and faster than letting several connections poll the file lock.
+    writer: SqlitePool,
 }
 
 impl SqliteStorage {
@@ -28,14 +35,20 @@ impl SqliteStorage {
             std::fs::create_dir_all(dir)
                 .map_err(|source| OpenError::DataDir { path: dir.display().to_string(), source })?;
         }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(OpenError::Connect)?;
+        sqlx::migrate!("../migrations/sqlite").run(&writer).await.map_err(OpenError::Migrate)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await
             .map_err(OpenError::Connect)?;
-        sqlx::migrate!("../migrations/sqlite").run(&pool).await.map_err(OpenError::Migrate)?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 }
 
-sql_storage!(SqliteStorage, SqliteRow);
+account_storage!(SqliteStorage, SqliteRow);
+scan_storage!(SqliteStorage, sqlx::Sqlite, SqliteRow);

@@ -46,6 +46,10 @@ pub async fn fresh_database_url(backend: Backend) -> Option<String> {
 }
 
 pub async fn fresh_storage(backend: Backend) -> Option<Arc<dyn Storage>> {
+    Some(fresh_database(backend).await?.storage)
+}
+
+pub async fn fresh_database(backend: Backend) -> Option<server::storage::Opened> {
     let url = fresh_database_url(backend).await?;
     Some(server::storage::open(&url).await.expect("open test storage"))
 }
@@ -58,12 +62,14 @@ pub struct TestApp {
 /// The real router on 127.0.0.1 with a random port, over a fresh database with the first
 /// Master (`admin` / `ADMIN_PASSWORD`).
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
-    let storage = fresh_storage(backend).await?;
+    let opened = fresh_database(backend).await?;
+    let storage = opened.storage.clone();
     server::bootstrap::ensure_root(storage.as_ref(), Some(ADMIN_PASSWORD)).await.expect("bootstrap");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("local address");
     let options = LeptosOptions::builder().output_name("billetix").site_addr(address).build();
-    let router = server::router(storage.clone(), false, options);
+    let context = app::backend::ServerContext { storage: opened.storage, live: opened.live, secure_cookies: false };
+    let router = server::router(context, options);
     tokio::spawn(server::serve(listener, router));
     Some(TestApp { base_url: format!("http://{address}"), storage })
 }

@@ -1,24 +1,9 @@
-//! The storage contract. Every SQL statement lives in `server/src/storage/`, behind this
-//! trait, in one implementation per database (SQLite, PostgreSQL) checked by one contract suite.
+//! Institutions, logins, memberships, sessions and sign-in throttling.
 
 use async_trait::async_trait;
 
+use super::{Millis, StorageResult};
 use crate::domain::{Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights};
-
-#[derive(Debug, thiserror::Error)]
-pub enum StorageError {
-    #[error("not found")]
-    NotFound,
-    #[error("already exists")]
-    AlreadyExists,
-    #[error("database: {0}")]
-    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
-
-pub type StorageResult<T> = Result<T, StorageError>;
-
-/// Milliseconds since the Unix epoch: one portable time format for both databases.
-pub type Millis = i64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginRecord {
@@ -55,7 +40,7 @@ pub enum SessionLookup {
 }
 
 #[async_trait]
-pub trait Storage: Send + Sync + 'static {
+pub trait AccountStorage: Send + Sync {
     // Institutions.
     async fn root_institution(&self) -> StorageResult<Option<Institution>>;
     /// `parent = None` creates root, which may exist only once.

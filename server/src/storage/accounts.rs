@@ -1,49 +1,12 @@
-//! The SQL both databases run, written once. `sql_storage!(Type, RowType)` implements the storage
-//! contract for a type with a `pool` field; sqlx accepts `$n` placeholders on both databases
-//! and every statement here is portable SQL (recursive CTEs, `ON CONFLICT`, `RETURNING`).
+//! Accounts: the SQL both databases run, written once. `account_storage!(Type, RowType)`
+//! implements the contract for a type with `pool` (reads) and `writer` (writes) fields; sqlx
+//! accepts `$n` placeholders on both databases and every statement here is portable SQL
+//! (recursive CTEs, `ON CONFLICT`, `RETURNING`).
 
-use app::backend::storage::{SessionEnd, StorageError, StorageResult};
-use app::domain::{Institution, InstitutionId, InstitutionName, LoginName};
-
-pub(super) fn institution_from(id: i64, parent: Option<i64>, name: String) -> StorageResult<Institution> {
-    Ok(Institution {
-        id: InstitutionId(id),
-        parent: parent.map(InstitutionId),
-        name: InstitutionName::parse(&name).map_err(corrupt)?,
-    })
-}
-
-pub(super) fn login_name_from(name: String) -> StorageResult<LoginName> {
-    LoginName::parse(&name).map_err(corrupt)
-}
-
-fn corrupt(e: app::domain::ParseError) -> StorageError {
-    StorageError::Database(format!("stored value no longer parses: {e}").into())
-}
-
-pub(super) fn end_reason_code(end: SessionEnd) -> &'static str {
-    match end {
-        SessionEnd::SignedInElsewhere => "elsewhere",
-        SessionEnd::SignedOut => "signed_out",
-        SessionEnd::LoginDisabled => "disabled",
-    }
-}
-
-pub(super) fn end_reason_from(code: Option<String>) -> SessionEnd {
-    match code.as_deref() {
-        Some("elsewhere") => SessionEnd::SignedInElsewhere,
-        Some("disabled") => SessionEnd::LoginDisabled,
-        _ => SessionEnd::SignedOut,
-    }
-}
-
-/// Failed sign-ins are kept a day: far longer than any throttling window.
-pub(super) const SIGNIN_FAILURE_RETENTION_MS: i64 = 24 * 3600 * 1000;
-
-macro_rules! sql_storage {
+macro_rules! account_storage {
     ($storage:ty, $row:ty) => {
         #[async_trait::async_trait]
-        impl app::backend::storage::Storage for $storage {
+        impl app::backend::storage::AccountStorage for $storage {
             async fn root_institution(&self) -> StorageResult<Option<Institution>> {
                 let row = sqlx::query("SELECT id, parent_id, name FROM institutions WHERE parent_id IS NULL")
                     .fetch_optional(&self.pool)
@@ -62,7 +25,7 @@ macro_rules! sql_storage {
                 )
                 .bind(parent.map(|p| p.0))
                 .bind(name.as_str())
-                .fetch_one(&self.pool)
+                .fetch_one(&self.writer)
                 .await
                 .map_err(|e| match &e {
                     sqlx::Error::Database(db) if db.is_foreign_key_violation() => StorageError::NotFound,
@@ -75,7 +38,7 @@ macro_rules! sql_storage {
                 let done = sqlx::query("UPDATE institutions SET name = $1 WHERE id = $2")
                     .bind(name.as_str())
                     .bind(id.0)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(database_error)?;
                 if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
@@ -136,7 +99,7 @@ macro_rules! sql_storage {
                 let row = sqlx::query("INSERT INTO logins (name, password_hash) VALUES ($1, $2) RETURNING id")
                     .bind(name.as_str())
                     .bind(password_hash)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.writer)
                     .await
                     .map_err(database_error)?;
                 Ok(LoginId(row.try_get("id").map_err(database_error)?))
@@ -168,14 +131,14 @@ macro_rules! sql_storage {
                 let done = sqlx::query("UPDATE logins SET password_hash = $1 WHERE id = $2")
                     .bind(password_hash)
                     .bind(id.0)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(database_error)?;
                 if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
             }
 
             async fn set_login_disabled(&self, id: LoginId, disabled: bool, now: Millis) -> StorageResult<()> {
-                let mut tx = self.pool.begin().await.map_err(database_error)?;
+                let mut tx = self.writer.begin().await.map_err(database_error)?;
                 let done = sqlx::query("UPDATE logins SET disabled = $1 WHERE id = $2")
                     .bind(disabled)
                     .bind(id.0)
@@ -203,7 +166,7 @@ macro_rules! sql_storage {
                 let done = sqlx::query("UPDATE logins SET master_of = $1 WHERE id = $2")
                     .bind(branch.map(|b| b.0))
                     .bind(id.0)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(database_error)?;
                 if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
@@ -213,7 +176,7 @@ macro_rules! sql_storage {
                 sqlx::query("UPDATE logins SET last_institution_id = $1 WHERE id = $2")
                     .bind(institution.0)
                     .bind(id.0)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(database_error)?;
                 Ok(())
@@ -231,7 +194,7 @@ macro_rules! sql_storage {
                 .bind(rights.admin)
                 .bind(rights.pda)
                 .bind(rights.backoffice)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(|e| match &e {
                     sqlx::Error::Database(db) if db.is_foreign_key_violation() => StorageError::NotFound,
@@ -282,7 +245,7 @@ macro_rules! sql_storage {
                 // loses a race retries, ending the winner's session in turn.
                 const ATTEMPTS: usize = 5;
                 for attempt in 1..=ATTEMPTS {
-                    let mut tx = self.pool.begin().await.map_err(database_error)?;
+                    let mut tx = self.writer.begin().await.map_err(database_error)?;
                     sqlx::query("UPDATE logins SET disabled = disabled WHERE id = $1")
                         .bind(login.0)
                         .execute(&mut *tx)
@@ -333,14 +296,14 @@ macro_rules! sql_storage {
                     .bind(now)
                     .bind(end_reason_code(SessionEnd::SignedOut))
                     .bind(token_hash)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(database_error)?;
                 Ok(())
             }
 
             async fn record_signin_failure(&self, keys: &[String], now: Millis) -> StorageResult<()> {
-                let mut tx = self.pool.begin().await.map_err(database_error)?;
+                let mut tx = self.writer.begin().await.map_err(database_error)?;
                 sqlx::query("DELETE FROM signin_failures WHERE failed_at < $1")
                     .bind(now - SIGNIN_FAILURE_RETENTION_MS)
                     .execute(&mut *tx)
@@ -372,7 +335,7 @@ macro_rules! sql_storage {
             async fn clear_signin_failures(&self, key: &str) -> StorageResult<()> {
                 sqlx::query("DELETE FROM signin_failures WHERE throttle_key = $1")
                     .bind(key)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(database_error)?;
                 Ok(())

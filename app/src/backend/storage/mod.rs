@@ -1,0 +1,29 @@
+//! The storage contract. Every SQL statement lives in `server/src/storage/`, behind these
+//! traits, in one implementation per database (SQLite, PostgreSQL) checked by one contract
+//! suite.
+
+mod accounts;
+mod scanning;
+
+pub use accounts::*;
+pub use scanning::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("not found")]
+    NotFound,
+    #[error("already exists")]
+    AlreadyExists,
+    #[error("database: {0}")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// Milliseconds since the Unix epoch: one portable time format for both databases.
+pub type Millis = i64;
+
+/// Everything the server keeps, behind one interface.
+pub trait Storage: AccountStorage + ScanStorage + Send + Sync + 'static {}
+
+impl<T: AccountStorage + ScanStorage + Send + Sync + 'static> Storage for T {}

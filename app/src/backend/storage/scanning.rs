@@ -1,0 +1,151 @@
+//! Venues, events, performances, tickets and scans: what the doors decide on and record.
+
+use async_trait::async_trait;
+
+use super::{Millis, StorageResult};
+use crate::domain::{EventId, InstitutionId, LoginId, VenueId};
+use crate::engine::{Barcode, Direction, Pass, PerformanceId, Ticket, TicketState, ValidityWindow, Verdict};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPerformance {
+    pub event: EventId,
+    pub label: String,
+    pub starts_at: Option<Millis>,
+    /// Undated performances: when their tickets are valid.
+    pub window: Option<(Millis, Millis)>,
+    pub import_end: Option<Millis>,
+}
+
+/// What a checkpoint needs to know of a performance it controls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerformanceContext {
+    pub id: PerformanceId,
+    pub institution: InstitutionId,
+    pub time_zone: String,
+    pub excluded_categories: Vec<String>,
+    pub window: Option<ValidityWindow>,
+    /// Ticked in the back office: devices may import and scan it.
+    pub pda_open: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTicket {
+    pub barcode: Barcode,
+    pub state: TicketState,
+    pub category: String,
+    pub holder: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketRow {
+    pub barcode: Barcode,
+    pub performance: PerformanceId,
+    pub state: TicketState,
+    pub category: String,
+    pub holder: Option<String>,
+    pub changed_at: Millis,
+}
+
+/// A scan to record, as the door saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewScan {
+    /// Made by the device; recording the same id twice records it once.
+    pub scan_uuid: String,
+    pub barcode: Barcode,
+    pub device: String,
+    pub login: Option<LoginId>,
+    /// When the pass happened: the server's time online, the device's offline.
+    pub scanned_at: Millis,
+    pub client_time: Millis,
+    pub server_time: Millis,
+    pub direction: Direction,
+    pub offline: bool,
+}
+
+/// What to write for a scan, decided from the ticket and its passes as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    /// The person went through (online: the verdict; offline: what the device decided).
+    pub admitted: bool,
+    pub anomaly: Option<Anomaly>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Anomaly {
+    /// Admitted offline though the ticket had already passed (two devices, one ticket).
+    DoubleEntry,
+    /// Admitted offline though the server knew better (cancelled meanwhile, other rules).
+    AdmittedAgainstRules,
+}
+
+impl Anomaly {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Anomaly::DoubleEntry => "double_entry",
+            Anomaly::AdmittedAgainstRules => "admitted_against_rules",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "double_entry" => Some(Anomaly::DoubleEntry),
+            "admitted_against_rules" => Some(Anomaly::AdmittedAgainstRules),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanRecord {
+    pub scan_uuid: String,
+    pub performance: Option<PerformanceId>,
+    pub barcode: String,
+    pub device: String,
+    pub scanned_at: Millis,
+    pub server_time: Millis,
+    pub direction: Direction,
+    pub admitted: bool,
+    pub verdict: Verdict,
+    pub offline: bool,
+    pub anomaly: Option<Anomaly>,
+}
+
+/// Decides a scan from the ticket (if the number is known) and its passes, oldest first.
+pub type Judge<'a> = &'a (dyn Fn(Option<&Ticket>, &[Pass]) -> Judgement + Send + Sync);
+
+#[async_trait]
+pub trait ScanStorage: Send + Sync {
+    async fn create_venue(&self, institution: InstitutionId, name: &str, time_zone: &str) -> StorageResult<VenueId>;
+    async fn create_event(&self, venue: VenueId, name: &str) -> StorageResult<EventId>;
+    async fn create_performance(&self, performance: &NewPerformance) -> StorageResult<PerformanceId>;
+    /// In the order asked; `NotFound` if one does not exist.
+    async fn performance_contexts(&self, ids: &[PerformanceId]) -> StorageResult<Vec<PerformanceContext>>;
+    async fn set_pda_open(&self, performance: PerformanceId, open: bool) -> StorageResult<()>;
+    async fn set_category_filters(&self, performance: PerformanceId, categories: &[String]) -> StorageResult<()>;
+    /// Adds new numbers and updates known ones, in one transaction.
+    async fn upsert_tickets(&self, performance: PerformanceId, tickets: &[NewTicket], now: Millis) -> StorageResult<()>;
+
+    /// Decides and records one scan as a single atomic step: `judge` sees the ticket and its
+    /// passes as stored, and an admission is written only if no other admission of that ticket
+    /// landed in between (otherwise `judge` runs again on the new state). The ticket is looked
+    /// for in `performances` first, then in the other performances of `institutions`. A scan
+    /// id already recorded returns the first record unchanged.
+    async fn record_scan(
+        &self,
+        institutions: &[InstitutionId],
+        performances: &[PerformanceId],
+        scan: &NewScan,
+        judge: Judge<'_>,
+    ) -> StorageResult<ScanRecord>;
+
+    async fn performance_tickets(&self, performance: PerformanceId) -> StorageResult<Vec<TicketRow>>;
+    async fn tickets_changed_since(&self, performances: &[PerformanceId], since: Millis) -> StorageResult<Vec<TicketRow>>;
+    /// Scans recorded (server time) at or after `since`, oldest first.
+    async fn scans_since(&self, performances: &[PerformanceId], since: Millis) -> StorageResult<Vec<ScanRecord>>;
+    /// (tickets admitted at least once, countable tickets: valid ones and those admitted).
+    async fn admission_counts(&self, performance: PerformanceId) -> StorageResult<(u64, u64)>;
+    /// A login downloaded a performance's numbers to a device (billing, SPEC §2).
+    async fn record_download(&self, login: LoginId, performance: PerformanceId, at: Millis) -> StorageResult<()>;
+}

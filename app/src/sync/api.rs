@@ -1,0 +1,51 @@
+//! The device protocol's server functions, at stable paths under `/api/`.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+use super::protocol::*;
+use crate::engine::PerformanceId;
+use crate::error::AppError;
+
+#[server(endpoint = "scan", input = Json)]
+pub async fn scan(request: ScanRequest) -> Result<ScanOutcome, AppError> {
+    use crate::backend::{context, session::current_actor};
+    let ctx = context()?;
+    let actor = current_actor().await?;
+    let record = super::service::scan_online(ctx.storage.as_ref(), &actor, request).await?;
+    ctx.live.publish_scan(&record);
+    Ok(ScanOutcome { scan_id: record.scan_uuid, verdict: record.verdict, server_time: crate::backend::now_millis() })
+}
+
+#[server(endpoint = "sync_upload", input = Json)]
+pub async fn sync_upload(scans: Vec<OfflineScan>) -> Result<UploadOutcome, AppError> {
+    use crate::backend::{context, session::current_actor};
+    let ctx = context()?;
+    let actor = current_actor().await?;
+    let (results, records) = super::service::upload(ctx.storage.as_ref(), &actor, scans).await?;
+    for record in &records {
+        ctx.live.publish_scan(record);
+    }
+    Ok(UploadOutcome { server_time: crate::backend::now_millis(), results })
+}
+
+#[server(endpoint = "sync_snapshot", input = Json)]
+pub async fn sync_snapshot(performance: PerformanceId) -> Result<Snapshot, AppError> {
+    use crate::backend::{context, session::current_actor};
+    let actor = current_actor().await?;
+    super::service::snapshot(context()?.storage.as_ref(), &actor, performance).await
+}
+
+#[server(endpoint = "sync_holders", input = Json)]
+pub async fn sync_holders(performance: PerformanceId) -> Result<Holders, AppError> {
+    use crate::backend::{context, session::current_actor};
+    let actor = current_actor().await?;
+    super::service::holders(context()?.storage.as_ref(), &actor, performance).await
+}
+
+#[server(endpoint = "sync_delta", input = Json)]
+pub async fn sync_delta(performances: Vec<PerformanceId>, cursor: Millis) -> Result<Delta, AppError> {
+    use crate::backend::{context, session::current_actor};
+    let actor = current_actor().await?;
+    super::service::delta(context()?.storage.as_ref(), &actor, &performances, cursor).await
+}

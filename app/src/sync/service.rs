@@ -1,0 +1,290 @@
+//! The server side of the device protocol: rights, the door's checkpoint, and the engine run
+//! inside the storage's atomic scan step.
+
+use std::str::FromStr;
+
+use chrono::DateTime;
+
+use super::protocol::*;
+use crate::authorization::Actor;
+use crate::backend::storage::{Anomaly, Judgement, NewScan, ScanRecord, Storage};
+use crate::backend::{ancestry_of, now_millis};
+use crate::domain::{InstitutionId, ParseFailure};
+use crate::engine::{Barcode, Checkpoint, Direction, Mode, PerformanceId, Refusal, Scan, Verdict, decide};
+use crate::error::AppError;
+
+/// Deltas re-read this far behind their cursor, so a row stamped just before the cursor but
+/// committed just after is still sent. Devices apply rows idempotently.
+pub const CURSOR_OVERLAP_MS: Millis = 5_000;
+
+const MAX_ID_LEN: usize = 64;
+
+/// A door opened for an actor: its checkpoint and where its numbers may be looked up.
+pub struct Gate {
+    pub checkpoint: Checkpoint,
+    pub institutions: Vec<InstitutionId>,
+}
+
+fn short_text(field: &'static str, value: &str) -> Result<(), AppError> {
+    let reason = if value.is_empty() {
+        ParseFailure::Empty
+    } else if value.chars().count() > MAX_ID_LEN {
+        ParseFailure::TooLong { max: MAX_ID_LEN }
+    } else {
+        return Ok(());
+    };
+    Err(AppError::InvalidInput { field: field.to_owned(), reason })
+}
+
+fn barcode(raw: &str) -> Result<Barcode, AppError> {
+    Barcode::parse(raw).map_err(|e| AppError::InvalidInput {
+        field: "barcode".to_owned(),
+        reason: match e {
+            crate::engine::BarcodeError::Empty => ParseFailure::Empty,
+            crate::engine::BarcodeError::TooLong => ParseFailure::TooLong { max: 512 },
+        },
+    })
+}
+
+fn direction_of(mode: &Mode) -> Direction {
+    match mode {
+        Mode::EntryExit { direction } => *direction,
+        Mode::SinglePass | Mode::MultiPass { .. } => Direction::In,
+    }
+}
+
+/// The checkpoint for `door`, provided the actor may scan every performance of it and each
+/// is open for scanning.
+pub async fn open_door(storage: &dyn Storage, actor: &Actor, door: &Door) -> Result<Gate, AppError> {
+    if door.performances.is_empty() {
+        return Err(AppError::InvalidInput { field: "performances".to_owned(), reason: ParseFailure::Empty });
+    }
+    let contexts = storage.performance_contexts(&door.performances).await?;
+    let mut institutions = Vec::new();
+    let mut excluded = Vec::new();
+    for context in &contexts {
+        if !actor.can_scan_at(&ancestry_of(storage, context.institution).await?) {
+            return Err(AppError::Forbidden);
+        }
+        if !context.pda_open {
+            return Err(AppError::ClosedForScanning);
+        }
+        if !institutions.contains(&context.institution) {
+            institutions.push(context.institution);
+        }
+        excluded.extend(context.excluded_categories.iter().map(|c| (context.id, c.clone())));
+    }
+    let zone = &contexts[0].time_zone;
+    let time_zone = chrono_tz::Tz::from_str(zone).map_err(|_| {
+        tracing::error!(zone = %zone, "a venue has an unknown time zone");
+        AppError::Internal
+    })?;
+    Ok(Gate {
+        checkpoint: Checkpoint { mode: door.mode, under_control: door.performances.clone(), excluded, time_zone },
+        institutions,
+    })
+}
+
+fn time(millis: Millis) -> Result<DateTime<chrono::Utc>, AppError> {
+    DateTime::from_timestamp_millis(millis)
+        .ok_or(AppError::InvalidInput { field: "time".to_owned(), reason: ParseFailure::BadCharacters })
+}
+
+/// Decides and records a scan made online: one atomic step in the database.
+pub async fn scan_online(storage: &dyn Storage, actor: &Actor, request: ScanRequest) -> Result<ScanRecord, AppError> {
+    short_text("scan_id", &request.scan_id)?;
+    short_text("device", &request.device)?;
+    let barcode = barcode(&request.barcode)?;
+    let gate = open_door(storage, actor, &request.door).await?;
+    let now = now_millis();
+    let scan = NewScan {
+        scan_uuid: request.scan_id,
+        barcode,
+        device: request.device,
+        login: Some(actor.login_id),
+        scanned_at: now,
+        client_time: request.client_time,
+        server_time: now,
+        direction: direction_of(&request.door.mode),
+        offline: false,
+    };
+    let at = time(now)?;
+    let judge = |ticket: Option<&crate::engine::Ticket>, passes: &[crate::engine::Pass]| {
+        let verdict = decide(ticket, passes, &gate.checkpoint, &Scan { at, device: &scan.device });
+        Judgement { admitted: verdict.is_accepted(), verdict, anomaly: None }
+    };
+    Ok(storage.record_scan(&gate.institutions, &request.door.performances, &scan, &judge).await?)
+}
+
+/// What an offline admission the server would have refused amounts to.
+fn anomaly_of(server_verdict: &Verdict) -> Anomaly {
+    match server_verdict {
+        Verdict::Refused {
+            reason:
+                Refusal::AlreadyScanned { .. }
+                | Refusal::AlreadyInside
+                | Refusal::TotalQuotaReached { .. }
+                | Refusal::DailyQuotaReached { .. },
+        } => Anomaly::DoubleEntry,
+        _ => Anomaly::AdmittedAgainstRules,
+    }
+}
+
+/// Records scans decided offline, in time order. What happened at the door stands (an
+/// admitted person went in); where the server, knowing every device's scans, would have
+/// refused, the scan is flagged. A scan id recorded before is answered as the first time.
+pub async fn upload(
+    storage: &dyn Storage,
+    actor: &Actor,
+    mut scans: Vec<OfflineScan>,
+) -> Result<(Vec<UploadedScan>, Vec<ScanRecord>), AppError> {
+    scans.sort_by_key(|s| s.scanned_at);
+    let now = now_millis();
+    let mut results = Vec::with_capacity(scans.len());
+    let mut records = Vec::with_capacity(scans.len());
+    let mut gates: Vec<(Door, Gate)> = Vec::new();
+    for offline in scans {
+        short_text("scan_id", &offline.scan_id)?;
+        short_text("device", &offline.device)?;
+        let gate_index = match gates.iter().position(|(door, _)| *door == offline.door) {
+            Some(index) => index,
+            None => {
+                gates.push((offline.door.clone(), open_door(storage, actor, &offline.door).await?));
+                gates.len() - 1
+            }
+        };
+        let gate = &gates[gate_index].1;
+        let Ok(barcode) = Barcode::parse(&offline.barcode) else {
+            // An empty read cannot be recorded; the device showed a refusal, nothing is lost.
+            continue;
+        };
+        let scan = NewScan {
+            scan_uuid: offline.scan_id.clone(),
+            barcode,
+            device: offline.device.clone(),
+            login: Some(actor.login_id),
+            scanned_at: offline.scanned_at,
+            client_time: offline.scanned_at,
+            server_time: now,
+            direction: match &offline.device_verdict {
+                Verdict::Accepted { direction } => *direction,
+                Verdict::Refused { .. } => direction_of(&offline.door.mode),
+            },
+            offline: true,
+        };
+        let at = time(offline.scanned_at)?;
+        let server_verdict = std::sync::Mutex::new(None);
+        let judge = |ticket: Option<&crate::engine::Ticket>, passes: &[crate::engine::Pass]| {
+            let verdict = decide(ticket, passes, &gate.checkpoint, &Scan { at, device: &scan.device });
+            let admitted = offline.device_verdict.is_accepted();
+            let anomaly = (admitted && !verdict.is_accepted()).then(|| anomaly_of(&verdict));
+            if let Ok(mut slot) = server_verdict.lock() {
+                *slot = Some(verdict);
+            }
+            Judgement { verdict: offline.device_verdict.clone(), admitted, anomaly }
+        };
+        let record = storage.record_scan(&gate.institutions, &offline.door.performances, &scan, &judge).await?;
+        let server_verdict = server_verdict.into_inner().ok().flatten().unwrap_or_else(|| record.verdict.clone());
+        results.push(UploadedScan {
+            scan_id: offline.scan_id,
+            server_verdict,
+            conflict: record.anomaly.is_some(),
+        });
+        records.push(record);
+    }
+    Ok((results, records))
+}
+
+pub fn pass_row(record: &ScanRecord) -> Option<PassRow> {
+    if !record.admitted {
+        return None;
+    }
+    Some(PassRow {
+        scan_id: record.scan_uuid.clone(),
+        barcode: record.barcode.clone(),
+        performance: record.performance?,
+        at: record.scanned_at,
+        direction: record.direction,
+        device: record.device.clone(),
+        conflict: record.anomaly.is_some(),
+    })
+}
+
+/// The actor may import `performance` to a device.
+pub async fn check_import(storage: &dyn Storage, actor: &Actor, performances: &[PerformanceId]) -> Result<(), AppError> {
+    let door = Door { performances: performances.to_vec(), mode: Mode::SinglePass };
+    open_door(storage, actor, &door).await.map(|_| ())
+}
+
+pub async fn snapshot(storage: &dyn Storage, actor: &Actor, performance: PerformanceId) -> Result<Snapshot, AppError> {
+    check_import(storage, actor, &[performance]).await?;
+    let context = storage
+        .performance_contexts(&[performance])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
+    // Taken before reading: whatever changes from now on is in the next delta.
+    let cursor = now_millis();
+    let tickets = storage.performance_tickets(performance).await?;
+    let passes = storage.scans_since(&[performance], 0).await?;
+    let mut categories: Vec<String> = Vec::new();
+    let mut category_of = Vec::with_capacity(tickets.len());
+    let mut barcodes = Vec::with_capacity(tickets.len());
+    let mut states = String::with_capacity(tickets.len());
+    for ticket in tickets {
+        let index = match categories.iter().position(|c| *c == ticket.category) {
+            Some(index) => index,
+            None => {
+                categories.push(ticket.category);
+                categories.len() - 1
+            }
+        };
+        category_of.push(u32::try_from(index).unwrap_or(u32::MAX));
+        states.push(state_letter(ticket.state));
+        barcodes.push(ticket.barcode.into());
+    }
+    storage.record_download(actor.login_id, performance, cursor).await?;
+    Ok(Snapshot {
+        performance,
+        time_zone: context.time_zone,
+        excluded_categories: context.excluded_categories,
+        window: context.window.map(|w| (w.from.timestamp_millis(), w.to.timestamp_millis())),
+        barcodes,
+        states,
+        categories,
+        category_of,
+        passes: passes.iter().filter_map(pass_row).collect(),
+        cursor,
+        server_time: now_millis(),
+    })
+}
+
+pub async fn holders(storage: &dyn Storage, actor: &Actor, performance: PerformanceId) -> Result<Holders, AppError> {
+    check_import(storage, actor, &[performance]).await?;
+    let (barcodes, names) = storage
+        .performance_tickets(performance)
+        .await?
+        .into_iter()
+        .filter_map(|t| t.holder.map(|h| (String::from(t.barcode), h)))
+        .unzip();
+    Ok(Holders { barcodes, names })
+}
+
+pub async fn delta(
+    storage: &dyn Storage,
+    actor: &Actor,
+    performances: &[PerformanceId],
+    cursor: Millis,
+) -> Result<Delta, AppError> {
+    check_import(storage, actor, performances).await?;
+    let now = now_millis();
+    let since = cursor.saturating_sub(CURSOR_OVERLAP_MS);
+    let tickets = storage
+        .tickets_changed_since(performances, since)
+        .await?
+        .into_iter()
+        .map(|t| TicketChange { barcode: t.barcode.into(), performance: t.performance, state: t.state, category: t.category })
+        .collect();
+    let passes = storage.scans_since(performances, since).await?.iter().filter_map(pass_row).collect();
+    Ok(Delta { tickets, passes, cursor: now, server_time: now })
+}

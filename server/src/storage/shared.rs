@@ -1,0 +1,75 @@
+//! Conversions shared by both databases' statements.
+
+use app::backend::storage::{SessionEnd, StorageError, StorageResult};
+use app::domain::{Institution, InstitutionId, InstitutionName, LoginName};
+
+pub(super) fn institution_from(id: i64, parent: Option<i64>, name: String) -> StorageResult<Institution> {
+    Ok(Institution {
+        id: InstitutionId(id),
+        parent: parent.map(InstitutionId),
+        name: InstitutionName::parse(&name).map_err(corrupt)?,
+    })
+}
+
+pub(super) fn login_name_from(name: String) -> StorageResult<LoginName> {
+    LoginName::parse(&name).map_err(corrupt)
+}
+
+fn corrupt(e: app::domain::ParseError) -> StorageError {
+    StorageError::Database(format!("stored value no longer parses: {e}").into())
+}
+
+pub(super) fn end_reason_code(end: SessionEnd) -> &'static str {
+    match end {
+        SessionEnd::SignedInElsewhere => "elsewhere",
+        SessionEnd::SignedOut => "signed_out",
+        SessionEnd::LoginDisabled => "disabled",
+    }
+}
+
+pub(super) fn end_reason_from(code: Option<String>) -> SessionEnd {
+    match code.as_deref() {
+        Some("elsewhere") => SessionEnd::SignedInElsewhere,
+        Some("disabled") => SessionEnd::LoginDisabled,
+        _ => SessionEnd::SignedOut,
+    }
+}
+
+/// Failed sign-ins are kept a day: far longer than any throttling window.
+pub(super) const SIGNIN_FAILURE_RETENTION_MS: i64 = 24 * 3600 * 1000;
+
+
+use app::engine::{Barcode, Direction, TicketState, ValidityWindow, Verdict};
+use chrono::{DateTime, Utc};
+
+pub(super) fn barcode_from(raw: String) -> StorageResult<Barcode> {
+    Barcode::parse(&raw).map_err(|e| StorageError::Database(format!("stored barcode no longer parses: {e}").into()))
+}
+
+pub(super) fn ticket_state_from(code: &str) -> StorageResult<TicketState> {
+    TicketState::parse(code).ok_or_else(|| StorageError::Database(format!("unknown ticket state {code:?}").into()))
+}
+
+pub(super) fn direction_from(code: &str) -> StorageResult<Direction> {
+    Direction::parse(code).ok_or_else(|| StorageError::Database(format!("unknown direction {code:?}").into()))
+}
+
+pub(super) fn time_from(millis: i64) -> StorageResult<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(millis)
+        .ok_or_else(|| StorageError::Database(format!("time out of range: {millis}").into()))
+}
+
+pub(super) fn window_from(from: Option<i64>, to: Option<i64>) -> Option<ValidityWindow> {
+    match (from.and_then(DateTime::from_timestamp_millis), to.and_then(DateTime::from_timestamp_millis)) {
+        (Some(from), Some(to)) => Some(ValidityWindow { from, to }),
+        _ => None,
+    }
+}
+
+pub(super) fn verdict_json(verdict: &Verdict) -> StorageResult<String> {
+    serde_json::to_string(verdict).map_err(|e| StorageError::Database(Box::new(e)))
+}
+
+pub(super) fn verdict_from(json: &str) -> StorageResult<Verdict> {
+    serde_json::from_str(json).map_err(|e| StorageError::Database(Box::new(e)))
+}
