@@ -7,7 +7,11 @@ use super::ticket::{Direction, PerformanceId};
 #[serde(rename_all = "snake_case", tag = "verdict")]
 pub enum Verdict {
     Accepted { direction: Direction },
-    Refused { reason: Refusal },
+    /// On the wire: `{"verdict": "refused", "reason": "already_scanned", "device": …}`.
+    Refused {
+        #[serde(flatten)]
+        reason: Refusal,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

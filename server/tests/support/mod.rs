@@ -100,6 +100,13 @@ impl TestApp {
 pub type CallError = app::error::AppError;
 
 impl Client {
+    /// A streaming GET (server-sent events).
+    pub async fn get_stream(&self, path: &str) -> reqwest::Response {
+        let response = self.http.get(format!("{}{path}", self.base_url)).send().await.expect("request reaches the server");
+        assert!(response.status().is_success(), "GET {path}: {}", response.status());
+        response
+    }
+
     pub async fn call(&self, function: &str, args: Value) -> Result<Value, CallError> {
         let response = self
             .http

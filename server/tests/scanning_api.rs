@@ -1,0 +1,266 @@
+//! Doors over HTTP: online scans, snapshots, deltas, offline uploads and the live feed, on
+//! both backends; and the engine alone agreeing with the server's online endpoint.
+
+mod support;
+
+use app::backend::storage::{NewPerformance, NewTicket, Storage};
+use app::domain::{InstitutionId, InstitutionName};
+use app::engine::{Barcode, Direction, Mode, PerformanceId, Refusal, TicketState, Verdict};
+use app::error::AppError;
+use serde_json::{Value, json};
+use support::{ADMIN_PASSWORD, Client, TestApp};
+
+const PASSWORD: &str = "a long enough password";
+
+/// An institution with a venue in Paris, one performance open for scanning, its tickets,
+/// and a scanner login `door` (plus `door2`, `door3`) with the `pda` right there.
+struct Venue {
+    institution: InstitutionId,
+    performance: PerformanceId,
+}
+
+async fn venue(app: &TestApp, tickets: &[(&str, TicketState, &str)]) -> Venue {
+    let storage = app.storage.as_ref();
+    let root = storage.root_institution().await.expect("root").expect("exists");
+    let institution = storage
+        .create_institution(Some(root.id), &InstitutionName::parse("Arena").expect("name"))
+        .await
+        .expect("institution")
+        .id;
+    let performance = performance(storage, institution, tickets).await;
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    for login in ["door", "door2", "door3"] {
+        admin
+            .call(
+                "create_login",
+                json!({"institution": institution, "login": login, "password": PASSWORD,
+                       "rights": {"admin": false, "pda": true, "backoffice": false}}),
+            )
+            .await
+            .expect("scanner login");
+    }
+    Venue { institution, performance }
+}
+
+async fn performance(storage: &dyn Storage, institution: InstitutionId, tickets: &[(&str, TicketState, &str)]) -> PerformanceId {
+    let venue = storage.create_venue(institution, "Main hall", "Europe/Paris").await.expect("venue");
+    let event = storage.create_event(venue, "Concert").await.expect("event");
+    let performance = storage
+        .create_performance(&NewPerformance {
+            event,
+            label: "Tonight".into(),
+            starts_at: Some(1_780_000_000_000),
+            window: None,
+            import_end: None,
+        })
+        .await
+        .expect("performance");
+    let tickets: Vec<NewTicket> = tickets
+        .iter()
+        .map(|(code, state, category)| NewTicket {
+            barcode: Barcode::parse(code).expect("barcode"),
+            state: *state,
+            category: (*category).into(),
+            holder: Some(format!("Holder of {code}")),
+        })
+        .collect();
+    storage.upsert_tickets(performance, &tickets, 1).await.expect("tickets");
+    storage.set_pda_open(performance, true).await.expect("open");
+    performance
+}
+
+fn door(performance: PerformanceId, mode: Mode) -> Value {
+    json!({"performances": [performance], "mode": mode})
+}
+
+async fn scan(client: &Client, scan_id: &str, barcode: &str, device: &str, door: &Value) -> Result<Verdict, AppError> {
+    let answer = client
+        .call(
+            "scan",
+            json!({"request": {"scan_id": scan_id, "barcode": barcode, "device": device,
+                               "client_time": 1_780_000_000_000_i64, "door": door}}),
+        )
+        .await?;
+    Ok(serde_json::from_value(answer["verdict"].clone()).expect("verdict"))
+}
+
+fn refusal(verdict: Verdict) -> Refusal {
+    match verdict {
+        Verdict::Refused { reason } => reason,
+        accepted => panic!("expected a refusal, got {accepted:?}"),
+    }
+}
+
+async fn online_scans_follow_the_rules(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let v = venue(&app, &[("T1", TicketState::Valid, "general"), ("C1", TicketState::Cancelled, "general")]).await;
+    let client = app.signed_in("door", PASSWORD).await;
+    let single = door(v.performance, Mode::SinglePass);
+
+    assert_eq!(scan(&client, "s1", "T1", "gate-1", &single).await, Ok(Verdict::Accepted { direction: Direction::In }));
+    match refusal(scan(&client, "s2", " T1\r\n", "gate-2", &single).await.expect("scan")) {
+        Refusal::AlreadyScanned { device, .. } => assert_eq!(device, "gate-1"),
+        other => panic!("expected already scanned, got {other:?}"),
+    }
+    assert_eq!(refusal(scan(&client, "s3", "C1", "gate-1", &single).await.expect("scan")), Refusal::Cancelled);
+    assert_eq!(refusal(scan(&client, "s4", "NOPE", "gate-1", &single).await.expect("scan")), Refusal::UnknownNumber);
+    // A retried request (same scan id) is answered as the first time and counts once.
+    assert_eq!(scan(&client, "s1", "T1", "gate-1", &single).await, Ok(Verdict::Accepted { direction: Direction::In }));
+    assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts"), (1, 1));
+    assert!(matches!(scan(&client, "s5", "   ", "gate-1", &single).await, Err(AppError::InvalidInput { .. })));
+}
+on_both_backends!(online_scans_follow_the_rules);
+
+async fn doors_need_the_right_and_an_open_performance(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let v = venue(&app, &[("T1", TicketState::Valid, "general")]).await;
+    let other = performance(app.storage.as_ref(), v.institution, &[("X1", TicketState::Valid, "general")]).await;
+    app.storage.set_pda_open(other, false).await.expect("close");
+    let client = app.signed_in("door", PASSWORD).await;
+    assert_eq!(scan(&client, "s1", "X1", "g", &door(other, Mode::SinglePass)).await, Err(AppError::ClosedForScanning));
+    assert_eq!(
+        client.call("sync_snapshot", json!({"performance": other})).await,
+        Err(AppError::ClosedForScanning)
+    );
+
+    // A scanner of another institution may neither scan nor import it.
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let root = app.storage.root_institution().await.expect("root").expect("exists").id;
+    let elsewhere = admin.call("create_institution", json!({"parent": root, "name": "Elsewhere"})).await.expect("inst");
+    admin
+        .call(
+            "create_login",
+            json!({"institution": elsewhere["id"], "login": "stranger", "password": PASSWORD,
+                   "rights": {"admin": false, "pda": true, "backoffice": false}}),
+        )
+        .await
+        .expect("login");
+    let stranger = app.signed_in("stranger", PASSWORD).await;
+    assert_eq!(scan(&stranger, "s2", "T1", "g", &door(v.performance, Mode::SinglePass)).await, Err(AppError::Forbidden));
+    assert_eq!(stranger.call("sync_snapshot", json!({"performance": v.performance})).await, Err(AppError::Forbidden));
+    assert_eq!(
+        stranger.call("sync_delta", json!({"performances": [v.performance], "cursor": 0})).await,
+        Err(AppError::Forbidden)
+    );
+    assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 0);
+}
+on_both_backends!(doors_need_the_right_and_an_open_performance);
+
+async fn snapshot_then_delta(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let v = venue(
+        &app,
+        &[("A1", TicketState::Valid, "general"), ("A2", TicketState::Valid, "vip"), ("A3", TicketState::Cancelled, "general")],
+    )
+    .await;
+    let client = app.signed_in("door", PASSWORD).await;
+    let snapshot = client.call("sync_snapshot", json!({"performance": v.performance})).await.expect("snapshot");
+    assert_eq!(snapshot["barcodes"], json!(["A1", "A2", "A3"]));
+    assert_eq!(snapshot["states"], json!("vvc"));
+    let categories: Vec<String> = serde_json::from_value(snapshot["categories"].clone()).expect("categories");
+    let category_of: Vec<usize> = serde_json::from_value(snapshot["category_of"].clone()).expect("indexes");
+    assert_eq!(categories[category_of[1]], "vip");
+    assert!(snapshot["server_time"].as_i64().is_some());
+    let holders = client.call("sync_holders", json!({"performance": v.performance})).await.expect("holders");
+    assert_eq!(holders["names"][0], json!("Holder of A1"));
+
+    scan(&client, "s1", "A1", "gate-1", &door(v.performance, Mode::SinglePass)).await.expect("scan");
+    app.storage
+        .upsert_tickets(
+            v.performance,
+            &[NewTicket { barcode: Barcode::parse("A2").expect("code"), state: TicketState::Cancelled, category: "vip".into(), holder: None }],
+            app::backend::now_millis(),
+        )
+        .await
+        .expect("cancel A2");
+    let delta = client
+        .call("sync_delta", json!({"performances": [v.performance], "cursor": snapshot["cursor"]}))
+        .await
+        .expect("delta");
+    let passes = delta["passes"].as_array().expect("passes");
+    assert_eq!(passes.len(), 1);
+    assert_eq!((passes[0]["barcode"].as_str(), passes[0]["device"].as_str()), (Some("A1"), Some("gate-1")));
+    let changed: Vec<(&str, &str)> = delta["tickets"]
+        .as_array()
+        .expect("tickets")
+        .iter()
+        .filter_map(|t| Some((t["barcode"].as_str()?, t["state"].as_str()?)))
+        .collect();
+    assert!(changed.contains(&("A2", "cancelled")), "the cancellation reaches devices: {changed:?}");
+}
+on_both_backends!(snapshot_then_delta);
+
+fn offline_scan(scan_id: &str, barcode: &str, device: &str, at: i64, performance: PerformanceId) -> Value {
+    json!({"scan_id": scan_id, "barcode": barcode, "device": device, "scanned_at": at,
+           "door": door(performance, Mode::SinglePass),
+           "device_verdict": {"verdict": "accepted", "direction": "in"}})
+}
+
+async fn an_upload_retried_counts_once(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let v = venue(&app, &[("B1", TicketState::Valid, "g"), ("B2", TicketState::Valid, "g"), ("B3", TicketState::Valid, "g")]).await;
+    let client = app.signed_in("door", PASSWORD).await;
+    let batch = json!([
+        offline_scan("u1", "B1", "tab-1", 1_780_000_000_000, v.performance),
+        offline_scan("u2", "B2", "tab-1", 1_780_000_001_000, v.performance),
+        offline_scan("u3", "B3", "tab-1", 1_780_000_002_000, v.performance),
+    ]);
+    for _ in 0..3 {
+        let outcome = client.call("sync_upload", json!({"scans": batch})).await.expect("upload");
+        assert!(outcome["results"].as_array().expect("results").iter().all(|r| r["conflict"] == json!(false)));
+    }
+    assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts"), (3, 3));
+    assert_eq!(app.storage.scans_since(&[v.performance], 0).await.expect("scans").len(), 3);
+}
+on_both_backends!(an_upload_retried_counts_once);
+
+async fn two_offline_devices_admitting_one_ticket_is_a_double_entry(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let v = venue(&app, &[("D1", TicketState::Valid, "g")]).await;
+    let first = app.signed_in("door", PASSWORD).await;
+    let second = app.signed_in("door2", PASSWORD).await;
+    first.call("sync_upload", json!({"scans": [offline_scan("x1", "D1", "tab-1", 1_780_000_000_000, v.performance)]})).await.expect("upload");
+    let outcome = second
+        .call("sync_upload", json!({"scans": [offline_scan("x2", "D1", "tab-2", 1_780_000_005_000, v.performance)]}))
+        .await
+        .expect("upload");
+    assert_eq!(outcome["results"][0]["conflict"], json!(true));
+    assert_eq!(outcome["results"][0]["server_verdict"]["reason"], json!("already_scanned"));
+
+    let scans = app.storage.scans_since(&[v.performance], 0).await.expect("scans");
+    assert_eq!(scans.len(), 2, "both admissions are kept");
+    assert_eq!(
+        scans.iter().map(|s| s.anomaly).collect::<Vec<_>>(),
+        vec![None, Some(app::backend::storage::Anomaly::DoubleEntry)]
+    );
+    let delta = first.call("sync_delta", json!({"performances": [v.performance], "cursor": 0})).await.expect("delta");
+    let conflicts: Vec<bool> = delta["passes"].as_array().expect("passes").iter().map(|p| p["conflict"] == json!(true)).collect();
+    assert_eq!(conflicts, vec![false, true], "devices are told of the double entry");
+    assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 1, "one person's ticket");
+}
+on_both_backends!(two_offline_devices_admitting_one_ticket_is_a_double_entry);
+
+async fn the_live_feed_pushes_scans(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let v = venue(&app, &[("L1", TicketState::Valid, "g")]).await;
+    let watcher = app.signed_in("door2", PASSWORD).await;
+    let mut feed = watcher.get_stream(&format!("/live?performances={}", v.performance)).await;
+    let scanner = app.signed_in("door", PASSWORD).await;
+    // The subscription is live once the response headers are in; give the bus a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    scan(&scanner, "live-1", "L1", "gate-9", &door(v.performance, Mode::SinglePass)).await.expect("scan");
+    let text = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        let mut seen = String::new();
+        while !seen.contains("live-1") {
+            match feed.chunk().await.expect("stream") {
+                Some(bytes) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+                None => break,
+            }
+        }
+        seen
+    })
+    .await
+    .expect("the scan arrives within 5 s");
+    assert!(text.contains("event: scan") && text.contains("gate-9"), "{text}");
+}
+on_both_backends!(the_live_feed_pushes_scans);
