@@ -14,7 +14,8 @@ pub async fn scan(request: ScanRequest) -> Result<ScanOutcome, AppError> {
     let actor = current_actor().await?;
     let record = super::service::scan_online(ctx.storage.as_ref(), &actor, request).await?;
     ctx.live.publish_scan(&record);
-    Ok(ScanOutcome { scan_id: record.scan_uuid, verdict: record.verdict, server_time: crate::backend::now_millis() })
+    // The time the scan was decided at, which is when its pass (if any) happened.
+    Ok(ScanOutcome { scan_id: record.scan_uuid, verdict: record.verdict, server_time: record.server_time })
 }
 
 #[server(endpoint = "sync_upload", input = Json)]

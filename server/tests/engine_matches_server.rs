@@ -1,0 +1,150 @@
+//! Property: for random tickets, filters, modes and scan sequences, the engine run alone (as a
+//! device runs it) gives the verdicts the server's online endpoint gives.
+
+mod support;
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use app::backend::storage::{NewPerformance, NewTicket};
+use app::domain::InstitutionName;
+use app::engine::{Barcode, Checkpoint, Direction, Mode, Scan, Ticket, TicketBook, TicketState, Verdict};
+use chrono::DateTime;
+use proptest::prelude::*;
+use serde_json::json;
+use support::{ADMIN_PASSWORD, Client, TestApp};
+
+const PASSWORD: &str = "a long enough password";
+
+struct World {
+    runtime: tokio::runtime::Runtime,
+    apps: Vec<(TestApp, Client, app::domain::InstitutionId)>,
+}
+
+/// One server per backend, shared by every case (a case makes its own performance).
+fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        let apps = runtime.block_on(async {
+            let mut apps = Vec::new();
+            for backend in [support::Backend::Sqlite, support::Backend::Postgres] {
+                let Some(app) = support::spawn_app(backend).await else { continue };
+                let root = app.storage.root_institution().await.expect("root").expect("exists");
+                let institution = app
+                    .storage
+                    .create_institution(Some(root.id), &InstitutionName::parse("Property").expect("name"))
+                    .await
+                    .expect("institution")
+                    .id;
+                let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+                admin
+                    .call("create_login", json!({"institution": institution, "login": "door", "password": PASSWORD,
+                                                 "rights": {"admin": false, "pda": true, "backoffice": false}}))
+                    .await
+                    .expect("login");
+                let client = app.signed_in("door", PASSWORD).await;
+                apps.push((app, client, institution));
+            }
+            apps
+        });
+        World { runtime, apps }
+    })
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    tickets: Vec<(TicketState, &'static str)>,
+    excluded: Vec<&'static str>,
+    mode: Mode,
+    /// (ticket index — past the end is an unknown number —, going in, device)
+    scans: Vec<(usize, bool, usize)>,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    let state = prop_oneof![6 => Just(TicketState::Valid), 1 => Just(TicketState::Cancelled),
+                             1 => Just(TicketState::Duplicated), 1 => Just(TicketState::Unknown)];
+    let category = prop_oneof![Just("general"), Just("vip")];
+    let mode = prop_oneof![
+        Just(Mode::SinglePass),
+        Just(Mode::EntryExit { direction: Direction::In }),
+        (prop::option::of(1u32..4), prop::option::of(1u32..3))
+            .prop_map(|(max_total, max_per_day)| Mode::MultiPass { max_total, max_per_day }),
+    ];
+    (
+        prop::collection::vec((state, category), 1..10),
+        prop::sample::subsequence(vec!["general", "vip"], 0..=2),
+        mode,
+        prop::collection::vec((0usize..12, any::<bool>(), 0usize..3), 1..30),
+    )
+        .prop_map(|(tickets, excluded, mode, scans)| Case { tickets, excluded, mode, scans })
+}
+
+async fn run(app: &TestApp, client: &Client, institution: app::domain::InstitutionId, case: &Case) -> Result<(), TestCaseError> {
+    static CASE: AtomicUsize = AtomicUsize::new(0);
+    let prefix = format!("c{}-", CASE.fetch_add(1, Ordering::Relaxed));
+    let storage = app.storage.as_ref();
+    let venue = storage.create_venue(institution, "Hall", "Europe/Paris").await.expect("venue");
+    let event = storage.create_event(venue, "Show").await.expect("event");
+    let performance = storage
+        .create_performance(&NewPerformance { event, label: prefix.clone(), starts_at: None, window: None, import_end: None })
+        .await
+        .expect("performance");
+    let new_tickets: Vec<NewTicket> = case
+        .tickets
+        .iter()
+        .enumerate()
+        .map(|(i, (state, category))| NewTicket {
+            barcode: Barcode::parse(&format!("{prefix}{i}")).expect("code"),
+            state: *state,
+            category: (*category).into(),
+            holder: None,
+        })
+        .collect();
+    storage.upsert_tickets(performance, &new_tickets, 1).await.expect("tickets");
+    let excluded: Vec<String> = case.excluded.iter().map(|c| (*c).to_owned()).collect();
+    storage.set_category_filters(performance, &excluded).await.expect("filters");
+    storage.set_pda_open(performance, true).await.expect("open");
+
+    let mut book = TicketBook::new();
+    for t in &new_tickets {
+        book.upsert(t.barcode.clone(), Ticket { performance, state: t.state, category: t.category.clone(), window: None });
+    }
+    let devices = ["gate-a", "gate-b", "gate-c"];
+    for (step, (index, going_in, device)) in case.scans.iter().enumerate() {
+        let mode = match case.mode {
+            Mode::EntryExit { .. } => Mode::EntryExit { direction: if *going_in { Direction::In } else { Direction::Out } },
+            other => other,
+        };
+        let checkpoint = Checkpoint {
+            mode,
+            under_control: vec![performance],
+            excluded: excluded.iter().map(|c| (performance, c.clone())).collect(),
+            time_zone: chrono_tz::Europe::Paris,
+        };
+        let barcode = format!("{prefix}{index}");
+        let answer = client
+            .call("scan", json!({"request": {"scan_id": format!("{prefix}s{step}"), "barcode": barcode,
+                                             "device": devices[*device], "client_time": 0,
+                                             "door": {"performances": [performance], "mode": mode}}}))
+            .await
+            .expect("scan");
+        let server: Verdict = serde_json::from_value(answer["verdict"].clone()).expect("verdict");
+        let at = DateTime::from_timestamp_millis(answer["server_time"].as_i64().expect("time")).expect("time");
+        let alone = book.scan(&Barcode::parse(&barcode).expect("code"), &checkpoint, &Scan { at, device: devices[*device] });
+        prop_assert_eq!(&server, &alone, "step {} of {:?} in performance {}", step, case, performance);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_engine_alone_agrees_with_the_server(case in case()) {
+        let world = world();
+        for (app, client, institution) in &world.apps {
+            world.runtime.block_on(run(app, client, *institution, &case))?;
+        }
+    }
+}
