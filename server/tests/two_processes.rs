@@ -1,0 +1,129 @@
+//! Two server processes on one PostgreSQL behave as one: 32 clients, half on each process,
+//! all scanning the same 1,000 single-pass tickets, admit each ticket exactly once.
+//! Runs when BILLETIX_TEST_POSTGRES_URL is set.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use app::backend::storage::{NewPerformance, NewTicket};
+use app::domain::{InstitutionName, LoginName, Password, Rights};
+use app::engine::{Barcode, TicketState};
+use serde_json::json;
+
+const TICKETS: usize = 1_000;
+const CLIENTS: usize = 32;
+const PASSWORD: &str = "a long enough password";
+
+/// A running `billetix` process, stopped when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start_process(database_url: &str) -> (Process, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+    let child = Command::new(env!("CARGO_BIN_EXE_billetix"))
+        .env("DATABASE_URL", database_url)
+        .env("BILLETIX_ADDR", format!("127.0.0.1:{port}"))
+        .env("BILLETIX_ADMIN_PASSWORD", support::ADMIN_PASSWORD)
+        .env("LEPTOS_OUTPUT_NAME", "billetix")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start billetix");
+    let base_url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(format!("{base_url}/signin")).await.is_err() {
+        assert!(Instant::now() < deadline, "billetix did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (Process(child), base_url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_admit_each_ticket_once() {
+    let Some(url) = support::fresh_database_url(support::Backend::Postgres).await else { return };
+    let opened = server::storage::open(&url).await.expect("open");
+    let storage = opened.storage.as_ref();
+    server::bootstrap::ensure_root(storage, Some(support::ADMIN_PASSWORD)).await.expect("bootstrap");
+    let root = storage.root_institution().await.expect("root").expect("exists");
+    let institution = storage.create_institution(Some(root.id), &InstitutionName::parse("Stadium").expect("name")).await.expect("inst").id;
+    let venue = storage.create_venue(institution, "Stadium", "Europe/Paris").await.expect("venue");
+    let event = storage.create_event(venue, "Final").await.expect("event");
+    let performance = storage
+        .create_performance(&NewPerformance { event, label: "Final".into(), starts_at: None, window: None, import_end: None })
+        .await
+        .expect("performance");
+    let barcodes: Vec<String> = (0..TICKETS).map(|i| format!("SP{i:05}")).collect();
+    let tickets: Vec<NewTicket> = barcodes
+        .iter()
+        .map(|b| NewTicket { barcode: Barcode::parse(b).expect("code"), state: TicketState::Valid, category: "general".into(), holder: None })
+        .collect();
+    storage.upsert_tickets(performance, &tickets, 1).await.expect("tickets");
+    storage.set_pda_open(performance, true).await.expect("open");
+    let hash = app::backend::password::hash(&Password::parse(PASSWORD).expect("password")).await.expect("hash");
+    for i in 0..CLIENTS {
+        let login = storage.create_login(&LoginName::parse(&format!("door{i}")).expect("login"), &hash).await.expect("login");
+        storage.set_membership(login, institution, Rights { pda: true, ..Rights::default() }).await.expect("member");
+    }
+
+    let (_first, first_url) = start_process(&url).await;
+    let (_second, second_url) = start_process(&url).await;
+
+    let mut clients = Vec::new();
+    for i in 0..CLIENTS {
+        let base_url = if i % 2 == 0 { first_url.clone() } else { second_url.clone() };
+        let http = reqwest::Client::builder().cookie_store(true).build().expect("client");
+        let signed = http
+            .post(format!("{base_url}/api/sign_in"))
+            .json(&json!({"login": format!("door{i}"), "password": PASSWORD}))
+            .send()
+            .await
+            .expect("sign in");
+        assert!(signed.status().is_success());
+        // Each client walks the tickets from its own starting point, so they collide.
+        let order: Vec<String> = barcodes.iter().cycle().skip(i * TICKETS / CLIENTS).take(TICKETS).cloned().collect();
+        clients.push(tokio::spawn(async move {
+            let mut accepted = Vec::new();
+            let mut already = 0usize;
+            for (n, barcode) in order.into_iter().enumerate() {
+                let body = json!({"request": {"scan_id": format!("c{i}-{n}"), "barcode": barcode, "device": format!("dev{i}"),
+                                              "client_time": 0, "door": {"performances": [performance], "mode": {"mode": "single_pass"}}}});
+                let answer: serde_json::Value = http
+                    .post(format!("{base_url}/api/scan"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("scan")
+                    .json()
+                    .await
+                    .expect("json");
+                match (answer["verdict"]["verdict"].as_str(), answer["verdict"]["reason"].as_str()) {
+                    (Some("accepted"), _) => accepted.push(barcode),
+                    (Some("refused"), Some("already_scanned")) => already += 1,
+                    other => panic!("unexpected answer {other:?}: {answer}"),
+                }
+            }
+            (accepted, already)
+        }));
+    }
+    let mut admitted = Vec::new();
+    let mut already = 0;
+    for client in clients {
+        let (accepted, refused) = client.await.expect("client task");
+        admitted.extend(accepted);
+        already += refused;
+    }
+    admitted.sort();
+    let total = admitted.len();
+    admitted.dedup();
+    assert_eq!((total, admitted.len()), (TICKETS, TICKETS), "each ticket admitted exactly once");
+    assert_eq!(already, TICKETS * (CLIENTS - 1));
+    assert_eq!(storage.admission_counts(performance).await.expect("counts"), (TICKETS as u64, TICKETS as u64));
+}
