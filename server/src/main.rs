@@ -27,7 +27,7 @@ async fn run() -> Result<(), String> {
     }
     let opened = storage::open(&config.database_url).await.map_err(|e| e.to_string())?;
     bootstrap::ensure_root(opened.storage.as_ref(), config.admin_password.as_deref()).await.map_err(|e| e.to_string())?;
-    let context = ServerContext { storage: opened.storage, live: opened.live, secure_cookies: config.secure_cookies };
+    let context = ServerContext::new(opened.storage, opened.live, config.secure_cookies);
     let address = leptos_options.site_addr;
     let listener = tokio::net::TcpListener::bind(address)
         .await

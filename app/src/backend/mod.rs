@@ -3,6 +3,7 @@
 
 pub mod live;
 pub mod password;
+pub mod performance_cache;
 pub mod session;
 pub mod storage;
 
@@ -18,8 +19,15 @@ use storage::{Storage, StorageError};
 pub struct ServerContext {
     pub storage: Arc<dyn Storage>,
     pub live: Arc<dyn live::LiveBus>,
+    pub performances: Arc<performance_cache::PerformanceCache>,
     /// Set behind TLS so the session cookie is `Secure`.
     pub secure_cookies: bool,
+}
+
+impl ServerContext {
+    pub fn new(storage: Arc<dyn Storage>, live: Arc<dyn live::LiveBus>, secure_cookies: bool) -> Self {
+        Self { storage, live, performances: Arc::default(), secure_cookies }
+    }
 }
 
 pub fn context() -> Result<ServerContext, AppError> {

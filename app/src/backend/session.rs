@@ -9,7 +9,7 @@ use leptos_axum::ResponseOptions;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::storage::{SessionEnd, SessionLookup, Storage};
+use super::storage::{SessionActor, SessionEnd, Storage};
 use super::{context, now_millis};
 use crate::authorization::Actor;
 use crate::error::AppError;
@@ -85,20 +85,11 @@ pub async fn current_actor() -> Result<Actor, AppError> {
 }
 
 pub async fn actor_for_token(storage: &dyn Storage, token: &str) -> Result<Actor, AppError> {
-    let login_id = match storage.session(&token_hash(token)).await? {
-        SessionLookup::Live(login_id) => login_id,
-        SessionLookup::Ended(SessionEnd::SignedInElsewhere) => return Err(AppError::SignedInElsewhere),
-        SessionLookup::Ended(_) | SessionLookup::Unknown => return Err(AppError::NotSignedIn),
-    };
-    let login = storage.login(login_id).await?.ok_or(AppError::NotSignedIn)?;
-    if login.disabled {
-        return Err(AppError::NotSignedIn);
+    match storage.session_actor(&token_hash(token)).await? {
+        SessionActor::Live(actor) => Ok(actor),
+        SessionActor::Ended(SessionEnd::SignedInElsewhere) => Err(AppError::SignedInElsewhere),
+        SessionActor::Ended(_) | SessionActor::None => Err(AppError::NotSignedIn),
     }
-    Ok(Actor {
-        login_id,
-        master_of: login.master_of,
-        memberships: storage.memberships(login_id).await?,
-    })
 }
 
 /// Ends the caller's session, if any.

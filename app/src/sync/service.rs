@@ -8,7 +8,8 @@ use chrono::DateTime;
 use super::protocol::*;
 use crate::authorization::Actor;
 use crate::backend::storage::{Anomaly, Judgement, NewScan, ScanRecord, Storage};
-use crate::backend::{ancestry_of, now_millis};
+use crate::backend::now_millis;
+use crate::backend::performance_cache::PerformanceCache;
 use crate::domain::{InstitutionId, ParseFailure};
 use crate::engine::{Barcode, Checkpoint, Direction, Mode, PerformanceId, Refusal, Scan, Verdict, decide};
 use crate::error::AppError;
@@ -55,26 +56,26 @@ fn direction_of(mode: &Mode) -> Direction {
 
 /// The checkpoint for `door`, provided the actor may scan every performance of it and each
 /// is open for scanning.
-pub async fn open_door(storage: &dyn Storage, actor: &Actor, door: &Door) -> Result<Gate, AppError> {
+pub async fn open_door(storage: &dyn Storage, cache: &PerformanceCache, actor: &Actor, door: &Door) -> Result<Gate, AppError> {
     if door.performances.is_empty() {
         return Err(AppError::InvalidInput { field: "performances".to_owned(), reason: ParseFailure::Empty });
     }
-    let contexts = storage.performance_contexts(&door.performances).await?;
+    let places = cache.get(storage, &door.performances).await?;
     let mut institutions = Vec::new();
     let mut excluded = Vec::new();
-    for context in &contexts {
-        if !actor.can_scan_at(&ancestry_of(storage, context.institution).await?) {
+    for place in &places {
+        if !actor.can_scan_at(&place.ancestry) {
             return Err(AppError::Forbidden);
         }
-        if !context.pda_open {
+        if !place.context.pda_open {
             return Err(AppError::ClosedForScanning);
         }
-        if !institutions.contains(&context.institution) {
-            institutions.push(context.institution);
+        if !institutions.contains(&place.context.institution) {
+            institutions.push(place.context.institution);
         }
-        excluded.extend(context.excluded_categories.iter().map(|c| (context.id, c.clone())));
+        excluded.extend(place.context.excluded_categories.iter().map(|c| (place.context.id, c.clone())));
     }
-    let zone = &contexts[0].time_zone;
+    let zone = &places[0].context.time_zone;
     let time_zone = chrono_tz::Tz::from_str(zone).map_err(|_| {
         tracing::error!(zone = %zone, "a venue has an unknown time zone");
         AppError::Internal
@@ -91,11 +92,11 @@ fn time(millis: Millis) -> Result<DateTime<chrono::Utc>, AppError> {
 }
 
 /// Decides and records a scan made online: one atomic step in the database.
-pub async fn scan_online(storage: &dyn Storage, actor: &Actor, request: ScanRequest) -> Result<ScanRecord, AppError> {
+pub async fn scan_online(storage: &dyn Storage, cache: &PerformanceCache, actor: &Actor, request: ScanRequest) -> Result<ScanRecord, AppError> {
     short_text("scan_id", &request.scan_id)?;
     short_text("device", &request.device)?;
     let barcode = barcode(&request.barcode)?;
-    let gate = open_door(storage, actor, &request.door).await?;
+    let gate = open_door(storage, cache, actor, &request.door).await?;
     let now = now_millis();
     let scan = NewScan {
         scan_uuid: request.scan_id,
@@ -135,6 +136,7 @@ fn anomaly_of(server_verdict: &Verdict) -> Anomaly {
 /// refused, the scan is flagged. A scan id recorded before is answered as the first time.
 pub async fn upload(
     storage: &dyn Storage,
+    cache: &PerformanceCache,
     actor: &Actor,
     mut scans: Vec<OfflineScan>,
 ) -> Result<(Vec<UploadedScan>, Vec<ScanRecord>), AppError> {
@@ -149,7 +151,7 @@ pub async fn upload(
         let gate_index = match gates.iter().position(|(door, _)| *door == offline.door) {
             Some(index) => index,
             None => {
-                gates.push((offline.door.clone(), open_door(storage, actor, &offline.door).await?));
+                gates.push((offline.door.clone(), open_door(storage, cache, actor, &offline.door).await?));
                 gates.len() - 1
             }
         };
@@ -211,13 +213,23 @@ pub fn pass_row(record: &ScanRecord) -> Option<PassRow> {
 }
 
 /// The actor may import `performance` to a device.
-pub async fn check_import(storage: &dyn Storage, actor: &Actor, performances: &[PerformanceId]) -> Result<(), AppError> {
+pub async fn check_import(
+    storage: &dyn Storage,
+    cache: &PerformanceCache,
+    actor: &Actor,
+    performances: &[PerformanceId],
+) -> Result<(), AppError> {
     let door = Door { performances: performances.to_vec(), mode: Mode::SinglePass };
-    open_door(storage, actor, &door).await.map(|_| ())
+    open_door(storage, cache, actor, &door).await.map(|_| ())
 }
 
-pub async fn snapshot(storage: &dyn Storage, actor: &Actor, performance: PerformanceId) -> Result<Snapshot, AppError> {
-    check_import(storage, actor, &[performance]).await?;
+pub async fn snapshot(
+    storage: &dyn Storage,
+    cache: &PerformanceCache,
+    actor: &Actor,
+    performance: PerformanceId,
+) -> Result<Snapshot, AppError> {
+    check_import(storage, cache, actor, &[performance]).await?;
     let context = storage
         .performance_contexts(&[performance])
         .await?
@@ -259,8 +271,13 @@ pub async fn snapshot(storage: &dyn Storage, actor: &Actor, performance: Perform
     })
 }
 
-pub async fn holders(storage: &dyn Storage, actor: &Actor, performance: PerformanceId) -> Result<Holders, AppError> {
-    check_import(storage, actor, &[performance]).await?;
+pub async fn holders(
+    storage: &dyn Storage,
+    cache: &PerformanceCache,
+    actor: &Actor,
+    performance: PerformanceId,
+) -> Result<Holders, AppError> {
+    check_import(storage, cache, actor, &[performance]).await?;
     let (barcodes, names) = storage
         .performance_tickets(performance)
         .await?
@@ -272,11 +289,12 @@ pub async fn holders(storage: &dyn Storage, actor: &Actor, performance: Performa
 
 pub async fn delta(
     storage: &dyn Storage,
+    cache: &PerformanceCache,
     actor: &Actor,
     performances: &[PerformanceId],
     cursor: Millis,
 ) -> Result<Delta, AppError> {
-    check_import(storage, actor, performances).await?;
+    check_import(storage, cache, actor, performances).await?;
     let now = now_millis();
     let since = cursor.saturating_sub(CURSOR_OVERLAP_MS);
     let tickets = storage

@@ -51,7 +51,7 @@ pub async fn live_events(State(context): State<ServerContext>, headers: HeaderMa
         Ok(actor) => actor,
         Err(e) => return refuse(StatusCode::UNAUTHORIZED, e),
     };
-    if let Err(e) = app::sync::service::check_import(storage, &actor, &performances).await {
+    if let Err(e) = app::sync::service::check_import(storage, &context.performances, &actor, &performances).await {
         return refuse(StatusCode::FORBIDDEN, e);
     }
     let mut receiver = context.live.subscribe();

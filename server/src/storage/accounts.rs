@@ -291,6 +291,38 @@ macro_rules! account_storage {
                 })
             }
 
+            async fn session_actor(&self, token_hash: &str) -> StorageResult<SessionActor> {
+                let rows = sqlx::query(
+                    "SELECT s.login_id, s.ended_at, s.end_reason, l.disabled, l.master_of, \
+                     m.institution_id, m.is_admin, m.is_pda, m.is_backoffice \
+                     FROM sessions s JOIN logins l ON l.id = s.login_id \
+                     LEFT JOIN memberships m ON m.login_id = l.id \
+                     WHERE s.token_hash = $1 ORDER BY m.institution_id",
+                )
+                .bind(token_hash)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?;
+                let Some(first) = rows.first() else { return Ok(SessionActor::None) };
+                if first.try_get::<Option<i64>, _>("ended_at").map_err(database_error)?.is_some() {
+                    return Ok(SessionActor::Ended(end_reason_from(first.try_get("end_reason").map_err(database_error)?)));
+                }
+                if first.try_get::<bool, _>("disabled").map_err(database_error)? {
+                    return Ok(SessionActor::None);
+                }
+                let mut memberships = Vec::new();
+                for row in &rows {
+                    if let Some(institution) = row.try_get::<Option<i64>, _>("institution_id").map_err(database_error)? {
+                        memberships.push((InstitutionId(institution), rights_row(row)?));
+                    }
+                }
+                Ok(SessionActor::Live(app::authorization::Actor {
+                    login_id: LoginId(first.try_get("login_id").map_err(database_error)?),
+                    master_of: first.try_get::<Option<i64>, _>("master_of").map_err(database_error)?.map(InstitutionId),
+                    memberships,
+                }))
+            }
+
             async fn end_session(&self, token_hash: &str, now: Millis) -> StorageResult<()> {
                 sqlx::query("UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE token_hash = $3 AND ended_at IS NULL")
                     .bind(now)

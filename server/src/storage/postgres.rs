@@ -9,7 +9,7 @@ use super::shared::*;
 use super::{OpenError, database_error};
 use app::backend::storage::{
     Anomaly, Judge, LoginRecord, MemberRecord, Millis, NewPerformance, NewScan, NewTicket, PerformanceContext,
-    ScanRecord, SessionEnd, SessionLookup, StorageError, StorageResult, TicketRow,
+    ScanRecord, SessionActor, SessionEnd, SessionLookup, StorageError, StorageResult, TicketRow,
 };
 use app::domain::{EventId, Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights, VenueId};
 use app::engine::{Barcode, Pass, PerformanceId, Ticket};
@@ -36,6 +36,17 @@ impl PgStorage {
         &self.pool
     }
 }
+
+/// Writes a scan; an admission only if bumping the ticket's pass version from `$15` succeeds.
+/// The UPDATE locks the ticket's row, so a concurrent admission waits, then finds the version
+/// moved and writes nothing: one admission per version, whatever the number of processes.
+const ADMIT: &str = "WITH bump AS ( \
+         UPDATE tickets SET pass_version = pass_version + 1 WHERE id = $3 AND pass_version = $15 AND $11 RETURNING id \
+     ) INSERT INTO scans (scan_uuid, performance_id, ticket_id, barcode, device, login_id, scanned_at, \
+     client_time, server_time, direction, admitted, verdict, offline, anomaly) \
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
+     WHERE NOT $11 OR $3 IS NULL OR EXISTS (SELECT 1 FROM bump) \
+     ON CONFLICT (scan_uuid) DO NOTHING";
 
 account_storage!(PgStorage, PgRow);
 scan_storage!(PgStorage, sqlx::Postgres, PgRow);

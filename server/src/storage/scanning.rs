@@ -1,5 +1,6 @@
 //! Performances, tickets and scans: the SQL both databases run, written once, as
-//! `scan_storage!(Type, Database, RowType)` for a type with `pool` and `writer` fields.
+//! `scan_storage!(Type, Database, RowType)` for a type with `pool` and `writer` fields and an
+//! `ADMIT` statement of its dialect in scope (the one statement that differs).
 
 macro_rules! scan_storage {
     ($storage:ty, $db:ty, $row:ty) => {
@@ -40,69 +41,74 @@ macro_rules! scan_storage {
             })
         }
 
+        /// A ticket found for a scan: its row id, what the engine needs, and the pass version
+        /// the decision is made on.
+        struct FoundTicket {
+            id: i64,
+            ticket: Ticket,
+            passes: Vec<Pass>,
+            version: i64,
+        }
+
         const SCAN_COLUMNS: &str = "scan_uuid, performance_id, barcode, device, scanned_at, server_time, \
                                     direction, admitted, verdict, offline, anomaly";
 
         impl $storage {
-            /// The ticket a door sees for a number: in a controlled performance first, else in
-            /// another performance of the same institutions (so the door can say which).
+            /// The ticket a door sees for a number, with its passes oldest first: in a
+            /// controlled performance first, else in another performance of the same
+            /// institutions (so the door can say which). One round trip each.
             async fn find_ticket(
                 &self,
                 institutions: &[InstitutionId],
                 performances: &[PerformanceId],
                 barcode: &Barcode,
-            ) -> StorageResult<Option<(i64, Ticket, i64)>> {
+            ) -> StorageResult<Option<FoundTicket>> {
                 const COLUMNS: &str = "SELECT t.id, t.performance_id, t.state, t.category, t.pass_version, \
-                                       p.valid_from, p.valid_to FROM tickets t JOIN performances p ON p.id = t.performance_id ";
+                                       p.valid_from, p.valid_to, s.scanned_at, s.direction, s.device \
+                                       FROM tickets t JOIN performances p ON p.id = t.performance_id \
+                                       LEFT JOIN scans s ON s.ticket_id = t.id AND s.admitted ";
+                const ORDER: &str = " ORDER BY t.id, s.scanned_at, s.id";
                 let mut controlled = sqlx::QueryBuilder::<$db>::new(COLUMNS);
                 controlled.push("WHERE t.barcode = ").push_bind(barcode.as_str()).push(" AND t.performance_id IN ");
                 push_ids(&mut controlled, performances.iter().map(|p| p.0));
-                controlled.push(" LIMIT 1");
-                let mut row = controlled.build().fetch_optional(&self.pool).await.map_err(database_error)?;
-                if row.is_none() && !institutions.is_empty() {
+                controlled.push(ORDER);
+                let mut rows = controlled.build().fetch_all(&self.pool).await.map_err(database_error)?;
+                if rows.is_empty() && !institutions.is_empty() {
                     let mut elsewhere = sqlx::QueryBuilder::<$db>::new(COLUMNS);
                     elsewhere
                         .push("JOIN events e ON e.id = p.event_id JOIN venues v ON v.id = e.venue_id WHERE t.barcode = ")
                         .push_bind(barcode.as_str())
                         .push(" AND v.institution_id IN ");
                     push_ids(&mut elsewhere, institutions.iter().map(|i| i.0));
-                    elsewhere.push(" LIMIT 1");
-                    row = elsewhere.build().fetch_optional(&self.pool).await.map_err(database_error)?;
+                    elsewhere.push(ORDER);
+                    rows = elsewhere.build().fetch_all(&self.pool).await.map_err(database_error)?;
                 }
-                let Some(row) = row else { return Ok(None) };
+                let Some(first) = rows.first() else { return Ok(None) };
+                let id: i64 = first.try_get("id").map_err(database_error)?;
                 let ticket = Ticket {
-                    performance: PerformanceId(row.try_get("performance_id").map_err(database_error)?),
-                    state: ticket_state_from(&row.try_get::<String, _>("state").map_err(database_error)?)?,
-                    category: row.try_get("category").map_err(database_error)?,
+                    performance: PerformanceId(first.try_get("performance_id").map_err(database_error)?),
+                    state: ticket_state_from(&first.try_get::<String, _>("state").map_err(database_error)?)?,
+                    category: first.try_get("category").map_err(database_error)?,
                     window: window_from(
-                        row.try_get("valid_from").map_err(database_error)?,
-                        row.try_get("valid_to").map_err(database_error)?,
+                        first.try_get("valid_from").map_err(database_error)?,
+                        first.try_get("valid_to").map_err(database_error)?,
                     ),
                 };
-                Ok(Some((
-                    row.try_get("id").map_err(database_error)?,
-                    ticket,
-                    row.try_get("pass_version").map_err(database_error)?,
-                )))
-            }
-
-            async fn passes_of(&self, ticket_id: i64) -> StorageResult<Vec<Pass>> {
-                let rows = sqlx::query(
-                    "SELECT scanned_at, direction, device FROM scans WHERE ticket_id = $1 AND admitted ORDER BY scanned_at, id",
-                )
-                .bind(ticket_id)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(database_error)?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(Pass {
-                            at: time_from(r.try_get("scanned_at").map_err(database_error)?)?,
-                            direction: direction_from(&r.try_get::<String, _>("direction").map_err(database_error)?)?,
-                            device: r.try_get("device").map_err(database_error)?,
-                        })
-                    })
-                    .collect()
+                let mut passes = Vec::new();
+                for row in &rows {
+                    // Two performances under control sharing a number: the first ticket wins.
+                    if row.try_get::<i64, _>("id").map_err(database_error)? != id {
+                        break;
+                    }
+                    if let Some(at) = row.try_get::<Option<i64>, _>("scanned_at").map_err(database_error)? {
+                        passes.push(Pass {
+                            at: time_from(at)?,
+                            direction: direction_from(&row.try_get::<String, _>("direction").map_err(database_error)?)?,
+                            device: row.try_get("device").map_err(database_error)?,
+                        });
+                    }
+                }
+                Ok(Some(FoundTicket { id, ticket, passes, version: first.try_get("pass_version").map_err(database_error)? }))
             }
 
             async fn scan_by_uuid(&self, scan_uuid: &str) -> StorageResult<Option<ScanRecord>> {
@@ -259,29 +265,10 @@ macro_rules! scan_storage {
             ) -> StorageResult<ScanRecord> {
                 loop {
                     let found = self.find_ticket(institutions, performances, &scan.barcode).await?;
-                    let passes = match &found {
-                        Some((id, _, _)) => self.passes_of(*id).await?,
-                        None => Vec::new(),
-                    };
-                    let judgement = judge(found.as_ref().map(|(_, ticket, _)| ticket), &passes);
-                    let mut tx = self.writer.begin().await.map_err(database_error)?;
-                    if let (true, Some((ticket_id, _, version))) = (judgement.admitted, &found) {
-                        // Compare-and-set: the admission holds only on the state it was decided on.
-                        let bumped = sqlx::query(
-                            "UPDATE tickets SET pass_version = pass_version + 1 WHERE id = $1 AND pass_version = $2",
-                        )
-                        .bind(ticket_id)
-                        .bind(version)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(database_error)?;
-                        if bumped.rows_affected() == 0 {
-                            continue;
-                        }
-                    }
+                    let judgement = judge(found.as_ref().map(|f| &f.ticket), found.as_ref().map_or(&[], |f| &f.passes));
                     let record = ScanRecord {
                         scan_uuid: scan.scan_uuid.clone(),
-                        performance: found.as_ref().map(|(_, ticket, _)| ticket.performance),
+                        performance: found.as_ref().map(|f| f.ticket.performance),
                         barcode: scan.barcode.to_string(),
                         device: scan.device.clone(),
                         scanned_at: scan.scanned_at,
@@ -292,36 +279,35 @@ macro_rules! scan_storage {
                         offline: scan.offline,
                         anomaly: judgement.anomaly,
                     };
-                    let inserted = sqlx::query(
-                        "INSERT INTO scans (scan_uuid, performance_id, ticket_id, barcode, device, login_id, scanned_at, \
-                         client_time, server_time, direction, admitted, verdict, offline, anomaly) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-                         ON CONFLICT (scan_uuid) DO NOTHING",
-                    )
-                    .bind(&record.scan_uuid)
-                    .bind(record.performance.map(|p| p.0))
-                    .bind(found.as_ref().map(|(id, _, _)| *id))
-                    .bind(&record.barcode)
-                    .bind(&record.device)
-                    .bind(scan.login.map(|l| l.0))
-                    .bind(record.scanned_at)
-                    .bind(scan.client_time)
-                    .bind(record.server_time)
-                    .bind(record.direction.as_str())
-                    .bind(record.admitted)
-                    .bind(verdict_json(&record.verdict)?)
-                    .bind(record.offline)
-                    .bind(record.anomaly.map(Anomaly::as_str))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(database_error)?;
-                    if inserted.rows_affected() == 0 {
-                        // This scan id was recorded before: a retry. Answer as the first time.
-                        drop(tx);
-                        return self.scan_by_uuid(&scan.scan_uuid).await?.ok_or(StorageError::NotFound);
+                    // One statement: the scan is written, and an admission only if the ticket's
+                    // pass version is still the one it was decided on (compare-and-set).
+                    let written = sqlx::query(ADMIT)
+                        .bind(&record.scan_uuid)
+                        .bind(record.performance.map(|p| p.0))
+                        .bind(found.as_ref().map(|f| f.id))
+                        .bind(&record.barcode)
+                        .bind(&record.device)
+                        .bind(scan.login.map(|l| l.0))
+                        .bind(record.scanned_at)
+                        .bind(scan.client_time)
+                        .bind(record.server_time)
+                        .bind(record.direction.as_str())
+                        .bind(record.admitted)
+                        .bind(verdict_json(&record.verdict)?)
+                        .bind(record.offline)
+                        .bind(record.anomaly.map(Anomaly::as_str))
+                        .bind(found.as_ref().map_or(0, |f| f.version))
+                        .execute(&self.writer)
+                        .await
+                        .map_err(database_error)?;
+                    if written.rows_affected() == 1 {
+                        return Ok(record);
                     }
-                    tx.commit().await.map_err(database_error)?;
-                    return Ok(record);
+                    // Either this scan id was recorded before (a retry: answer as the first
+                    // time), or another admission of the ticket landed first: decide again.
+                    if let Some(first) = self.scan_by_uuid(&scan.scan_uuid).await? {
+                        return Ok(first);
+                    }
                 }
             }
 

@@ -10,7 +10,7 @@ use super::shared::*;
 use super::{OpenError, database_error};
 use app::backend::storage::{
     Anomaly, Judge, LoginRecord, MemberRecord, Millis, NewPerformance, NewScan, NewTicket, PerformanceContext,
-    ScanRecord, SessionEnd, SessionLookup, StorageError, StorageResult, TicketRow,
+    ScanRecord, SessionActor, SessionEnd, SessionLookup, StorageError, StorageResult, TicketRow,
 };
 use app::domain::{EventId, Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights, VenueId};
 use app::engine::{Barcode, Pass, PerformanceId, Ticket};
@@ -41,14 +41,26 @@ impl SqliteStorage {
             .await
             .map_err(OpenError::Connect)?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await.map_err(OpenError::Migrate)?;
+        // Each sqlx SQLite connection is a thread; on small machines more readers mostly add
+        // context switches.
+        let readers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8);
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(readers as u32)
             .connect_with(options)
             .await
             .map_err(OpenError::Connect)?;
         Ok(Self { pool, writer })
     }
 }
+
+/// Writes a scan; an admission only while the ticket's pass version is still `$15`. The
+/// trigger of migration 0003 bumps the version in the same statement, and SQLite runs one
+/// writer at a time, so two admissions decided on one version cannot both be written.
+const ADMIT: &str = "INSERT INTO scans (scan_uuid, performance_id, ticket_id, barcode, device, login_id, scanned_at, \
+     client_time, server_time, direction, admitted, verdict, offline, anomaly) \
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
+     WHERE NOT $11 OR $3 IS NULL OR EXISTS (SELECT 1 FROM tickets WHERE id = $3 AND pass_version = $15) \
+     ON CONFLICT (scan_uuid) DO NOTHING";
 
 account_storage!(SqliteStorage, SqliteRow);
 scan_storage!(SqliteStorage, sqlx::Sqlite, SqliteRow);

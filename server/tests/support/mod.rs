@@ -68,7 +68,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("local address");
     let options = LeptosOptions::builder().output_name("billetix").site_addr(address).build();
-    let context = app::backend::ServerContext { storage: opened.storage, live: opened.live, secure_cookies: false };
+    let context = app::backend::ServerContext::new(opened.storage, opened.live, false);
     let router = server::router(context, options);
     tokio::spawn(server::serve(listener, router));
     Some(TestApp { base_url: format!("http://{address}"), storage })

@@ -33,6 +33,14 @@ pub enum SessionEnd {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionActor {
+    Live(crate::authorization::Actor),
+    Ended(SessionEnd),
+    /// Unknown token, or a live session of a disabled login.
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionLookup {
     Live(LoginId),
     Ended(SessionEnd),
@@ -74,6 +82,9 @@ pub trait AccountStorage: Send + Sync {
     /// Starts a session, ending the login's previous one in the same transaction.
     async fn start_session(&self, login: LoginId, token_hash: &str, now: Millis) -> StorageResult<()>;
     async fn session(&self, token_hash: &str) -> StorageResult<SessionLookup>;
+    /// The session and, when live and the login enabled, who holds it: one round trip, as
+    /// every request asks it.
+    async fn session_actor(&self, token_hash: &str) -> StorageResult<SessionActor>;
     async fn end_session(&self, token_hash: &str, now: Millis) -> StorageResult<()>;
 
     // Sign-in throttling, shared by every server process.
