@@ -63,3 +63,38 @@ test('the interface speaks French to a French browser', async () => {
   await page.click('[data-testid=language]');
   await page.waitForSelector('h1:has-text("Sign in to Billetix")');
 });
+
+test('a performance added in the grid opens for scanning when PDA is ticked', async () => {
+  const page = await (await browser.newContext({ locale: 'en-GB' })).newPage();
+  await signIn(page, server.url, 'admin', ADMIN_PASSWORD);
+  await page.fill('input[name=venue-name]', 'Zénith');
+  await page.click('[data-testid=venue-form] button');
+  await page.waitForSelector('select[name=event-venue] option:has-text("Zénith")', { state: 'attached' });
+  await page.selectOption('select[name=event-venue]', { label: 'Zénith' });
+  await page.fill('input[name=event-name]', 'Carmen');
+  await page.click('[data-testid=event-form] button');
+  await page.waitForSelector('select[name=performance-event] option:has-text("Carmen")', { state: 'attached' });
+  await page.selectOption('select[name=performance-event]', { label: 'Carmen' });
+  await page.fill('input[name=performance-start]', '2026-12-31T20:30');
+  await page.click('[data-testid=performance-form] button');
+  const row = page.locator('tr[data-venue="Zénith"]');
+  await row.waitFor();
+  assert.match(await row.textContent(), /31\/12\/2026 20:30/);
+  await row.locator('[data-testid=pda]').check();
+
+  // A door (here the Master, over the scanner's HTTP API) may now scan it: an unknown number is
+  // refused as unknown, not as "closed for scanning"; the grid keeps its state.
+  const performance = await row.getAttribute('data-performance');
+  const verdict = await page.evaluate(async (performance) => {
+    const response = await fetch('/api/scan', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ request: { scan_id: crypto.randomUUID(), barcode: 'NOPE', device: 'e2e', client_time: Date.now(),
+        door: { performances: [Number(performance)], mode: { mode: 'single_pass' } } } }),
+    });
+    return (await response.json()).verdict;
+  }, performance);
+  assert.equal(verdict.reason, 'unknown_number');
+  assert.equal(await row.locator('[data-testid=pda]').isChecked(), true);
+  assert.equal((await row.locator('[data-testid=counter]').textContent()).trim(), '0 / 0');
+});

@@ -31,6 +31,14 @@ impl PerformanceCache {
         entries.get(&id).filter(|(at, _)| at.elapsed() < FRESH_FOR).map(|(_, place)| place.clone())
     }
 
+    /// Drops what this process holds of a performance just changed here, so this process's
+    /// doors see the change at once (other processes within `FRESH_FOR`).
+    pub fn forget(&self, id: PerformanceId) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(&id);
+        }
+    }
+
     /// The performances in the order asked, from memory when fresh; `NotFound` if one is not.
     pub async fn get(&self, storage: &dyn Storage, ids: &[PerformanceId]) -> Result<Vec<Arc<PerformancePlace>>, AppError> {
         let mut places = Vec::with_capacity(ids.len());

@@ -3,12 +3,15 @@ use serde::{Deserialize, Serialize};
 
 const MAX_NAME: usize = 120;
 
-/// A trimmed, non-empty institution name without control characters.
+/// A trimmed, non-empty name without control characters: institutions, venues, events,
+/// performance labels.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct InstitutionName(String);
+pub struct DisplayName(String);
 
-impl InstitutionName {
+pub type InstitutionName = DisplayName;
+
+impl DisplayName {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let fail = |reason| ParseError { field: "name", reason };
         let name = raw.trim();
@@ -29,20 +32,20 @@ impl InstitutionName {
     }
 }
 
-impl TryFrom<String> for InstitutionName {
+impl TryFrom<String> for DisplayName {
     type Error = ParseError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
         Self::parse(&value)
     }
 }
 
-impl From<InstitutionName> for String {
-    fn from(value: InstitutionName) -> Self {
+impl From<DisplayName> for String {
+    fn from(value: DisplayName) -> Self {
         value.0
     }
 }
 
-impl std::fmt::Display for InstitutionName {
+impl std::fmt::Display for DisplayName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
@@ -62,7 +65,7 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_checked() {
-        assert_eq!(InstitutionName::parse("  Zénith  ").map(|n| n.0), Ok("Zénith".into()));
+        assert_eq!(DisplayName::parse("  Zénith  ").map(|n| n.0), Ok("Zénith".into()));
         assert_eq!(InstitutionName::parse("   ").map_err(|e| e.reason), Err(ParseFailure::Empty));
         assert!(InstitutionName::parse("a\u{7}b").is_err());
         assert!(InstitutionName::parse(&"x".repeat(121)).is_err());

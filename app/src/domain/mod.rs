@@ -5,11 +5,13 @@ mod ids;
 mod institution;
 mod login;
 mod rights;
+mod shows;
 
 pub use ids::{EventId, InstitutionId, LoginId, VenueId};
-pub use institution::{Institution, InstitutionName};
+pub use institution::{DisplayName, Institution, InstitutionName};
 pub use login::{LoginName, Password};
 pub use rights::Rights;
+pub use shows::{EventRecord, GridRow, VenueRecord};
 
 /// Why a piece of input was refused; `field` names the form field for the UI.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

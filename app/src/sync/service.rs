@@ -223,6 +223,23 @@ pub async fn check_import(
     open_door(storage, cache, actor, &door).await.map(|_| ())
 }
 
+/// The actor may follow the live scans of `performances`: as a door that may import them, or
+/// from the back office (whether or not PDA is ticked).
+pub async fn check_watch(
+    storage: &dyn Storage,
+    cache: &PerformanceCache,
+    actor: &Actor,
+    performances: &[PerformanceId],
+) -> Result<(), AppError> {
+    for place in cache.get(storage, performances).await? {
+        let as_door = actor.can_scan_at(&place.ancestry) && place.context.pda_open;
+        if !as_door && !actor.can_use_backoffice(&place.ancestry) {
+            return Err(AppError::Forbidden);
+        }
+    }
+    Ok(())
+}
+
 pub async fn snapshot(
     storage: &dyn Storage,
     cache: &PerformanceCache,

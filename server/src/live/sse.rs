@@ -1,5 +1,5 @@
 //! `GET /live?performances=1,2`: a server-sent-events stream of the scans of those
-//! performances, for devices and back-office pages, for a signed-in login allowed to see them.
+//! performances, for devices and back-office pages, for a signed-in login allowed to watch them.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -51,7 +51,7 @@ pub async fn live_events(State(context): State<ServerContext>, headers: HeaderMa
         Ok(actor) => actor,
         Err(e) => return refuse(StatusCode::UNAUTHORIZED, e),
     };
-    if let Err(e) = app::sync::service::check_import(storage, &context.performances, &actor, &performances).await {
+    if let Err(e) = app::sync::service::check_watch(storage, &context.performances, &actor, &performances).await {
         return refuse(StatusCode::FORBIDDEN, e);
     }
     let mut receiver = context.live.subscribe();

@@ -1,5 +1,5 @@
 //! Where every SQL statement lives: one implementation of `app::backend::storage::Storage`
-//! per database. Both run the same statements, written once (`accounts.rs`, `scanning.rs`);
+//! per database. Both run the same statements, written once (`accounts.rs`, `shows.rs`, `scanning.rs`);
 //! what differs (connection set-up, migrations, notifications) stays in `sqlite.rs` and
 //! `postgres.rs`.
 
@@ -7,6 +7,8 @@
 mod accounts;
 #[macro_use]
 mod scanning;
+#[macro_use]
+mod shows;
 mod postgres;
 mod shared;
 mod sqlite;

@@ -11,7 +11,7 @@ use app::backend::storage::{
     Anomaly, Judge, LoginRecord, MemberRecord, Millis, NewPerformance, NewScan, NewTicket, PerformanceContext,
     ScanRecord, SessionActor, SessionEnd, SessionLookup, StorageError, StorageResult, TicketRow,
 };
-use app::domain::{EventId, Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights, VenueId};
+use app::domain::{EventId, EventRecord, GridRow, Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights, VenueId, VenueRecord};
 use app::engine::{Barcode, Pass, PerformanceId, Ticket};
 
 pub struct PgStorage {
@@ -48,5 +48,6 @@ const ADMIT: &str = "WITH bump AS ( \
      WHERE NOT $11 OR $3 IS NULL OR EXISTS (SELECT 1 FROM bump) \
      ON CONFLICT (scan_uuid) DO NOTHING";
 
+show_storage!(PgStorage);
 account_storage!(PgStorage, PgRow);
 scan_storage!(PgStorage, sqlx::Postgres, PgRow);

@@ -123,46 +123,6 @@ macro_rules! scan_storage {
 
         #[async_trait::async_trait]
         impl app::backend::storage::ScanStorage for $storage {
-            async fn create_venue(&self, institution: InstitutionId, name: &str, time_zone: &str) -> StorageResult<VenueId> {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO venues (institution_id, name, time_zone) VALUES ($1, $2, $3) RETURNING id",
-                )
-                .bind(institution.0)
-                .bind(name)
-                .bind(time_zone)
-                .fetch_one(&self.writer)
-                .await
-                .map_err(database_error)?;
-                Ok(VenueId(id))
-            }
-
-            async fn create_event(&self, venue: VenueId, name: &str) -> StorageResult<EventId> {
-                let id: i64 = sqlx::query_scalar("INSERT INTO events (venue_id, name) VALUES ($1, $2) RETURNING id")
-                    .bind(venue.0)
-                    .bind(name)
-                    .fetch_one(&self.writer)
-                    .await
-                    .map_err(database_error)?;
-                Ok(EventId(id))
-            }
-
-            async fn create_performance(&self, performance: &NewPerformance) -> StorageResult<PerformanceId> {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO performances (event_id, label, starts_at, valid_from, valid_to, import_end) \
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                )
-                .bind(performance.event.0)
-                .bind(&performance.label)
-                .bind(performance.starts_at)
-                .bind(performance.window.map(|w| w.0))
-                .bind(performance.window.map(|w| w.1))
-                .bind(performance.import_end)
-                .fetch_one(&self.writer)
-                .await
-                .map_err(database_error)?;
-                Ok(PerformanceId(id))
-            }
-
             async fn performance_contexts(&self, ids: &[PerformanceId]) -> StorageResult<Vec<PerformanceContext>> {
                 let mut contexts = Vec::with_capacity(ids.len());
                 for id in ids {
@@ -195,34 +155,6 @@ macro_rules! scan_storage {
                     });
                 }
                 Ok(contexts)
-            }
-
-            async fn set_pda_open(&self, performance: PerformanceId, open: bool) -> StorageResult<()> {
-                let done = sqlx::query("UPDATE performances SET pda_open = $1 WHERE id = $2")
-                    .bind(open)
-                    .bind(performance.0)
-                    .execute(&self.writer)
-                    .await
-                    .map_err(database_error)?;
-                if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
-            }
-
-            async fn set_category_filters(&self, performance: PerformanceId, categories: &[String]) -> StorageResult<()> {
-                let mut tx = self.writer.begin().await.map_err(database_error)?;
-                sqlx::query("DELETE FROM category_filters WHERE performance_id = $1")
-                    .bind(performance.0)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(database_error)?;
-                for category in categories {
-                    sqlx::query("INSERT INTO category_filters (performance_id, category) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                        .bind(performance.0)
-                        .bind(category)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(database_error)?;
-                }
-                tx.commit().await.map_err(database_error)
             }
 
             async fn upsert_tickets(&self, performance: PerformanceId, tickets: &[NewTicket], now: Millis) -> StorageResult<()> {

@@ -12,7 +12,7 @@ use app::backend::storage::{
     Anomaly, Judge, LoginRecord, MemberRecord, Millis, NewPerformance, NewScan, NewTicket, PerformanceContext,
     ScanRecord, SessionActor, SessionEnd, SessionLookup, StorageError, StorageResult, TicketRow,
 };
-use app::domain::{EventId, Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights, VenueId};
+use app::domain::{EventId, EventRecord, GridRow, Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights, VenueId, VenueRecord};
 use app::engine::{Barcode, Pass, PerformanceId, Ticket};
 
 pub struct SqliteStorage {
@@ -62,5 +62,6 @@ const ADMIT: &str = "INSERT INTO scans (scan_uuid, performance_id, ticket_id, ba
      WHERE NOT $11 OR $3 IS NULL OR EXISTS (SELECT 1 FROM tickets WHERE id = $3 AND pass_version = $15) \
      ON CONFLICT (scan_uuid) DO NOTHING";
 
+show_storage!(SqliteStorage);
 account_storage!(SqliteStorage, SqliteRow);
 scan_storage!(SqliteStorage, sqlx::Sqlite, SqliteRow);

@@ -4,9 +4,11 @@
 
 mod accounts;
 mod scanning;
+mod shows;
 
 pub use accounts::*;
 pub use scanning::*;
+pub use shows::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -24,6 +26,6 @@ pub type StorageResult<T> = Result<T, StorageError>;
 pub type Millis = i64;
 
 /// Everything the server keeps, behind one interface.
-pub trait Storage: AccountStorage + ScanStorage + Send + Sync + 'static {}
+pub trait Storage: AccountStorage + ShowStorage + ScanStorage + Send + Sync + 'static {}
 
-impl<T: AccountStorage + ScanStorage + Send + Sync + 'static> Storage for T {}
+impl<T: AccountStorage + ShowStorage + ScanStorage + Send + Sync + 'static> Storage for T {}

@@ -3,18 +3,8 @@
 use async_trait::async_trait;
 
 use super::{Millis, StorageResult};
-use crate::domain::{EventId, InstitutionId, LoginId, VenueId};
+use crate::domain::{InstitutionId, LoginId};
 use crate::engine::{Barcode, Direction, Pass, PerformanceId, Ticket, TicketState, ValidityWindow, Verdict};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewPerformance {
-    pub event: EventId,
-    pub label: String,
-    pub starts_at: Option<Millis>,
-    /// Undated performances: when their tickets are valid.
-    pub window: Option<(Millis, Millis)>,
-    pub import_end: Option<Millis>,
-}
 
 /// What a checkpoint needs to know of a performance it controls.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,13 +107,8 @@ pub type Judge<'a> = &'a (dyn Fn(Option<&Ticket>, &[Pass]) -> Judgement + Send +
 
 #[async_trait]
 pub trait ScanStorage: Send + Sync {
-    async fn create_venue(&self, institution: InstitutionId, name: &str, time_zone: &str) -> StorageResult<VenueId>;
-    async fn create_event(&self, venue: VenueId, name: &str) -> StorageResult<EventId>;
-    async fn create_performance(&self, performance: &NewPerformance) -> StorageResult<PerformanceId>;
     /// In the order asked; `NotFound` if one does not exist.
     async fn performance_contexts(&self, ids: &[PerformanceId]) -> StorageResult<Vec<PerformanceContext>>;
-    async fn set_pda_open(&self, performance: PerformanceId, open: bool) -> StorageResult<()>;
-    async fn set_category_filters(&self, performance: PerformanceId, categories: &[String]) -> StorageResult<()>;
     /// Adds new numbers and updates known ones, in one transaction.
     async fn upsert_tickets(&self, performance: PerformanceId, tickets: &[NewTicket], now: Millis) -> StorageResult<()>;
 

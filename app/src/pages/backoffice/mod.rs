@@ -93,7 +93,7 @@ pub fn BackOfficePage() -> impl IntoView {
                             </nav>
                             {move || match tab.get() {
                                 Tab::Users if can_administer => view! { <UsersTab institution=id /> }.into_any(),
-                                _ => view! { <PerformanceGrid /> }.into_any(),
+                                _ => view! { <PerformanceGrid institution=id /> }.into_any(),
                             }}
                         })
                     }}

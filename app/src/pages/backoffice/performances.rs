@@ -1,19 +1,346 @@
-use leptos::prelude::*;
+//! The performance grid of an institution (SPEC §3): event, date, import end, gauge, counter,
+//! PDA box; with forms to add venues, events and performances. Counters follow the scans live.
 
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::{Deserialize, Serialize};
+
+use crate::components::error_text::ErrorLine;
+use crate::domain::{EventId, EventRecord, GridRow, InstitutionId, VenueId, VenueRecord};
+use crate::engine::PerformanceId;
+use crate::error::AppError;
 use crate::i18n::*;
 
-/// The performance grid of an institution (SPEC §3). Venues, events and performances arrive
-/// with the back-office issue; until then the grid shows its columns and says it is empty.
+/// Time zones offered for a venue (any IANA name is accepted by the server).
+const TIME_ZONES: &[&str] = &[
+    "Europe/Paris", "Europe/Brussels", "Europe/Luxembourg", "Europe/Zurich", "Europe/Monaco", "Europe/London",
+    "America/Montreal", "America/Guadeloupe", "America/Martinique", "America/Cayenne", "Indian/Reunion",
+    "Indian/Mayotte", "Pacific/Noumea", "Pacific/Tahiti", "UTC",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalogue {
+    pub venues: Vec<VenueRecord>,
+    pub events: Vec<EventRecord>,
+}
+
+#[cfg(feature = "ssr")]
+mod guard {
+    use crate::authorization::Actor;
+    use crate::backend::storage::Storage;
+    use crate::backend::{ancestry_of, context, session::current_actor};
+    use crate::domain::InstitutionId;
+    use crate::error::AppError;
+    use std::sync::Arc;
+
+    /// The caller, provided they have back-office access to `institution`.
+    pub async fn backoffice_of(institution: InstitutionId) -> Result<(Arc<dyn Storage>, Actor), AppError> {
+        let storage = context()?.storage;
+        let actor = current_actor().await?;
+        if !actor.can_use_backoffice(&ancestry_of(storage.as_ref(), institution).await?) {
+            return Err(AppError::Forbidden);
+        }
+        Ok((storage, actor))
+    }
+
+    /// A `datetime-local` value ("2026-11-22T20:30") at a venue, as milliseconds since the epoch.
+    pub fn local_time(field: &'static str, value: &str, zone: &str) -> Result<i64, AppError> {
+        use chrono::TimeZone;
+        use std::str::FromStr;
+        let invalid = || AppError::InvalidInput { field: field.to_owned(), reason: crate::domain::ParseFailure::BadCharacters };
+        let zone = chrono_tz::Tz::from_str(zone).map_err(|_| AppError::Internal)?;
+        let naive = chrono::NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M").map_err(|_| invalid())?;
+        // In the hour skipped by a daylight-saving change, take the earliest instant that exists.
+        zone.from_local_datetime(&naive).earliest().map(|t| t.timestamp_millis()).ok_or_else(invalid)
+    }
+}
+
+#[server(endpoint = "performance_grid", input = leptos::server_fn::codec::Json)]
+pub async fn performance_grid(institution: InstitutionId, with_archived: bool) -> Result<Vec<GridRow>, AppError> {
+    let (storage, _) = guard::backoffice_of(institution).await?;
+    Ok(storage.performance_grid(institution, with_archived).await?)
+}
+
+#[server(endpoint = "show_catalogue", input = leptos::server_fn::codec::Json)]
+pub async fn show_catalogue(institution: InstitutionId) -> Result<Catalogue, AppError> {
+    let (storage, _) = guard::backoffice_of(institution).await?;
+    Ok(Catalogue { venues: storage.venues(institution).await?, events: storage.events(institution).await? })
+}
+
+#[server(endpoint = "create_venue", input = leptos::server_fn::codec::Json)]
+pub async fn create_venue(institution: InstitutionId, name: String, time_zone: String) -> Result<VenueId, AppError> {
+    let (storage, _) = guard::backoffice_of(institution).await?;
+    let name = crate::domain::DisplayName::parse(&name)?;
+    if <chrono_tz::Tz as std::str::FromStr>::from_str(&time_zone).is_err() {
+        return Err(AppError::InvalidInput { field: "time_zone".into(), reason: crate::domain::ParseFailure::BadCharacters });
+    }
+    Ok(storage.create_venue(institution, name.as_str(), &time_zone).await?)
+}
+
+#[server(endpoint = "create_event", input = leptos::server_fn::codec::Json)]
+pub async fn create_event(venue: VenueId, name: String) -> Result<EventId, AppError> {
+    let storage = crate::backend::context()?.storage;
+    let (institution, _) = storage.venue_institution(venue).await?.ok_or(AppError::NotFound)?;
+    let (storage, _) = guard::backoffice_of(institution).await?;
+    let name = crate::domain::DisplayName::parse(&name)?;
+    Ok(storage.create_event(venue, name.as_str()).await?)
+}
+
+/// A dated performance has `starts_at`; an undated one a label and a validity window. Times
+/// are the venue's local times, as a `datetime-local` field gives them.
+#[server(endpoint = "create_performance", input = leptos::server_fn::codec::Json)]
+pub async fn create_performance(
+    event: EventId,
+    label: String,
+    starts_at: Option<String>,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+    import_end: Option<String>,
+) -> Result<PerformanceId, AppError> {
+    use crate::backend::storage::NewPerformance;
+    let storage = crate::backend::context()?.storage;
+    let (institution, zone) = storage.event_place(event).await?.ok_or(AppError::NotFound)?;
+    let (storage, _) = guard::backoffice_of(institution).await?;
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let starts_at = given(&starts_at).map(|v| guard::local_time("starts_at", &v, &zone)).transpose()?;
+    let window = match (given(&valid_from), given(&valid_to)) {
+        (Some(from), Some(to)) => Some((guard::local_time("valid_from", &from, &zone)?, guard::local_time("valid_to", &to, &zone)?)),
+        _ => None,
+    };
+    if starts_at.is_none() && window.is_none() {
+        return Err(AppError::InvalidInput { field: "starts_at".into(), reason: crate::domain::ParseFailure::Empty });
+    }
+    let label = if label.trim().is_empty() && starts_at.is_some() { "—".to_owned() } else { label };
+    let label = crate::domain::DisplayName::parse(&label)?;
+    let import_end = given(&import_end).map(|v| guard::local_time("import_end", &v, &zone)).transpose()?;
+    Ok(storage
+        .create_performance(&NewPerformance { event, label: label.to_string(), starts_at, window, import_end })
+        .await?)
+}
+
+/// Ticks or unticks PDA: open or closed for scanning.
+#[server(endpoint = "set_pda_open", input = leptos::server_fn::codec::Json)]
+pub async fn set_pda_open(performance: PerformanceId, open: bool) -> Result<(), AppError> {
+    let storage = crate::backend::context()?.storage;
+    let institution = storage.performance_contexts(&[performance]).await?.pop().ok_or(AppError::NotFound)?.institution;
+    let (storage, _) = guard::backoffice_of(institution).await?;
+    storage.set_pda_open(performance, open).await?;
+    crate::backend::context()?.performances.forget(performance);
+    Ok(())
+}
+
+fn format_time(millis: Option<i64>, zone: &str) -> String {
+    use std::str::FromStr;
+    let (Some(millis), Ok(zone)) = (millis, chrono_tz::Tz::from_str(zone)) else { return String::new() };
+    chrono::DateTime::from_timestamp_millis(millis)
+        .map(|t| t.with_timezone(&zone).format("%d/%m/%Y %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// Refetches the grid whenever a scan of one of its performances is recorded.
+fn follow_live(performances: Vec<PerformanceId>, on_scan: impl Fn() + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        use wasm_bindgen::closure::Closure;
+        if performances.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = performances.iter().map(|p| p.to_string()).collect();
+        let Ok(source) = web_sys::EventSource::new(&format!("/live?performances={}", ids.join(","))) else { return };
+        let callback = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |_: web_sys::MessageEvent| on_scan());
+        let _ = source.add_event_listener_with_callback("scan", callback.as_ref().unchecked_ref());
+        callback.forget();
+        let source = send_wrapper::SendWrapper::new(source);
+        on_cleanup(move || source.close());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (performances, on_scan);
+    }
+}
+
 #[component]
-pub fn PerformanceGrid() -> impl IntoView {
+pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
     let i18n = use_i18n();
+    let version = RwSignal::new(0u32);
+    let with_archived = RwSignal::new(false);
+    let venue_filter = RwSignal::new(String::new());
+    let grid = Resource::new(move || (version.get(), with_archived.get()), move |(_, archived)| performance_grid(institution, archived));
+    let catalogue = Resource::new(move || version.get(), move |_| show_catalogue(institution));
+    let (error, set_error) = signal(None::<AppError>);
+    let refresh = move || version.update(|v| *v += 1);
+    let report = move |result: Result<(), AppError>| match result {
+        Ok(()) => {
+            set_error.set(None);
+            refresh();
+        }
+        Err(e) => set_error.set(Some(e)),
+    };
+
+    // Live counters: follow the scans of the performances shown, refetching at most twice a
+    // second however busy the doors are.
+    let shown = Memo::new(move |_| {
+        grid.get().and_then(|r| r.ok()).map(|rows| rows.iter().map(|r| r.performance).collect::<Vec<_>>()).unwrap_or_default()
+    });
+    let refetch_pending = RwSignal::new(false);
+    Effect::new(move || {
+        follow_live(shown.get(), move || {
+            if !refetch_pending.get_untracked() {
+                refetch_pending.set(true);
+                set_timeout(
+                    move || {
+                        refetch_pending.set(false);
+                        grid.refetch();
+                    },
+                    std::time::Duration::from_millis(500),
+                );
+            }
+        });
+    });
+
+    let venue_name = RwSignal::new(String::new());
+    let venue_zone = RwSignal::new("Europe/Paris".to_owned());
+    let event_venue = RwSignal::new(String::new());
+    let event_name = RwSignal::new(String::new());
+    let performance_event = RwSignal::new(String::new());
+    let performance_label = RwSignal::new(String::new());
+    let performance_start = RwSignal::new(String::new());
+    let performance_import_end = RwSignal::new(String::new());
+
+    let add_venue = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        spawn_local(async move {
+            report(create_venue(institution, venue_name.get_untracked(), venue_zone.get_untracked()).await.map(|_| ()));
+        });
+    };
+    let add_event = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Ok(venue) = event_venue.get_untracked().parse::<i64>() else { return };
+        spawn_local(async move { report(create_event(VenueId(venue), event_name.get_untracked()).await.map(|_| ())) });
+    };
+    let add_performance = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Ok(event) = performance_event.get_untracked().parse::<i64>() else { return };
+        spawn_local(async move {
+            let created = create_performance(
+                EventId(event),
+                performance_label.get_untracked(),
+                Some(performance_start.get_untracked()),
+                None,
+                None,
+                Some(performance_import_end.get_untracked()),
+            )
+            .await;
+            report(created.map(|_| ()));
+        });
+    };
+
+    let row_view = move |row: GridRow| {
+        let performance = row.performance;
+        let gauge = if row.total == 0 { 0 } else { row.admitted * 100 / row.total };
+        let date = match row.window {
+            Some((from, to)) => format!("{} → {}", format_time(Some(from), &row.time_zone), format_time(Some(to), &row.time_zone)),
+            None => format_time(row.starts_at, &row.time_zone),
+        };
+        let toggle = move |ev: leptos::ev::Event| {
+            let open = event_target_checked(&ev);
+            spawn_local(async move { report(set_pda_open(performance, open).await) });
+        };
+        view! {
+            <tr data-performance=performance.to_string() data-venue=row.venue.clone()>
+                <td>{row.event.clone()} <small class="muted">{row.venue.clone()} " · " {row.label.clone()}</small></td>
+                <td>{date}</td>
+                <td>{format_time(row.import_end, &row.time_zone)}</td>
+                <td><progress max="100" value=gauge.to_string()></progress> " " {gauge} "%"</td>
+                <td data-testid="counter">{row.admitted} " / " {row.total}</td>
+                <td><input type="checkbox" data-testid="pda" prop:checked=row.pda_open on:change=toggle /></td>
+            </tr>
+        }
+    };
+
     view! {
-        <table class="grid" data-testid="performance-grid">
-            <thead><tr>
-                <th>{t!(i18n, col_event)}</th><th>{t!(i18n, col_date)}</th><th>{t!(i18n, col_import_end)}</th>
-                <th>{t!(i18n, col_gauge)}</th><th>{t!(i18n, col_counter)}</th><th>"PDA"</th>
-            </tr></thead>
-            <tbody><tr><td colspan="6" class="empty">{t!(i18n, no_performances)}</td></tr></tbody>
-        </table>
+        <section data-testid="performance-grid-section">
+            <ErrorLine error />
+            <div class="toolbar">
+                <label>{t!(i18n, filter_by_venue)} " "
+                    <select on:change=move |ev| venue_filter.set(event_target_value(&ev))>
+                        <option value="">{t!(i18n, all_venues)}</option>
+                        <Transition>
+                            {move || catalogue.get().and_then(|c| c.ok()).map(|c| c.venues.into_iter().map(|v| view! {
+                                <option value=v.name.clone()>{v.name.clone()}</option>
+                            }).collect_view())}
+                        </Transition>
+                    </select>
+                </label>
+                <label class="check"><input type="checkbox" on:change=move |ev| with_archived.set(event_target_checked(&ev)) />
+                    {t!(i18n, show_archived)}</label>
+            </div>
+            <table class="grid" data-testid="performance-grid">
+                <thead><tr>
+                    <th>{t!(i18n, col_event)}</th><th>{t!(i18n, col_date)}</th><th>{t!(i18n, col_import_end)}</th>
+                    <th>{t!(i18n, col_gauge)}</th><th>{t!(i18n, col_counter)}</th><th>"PDA"</th>
+                </tr></thead>
+                <tbody>
+                    <Transition>
+                        {move || grid.get().map(|result| match result {
+                            Ok(rows) if rows.is_empty() => view! {
+                                <tr><td colspan="6" class="empty">{t!(i18n, no_performances)}</td></tr>
+                            }.into_any(),
+                            Ok(rows) => {
+                                let filter = venue_filter.get();
+                                rows.into_iter().filter(|r| filter.is_empty() || r.venue == filter).map(row_view).collect_view().into_any()
+                            }
+                            Err(e) => { set_error.set(Some(e)); ().into_any() }
+                        })}
+                    </Transition>
+                </tbody>
+            </table>
+            <div class="cards">
+                <form class="card" on:submit=add_venue data-testid="venue-form">
+                    <h3>{t!(i18n, add_venue)}</h3>
+                    <input name="venue-name" placeholder=move || t_string!(i18n, field_name) prop:value=venue_name
+                        on:input=move |ev| venue_name.set(event_target_value(&ev)) />
+                    <select name="venue-zone" on:change=move |ev| venue_zone.set(event_target_value(&ev))>
+                        {TIME_ZONES.iter().map(|z| view! { <option value=*z selected=*z == "Europe/Paris">{*z}</option> }).collect_view()}
+                    </select>
+                    <button type="submit">{t!(i18n, add_venue)}</button>
+                </form>
+                <form class="card" on:submit=add_event data-testid="event-form">
+                    <h3>{t!(i18n, add_event)}</h3>
+                    <select name="event-venue" on:change=move |ev| event_venue.set(event_target_value(&ev))>
+                        <option value="">{t!(i18n, choose_venue)}</option>
+                        <Transition>
+                            {move || catalogue.get().and_then(|c| c.ok()).map(|c| c.venues.into_iter().map(|v| view! {
+                                <option value=v.id.to_string()>{v.name.clone()}</option>
+                            }).collect_view())}
+                        </Transition>
+                    </select>
+                    <input name="event-name" placeholder=move || t_string!(i18n, field_name) prop:value=event_name
+                        on:input=move |ev| event_name.set(event_target_value(&ev)) />
+                    <button type="submit">{t!(i18n, add_event)}</button>
+                </form>
+                <form class="card" on:submit=add_performance data-testid="performance-form">
+                    <h3>{t!(i18n, add_performance)}</h3>
+                    <select name="performance-event" on:change=move |ev| performance_event.set(event_target_value(&ev))>
+                        <option value="">{t!(i18n, choose_event)}</option>
+                        <Transition>
+                            {move || catalogue.get().and_then(|c| c.ok()).map(|c| c.events.into_iter().map(|e| view! {
+                                <option value=e.id.to_string()>{e.name.clone()}</option>
+                            }).collect_view())}
+                        </Transition>
+                    </select>
+                    <input name="performance-label" placeholder=move || t_string!(i18n, field_label) prop:value=performance_label
+                        on:input=move |ev| performance_label.set(event_target_value(&ev)) />
+                    <label>{t!(i18n, col_date)} " "
+                        <input name="performance-start" type="datetime-local" prop:value=performance_start
+                            on:input=move |ev| performance_start.set(event_target_value(&ev)) /></label>
+                    <label>{t!(i18n, col_import_end)} " "
+                        <input name="performance-import-end" type="datetime-local" prop:value=performance_import_end
+                            on:input=move |ev| performance_import_end.set(event_target_value(&ev)) /></label>
+                    <button type="submit">{t!(i18n, add_performance)}</button>
+                </form>
+            </div>
+        </section>
     }
 }

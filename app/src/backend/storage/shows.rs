@@ -1,0 +1,32 @@
+//! Venues, events and performances as the back office manages them.
+
+use async_trait::async_trait;
+
+use super::{Millis, StorageResult};
+use crate::domain::{EventId, EventRecord, GridRow, InstitutionId, VenueId, VenueRecord};
+use crate::engine::PerformanceId;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPerformance {
+    pub event: EventId,
+    pub label: String,
+    pub starts_at: Option<Millis>,
+    /// Undated performances: when their tickets are valid.
+    pub window: Option<(Millis, Millis)>,
+    pub import_end: Option<Millis>,
+}
+
+#[async_trait]
+pub trait ShowStorage: Send + Sync {
+    async fn create_venue(&self, institution: InstitutionId, name: &str, time_zone: &str) -> StorageResult<VenueId>;
+    async fn create_event(&self, venue: VenueId, name: &str) -> StorageResult<EventId>;
+    async fn create_performance(&self, performance: &NewPerformance) -> StorageResult<PerformanceId>;
+    async fn venues(&self, institution: InstitutionId) -> StorageResult<Vec<VenueRecord>>;
+    async fn venue_institution(&self, venue: VenueId) -> StorageResult<Option<(InstitutionId, String)>>;
+    async fn events(&self, institution: InstitutionId) -> StorageResult<Vec<EventRecord>>;
+    /// The event's institution and its venue's time zone.
+    async fn event_place(&self, event: EventId) -> StorageResult<Option<(InstitutionId, String)>>;
+    async fn performance_grid(&self, institution: InstitutionId, with_archived: bool) -> StorageResult<Vec<GridRow>>;
+    async fn set_pda_open(&self, performance: PerformanceId, open: bool) -> StorageResult<()>;
+    async fn set_category_filters(&self, performance: PerformanceId, categories: &[String]) -> StorageResult<()>;
+}
