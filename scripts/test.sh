@@ -7,6 +7,20 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --browser
 source scripts/env.sh
 
+# Test databases (SQLite files, browser profiles) go to a folder removed at the end.
+TMPDIR=$(mktemp -d)
+export TMPDIR
+cleanup() {
+  rm -rf "$TMPDIR"
+  # Each PostgreSQL test made its own schema `test_…`; drop them, one transaction each.
+  if [ -n "${BILLETIX_TEST_POSTGRES_URL:-}" ] && command -v psql >/dev/null; then
+    psql -tA "$BILLETIX_TEST_POSTGRES_URL" \
+      -c "SELECT format('DROP SCHEMA %I CASCADE;', nspname) FROM pg_namespace WHERE nspname LIKE 'test\_%'" 2>/dev/null |
+      PGOPTIONS='-c client_min_messages=warning' psql -q "$BILLETIX_TEST_POSTGRES_URL" >/dev/null 2>&1 || true
+  fi
+}
+trap cleanup EXIT
+
 if [ -z "${BILLETIX_TEST_POSTGRES_URL:-}" ]; then
   echo "note: BILLETIX_TEST_POSTGRES_URL is not set; the PostgreSQL half of the tests returns at once"
 fi
