@@ -142,7 +142,10 @@ fn states_that_never_enter() {
     let now = scan_at("2026-06-01T19:00:00Z", "d");
     assert_eq!(refusal(book.decide(&code("C"), &checkpoint, &now)), Refusal::Cancelled);
     assert_eq!(refusal(book.decide(&code("D"), &checkpoint, &now)), Refusal::Reissued);
-    assert_eq!(refusal(book.decide(&code("U"), &checkpoint, &now)), Refusal::UnknownStateTicket);
+    let unsettled = book.decide(&code("U"), &checkpoint, &now);
+    assert_eq!(unsettled.colour(), Colour::Orange, "send the holder to the box office");
+    assert_eq!(refusal(unsettled), Refusal::UnknownStateTicket);
+    assert_eq!(book.decide(&code("C"), &checkpoint, &now).colour(), Colour::Red);
     assert_eq!(refusal(book.decide(&code("nope"), &checkpoint, &now)), Refusal::UnknownNumber);
 }
 

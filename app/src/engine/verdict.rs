@@ -50,7 +50,11 @@ impl Verdict {
     pub fn colour(&self) -> Colour {
         match self {
             Verdict::Accepted { .. } => Colour::Green,
-            Verdict::Refused { reason: Refusal::ExitWithoutEntry } => Colour::Orange,
+            // Not a "no": something for staff to look at (a missed entry, a ticket whose
+            // state the seller has not settled, a device set up with nothing to control).
+            Verdict::Refused {
+                reason: Refusal::ExitWithoutEntry | Refusal::UnknownStateTicket | Refusal::PerformanceNotUnderControl,
+            } => Colour::Orange,
             Verdict::Refused { .. } => Colour::Red,
         }
     }

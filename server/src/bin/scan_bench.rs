@@ -124,6 +124,37 @@ async fn new_performance(storage: &dyn Storage, institution: InstitutionId, tick
     performance
 }
 
+/// What a device downloads to import the performance: the snapshot, as sent compressed.
+async fn snapshot_size(base_url: &str, performance: PerformanceId, tickets: usize) {
+    let http = reqwest::Client::builder().cookie_store(true).build().expect("client");
+    let signed = http
+        .post(format!("{base_url}/api/sign_in"))
+        .json(&json!({"login": "bench0", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("sign in");
+    assert!(signed.status().is_success(), "sign-in failed");
+    for encoding in ["br", "gzip", "identity"] {
+        let started = Instant::now();
+        let bytes = http
+            .post(format!("{base_url}/api/sync_snapshot"))
+            .header("accept-encoding", encoding)
+            .json(&json!({"performance": performance}))
+            .send()
+            .await
+            .expect("snapshot")
+            .bytes()
+            .await
+            .expect("body")
+            .len();
+        println!(
+            "  snapshot ({encoding}): {bytes} bytes = {:.1} bytes/ticket, served in {:.0} ms",
+            bytes as f64 / tickets as f64,
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
+}
+
 async fn replay(base_url: &str, performance: PerformanceId, scans: &Arc<Vec<String>>, concurrency: usize, run: usize) -> Vec<(Duration, String)> {
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
@@ -240,6 +271,9 @@ async fn main() -> Result<(), String> {
     for (run, concurrency) in args.concurrency.iter().copied().enumerate() {
         println!("concurrency {concurrency}:");
         let performance = new_performance(storage.as_ref(), institution, &tickets, &format!("run {run}")).await;
+        if run == 0 {
+            snapshot_size(&base_url, performance, tickets.len()).await;
+        }
         let started = Instant::now();
         let outcomes = replay(&base_url, performance, &scans, concurrency, run).await;
         let elapsed = started.elapsed();
