@@ -54,7 +54,7 @@ struct WorkloadTicket {
     cancelled: bool,
 }
 
-fn read_workload(dir: &PathBuf) -> Result<(Vec<WorkloadTicket>, Vec<String>), String> {
+fn read_workload(dir: &std::path::Path) -> Result<(Vec<WorkloadTicket>, Vec<String>), String> {
     let mut reader = csv::Reader::from_path(dir.join("tickets.csv")).map_err(|e| format!("tickets.csv: {e}"))?;
     let mut tickets = Vec::new();
     for (line, record) in reader.records().enumerate() {

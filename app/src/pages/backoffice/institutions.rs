@@ -59,7 +59,7 @@ pub async fn list_institutions() -> Result<Vec<InstitutionView>, AppError> {
     for institution in visible {
         views.push(view_of(storage.as_ref(), &actor, institution).await?);
     }
-    views.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    views.sort_by_key(|v| v.name.to_lowercase());
     Ok(views)
 }
 

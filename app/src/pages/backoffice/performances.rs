@@ -238,7 +238,7 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
 
     let row_view = move |row: GridRow| {
         let performance = row.performance;
-        let gauge = if row.total == 0 { 0 } else { row.admitted * 100 / row.total };
+        let gauge = (row.admitted * 100).checked_div(row.total).unwrap_or(0);
         let date = match row.window {
             Some((from, to)) => format!("{} → {}", format_time(Some(from), &row.time_zone), format_time(Some(to), &row.time_zone)),
             None => format_time(row.starts_at, &row.time_zone),
