@@ -142,6 +142,21 @@ macro_rules! show_storage {
                 .transpose()
             }
 
+            async fn performance_categories(&self, performance: PerformanceId) -> StorageResult<Vec<(String, bool)>> {
+                let rows = sqlx::query(
+                    "SELECT c.category, EXISTS (SELECT 1 FROM category_filters f \
+                       WHERE f.performance_id = $1 AND f.category = c.category) AS excluded \
+                     FROM (SELECT DISTINCT category FROM tickets WHERE performance_id = $1) c ORDER BY c.category",
+                )
+                .bind(performance.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get("category").map_err(database_error)?, r.try_get("excluded").map_err(database_error)?)))
+                    .collect()
+            }
+
             async fn performance_grid(&self, institution: InstitutionId, with_archived: bool) -> StorageResult<Vec<GridRow>> {
                 let rows = sqlx::query(
                     "SELECT p.id, p.label, p.starts_at, p.valid_from, p.valid_to, p.import_end, p.pda_open, p.archived, \

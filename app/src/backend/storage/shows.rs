@@ -29,4 +29,6 @@ pub trait ShowStorage: Send + Sync {
     async fn performance_grid(&self, institution: InstitutionId, with_archived: bool) -> StorageResult<Vec<GridRow>>;
     async fn set_pda_open(&self, performance: PerformanceId, open: bool) -> StorageResult<()>;
     async fn set_category_filters(&self, performance: PerformanceId, categories: &[String]) -> StorageResult<()>;
+    /// The categories present among the performance's tickets, each with whether it is excluded.
+    async fn performance_categories(&self, performance: PerformanceId) -> StorageResult<Vec<(String, bool)>>;
 }

@@ -129,6 +129,66 @@ pub async fn set_pda_open(performance: PerformanceId, open: bool) -> Result<(), 
     Ok(())
 }
 
+/// The categories present in a performance, and which are excluded (refused as "filtered").
+#[server(endpoint = "category_filters", input = leptos::server_fn::codec::Json)]
+pub async fn category_filters(performance: PerformanceId) -> Result<Vec<(String, bool)>, AppError> {
+    let storage = crate::backend::context()?.storage;
+    let institution = storage.performance_contexts(&[performance]).await?.pop().ok_or(AppError::NotFound)?.institution;
+    let (storage, _) = guard::backoffice_of(institution).await?;
+    Ok(storage.performance_categories(performance).await?)
+}
+
+/// Excludes exactly `excluded` among the categories present.
+#[server(endpoint = "set_category_filters", input = leptos::server_fn::codec::Json)]
+pub async fn set_category_filters(performance: PerformanceId, excluded: Vec<String>) -> Result<(), AppError> {
+    let storage = crate::backend::context()?.storage;
+    let institution = storage.performance_contexts(&[performance]).await?.pop().ok_or(AppError::NotFound)?.institution;
+    let (storage, _) = guard::backoffice_of(institution).await?;
+    storage.set_category_filters(performance, &excluded).await?;
+    crate::backend::context()?.performances.forget(performance);
+    Ok(())
+}
+
+/// The category checkboxes of one performance.
+#[component]
+fn CategoryFilters(performance: PerformanceId, report: impl Fn(Result<(), AppError>) + Copy + Send + Sync + 'static) -> impl IntoView {
+    let i18n = use_i18n();
+    let version = RwSignal::new(0u32);
+    let categories = Resource::new(move || version.get(), move |_| category_filters(performance));
+    view! {
+        <details class="filters" data-testid="filters">
+            <summary>{t!(i18n, category_filters)}</summary>
+            <Transition>
+                {move || categories.get().and_then(|c| c.ok()).map(|list| {
+                    let all = list.clone();
+                    list.into_iter().map(|(category, excluded)| {
+                        let all = all.clone();
+                        let name = category.clone();
+                        let toggle = move |ev: leptos::ev::Event| {
+                            let exclude = event_target_checked(&ev);
+                            let excluded: Vec<String> = all
+                                .iter()
+                                .filter(|(c, e)| if *c == name { exclude } else { *e })
+                                .map(|(c, _)| c.clone())
+                                .collect();
+                            spawn_local(async move {
+                                report(set_category_filters(performance, excluded).await);
+                                version.update(|v| *v += 1);
+                            });
+                        };
+                        view! {
+                            <label class="check">
+                                <input type="checkbox" data-category=category.clone() prop:checked=excluded on:change=toggle />
+                                {t!(i18n, exclude)} " " {category}
+                            </label>
+                        }
+                    }).collect_view()
+                })}
+            </Transition>
+        </details>
+    }
+}
+
 fn format_time(millis: Option<i64>, zone: &str) -> String {
     use std::str::FromStr;
     let (Some(millis), Ok(zone)) = (millis, chrono_tz::Tz::from_str(zone)) else { return String::new() };
@@ -255,6 +315,7 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
                 <td><progress max="100" value=gauge.to_string()></progress> " " {gauge} "%"</td>
                 <td data-testid="counter">{row.admitted} " / " {row.total}</td>
                 <td><input type="checkbox" data-testid="pda" prop:checked=row.pda_open on:change=toggle /></td>
+                <td><CategoryFilters performance report /></td>
             </tr>
         }
     };
@@ -279,13 +340,13 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
             <table class="grid" data-testid="performance-grid">
                 <thead><tr>
                     <th>{t!(i18n, col_event)}</th><th>{t!(i18n, col_date)}</th><th>{t!(i18n, col_import_end)}</th>
-                    <th>{t!(i18n, col_gauge)}</th><th>{t!(i18n, col_counter)}</th><th>"PDA"</th>
+                    <th>{t!(i18n, col_gauge)}</th><th>{t!(i18n, col_counter)}</th><th>"PDA"</th><th></th>
                 </tr></thead>
                 <tbody>
                     <Transition>
                         {move || grid.get().map(|result| match result {
                             Ok(rows) if rows.is_empty() => view! {
-                                <tr><td colspan="6" class="empty">{t!(i18n, no_performances)}</td></tr>
+                                <tr><td colspan="7" class="empty">{t!(i18n, no_performances)}</td></tr>
                             }.into_any(),
                             Ok(rows) => {
                                 let filter = venue_filter.get();
