@@ -43,6 +43,15 @@ mod guard {
         Ok((storage, actor))
     }
 
+    /// The caller, provided they have back-office access to the institution of `performance`.
+    pub async fn backoffice_of_performance(
+        performance: crate::engine::PerformanceId,
+    ) -> Result<(Arc<dyn Storage>, Actor), AppError> {
+        let storage = context()?.storage;
+        let context = storage.performance_contexts(&[performance]).await?.pop().ok_or(AppError::NotFound)?;
+        backoffice_of(context.institution).await
+    }
+
     /// A `datetime-local` value ("2026-11-22T20:30") at a venue, as milliseconds since the epoch.
     pub fn local_time(field: &'static str, value: &str, zone: &str) -> Result<i64, AppError> {
         use chrono::TimeZone;
@@ -121,9 +130,7 @@ pub async fn create_performance(
 /// Ticks or unticks PDA: open or closed for scanning.
 #[server(endpoint = "set_pda_open", input = leptos::server_fn::codec::Json)]
 pub async fn set_pda_open(performance: PerformanceId, open: bool) -> Result<(), AppError> {
-    let storage = crate::backend::context()?.storage;
-    let institution = storage.performance_contexts(&[performance]).await?.pop().ok_or(AppError::NotFound)?.institution;
-    let (storage, _) = guard::backoffice_of(institution).await?;
+    let (storage, _) = guard::backoffice_of_performance(performance).await?;
     storage.set_pda_open(performance, open).await?;
     crate::backend::context()?.performances.forget(performance);
     Ok(())
@@ -132,18 +139,14 @@ pub async fn set_pda_open(performance: PerformanceId, open: bool) -> Result<(), 
 /// The categories present in a performance, and which are excluded (refused as "filtered").
 #[server(endpoint = "category_filters", input = leptos::server_fn::codec::Json)]
 pub async fn category_filters(performance: PerformanceId) -> Result<Vec<(String, bool)>, AppError> {
-    let storage = crate::backend::context()?.storage;
-    let institution = storage.performance_contexts(&[performance]).await?.pop().ok_or(AppError::NotFound)?.institution;
-    let (storage, _) = guard::backoffice_of(institution).await?;
+    let (storage, _) = guard::backoffice_of_performance(performance).await?;
     Ok(storage.performance_categories(performance).await?)
 }
 
 /// Excludes exactly `excluded` among the categories present.
 #[server(endpoint = "set_category_filters", input = leptos::server_fn::codec::Json)]
 pub async fn set_category_filters(performance: PerformanceId, excluded: Vec<String>) -> Result<(), AppError> {
-    let storage = crate::backend::context()?.storage;
-    let institution = storage.performance_contexts(&[performance]).await?.pop().ok_or(AppError::NotFound)?.institution;
-    let (storage, _) = guard::backoffice_of(institution).await?;
+    let (storage, _) = guard::backoffice_of_performance(performance).await?;
     storage.set_category_filters(performance, &excluded).await?;
     crate::backend::context()?.performances.forget(performance);
     Ok(())
