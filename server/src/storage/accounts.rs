@@ -277,20 +277,6 @@ macro_rules! account_storage {
                 Err(StorageError::AlreadyExists)
             }
 
-            async fn session(&self, token_hash: &str) -> StorageResult<SessionLookup> {
-                let row = sqlx::query("SELECT login_id, ended_at, end_reason FROM sessions WHERE token_hash = $1")
-                    .bind(token_hash)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(database_error)?;
-                let Some(row) = row else { return Ok(SessionLookup::Unknown) };
-                let ended_at: Option<i64> = row.try_get("ended_at").map_err(database_error)?;
-                Ok(match ended_at {
-                    None => SessionLookup::Live(LoginId(row.try_get("login_id").map_err(database_error)?)),
-                    Some(_) => SessionLookup::Ended(end_reason_from(row.try_get("end_reason").map_err(database_error)?)),
-                })
-            }
-
             async fn session_actor(&self, token_hash: &str) -> StorageResult<SessionActor> {
                 let rows = sqlx::query(
                     "SELECT s.login_id, s.ended_at, s.end_reason, l.disabled, l.master_of, \

@@ -10,7 +10,7 @@ use super::shared::*;
 use super::{OpenError, database_error};
 use app::backend::storage::{
     Anomaly, Judge, LoginRecord, MemberRecord, Millis, NewPerformance, NewScan, NewTicket, PerformanceContext,
-    ScanRecord, SessionActor, SessionEnd, SessionLookup, StorageError, StorageResult, TicketRow,
+    ScanRecord, SessionActor, SessionEnd, StorageError, StorageResult, TicketRow,
 };
 use app::domain::{EventId, EventRecord, GridRow, Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights, VenueId, VenueRecord};
 use app::engine::{Barcode, Pass, PerformanceId, Ticket};

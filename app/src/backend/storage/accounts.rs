@@ -40,13 +40,6 @@ pub enum SessionActor {
     None,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionLookup {
-    Live(LoginId),
-    Ended(SessionEnd),
-    Unknown,
-}
-
 #[async_trait]
 pub trait AccountStorage: Send + Sync {
     // Institutions.
@@ -81,7 +74,6 @@ pub trait AccountStorage: Send + Sync {
     // Sessions: at most one live session per login, enforced by a unique index.
     /// Starts a session, ending the login's previous one in the same transaction.
     async fn start_session(&self, login: LoginId, token_hash: &str, now: Millis) -> StorageResult<()>;
-    async fn session(&self, token_hash: &str) -> StorageResult<SessionLookup>;
     /// The session and, when live and the login enabled, who holds it: one round trip, as
     /// every request asks it.
     async fn session_actor(&self, token_hash: &str) -> StorageResult<SessionActor>;
