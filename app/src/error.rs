@@ -29,6 +29,19 @@ pub enum AppError {
     InvalidInput { field: String, reason: ParseFailure },
     #[error("already exists: {0}")]
     AlreadyExists(String),
+    /// A source's parameter is wrong: which one and why.
+    #[error("source setting {field}: {cause}")]
+    SourceSettings { field: String, cause: String },
+    /// The partner failed (network, credentials, answer); the message says how.
+    #[error("the partner failed: {0}")]
+    Partner(String),
+    #[error("the file is larger than {max_mb} MB")]
+    FileTooLarge { max_mb: u64 },
+    #[error("the file cannot be read: {0}")]
+    FileUnreadable(String),
+    /// Rows refused by an import (nothing was imported), by line; `more` were not listed.
+    #[error("{} rows rejected", rows.len() as u64 + more)]
+    FileRejected { rows: Vec<crate::domain::RejectedRow>, more: u64 },
     #[error("server error; it has been logged")]
     Internal,
     #[error("could not reach the server: {0}")]

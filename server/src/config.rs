@@ -18,6 +18,8 @@ pub struct Config {
     /// Password of the first Master login, used only when the database is empty.
     pub admin_password: Option<String>,
     pub secure_cookies: bool,
+    /// Key sealing partner secrets (64 hex characters); else a key file in the data directory.
+    pub secret_key: Option<String>,
 }
 
 impl Config {
@@ -38,6 +40,7 @@ impl Config {
             data_dir,
             admin_password: var("BILLETIX_ADMIN_PASSWORD"),
             secure_cookies: var("BILLETIX_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
+            secret_key: var("BILLETIX_SECRET_KEY"),
         })
     }
 }

@@ -3,6 +3,7 @@
 pub mod bootstrap;
 pub mod config;
 pub mod live;
+pub mod sources;
 pub mod storage;
 
 use std::net::SocketAddr;
@@ -36,6 +37,11 @@ pub fn router(context: ServerContext, leptos_options: LeptosOptions) -> Router {
     Router::new()
         .route("/api/{*fn_name}", axum::routing::post(server_fn_handler).get(server_fn_handler))
         .route("/live", axum::routing::get(live::live_events))
+        .route(
+            "/upload/source-file",
+            axum::routing::post(sources::upload::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(sources::upload::BODY_LIMIT)),
+        )
         .leptos_routes_with_context(
             &state,
             routes,

@@ -1,8 +1,15 @@
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use app::backend::ServerContext;
 use leptos::prelude::get_configuration;
+use server::sources::{self, scheduler::Partners, secrets::SecretBox};
 use server::{bootstrap, config::Config, router, serve, storage};
+
+/// How often each process looks for sources due for refresh, and for scans to push.
+const REFRESHER_TICK: Duration = Duration::from_secs(5);
+const PUSHER_TICK: Duration = Duration::from_secs(1);
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -27,7 +34,15 @@ async fn run() -> Result<(), String> {
     }
     let opened = storage::open(&config.database_url).await.map_err(|e| e.to_string())?;
     bootstrap::ensure_root(opened.storage.as_ref(), config.admin_password.as_deref()).await.map_err(|e| e.to_string())?;
-    let context = ServerContext::new(opened.storage, opened.live, config.secure_cookies);
+    let secrets = match &config.secret_key {
+        Some(key) => SecretBox::from_hex(key),
+        None => SecretBox::from_file(&config.data_dir.join("secret.key")),
+    }
+    .map_err(|e| e.to_string())?;
+    let partners = Partners::new(opened.storage.clone(), secrets, sources::http_client()?);
+    partners.clone().spawn_refresher(REFRESHER_TICK);
+    partners.clone().spawn_pusher(PUSHER_TICK);
+    let context = ServerContext::new(opened.storage, opened.live, Arc::new(partners), config.secure_cookies);
     let address = leptos_options.site_addr;
     let listener = tokio::net::TcpListener::bind(address)
         .await

@@ -1,10 +1,12 @@
 //! The server half of the app crate: what server functions need to reach storage and to know
 //! who is asking. Compiled only with the `ssr` feature.
 
+pub mod guard;
 pub mod live;
 pub mod password;
 pub mod performance_cache;
 pub mod session;
+pub mod sources;
 pub mod storage;
 
 use std::sync::Arc;
@@ -20,13 +22,19 @@ pub struct ServerContext {
     pub storage: Arc<dyn Storage>,
     pub live: Arc<dyn live::LiveBus>,
     pub performances: Arc<performance_cache::PerformanceCache>,
+    pub sources: Arc<dyn sources::SourceService>,
     /// Set behind TLS so the session cookie is `Secure`.
     pub secure_cookies: bool,
 }
 
 impl ServerContext {
-    pub fn new(storage: Arc<dyn Storage>, live: Arc<dyn live::LiveBus>, secure_cookies: bool) -> Self {
-        Self { storage, live, performances: Arc::default(), secure_cookies }
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        live: Arc<dyn live::LiveBus>,
+        sources: Arc<dyn sources::SourceService>,
+        secure_cookies: bool,
+    ) -> Self {
+        Self { storage, live, performances: Arc::default(), sources, secure_cookies }
     }
 }
 

@@ -35,17 +35,20 @@ fn request_parts() -> Result<Parts, AppError> {
 
 /// The session token the browser sent, if any.
 pub fn token_from_request() -> Result<Option<String>, AppError> {
-    let parts = request_parts()?;
-    let token = parts
-        .headers
+    Ok(token_from_headers(&request_parts()?.headers))
+}
+
+/// The session token in a request's cookies, if any.
+pub fn token_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|header| header.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == COOKIE_NAME)
-        .map(|(_, value)| value.to_owned());
-    Ok(token.filter(|t| !t.is_empty()))
+        .map(|(_, value)| value.to_owned())
+        .filter(|t| !t.is_empty())
 }
 
 /// The client's address, for throttling sign-in attempts per address.

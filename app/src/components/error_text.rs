@@ -26,13 +26,29 @@ pub fn error_text(i18n: I18nContext<Locale>, error: &AppError) -> String {
             let reason = failure_text(i18n, *reason);
             fill(t_string!(i18n, err_invalid_input), &[("field", &field), ("reason", &reason)])
         }
+        AppError::SourceSettings { field, cause } => {
+            fill(t_string!(i18n, err_source_settings), &[("field", &source_field_label(i18n, field)), ("cause", cause)])
+        }
+        AppError::Partner(why) => fill(t_string!(i18n, err_partner), &[("why", why)]),
+        AppError::FileTooLarge { max_mb } => fill(t_string!(i18n, err_file_too_large), &[("max", &max_mb.to_string())]),
+        AppError::FileUnreadable(why) => fill(t_string!(i18n, err_file_unreadable), &[("why", why)]),
+        AppError::FileRejected { rows, more } => {
+            let lines: Vec<String> = rows.iter().map(|r| fill(t_string!(i18n, rejected_row), &[("line", &r.line.to_string()), ("reason", &r.reason)])).collect();
+            let mut text = fill(t_string!(i18n, err_file_rejected), &[("count", &(rows.len() as u64 + more).to_string())]);
+            text.push(' ');
+            text.push_str(&lines.join(" · "));
+            if *more > 0 {
+                text.push_str(&format!(" … (+{more})"));
+            }
+            text
+        }
         AppError::Internal => t_string!(i18n, err_internal).to_string(),
         AppError::Communication(_) => t_string!(i18n, err_communication).to_string(),
     }
 }
 
 /// Puts values into a translated text's `%name%` slots.
-fn fill(text: impl std::fmt::Display, values: &[(&str, &str)]) -> String {
+pub fn fill(text: impl std::fmt::Display, values: &[(&str, &str)]) -> String {
     values
         .iter()
         .fold(text.to_string(), |text, (name, value)| text.replace(&format!("%{name}%"), value))
@@ -46,6 +62,16 @@ fn field_label(i18n: I18nContext<Locale>, field: &str) -> String {
         "barcode" => t_string!(i18n, field_barcode).to_string(),
         other => other.to_owned(),
     }
+}
+
+/// A source parameter's label in the person's language.
+pub fn source_field_label(i18n: I18nContext<Locale>, field: &str) -> String {
+    let french = i18n.get_locale() == Locale::fr;
+    crate::domain::SourceKind::ALL
+        .iter()
+        .flat_map(|k| k.fields().iter().chain(k.attachment_fields()))
+        .find(|f| f.name == field)
+        .map_or_else(|| field.to_owned(), |f| if french { f.label_fr } else { f.label_en }.to_owned())
 }
 
 fn failure_text(i18n: I18nContext<Locale>, failure: ParseFailure) -> String {

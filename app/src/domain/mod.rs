@@ -6,12 +6,17 @@ mod institution;
 mod login;
 mod rights;
 mod shows;
+mod sources;
 
 pub use ids::{EventId, InstitutionId, LoginId, VenueId};
 pub use institution::{DisplayName, Institution, InstitutionName};
 pub use login::{LoginName, Password};
 pub use rights::Rights;
 pub use shows::{EventRecord, GridRow, VenueRecord};
+pub use sources::{
+    AttachmentView, FieldSpec, FieldType, FieldValues, FilePreview, ImportSummary, PartnerEvent, RefreshPeriods,
+    RejectedRow, SourceId, SourceKind, SourceView,
+};
 
 /// Why a piece of input was refused; `field` names the form field for the UI.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

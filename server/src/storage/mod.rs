@@ -1,5 +1,5 @@
 //! Where every SQL statement lives: one implementation of `app::backend::storage::Storage`
-//! per database. Both run the same statements, written once (`accounts.rs`, `shows.rs`, `scanning.rs`);
+//! per database. Both run the same statements, written once (`accounts.rs`, `shows.rs`, `scanning.rs`, `sources.rs`);
 //! what differs (connection set-up, migrations, notifications) stays in `sqlite.rs` and
 //! `postgres.rs`.
 
@@ -9,6 +9,8 @@ mod accounts;
 mod scanning;
 #[macro_use]
 mod shows;
+#[macro_use]
+mod sources;
 mod postgres;
 mod shared;
 mod sqlite;

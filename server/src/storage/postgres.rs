@@ -8,10 +8,14 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use super::shared::*;
 use super::{OpenError, database_error};
 use app::backend::storage::{
-    Anomaly, Judge, LoginRecord, MemberRecord, Millis, NewPerformance, NewScan, NewTicket, PerformanceContext,
-    ScanRecord, SessionActor, SessionEnd, StorageError, StorageResult, TicketRow,
+    Anomaly, DueAttachment, ImportMode, ImportedTicket, Judge, LoginRecord, MemberRecord, Millis, NewPerformance, NewScan,
+    NewSource, NewTicket, PendingPush, PerformanceContext, ScanRecord, SessionActor, SessionEnd, SourceRecord, StorageError,
+    StorageResult, TicketRow,
 };
-use app::domain::{EventId, EventRecord, GridRow, Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights, VenueId, VenueRecord};
+use app::domain::{
+    AttachmentView, EventId, EventRecord, FieldValues, GridRow, ImportSummary, Institution, InstitutionId, InstitutionName,
+    LoginId, LoginName, Rights, SourceId, SourceKind, VenueId, VenueRecord,
+};
 use app::engine::{Barcode, Pass, PerformanceId, Ticket};
 
 pub struct PgStorage {
@@ -51,3 +55,4 @@ const ADMIT: &str = "WITH bump AS ( \
 show_storage!(PgStorage);
 account_storage!(PgStorage, PgRow);
 scan_storage!(PgStorage, sqlx::Postgres, PgRow);
+source_storage!(PgStorage, sqlx::Postgres, PgRow);

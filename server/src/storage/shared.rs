@@ -73,3 +73,35 @@ pub(super) fn verdict_json(verdict: &Verdict) -> StorageResult<String> {
 pub(super) fn verdict_from(json: &str) -> StorageResult<Verdict> {
     serde_json::from_str(json).map_err(|e| StorageError::Database(Box::new(e)))
 }
+
+use app::domain::{FieldValues, RefreshPeriods};
+
+/// Scan ids of passes a partner's own control reported (not to be pushed back to it).
+pub(super) const PARTNER_SCAN_PREFIX: &str = "partner:";
+
+pub(super) fn values_json(values: &FieldValues) -> StorageResult<String> {
+    serde_json::to_string(values).map_err(|e| StorageError::Database(Box::new(e)))
+}
+
+pub(super) fn values_from(json: &str) -> StorageResult<FieldValues> {
+    serde_json::from_str(json).map_err(|e| StorageError::Database(Box::new(e)))
+}
+
+const MINUTE_MS: i64 = 60_000;
+
+pub(super) fn periods_millis(periods: RefreshPeriods) -> (i64, i64, i64) {
+    (
+        i64::from(periods.long_minutes) * MINUTE_MS,
+        i64::from(periods.short_minutes) * MINUTE_MS,
+        i64::from(periods.short_window_hours) * 60 * MINUTE_MS,
+    )
+}
+
+pub(super) fn periods_from(long: i64, short: i64, window: i64) -> RefreshPeriods {
+    let minutes = |ms: i64| u32::try_from(ms / MINUTE_MS).unwrap_or(u32::MAX);
+    RefreshPeriods { long_minutes: minutes(long), short_minutes: minutes(short), short_window_hours: minutes(window) / 60 }
+}
+
+pub(super) fn count_from(count: i64) -> u64 {
+    u64::try_from(count).unwrap_or(0)
+}

@@ -9,10 +9,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use super::shared::*;
 use super::{OpenError, database_error};
 use app::backend::storage::{
-    Anomaly, Judge, LoginRecord, MemberRecord, Millis, NewPerformance, NewScan, NewTicket, PerformanceContext,
-    ScanRecord, SessionActor, SessionEnd, StorageError, StorageResult, TicketRow,
+    Anomaly, DueAttachment, ImportMode, ImportedTicket, Judge, LoginRecord, MemberRecord, Millis, NewPerformance, NewScan,
+    NewSource, NewTicket, PendingPush, PerformanceContext, ScanRecord, SessionActor, SessionEnd, SourceRecord, StorageError,
+    StorageResult, TicketRow,
 };
-use app::domain::{EventId, EventRecord, GridRow, Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights, VenueId, VenueRecord};
+use app::domain::{
+    AttachmentView, EventId, EventRecord, FieldValues, GridRow, ImportSummary, Institution, InstitutionId, InstitutionName,
+    LoginId, LoginName, Rights, SourceId, SourceKind, VenueId, VenueRecord,
+};
 use app::engine::{Barcode, Pass, PerformanceId, Ticket};
 
 pub struct SqliteStorage {
@@ -65,3 +69,4 @@ const ADMIT: &str = "INSERT INTO scans (scan_uuid, performance_id, ticket_id, ba
 show_storage!(SqliteStorage);
 account_storage!(SqliteStorage, SqliteRow);
 scan_storage!(SqliteStorage, sqlx::Sqlite, SqliteRow);
+source_storage!(SqliteStorage, sqlx::Sqlite, SqliteRow);

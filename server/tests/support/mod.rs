@@ -5,6 +5,9 @@
 
 use std::sync::Arc;
 
+use server::sources::scheduler::Partners;
+use server::sources::secrets::SecretBox;
+
 use app::backend::storage::Storage;
 use leptos::prelude::LeptosOptions;
 use rand::Rng;
@@ -57,6 +60,15 @@ pub async fn fresh_database(backend: Backend) -> Option<server::storage::Opened>
 pub struct TestApp {
     pub base_url: String,
     pub storage: Arc<dyn Storage>,
+    /// Refresher and pusher, run by the tests when they choose (no background timers).
+    pub partners: Partners,
+}
+
+/// Partners with a fixed key and a short timeout, so a stalled stand-in fails fast.
+pub fn test_partners(storage: Arc<dyn Storage>) -> Partners {
+    let secrets = SecretBox::from_hex(&"42".repeat(32)).expect("test key");
+    let http = server::sources::http_client_with_timeout(std::time::Duration::from_secs(2)).expect("client");
+    Partners::new(storage, secrets, http)
 }
 
 /// The real router on 127.0.0.1 with a random port, over a fresh database with the first
@@ -68,10 +80,11 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("local address");
     let options = LeptosOptions::builder().output_name("billetix").site_addr(address).build();
-    let context = app::backend::ServerContext::new(opened.storage, opened.live, false);
+    let partners = test_partners(storage.clone());
+    let context = app::backend::ServerContext::new(opened.storage, opened.live, Arc::new(partners.clone()), false);
     let router = server::router(context, options);
     tokio::spawn(server::serve(listener, router));
-    Some(TestApp { base_url: format!("http://{address}"), storage })
+    Some(TestApp { base_url: format!("http://{address}"), storage, partners })
 }
 
 /// One browser: its own cookie jar.

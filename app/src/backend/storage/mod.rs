@@ -5,10 +5,12 @@
 mod accounts;
 mod scanning;
 mod shows;
+mod sources;
 
 pub use accounts::*;
 pub use scanning::*;
 pub use shows::*;
+pub use sources::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -26,6 +28,6 @@ pub type StorageResult<T> = Result<T, StorageError>;
 pub type Millis = i64;
 
 /// Everything the server keeps, behind one interface.
-pub trait Storage: AccountStorage + ShowStorage + ScanStorage + Send + Sync + 'static {}
+pub trait Storage: AccountStorage + ShowStorage + ScanStorage + SourceStorage + Send + Sync + 'static {}
 
-impl<T: AccountStorage + ShowStorage + ScanStorage + Send + Sync + 'static> Storage for T {}
+impl<T: AccountStorage + ShowStorage + ScanStorage + SourceStorage + Send + Sync + 'static> Storage for T {}

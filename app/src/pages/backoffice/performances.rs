@@ -25,10 +25,10 @@ pub struct Catalogue {
 }
 
 #[cfg(feature = "ssr")]
-mod guard {
+pub(super) mod guard {
     use crate::authorization::Actor;
     use crate::backend::storage::Storage;
-    use crate::backend::{ancestry_of, context, session::current_actor};
+    use crate::backend::{context, session::current_actor};
     use crate::domain::InstitutionId;
     use crate::error::AppError;
     use std::sync::Arc;
@@ -37,9 +37,7 @@ mod guard {
     pub async fn backoffice_of(institution: InstitutionId) -> Result<(Arc<dyn Storage>, Actor), AppError> {
         let storage = context()?.storage;
         let actor = current_actor().await?;
-        if !actor.can_use_backoffice(&ancestry_of(storage.as_ref(), institution).await?) {
-            return Err(AppError::Forbidden);
-        }
+        crate::backend::guard::backoffice_of(storage.as_ref(), &actor, institution).await?;
         Ok((storage, actor))
     }
 
@@ -48,8 +46,9 @@ mod guard {
         performance: crate::engine::PerformanceId,
     ) -> Result<(Arc<dyn Storage>, Actor), AppError> {
         let storage = context()?.storage;
-        let context = storage.performance_contexts(&[performance]).await?.pop().ok_or(AppError::NotFound)?;
-        backoffice_of(context.institution).await
+        let actor = current_actor().await?;
+        crate::backend::guard::backoffice_of_performance(storage.as_ref(), &actor, performance).await?;
+        Ok((storage, actor))
     }
 
     /// A `datetime-local` value ("2026-11-22T20:30") at a venue, as milliseconds since the epoch.

@@ -1,0 +1,24 @@
+//! Back-office access through a place: the one check every back-office server function and
+//! the file upload make before touching an institution's shows and sources.
+
+use crate::authorization::Actor;
+use crate::backend::ancestry_of;
+use crate::backend::storage::Storage;
+use crate::domain::InstitutionId;
+use crate::engine::PerformanceId;
+use crate::error::AppError;
+
+pub async fn backoffice_of(storage: &dyn Storage, actor: &Actor, institution: InstitutionId) -> Result<(), AppError> {
+    if actor.can_use_backoffice(&ancestry_of(storage, institution).await?) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// The performance's institution, provided the actor has back-office access to it.
+pub async fn backoffice_of_performance(storage: &dyn Storage, actor: &Actor, performance: PerformanceId) -> Result<InstitutionId, AppError> {
+    let context = storage.performance_contexts(&[performance]).await?.pop().ok_or(AppError::NotFound)?;
+    backoffice_of(storage, actor, context.institution).await?;
+    Ok(context.institution)
+}

@@ -1,0 +1,259 @@
+//! Sources of ticket numbers (SPEC §5) as the back office and the server share them: the kinds,
+//! the parameters each kind asks for, and what is shown of a source and of its attachment to a
+//! performance. Parsing a kind's parameters into a working connector is the connector's job
+//! (`server/src/sources/`); here is only what the form needs.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::PerformanceId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SourceId(pub i64);
+
+impl std::fmt::Display for SourceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+type Millis = i64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// CSV or XLSX uploaded by the institution, columns mapped to ticket fields.
+    File,
+    Shotgun,
+}
+
+impl SourceKind {
+    pub const ALL: [SourceKind; 2] = [SourceKind::File, SourceKind::Shotgun];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            SourceKind::File => "file",
+            SourceKind::Shotgun => "shotgun",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            SourceKind::File => "CSV / Excel",
+            SourceKind::Shotgun => "Shotgun",
+        }
+    }
+
+    /// File kinds take uploads, are cumulative and exist at most once per institution; the
+    /// others are web services, refreshed on a schedule.
+    pub fn is_file(self) -> bool {
+        matches!(self, SourceKind::File)
+    }
+
+    /// Whether the source can list the partner's events (automatic performance creation).
+    pub fn lists_events(self) -> bool {
+        matches!(self, SourceKind::Shotgun)
+    }
+
+    /// The source's parameters, in form order.
+    pub fn fields(self) -> &'static [FieldSpec] {
+        match self {
+            SourceKind::File => FILE_FIELDS,
+            SourceKind::Shotgun => SHOTGUN_FIELDS,
+        }
+    }
+
+    /// What each performance the source is attached to says of it.
+    pub fn attachment_fields(self) -> &'static [FieldSpec] {
+        match self {
+            SourceKind::File => &[],
+            SourceKind::Shotgun => SHOTGUN_ATTACHMENT_FIELDS,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FieldType {
+    Text,
+    Url,
+    Integer,
+    /// A checkbox: "true" or "false".
+    Flag,
+    /// Shown as a password field; stored encrypted, never sent back.
+    Secret,
+}
+
+/// One parameter of a source kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub field_type: FieldType,
+    pub required: bool,
+    /// Used when left empty.
+    pub default: &'static str,
+    pub label_en: &'static str,
+    pub label_fr: &'static str,
+}
+
+const fn field(name: &'static str, field_type: FieldType, required: bool, label_en: &'static str, label_fr: &'static str) -> FieldSpec {
+    FieldSpec { name, field_type, required, default: "", label_en, label_fr }
+}
+
+const fn with_default(spec: FieldSpec, default: &'static str) -> FieldSpec {
+    FieldSpec { default, ..spec }
+}
+
+const FILE_FIELDS: &[FieldSpec] = &[
+    field("barcode_column", FieldType::Text, false, "Ticket number column (empty: guess from the header)", "Colonne du numéro de billet (vide : devinée d'après l'en-tête)"),
+    field("state_column", FieldType::Text, false, "State column", "Colonne de l'état"),
+    field("category_column", FieldType::Text, false, "Category column", "Colonne de la catégorie"),
+    field("holder_column", FieldType::Text, false, "Holder name column", "Colonne du nom du porteur"),
+];
+
+const SHOTGUN_FIELDS: &[FieldSpec] = &[
+    field("organizer_id", FieldType::Integer, true, "Organizer ID", "Identifiant organisateur"),
+    field("token", FieldType::Secret, true, "API token", "Jeton d'API"),
+    field("key_events", FieldType::Flag, false, "Key Events (list future events to pick from)", "Key Events (liste des événements à venir)"),
+    with_default(field("api_url", FieldType::Url, false, "Tickets API address", "Adresse de l'API des billets"), "https://api.shotgun.live"),
+    with_default(
+        field("smartboard_url", FieldType::Url, false, "Events API address", "Adresse de l'API des événements"),
+        "https://smartboard-api.shotgun.live/api/shotgun",
+    ),
+    field("push_url", FieldType::Url, false, "Scan push address (given by Shotgun; empty: do not push)", "Adresse d'envoi des contrôles (fournie par Shotgun ; vide : pas d'envoi)"),
+    with_default(field("requests_per_minute", FieldType::Integer, false, "Requests per minute", "Requêtes par minute"), "100"),
+];
+
+const SHOTGUN_ATTACHMENT_FIELDS: &[FieldSpec] = &[
+    field("event_id", FieldType::Integer, true, "Shotgun event ID", "Identifiant d'événement Shotgun"),
+    field("do_not_push", FieldType::Flag, false, "Do not push scanned tickets", "Ne pas envoyer les billets contrôlés"),
+];
+
+/// A source's parameters as typed in the form, by field name. Secrets travel only from the
+/// browser to the server, never back.
+pub type FieldValues = BTreeMap<String, String>;
+
+/// Refresh periods of a web-service source, in minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshPeriods {
+    /// Far from the show.
+    pub long_minutes: u32,
+    /// Within `short_window_hours` of the show.
+    pub short_minutes: u32,
+    pub short_window_hours: u32,
+}
+
+impl Default for RefreshPeriods {
+    fn default() -> Self {
+        Self { long_minutes: 240, short_minutes: 5, short_window_hours: 24 }
+    }
+}
+
+/// A source as the sources tab lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceView {
+    pub id: SourceId,
+    pub kind: SourceKind,
+    pub name: String,
+    /// Non-secret parameters.
+    pub settings: FieldValues,
+    /// Names of the secrets that are set (their values never leave the server).
+    pub secrets_set: Vec<String>,
+    pub periods: RefreshPeriods,
+}
+
+/// A source attached to a performance, with how its imports went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentView {
+    pub performance: PerformanceId,
+    pub source: SourceId,
+    pub kind: SourceKind,
+    pub name: String,
+    pub options: FieldValues,
+    pub running: bool,
+    /// Tickets imported so far by the refresh under way.
+    pub progress: u64,
+    pub last_refresh_at: Option<Millis>,
+    /// Why the last refresh failed; empty when it succeeded.
+    pub last_error: Option<String>,
+    pub push_error: Option<String>,
+    pub tickets: u64,
+    /// Numbers this source also carried that another source imported first.
+    pub duplicates: u64,
+}
+
+/// What one import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSummary {
+    pub added: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Numbers another source of the performance imported first (kept there).
+    pub duplicates: u64,
+}
+
+impl ImportSummary {
+    pub fn add(&mut self, other: ImportSummary) {
+        self.added += other.added;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.duplicates += other.duplicates;
+    }
+}
+
+/// A file row refused by an import, named by its line (1 = the first line of the file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedRow {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// The first rows of an uploaded file as read, so the person can check the column mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilePreview {
+    pub format: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// Column chosen for each ticket field (barcode, state, category, holder).
+    pub mapping: BTreeMap<String, String>,
+}
+
+/// An event a source can list (automatic performance creation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerEvent {
+    pub id: String,
+    pub venue: String,
+    pub name: String,
+    pub starts_at: Option<Millis>,
+    pub time_zone: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_codes() {
+        for kind in SourceKind::ALL {
+            assert_eq!(SourceKind::parse(kind.code()), Some(kind));
+        }
+        assert_eq!(SourceKind::parse("nope"), None);
+    }
+
+    #[test]
+    fn every_field_name_is_unique_within_a_kind() {
+        for kind in SourceKind::ALL {
+            let mut names: Vec<_> = kind.fields().iter().chain(kind.attachment_fields()).map(|f| f.name).collect();
+            let count = names.len();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), count, "{kind:?}");
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! File sources: a CSV (UTF-8 or Windows-1252, any usual delimiter) or XLSX upload read into
+//! rows, its columns mapped to ticket fields, and each row parsed into a ticket or rejected
+//! with its line number. An import is all-or-nothing: one rejected row imports nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Cursor;
+
+use app::backend::storage::ImportedTicket;
+use app::domain::{FieldValues, FilePreview, RejectedRow, SourceKind};
+use app::engine::{Barcode, TicketState};
+use calamine::{Data, Reader};
+
+use super::settings::{Fields, SettingsError};
+
+/// The largest file accepted: about a million tickets.
+pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
+/// Rows shown in a preview.
+const PREVIEW_ROWS: usize = 5;
+/// Rejected rows reported at most (the count says how many more).
+pub const MAX_REPORTED_ROWS: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("the file is larger than {} MB", MAX_FILE_BYTES / 1024 / 1024)]
+    TooLarge,
+    #[error("the file cannot be read: {0}")]
+    Unreadable(String),
+    #[error("the file holds no rows")]
+    Empty,
+    #[error("{0}")]
+    Mapping(#[from] SettingsError),
+    #[error("{} rows rejected, nothing imported", .0.len())]
+    Rejected(Vec<RejectedRow>),
+}
+
+/// A file as rows of text, the first one the header.
+#[derive(Debug)]
+pub struct Table {
+    pub format: String,
+    pub headers: Vec<String>,
+    /// Each row with its line in the file (1 = the first line).
+    pub rows: Vec<(u64, Vec<String>)>,
+}
+
+pub fn read_table(bytes: &[u8], file_name: &str) -> Result<Table, FileError> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(FileError::TooLarge);
+    }
+    let lower = file_name.to_lowercase();
+    let mut rows = if bytes.starts_with(b"PK\x03\x04") || lower.ends_with(".xlsx") {
+        read_xlsx(bytes)?
+    } else {
+        read_csv(bytes)?
+    };
+    rows.1.retain(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()));
+    let mut rows_iter = rows.1.into_iter();
+    let (_, headers) = rows_iter.next().ok_or(FileError::Empty)?;
+    Ok(Table { format: rows.0, headers: headers.into_iter().map(|h| h.trim().to_owned()).collect(), rows: rows_iter.collect() })
+}
+
+type Rows = (String, Vec<(u64, Vec<String>)>);
+
+fn read_xlsx(bytes: &[u8]) -> Result<Rows, FileError> {
+    let mut workbook = calamine::Xlsx::new(Cursor::new(bytes)).map_err(|e| FileError::Unreadable(e.to_string()))?;
+    let range = workbook
+        .worksheet_range_at(0)
+        .ok_or(FileError::Empty)?
+        .map_err(|e| FileError::Unreadable(e.to_string()))?;
+    let first_row = range.start().map_or(0, |(row, _)| u64::from(row));
+    let rows = range
+        .rows()
+        .enumerate()
+        .map(|(i, row)| (first_row + i as u64 + 1, row.iter().map(cell_text).collect()))
+        .collect();
+    Ok(("XLSX".to_owned(), rows))
+}
+
+fn cell_text(cell: &Data) -> String {
+    match cell {
+        // Whole numbers (ticket numbers typed as numbers) without a decimal point.
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        other => other.to_string(),
+    }
+}
+
+fn read_csv(bytes: &[u8]) -> Result<Rows, FileError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let (text, encoding) = match std::str::from_utf8(bytes) {
+        Ok(text) => (std::borrow::Cow::Borrowed(text), "UTF-8"),
+        // Spreadsheets saved as CSV on Windows.
+        Err(_) => (encoding_rs::WINDOWS_1252.decode(bytes).0, "Windows-1252"),
+    };
+    let delimiter = detect_delimiter(&text);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| FileError::Unreadable(e.to_string()))?;
+        let line = record.position().map_or(0, |p| p.line());
+        rows.push((line, record.iter().map(str::to_owned).collect()));
+    }
+    let shown = match delimiter {
+        b'\t' => "tab".to_owned(),
+        d => (d as char).to_string(),
+    };
+    Ok((format!("CSV ({encoding}, delimiter {shown})"), rows))
+}
+
+/// The delimiter seen most on the first line, outside quotes.
+fn detect_delimiter(text: &str) -> u8 {
+    let first = text.lines().next().unwrap_or_default();
+    let mut counts = [(b';', 0), (b',', 0), (b'\t', 0), (b'|', 0)];
+    let mut quoted = false;
+    for byte in first.bytes() {
+        if byte == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            for (d, n) in counts.iter_mut() {
+                if *d == byte {
+                    *n += 1;
+                }
+            }
+        }
+    }
+    counts.iter().max_by_key(|(_, n)| *n).filter(|(_, n)| *n > 0).map_or(b',', |(d, _)| *d)
+}
+
+/// Which column holds each ticket field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub barcode: usize,
+    pub state: Option<usize>,
+    pub category: Option<usize>,
+    pub holder: Option<usize>,
+}
+
+const BARCODE_NAMES: &[&str] = &["barcode", "bar_code", "code barre", "code-barre", "code_barre", "code", "ticket", "ticket number", "ticket_number", "numero", "numéro", "numéro de billet", "billet", "number", "scan_code", "ticket_scan_code", "qr"];
+const STATE_NAMES: &[&str] = &["state", "status", "etat", "état", "statut", "ticket_state", "ticket_status"];
+const CATEGORY_NAMES: &[&str] = &["category", "categorie", "catégorie", "tarif", "tariff", "ticket_type", "type", "deal_title"];
+const HOLDER_NAMES: &[&str] = &["holder", "holder_name", "holder name", "name", "nom", "full_name", "customer", "client", "porteur", "spectateur"];
+
+impl Mapping {
+    /// Columns named in the source's settings, else guessed from the header.
+    pub fn for_table(headers: &[String], settings: &FieldValues) -> Result<Self, SettingsError> {
+        let fields = Fields::check(settings, SourceKind::File.fields())?;
+        let find = |setting: &str, guesses: &[&str]| -> Result<Option<usize>, SettingsError> {
+            match fields.text(setting) {
+                Some(name) => headers
+                    .iter()
+                    .position(|h| h.eq_ignore_ascii_case(&name))
+                    .map(Some)
+                    .ok_or_else(|| SettingsError::new(setting, format!("no column named {name:?} in the file ({})", headers.join(", ")))),
+                None => Ok(guesses.iter().find_map(|g| headers.iter().position(|h| h.to_lowercase() == *g))),
+            }
+        };
+        let barcode = find("barcode_column", BARCODE_NAMES)?.ok_or_else(|| {
+            SettingsError::new("barcode_column", format!("no ticket number column among {}: name it in the source", headers.join(", ")))
+        })?;
+        Ok(Self {
+            barcode,
+            state: find("state_column", STATE_NAMES)?,
+            category: find("category_column", CATEGORY_NAMES)?,
+            holder: find("holder_column", HOLDER_NAMES)?,
+        })
+    }
+
+    fn describe(&self, headers: &[String]) -> BTreeMap<String, String> {
+        [("barcode", Some(self.barcode)), ("state", self.state), ("category", self.category), ("holder", self.holder)]
+            .into_iter()
+            .filter_map(|(field, column)| Some((field.to_owned(), headers.get(column?)?.clone())))
+            .collect()
+    }
+}
+
+/// A file's own word for a ticket's state; an empty cell means valid.
+pub fn state_of(text: &str) -> Option<TicketState> {
+    match text.trim().to_lowercase().as_str() {
+        "" | "valid" | "valide" | "ok" | "paid" | "payé" | "printed" | "not_printed" | "1" | "true" => Some(TicketState::Valid),
+        "cancelled" | "canceled" | "annulé" | "annule" | "annulée" | "refunded" | "remboursé" | "invalidated" | "0" | "false" => {
+            Some(TicketState::Cancelled)
+        }
+        "duplicated" | "dupliqué" | "duplique" | "reissued" | "réédité" => Some(TicketState::Duplicated),
+        "unknown" | "inconnu" => Some(TicketState::Unknown),
+        _ => None,
+    }
+}
+
+pub fn preview(table: &Table, mapping: &Mapping) -> FilePreview {
+    FilePreview {
+        format: table.format.clone(),
+        headers: table.headers.clone(),
+        rows: table.rows.iter().take(PREVIEW_ROWS).map(|(_, cells)| cells.clone()).collect(),
+        mapping: mapping.describe(&table.headers),
+    }
+}
+
+/// Every row as a ticket, or every rejected row (with its line and why) and nothing else.
+/// A number listed twice keeps its last row (a cancellation after the sale).
+pub fn tickets(table: &Table, mapping: &Mapping) -> Result<Vec<ImportedTicket>, FileError> {
+    let mut tickets: Vec<ImportedTicket> = Vec::with_capacity(table.rows.len());
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(table.rows.len());
+    let mut rejected = Vec::new();
+    for (line, cells) in &table.rows {
+        let cell = |column: Option<usize>| column.and_then(|c| cells.get(c)).map(|v| v.trim()).unwrap_or_default();
+        let barcode = match Barcode::parse(cell(Some(mapping.barcode))) {
+            Ok(barcode) => barcode,
+            Err(e) => {
+                rejected.push(RejectedRow { line: *line, reason: format!("ticket number: {e}") });
+                continue;
+            }
+        };
+        let Some(state) = state_of(cell(mapping.state)) else {
+            rejected.push(RejectedRow { line: *line, reason: format!("unknown state {:?}", cell(mapping.state)) });
+            continue;
+        };
+        let fields: serde_json::Map<String, serde_json::Value> = table
+            .headers
+            .iter()
+            .zip(cells)
+            .filter(|(h, _)| !h.is_empty())
+            .map(|(h, v)| (h.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        let holder = cell(mapping.holder);
+        let ticket = ImportedTicket {
+            state,
+            category: cell(mapping.category).to_owned(),
+            holder: (!holder.is_empty()).then(|| holder.to_owned()),
+            fields: serde_json::Value::Object(fields).to_string(),
+            partner_scanned_at: None,
+            barcode,
+        };
+        match index.get(ticket.barcode.as_str()) {
+            Some(&at) => tickets[at] = ticket,
+            None => {
+                index.insert(ticket.barcode.as_str().to_owned(), tickets.len());
+                tickets.push(ticket);
+            }
+        }
+    }
+    if rejected.is_empty() { Ok(tickets) } else { Err(FileError::Rejected(rejected)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn import(bytes: &[u8], name: &str) -> Result<Vec<ImportedTicket>, FileError> {
+        let table = read_table(bytes, name)?;
+        let mapping = Mapping::for_table(&table.headers, &FieldValues::new())?;
+        tickets(&table, &mapping)
+    }
+
+    #[test]
+    fn the_workload_file_is_read_with_its_header_guessed() {
+        let csv = "barcode,category,holder_name,status\nAAA1,vip,Ada Lovelace,valid\nBBB2,general,Bob,cancelled\n";
+        let tickets = import(csv.as_bytes(), "tickets.csv").expect("reads");
+        assert_eq!(tickets.len(), 2);
+        assert_eq!(tickets[0].category, "vip");
+        assert_eq!(tickets[0].holder.as_deref(), Some("Ada Lovelace"));
+        assert_eq!(tickets[1].state, TicketState::Cancelled);
+    }
+
+    #[test]
+    fn semicolons_and_windows_1252_are_detected() {
+        let bytes = b"Num\xe9ro;Cat\xe9gorie;Nom\n0201234567890;Tribune;Jos\xe9\n";
+        let table = read_table(bytes, "ventes.csv").expect("reads");
+        assert_eq!(table.headers, vec!["Numéro", "Catégorie", "Nom"]);
+        assert!(table.format.contains("Windows-1252") && table.format.contains(';'), "{}", table.format);
+        let mapping = Mapping::for_table(&table.headers, &FieldValues::new()).expect("maps");
+        let tickets = tickets(&table, &mapping).expect("parses");
+        assert_eq!(tickets[0].holder.as_deref(), Some("José"));
+    }
+
+    #[test]
+    fn rejected_rows_are_named_by_line_and_nothing_is_returned() {
+        let csv = "barcode,status\nAAA1,valid\n,valid\nCCC3,maybe\nDDD4,valid\n";
+        let Err(FileError::Rejected(rows)) = import(csv.as_bytes(), "t.csv") else { panic!("expected rejection") };
+        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![3, 4]);
+        assert!(rows[1].reason.contains("maybe"));
+    }
+
+    #[test]
+    fn a_named_column_that_is_absent_is_an_error_naming_the_setting() {
+        let table = read_table(b"a,b\n1,2\n", "t.csv").expect("reads");
+        let settings: FieldValues = [("barcode_column".to_owned(), "code".to_owned())].into();
+        let e = Mapping::for_table(&table.headers, &settings).expect_err("no such column");
+        assert_eq!(e.field, "barcode_column");
+    }
+
+    #[test]
+    fn an_xlsx_file_reads_like_a_csv() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (col, header) in ["barcode", "category", "status"].iter().enumerate() {
+            sheet.write_string(0, col as u16, *header).expect("write");
+        }
+        sheet.write_number(1, 0, 123456789.0).expect("write");
+        sheet.write_string(1, 1, "vip").expect("write");
+        sheet.write_string(1, 2, "valid").expect("write");
+        let bytes = book.save_to_buffer().expect("save");
+        let tickets = import(&bytes, "t.xlsx").expect("reads");
+        assert_eq!(tickets[0].barcode.as_str(), "123456789");
+        assert_eq!(tickets[0].category, "vip");
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_refused_before_reading() {
+        let big = vec![b'a'; MAX_FILE_BYTES + 1];
+        assert!(matches!(read_table(&big, "t.csv"), Err(FileError::TooLarge)));
+    }
+}

@@ -1,0 +1,108 @@
+//! Where partners are spoken to. One connector per partner behind [`Connector`]; what a
+//! partner's fields and states mean stays inside its module. Files are imported by
+//! [`file`]; web services are refreshed by [`scheduler`] and pushed to by [`pusher`].
+
+pub mod file;
+pub mod http;
+pub mod pusher;
+pub mod scheduler;
+pub mod secrets;
+pub mod service;
+pub mod settings;
+pub mod shotgun;
+pub mod upload;
+
+use std::time::Duration;
+
+use app::backend::storage::{ImportedTicket, PendingPush};
+use app::domain::{FieldValues, PartnerEvent, SourceKind};
+use async_trait::async_trait;
+
+pub use settings::SettingsError;
+
+/// One page of tickets from a partner.
+#[derive(Debug, Default)]
+pub struct TicketPage {
+    pub tickets: Vec<ImportedTicket>,
+    /// Where the next pull starts: the next page, or the next refresh when `more` is false.
+    pub cursor: Option<String>,
+    pub more: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    #[error("{0}")]
+    Settings(#[from] SettingsError),
+    #[error("the partner refused the credentials (HTTP {0}): check the token or password")]
+    Unauthorized(u16),
+    #[error("the partner asks to slow down (HTTP 429); retrying in {} s", .retry_after.as_secs())]
+    RateLimited { retry_after: Duration },
+    #[error("the partner answered HTTP {0}")]
+    Status(u16),
+    #[error("the partner did not answer in time")]
+    Timeout,
+    #[error("cannot reach the partner: {0}")]
+    Network(String),
+    #[error("the partner's answer is not in the expected shape: {0}")]
+    Malformed(String),
+    #[error("this source cannot do that")]
+    Unsupported,
+}
+
+/// Progress of a long listing, as items seen so far.
+pub type Progress<'a> = &'a (dyn Fn(u64) + Send + Sync);
+
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// Checks a performance's options for this source (partner event id…).
+    fn check_options(&self, options: &FieldValues) -> Result<(), SettingsError>;
+
+    /// One page of the tickets of the attachment described by `options`, changed since
+    /// `cursor` (`None`: all of them).
+    async fn fetch_tickets(&self, options: &FieldValues, cursor: Option<&str>) -> Result<TicketPage, ConnectorError>;
+
+    /// The partner's events, for automatic performance creation.
+    async fn list_events(&self, _progress: Progress<'_>) -> Result<Vec<PartnerEvent>, ConnectorError> {
+        Err(ConnectorError::Unsupported)
+    }
+
+    /// Whether scans of this attachment are to be pushed to the partner.
+    fn pushes_scans(&self, _options: &FieldValues) -> bool {
+        false
+    }
+
+    async fn push_scan(&self, _options: &FieldValues, _scan: &PendingPush) -> Result<(), ConnectorError> {
+        Err(ConnectorError::Unsupported)
+    }
+}
+
+/// How long a partner may take to answer one request.
+pub const PARTNER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The HTTP client connectors share.
+pub fn http_client() -> Result<reqwest::Client, String> {
+    http_client_with_timeout(PARTNER_TIMEOUT)
+}
+
+pub fn http_client_with_timeout(timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("Billetix/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+}
+
+/// The connector of a web-service source, from its parameters and (opened) secrets.
+pub fn connector(
+    kind: SourceKind,
+    settings: &FieldValues,
+    secrets: &FieldValues,
+    http: &reqwest::Client,
+) -> Result<Box<dyn Connector>, ConnectorError> {
+    let mut values = settings.clone();
+    values.extend(secrets.iter().map(|(k, v)| (k.clone(), v.clone())));
+    match kind {
+        SourceKind::Shotgun => Ok(Box::new(shotgun::Shotgun::new(&values, http.clone())?)),
+        SourceKind::File => Err(ConnectorError::Unsupported),
+    }
+}

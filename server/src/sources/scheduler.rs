@@ -1,0 +1,191 @@
+//! Refreshes web-service sources: each attachment on its long period, on its short period
+//! within the window before the show, never after the performance's import end (unless a
+//! person asks). A source is refreshed by one server process at a time (a lease in the
+//! database); imports are committed a page at a time with their cursor, so a partner error
+//! keeps what was imported and the next refresh goes on from there.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::backend::now_millis;
+use app::backend::storage::{DueAttachment, ImportMode, Millis, SourceRecord, Storage, StorageError};
+use app::domain::{ImportSummary, RefreshPeriods};
+use tokio::sync::Notify;
+
+use super::secrets::SecretBox;
+use super::{Connector, ConnectorError, connector};
+
+/// How long a lease lasts without renewal: a process that dies frees its sources after this.
+const LEASE_MS: Millis = 60_000;
+/// 429 answers retried in one refresh before giving up until the next.
+const RATE_LIMIT_RETRIES: u32 = 5;
+const LONGEST_WAIT: Duration = Duration::from_secs(120);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("{0}")]
+    Partner(#[from] ConnectorError),
+    #[error("the stored secrets cannot be opened: {0}")]
+    Secrets(#[from] super::secrets::OpenError),
+    #[error("storage failure: {0}")]
+    Storage(#[from] StorageError),
+}
+
+/// Everything the refresher and the pusher need, shared by the server's tasks.
+#[derive(Clone)]
+pub struct Partners {
+    pub storage: Arc<dyn Storage>,
+    pub secrets: SecretBox,
+    pub http: reqwest::Client,
+    /// This process, in leases.
+    pub owner: String,
+    pub wake: Arc<Notify>,
+}
+
+impl Partners {
+    pub fn new(storage: Arc<dyn Storage>, secrets: SecretBox, http: reqwest::Client) -> Self {
+        let owner = format!("{}-{}", std::process::id(), rand::random::<u32>());
+        Self { storage, secrets, http, owner, wake: Arc::new(Notify::new()) }
+    }
+
+    pub fn connector_for(&self, source: &SourceRecord) -> Result<Box<dyn Connector>, RefreshError> {
+        let secrets = match &source.sealed_secrets {
+            Some(sealed) => self.secrets.open(sealed)?,
+            None => Default::default(),
+        };
+        Ok(connector(source.kind, &source.settings, &secrets, &self.http)?)
+    }
+
+    /// Runs the refresher until the process ends, looking every `tick` and when woken.
+    pub fn spawn_refresher(self, tick: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(tick) => {}
+                    _ = self.wake.notified() => {}
+                }
+                if let Err(e) = self.refresh_due().await {
+                    tracing::error!(error = %e, "source refresher");
+                }
+            }
+        })
+    }
+
+    /// Refreshes every source due now that no other process holds.
+    pub async fn refresh_due(&self) -> Result<(), StorageError> {
+        let now = now_millis();
+        for source in self.storage.due_sources(now).await? {
+            let lease = format!("refresh:{source}");
+            if !self.storage.try_lease(&lease, &self.owner, now, now + LEASE_MS).await? {
+                continue;
+            }
+            if let Some(record) = self.storage.source(source).await? {
+                self.refresh_source(&record, &lease).await?;
+            }
+            self.storage.release_lease(&lease, &self.owner).await?;
+        }
+        Ok(())
+    }
+
+    async fn refresh_source(&self, source: &SourceRecord, lease: &str) -> Result<(), StorageError> {
+        let now = now_millis();
+        let due = self.storage.due_attachments(source.id, now).await?;
+        let connector = match self.connector_for(source) {
+            Ok(connector) => connector,
+            Err(e) => {
+                for attachment in &due {
+                    let next = next_refresh(attachment, source.periods, now);
+                    self.storage.refresh_finished(attachment.performance, source.id, Some(&e.to_string()), next, now).await?;
+                }
+                return Ok(());
+            }
+        };
+        for attachment in due {
+            let result = self.refresh_attachment(connector.as_ref(), source, &attachment, lease).await;
+            let now = now_millis();
+            let error = match &result {
+                Ok(summary) => {
+                    tracing::info!(source = %source.id, performance = %attachment.performance, ?summary, "source refreshed");
+                    None
+                }
+                Err(RefreshError::Storage(e)) => {
+                    tracing::error!(source = %source.id, error = %e, "source refresh could not be stored");
+                    Some("storage failure; see the server log".to_owned())
+                }
+                Err(e) => {
+                    tracing::warn!(source = %source.id, performance = %attachment.performance, error = %e, "source refresh failed");
+                    Some(e.to_string())
+                }
+            };
+            let next = next_refresh(&attachment, source.periods, now);
+            self.storage.refresh_finished(attachment.performance, source.id, error.as_deref(), next, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Pulls pages until the partner has nothing more, each committed with its cursor.
+    pub async fn refresh_attachment(
+        &self,
+        connector: &dyn Connector,
+        source: &SourceRecord,
+        attachment: &DueAttachment,
+        lease: &str,
+    ) -> Result<ImportSummary, RefreshError> {
+        let (performance, id) = (attachment.performance, source.id);
+        self.storage.refresh_started(performance, id).await?;
+        let mut cursor = attachment.cursor.clone();
+        let mut summary = ImportSummary::default();
+        let mut seen = 0u64;
+        let mut rate_limited = 0;
+        loop {
+            let page = match connector.fetch_tickets(&attachment.options, cursor.as_deref()).await {
+                Ok(page) => page,
+                Err(ConnectorError::RateLimited { retry_after }) if rate_limited < RATE_LIMIT_RETRIES => {
+                    rate_limited += 1;
+                    tokio::time::sleep(retry_after.min(LONGEST_WAIT)).await;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            summary.add(self.storage.import_tickets(performance, id, ImportMode::Mirror, &page.tickets, now_millis()).await?);
+            seen += page.tickets.len() as u64;
+            if page.cursor.is_some() {
+                cursor = page.cursor;
+            }
+            self.storage.refresh_progress(performance, id, cursor.as_deref(), seen).await?;
+            let now = now_millis();
+            self.storage.try_lease(lease, &self.owner, now, now + LEASE_MS).await?;
+            if !page.more {
+                return Ok(summary);
+            }
+        }
+    }
+}
+
+/// Often close to the show, rarely far from it.
+pub fn next_refresh(attachment: &DueAttachment, periods: RefreshPeriods, now: Millis) -> Millis {
+    let minute = 60_000;
+    let window = i64::from(periods.short_window_hours) * 60 * minute;
+    let close = attachment.starts_at.is_some_and(|start| now >= start - window);
+    let period = if close { periods.short_minutes } else { periods.long_minutes };
+    now + i64::from(period.max(1)) * minute
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attachment(starts_at: Option<Millis>) -> DueAttachment {
+        DueAttachment { performance: app::engine::PerformanceId(1), options: Default::default(), cursor: None, starts_at, import_end: None }
+    }
+
+    #[test]
+    fn refreshes_come_often_within_the_window_and_rarely_before() {
+        let periods = RefreshPeriods { long_minutes: 240, short_minutes: 5, short_window_hours: 24 };
+        let hour = 3_600_000;
+        let show = 100 * hour;
+        assert_eq!(next_refresh(&attachment(Some(show)), periods, show - 48 * hour), show - 48 * hour + 4 * hour);
+        assert_eq!(next_refresh(&attachment(Some(show)), periods, show - 2 * hour), show - 2 * hour + 5 * 60_000);
+        assert_eq!(next_refresh(&attachment(None), periods, 0), 4 * hour);
+    }
+}

@@ -1,0 +1,102 @@
+//! `POST /upload/source-file`: a CSV or XLSX file for a file source on a performance, as the
+//! raw request body (`?performance=&source=&file_name=&dry_run=`). A dry run answers the
+//! preview (columns as mapped, first rows, how many tickets); otherwise the file is imported
+//! in one transaction, or not at all when a row is rejected.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use app::backend::guard::backoffice_of_performance;
+use app::backend::storage::ImportMode;
+use app::backend::{ServerContext, now_millis};
+use app::domain::{FilePreview, ImportSummary, SourceId};
+use app::engine::PerformanceId;
+use app::error::AppError;
+
+use super::file::{self, FileError, MAX_FILE_BYTES, MAX_REPORTED_ROWS, Mapping};
+
+/// Room for the file and the request around it.
+pub const BODY_LIMIT: usize = MAX_FILE_BYTES + 1024 * 1024;
+
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    performance: PerformanceId,
+    source: SourceId,
+    #[serde(default)]
+    file_name: String,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadAnswer {
+    pub preview: FilePreview,
+    pub tickets: u64,
+    /// `None` on a dry run.
+    pub imported: Option<ImportSummary>,
+}
+
+pub async fn upload(
+    State(context): State<ServerContext>,
+    Query(query): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match import(&context, &query, &headers, &body).await {
+        Ok(answer) => Json(answer).into_response(),
+        Err(e) => {
+            let status = match &e {
+                AppError::NotSignedIn | AppError::SignedInElsewhere => StatusCode::UNAUTHORIZED,
+                AppError::Forbidden => StatusCode::FORBIDDEN,
+                AppError::NotFound => StatusCode::NOT_FOUND,
+                AppError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            (status, Json(e)).into_response()
+        }
+    }
+}
+
+async fn import(context: &ServerContext, query: &UploadQuery, headers: &HeaderMap, body: &[u8]) -> Result<UploadAnswer, AppError> {
+    let storage = context.storage.as_ref();
+    let token = app::backend::session::token_from_headers(headers).ok_or(AppError::NotSignedIn)?;
+    let actor = app::backend::session::actor_for_token(storage, &token).await?;
+    let institution = backoffice_of_performance(storage, &actor, query.performance).await?;
+    let source = storage.source(query.source).await?.filter(|s| s.institution == institution).ok_or(AppError::NotFound)?;
+    if !source.kind.is_file() {
+        return Err(AppError::NotFound);
+    }
+    let table = file::read_table(body, &query.file_name).map_err(file_error)?;
+    let mapping = Mapping::for_table(&table.headers, &source.settings).map_err(|e| file_error(e.into()))?;
+    let preview = file::preview(&table, &mapping);
+    let tickets = file::tickets(&table, &mapping).map_err(file_error)?;
+    let imported = if query.dry_run {
+        None
+    } else {
+        storage.attach_source(query.performance, source.id, &Default::default(), now_millis()).await?;
+        let summary = storage.import_tickets(query.performance, source.id, ImportMode::Cumulative, &tickets, now_millis()).await?;
+        storage.refresh_finished(query.performance, source.id, None, i64::MAX, now_millis()).await?;
+        context.performances.forget(query.performance);
+        tracing::info!(performance = %query.performance, source = %source.id, ?summary, "file imported");
+        Some(summary)
+    };
+    Ok(UploadAnswer { preview, tickets: tickets.len() as u64, imported })
+}
+
+fn file_error(e: FileError) -> AppError {
+    match e {
+        FileError::TooLarge => AppError::FileTooLarge { max_mb: (MAX_FILE_BYTES / 1024 / 1024) as u64 },
+        FileError::Unreadable(why) => AppError::FileUnreadable(why),
+        FileError::Empty => AppError::FileUnreadable("the file holds no rows".to_owned()),
+        FileError::Mapping(e) => AppError::SourceSettings { field: e.field, cause: e.cause },
+        FileError::Rejected(rows) => {
+            let more = rows.len().saturating_sub(MAX_REPORTED_ROWS) as u64;
+            AppError::FileRejected { rows: rows.into_iter().take(MAX_REPORTED_ROWS).collect(), more }
+        }
+    }
+}

@@ -1,0 +1,573 @@
+//! Sources, attachments, imports and leases: the SQL both databases run, written once, as
+//! `source_storage!(Type, Database, RowType)` for a type with `pool` and `writer` fields.
+
+macro_rules! source_storage {
+    ($storage:ty, $db:ty, $row:ty) => {
+        const SOURCE_COLUMNS: &str = "id, institution_id, kind, name, settings, secrets, long_period, short_period, short_window";
+
+        fn source_row(row: &$row) -> StorageResult<SourceRecord> {
+            let kind: String = row.try_get("kind").map_err(database_error)?;
+            Ok(SourceRecord {
+                id: SourceId(row.try_get("id").map_err(database_error)?),
+                institution: InstitutionId(row.try_get("institution_id").map_err(database_error)?),
+                kind: SourceKind::parse(&kind)
+                    .ok_or_else(|| StorageError::Database(format!("unknown source kind {kind:?}").into()))?,
+                name: row.try_get("name").map_err(database_error)?,
+                settings: values_from(&row.try_get::<String, _>("settings").map_err(database_error)?)?,
+                sealed_secrets: row.try_get("secrets").map_err(database_error)?,
+                periods: periods_from(
+                    row.try_get("long_period").map_err(database_error)?,
+                    row.try_get("short_period").map_err(database_error)?,
+                    row.try_get("short_window").map_err(database_error)?,
+                ),
+            })
+        }
+
+        /// What an import finds of a number already in the performance.
+        struct StoredTicket {
+            source: Option<i64>,
+            state: String,
+            category: String,
+            holder: Option<String>,
+            fields: Option<String>,
+        }
+
+        impl $storage {
+            async fn stored_tickets(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                performance: PerformanceId,
+                barcodes: impl Iterator<Item = &str>,
+            ) -> StorageResult<std::collections::HashMap<String, StoredTicket>> {
+                let mut query = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT barcode, source_id, state, category, holder, fields FROM tickets WHERE performance_id = ",
+                );
+                query.push_bind(performance.0).push(" AND barcode IN (");
+                let mut list = query.separated(", ");
+                for barcode in barcodes {
+                    list.push_bind(barcode.to_owned());
+                }
+                list.push_unseparated(")");
+                let rows = query.build().fetch_all(&mut **tx).await.map_err(database_error)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok((
+                            r.try_get("barcode").map_err(database_error)?,
+                            StoredTicket {
+                                source: r.try_get("source_id").map_err(database_error)?,
+                                state: r.try_get("state").map_err(database_error)?,
+                                category: r.try_get("category").map_err(database_error)?,
+                                holder: r.try_get("holder").map_err(database_error)?,
+                                fields: r.try_get("fields").map_err(database_error)?,
+                            },
+                        ))
+                    })
+                    .collect()
+            }
+
+            /// Tickets already scanned by the partner arrive scanned: one admitted pass each,
+            /// unless the ticket has passed here already.
+            async fn record_partner_passes(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                performance: PerformanceId,
+                source: SourceId,
+                device: &str,
+                scanned: &[(&str, Millis)],
+                now: Millis,
+            ) -> StorageResult<()> {
+                let verdict = verdict_json(&app::engine::Verdict::Accepted { direction: app::engine::Direction::In })?;
+                for (barcode, at) in scanned {
+                    let ticket: Option<i64> = sqlx::query_scalar(
+                        "SELECT t.id FROM tickets t WHERE t.performance_id = $1 AND t.barcode = $2 AND t.source_id = $3 \
+                         AND NOT EXISTS (SELECT 1 FROM scans s WHERE s.ticket_id = t.id AND s.admitted)",
+                    )
+                    .bind(performance.0)
+                    .bind(*barcode)
+                    .bind(source.0)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(database_error)?;
+                    let Some(ticket) = ticket else { continue };
+                    sqlx::query(
+                        "INSERT INTO scans (scan_uuid, performance_id, ticket_id, barcode, device, login_id, scanned_at, \
+                         client_time, server_time, direction, admitted, verdict, offline, anomaly) \
+                         VALUES ($1, $2, $3, $4, $5, NULL, $6, $6, $7, 'in', TRUE, $8, FALSE, NULL) ON CONFLICT (scan_uuid) DO NOTHING",
+                    )
+                    .bind(format!("{PARTNER_SCAN_PREFIX}{}:{ticket}", source.0))
+                    .bind(performance.0)
+                    .bind(ticket)
+                    .bind(*barcode)
+                    .bind(device)
+                    .bind(*at)
+                    .bind(now)
+                    .bind(&verdict)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(database_error)?;
+                    // An admission decided on the old version must now fail.
+                    sqlx::query("UPDATE tickets SET pass_version = pass_version + 1, changed_at = $2 WHERE id = $1")
+                        .bind(ticket)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(database_error)?;
+                }
+                Ok(())
+            }
+
+            /// Removes tickets a source imported (all performances, or one), the duplicates it
+            /// recorded, and the category filters left without any ticket.
+            async fn remove_source_tickets(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                source: SourceId,
+                performance: Option<PerformanceId>,
+            ) -> StorageResult<()> {
+                let scope = "source_id = $1 AND ($2 IS NULL OR performance_id = $2)";
+                let statements = [
+                    format!("UPDATE scans SET ticket_id = NULL WHERE ticket_id IN (SELECT id FROM tickets WHERE {scope})"),
+                    format!("DELETE FROM tickets WHERE {scope}"),
+                    format!("DELETE FROM ticket_duplicates WHERE {scope}"),
+                    format!(
+                        "DELETE FROM category_filters WHERE performance_id IN (SELECT performance_id FROM performance_sources \
+                         WHERE {scope}) AND category NOT IN (SELECT t.category FROM tickets t \
+                         WHERE t.performance_id = category_filters.performance_id)"
+                    ),
+                    format!("DELETE FROM performance_sources WHERE {scope}"),
+                ];
+                for statement in statements {
+                    sqlx::query(&statement)
+                        .bind(source.0)
+                        .bind(performance.map(|p| p.0))
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(database_error)?;
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl app::backend::storage::SourceStorage for $storage {
+            async fn create_source(&self, source: &NewSource) -> StorageResult<SourceId> {
+                let (long, short, window) = periods_millis(source.periods);
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO sources (institution_id, kind, name, settings, secrets, long_period, short_period, \
+                     short_window, file_kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                )
+                .bind(source.institution.0)
+                .bind(source.kind.code())
+                .bind(&source.name)
+                .bind(values_json(&source.settings)?)
+                .bind(source.sealed_secrets.as_deref())
+                .bind(long)
+                .bind(short)
+                .bind(window)
+                .bind(source.kind.is_file().then(|| source.kind.code()))
+                .fetch_one(&self.writer)
+                .await
+                .map_err(database_error)?;
+                Ok(SourceId(id))
+            }
+
+            async fn update_source(&self, id: SourceId, source: &NewSource) -> StorageResult<()> {
+                let (long, short, window) = periods_millis(source.periods);
+                let done = sqlx::query(
+                    "UPDATE sources SET name = $2, settings = $3, secrets = COALESCE($4, secrets), long_period = $5, \
+                     short_period = $6, short_window = $7 WHERE id = $1",
+                )
+                .bind(id.0)
+                .bind(&source.name)
+                .bind(values_json(&source.settings)?)
+                .bind(source.sealed_secrets.as_deref())
+                .bind(long)
+                .bind(short)
+                .bind(window)
+                .execute(&self.writer)
+                .await
+                .map_err(database_error)?;
+                if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
+            }
+
+            async fn delete_source(&self, id: SourceId) -> StorageResult<()> {
+                let mut tx = self.writer.begin().await.map_err(database_error)?;
+                Self::remove_source_tickets(&mut tx, id, None).await?;
+                let done = sqlx::query("DELETE FROM sources WHERE id = $1")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StorageError::NotFound);
+                }
+                tx.commit().await.map_err(database_error)
+            }
+
+            async fn source(&self, id: SourceId) -> StorageResult<Option<SourceRecord>> {
+                let row = sqlx::query(&format!("SELECT {SOURCE_COLUMNS} FROM sources WHERE id = $1"))
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                row.map(|r| source_row(&r)).transpose()
+            }
+
+            async fn sources(&self, institution: InstitutionId) -> StorageResult<Vec<SourceRecord>> {
+                let rows = sqlx::query(&format!("SELECT {SOURCE_COLUMNS} FROM sources WHERE institution_id = $1 ORDER BY name, id"))
+                    .bind(institution.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                rows.iter().map(source_row).collect()
+            }
+
+            async fn attach_source(&self, performance: PerformanceId, source: SourceId, options: &FieldValues, now: Millis) -> StorageResult<()> {
+                sqlx::query(
+                    "INSERT INTO performance_sources (performance_id, source_id, options, next_refresh_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (performance_id, source_id) DO UPDATE SET options = excluded.options",
+                )
+                .bind(performance.0)
+                .bind(source.0)
+                .bind(values_json(options)?)
+                .bind(now)
+                .execute(&self.writer)
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(db) if db.is_foreign_key_violation() => StorageError::NotFound,
+                    _ => database_error(e),
+                })?;
+                Ok(())
+            }
+
+            async fn detach_source(&self, performance: PerformanceId, source: SourceId) -> StorageResult<()> {
+                let mut tx = self.writer.begin().await.map_err(database_error)?;
+                Self::remove_source_tickets(&mut tx, source, Some(performance)).await?;
+                tx.commit().await.map_err(database_error)
+            }
+
+            async fn attachments(&self, performance: PerformanceId) -> StorageResult<Vec<AttachmentView>> {
+                let rows = sqlx::query(
+                    "SELECT a.performance_id, a.source_id, s.kind, s.name, a.options, a.running, a.progress, \
+                     a.last_refresh_at, a.last_error, a.push_error, \
+                     (SELECT COUNT(*) FROM tickets t WHERE t.performance_id = a.performance_id AND t.source_id = a.source_id) AS tickets, \
+                     (SELECT COUNT(*) FROM ticket_duplicates d WHERE d.performance_id = a.performance_id AND d.source_id = a.source_id) AS duplicates \
+                     FROM performance_sources a JOIN sources s ON s.id = a.source_id WHERE a.performance_id = $1 ORDER BY s.name, s.id",
+                )
+                .bind(performance.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?;
+                rows.iter()
+                    .map(|r| {
+                        let kind: String = r.try_get("kind").map_err(database_error)?;
+                        Ok(AttachmentView {
+                            performance: PerformanceId(r.try_get("performance_id").map_err(database_error)?),
+                            source: SourceId(r.try_get("source_id").map_err(database_error)?),
+                            kind: SourceKind::parse(&kind)
+                                .ok_or_else(|| StorageError::Database(format!("unknown source kind {kind:?}").into()))?,
+                            name: r.try_get("name").map_err(database_error)?,
+                            options: values_from(&r.try_get::<String, _>("options").map_err(database_error)?)?,
+                            running: r.try_get("running").map_err(database_error)?,
+                            progress: count_from(r.try_get("progress").map_err(database_error)?),
+                            last_refresh_at: r.try_get("last_refresh_at").map_err(database_error)?,
+                            last_error: r.try_get("last_error").map_err(database_error)?,
+                            push_error: r.try_get("push_error").map_err(database_error)?,
+                            tickets: count_from(r.try_get("tickets").map_err(database_error)?),
+                            duplicates: count_from(r.try_get("duplicates").map_err(database_error)?),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn request_refresh(&self, performance: PerformanceId, source: SourceId, _now: Millis) -> StorageResult<()> {
+                // Zero marks a refresh a person asked for: it runs even after the import end.
+                let done = sqlx::query("UPDATE performance_sources SET next_refresh_at = 0 WHERE performance_id = $1 AND source_id = $2")
+                    .bind(performance.0)
+                    .bind(source.0)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(database_error)?;
+                if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
+            }
+
+            async fn due_sources(&self, now: Millis) -> StorageResult<Vec<SourceId>> {
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "SELECT a.source_id FROM performance_sources a JOIN sources s ON s.id = a.source_id \
+                     JOIN performances p ON p.id = a.performance_id \
+                     WHERE s.file_kind IS NULL AND a.next_refresh_at <= $1 \
+                     AND (a.next_refresh_at = 0 OR ((p.import_end IS NULL OR p.import_end > $1) AND NOT p.archived)) \
+                     GROUP BY a.source_id ORDER BY MIN(a.next_refresh_at)",
+                )
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?;
+                Ok(ids.into_iter().map(SourceId).collect())
+            }
+
+            async fn try_lease(&self, name: &str, owner: &str, now: Millis, until: Millis) -> StorageResult<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO leases (name, owner, until) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE \
+                     SET owner = excluded.owner, until = excluded.until WHERE leases.until < $4 OR leases.owner = excluded.owner",
+                )
+                .bind(name)
+                .bind(owner)
+                .bind(until)
+                .bind(now)
+                .execute(&self.writer)
+                .await
+                .map_err(database_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn release_lease(&self, name: &str, owner: &str) -> StorageResult<()> {
+                sqlx::query("DELETE FROM leases WHERE name = $1 AND owner = $2")
+                    .bind(name)
+                    .bind(owner)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(database_error)?;
+                Ok(())
+            }
+
+            async fn due_attachments(&self, source: SourceId, now: Millis) -> StorageResult<Vec<DueAttachment>> {
+                let rows = sqlx::query(
+                    "SELECT a.performance_id, a.options, a.cursor, p.starts_at, p.import_end FROM performance_sources a \
+                     JOIN performances p ON p.id = a.performance_id WHERE a.source_id = $1 AND a.next_refresh_at <= $2 \
+                     AND (a.next_refresh_at = 0 OR ((p.import_end IS NULL OR p.import_end > $2) AND NOT p.archived)) \
+                     ORDER BY a.next_refresh_at, a.performance_id",
+                )
+                .bind(source.0)
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(DueAttachment {
+                            performance: PerformanceId(r.try_get("performance_id").map_err(database_error)?),
+                            options: values_from(&r.try_get::<String, _>("options").map_err(database_error)?)?,
+                            cursor: r.try_get("cursor").map_err(database_error)?,
+                            starts_at: r.try_get("starts_at").map_err(database_error)?,
+                            import_end: r.try_get("import_end").map_err(database_error)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn refresh_started(&self, performance: PerformanceId, source: SourceId) -> StorageResult<()> {
+                sqlx::query("UPDATE performance_sources SET running = TRUE, progress = 0 WHERE performance_id = $1 AND source_id = $2")
+                    .bind(performance.0)
+                    .bind(source.0)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(database_error)?;
+                Ok(())
+            }
+
+            async fn refresh_progress(&self, performance: PerformanceId, source: SourceId, cursor: Option<&str>, progress: u64) -> StorageResult<()> {
+                sqlx::query(
+                    "UPDATE performance_sources SET cursor = COALESCE($3, cursor), progress = $4 WHERE performance_id = $1 AND source_id = $2",
+                )
+                .bind(performance.0)
+                .bind(source.0)
+                .bind(cursor)
+                .bind(i64::try_from(progress).unwrap_or(i64::MAX))
+                .execute(&self.writer)
+                .await
+                .map_err(database_error)?;
+                Ok(())
+            }
+
+            async fn refresh_finished(
+                &self,
+                performance: PerformanceId,
+                source: SourceId,
+                error: Option<&str>,
+                next_refresh_at: Millis,
+                now: Millis,
+            ) -> StorageResult<()> {
+                sqlx::query(
+                    "UPDATE performance_sources SET running = FALSE, last_refresh_at = $3, last_error = $4, next_refresh_at = $5 \
+                     WHERE performance_id = $1 AND source_id = $2",
+                )
+                .bind(performance.0)
+                .bind(source.0)
+                .bind(now)
+                .bind(error)
+                .bind(next_refresh_at)
+                .execute(&self.writer)
+                .await
+                .map_err(database_error)?;
+                Ok(())
+            }
+
+            async fn import_tickets(
+                &self,
+                performance: PerformanceId,
+                source: SourceId,
+                mode: ImportMode,
+                tickets: &[ImportedTicket],
+                now: Millis,
+            ) -> StorageResult<ImportSummary> {
+                // Eight binds a row: 500 rows stay under both databases' bind limits.
+                const CHUNK: usize = 500;
+                let device: String = sqlx::query_scalar("SELECT name FROM sources WHERE id = $1")
+                    .bind(source.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database_error)?
+                    .ok_or(StorageError::NotFound)?;
+                let mut summary = ImportSummary::default();
+                let mut tx = self.writer.begin().await.map_err(database_error)?;
+                for chunk in tickets.chunks(CHUNK) {
+                    let stored = Self::stored_tickets(&mut tx, performance, chunk.iter().map(|t| t.barcode.as_str())).await?;
+                    let mut writes: Vec<(&str, &str, &str, Option<&str>, &str)> = Vec::with_capacity(chunk.len());
+                    let mut duplicates = Vec::new();
+                    let mut scanned = Vec::new();
+                    for ticket in chunk {
+                        let barcode = ticket.barcode.as_str();
+                        match stored.get(barcode) {
+                            None => {
+                                summary.added += 1;
+                                writes.push((barcode, ticket.state.as_str(), &ticket.category, ticket.holder.as_deref(), &ticket.fields));
+                            }
+                            Some(existing) if existing.source != Some(source.0) => {
+                                summary.duplicates += 1;
+                                duplicates.push(barcode);
+                            }
+                            Some(existing) => {
+                                let write = match mode {
+                                    ImportMode::Mirror => (barcode, ticket.state.as_str(), ticket.category.as_str(), ticket.holder.as_deref(), ticket.fields.as_str()),
+                                    // A file only ever cancels what it had added.
+                                    ImportMode::Cumulative => (
+                                        barcode,
+                                        if existing.state == "valid" { ticket.state.as_str() } else { existing.state.as_str() },
+                                        existing.category.as_str(),
+                                        existing.holder.as_deref(),
+                                        existing.fields.as_deref().unwrap_or(&ticket.fields),
+                                    ),
+                                };
+                                let unchanged = write.1 == existing.state
+                                    && write.2 == existing.category
+                                    && write.3 == existing.holder.as_deref()
+                                    && Some(write.4) == existing.fields.as_deref();
+                                if unchanged {
+                                    summary.unchanged += 1;
+                                } else {
+                                    summary.updated += 1;
+                                    writes.push(write);
+                                }
+                            }
+                        }
+                        if let Some(at) = ticket.partner_scanned_at {
+                            scanned.push((barcode, at));
+                        }
+                    }
+                    if !writes.is_empty() {
+                        let mut insert = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO tickets (performance_id, barcode, state, category, holder, fields, source_id, changed_at) ",
+                        );
+                        insert.push_values(&writes, |mut row, (barcode, state, category, holder, fields)| {
+                            row.push_bind(performance.0)
+                                .push_bind(*barcode)
+                                .push_bind(*state)
+                                .push_bind(*category)
+                                .push_bind(*holder)
+                                .push_bind(*fields)
+                                .push_bind(source.0)
+                                .push_bind(now);
+                        });
+                        // Another source's number that landed meanwhile stays as it is.
+                        insert.push(
+                            " ON CONFLICT (performance_id, barcode) DO UPDATE SET state = excluded.state, \
+                             category = excluded.category, holder = excluded.holder, fields = excluded.fields, \
+                             changed_at = excluded.changed_at WHERE tickets.source_id = excluded.source_id",
+                        );
+                        insert.build().execute(&mut *tx).await.map_err(|e| match &e {
+                            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StorageError::NotFound,
+                            _ => database_error(e),
+                        })?;
+                    }
+                    for barcode in duplicates {
+                        sqlx::query(
+                            "INSERT INTO ticket_duplicates (performance_id, barcode, source_id, seen_at) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT DO NOTHING",
+                        )
+                        .bind(performance.0)
+                        .bind(barcode)
+                        .bind(source.0)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(database_error)?;
+                    }
+                    Self::record_partner_passes(&mut tx, performance, source, &device, &scanned, now).await?;
+                }
+                tx.commit().await.map_err(database_error)?;
+                Ok(summary)
+            }
+
+            async fn pending_pushes(&self, performance: PerformanceId, source: SourceId, settled: Millis, limit: u32) -> StorageResult<Vec<PendingPush>> {
+                let rows = sqlx::query(
+                    "SELECT s.id, s.barcode, s.scanned_at, s.device FROM performance_sources a \
+                     JOIN tickets t ON t.performance_id = a.performance_id AND t.source_id = a.source_id \
+                     JOIN scans s ON s.ticket_id = t.id \
+                     WHERE a.performance_id = $1 AND a.source_id = $2 AND s.admitted AND s.id > a.pushed_scan_id \
+                     AND s.server_time < $3 AND s.scan_uuid NOT LIKE 'partner:%' ORDER BY s.id LIMIT $4",
+                )
+                .bind(performance.0)
+                .bind(source.0)
+                .bind(settled)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(PendingPush {
+                            scan_id: r.try_get("id").map_err(database_error)?,
+                            barcode: r.try_get("barcode").map_err(database_error)?,
+                            scanned_at: r.try_get("scanned_at").map_err(database_error)?,
+                            device: r.try_get("device").map_err(database_error)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn pushed(&self, performance: PerformanceId, source: SourceId, up_to_scan: i64, error: Option<&str>) -> StorageResult<()> {
+                sqlx::query(
+                    "UPDATE performance_sources SET pushed_scan_id = CASE WHEN pushed_scan_id > $3 THEN pushed_scan_id ELSE $3 END, \
+                     push_error = $4 WHERE performance_id = $1 AND source_id = $2",
+                )
+                .bind(performance.0)
+                .bind(source.0)
+                .bind(up_to_scan)
+                .bind(error)
+                .execute(&self.writer)
+                .await
+                .map_err(database_error)?;
+                Ok(())
+            }
+
+            async fn attachments_of_kind(&self, kind: SourceKind) -> StorageResult<Vec<(PerformanceId, SourceRecord, FieldValues)>> {
+                let rows = sqlx::query(
+                    "SELECT a.performance_id, a.options, s.id, s.institution_id, s.kind, s.name, s.settings, s.secrets, \
+                     s.long_period, s.short_period, s.short_window FROM performance_sources a JOIN sources s ON s.id = a.source_id \
+                     WHERE s.kind = $1 ORDER BY a.performance_id",
+                )
+                .bind(kind.code())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok((
+                            PerformanceId(r.try_get("performance_id").map_err(database_error)?),
+                            source_row(r)?,
+                            values_from(&r.try_get::<String, _>("options").map_err(database_error)?)?,
+                        ))
+                    })
+                    .collect()
+            }
+        }
+    };
+}
