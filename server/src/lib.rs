@@ -4,6 +4,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod live;
 pub mod sources;
+pub mod standins;
 pub mod storage;
 
 use std::net::SocketAddr;

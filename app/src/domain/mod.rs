@@ -7,6 +7,7 @@ mod login;
 mod rights;
 mod shows;
 mod sources;
+mod uploads;
 
 pub use ids::{EventId, InstitutionId, LoginId, VenueId};
 pub use institution::{DisplayName, Institution, InstitutionName};
@@ -17,6 +18,7 @@ pub use sources::{
     AttachmentView, FieldSpec, FieldType, FieldValues, FilePreview, ImportSummary, PartnerEvent, RefreshPeriods,
     RejectedRow, SourceId, SourceKind, SourceView,
 };
+pub use uploads::UploadAnswer;
 
 /// Why a piece of input was refused; `field` names the form field for the UI.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

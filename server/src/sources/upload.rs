@@ -8,12 +8,12 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use app::backend::guard::backoffice_of_performance;
 use app::backend::storage::ImportMode;
 use app::backend::{ServerContext, now_millis};
-use app::domain::{FilePreview, ImportSummary, SourceId};
+use app::domain::{SourceId, UploadAnswer};
 use app::engine::PerformanceId;
 use app::error::AppError;
 
@@ -30,14 +30,6 @@ pub struct UploadQuery {
     file_name: String,
     #[serde(default)]
     dry_run: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UploadAnswer {
-    pub preview: FilePreview,
-    pub tickets: u64,
-    /// `None` on a dry run.
-    pub imported: Option<ImportSummary>,
 }
 
 pub async fn upload(

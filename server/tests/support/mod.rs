@@ -113,6 +113,14 @@ impl TestApp {
 pub type CallError = app::error::AppError;
 
 impl Client {
+    /// A raw POST (file uploads): the status and the body as JSON.
+    pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
+        let response = self.http.post(format!("{}{path}", self.base_url)).body(body).send().await.expect("request reaches the server");
+        let status = response.status().as_u16();
+        let body = response.text().await.expect("response body");
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
     /// A streaming GET (server-sent events).
     pub async fn get_stream(&self, path: &str) -> reqwest::Response {
         let response = self.http.get(format!("{}{path}", self.base_url)).send().await.expect("request reaches the server");

@@ -2,6 +2,7 @@
 
 pub mod institutions;
 pub mod performances;
+pub mod sources;
 pub mod users;
 
 use leptos::prelude::*;
@@ -15,12 +16,14 @@ use crate::i18n::*;
 use crate::pages::me::whoami;
 use institutions::{list_institutions, open_institution, InstitutionForms, InstitutionTree};
 use performances::PerformanceGrid;
+use sources::SourcesTab;
 use users::UsersTab;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tab {
     Performances,
     Users,
+    Sources,
 }
 
 #[component]
@@ -89,10 +92,13 @@ pub fn BackOfficePage() -> impl IntoView {
                                 <Show when=move || can_administer>
                                     <button class:active=move || tab.get() == Tab::Users data-testid="users-tab-button"
                                         on:click=move |_| tab.set(Tab::Users)>{t!(i18n, tab_users)}</button>
+                                    <button class:active=move || tab.get() == Tab::Sources data-testid="sources-tab-button"
+                                        on:click=move |_| tab.set(Tab::Sources)>{t!(i18n, tab_sources)}</button>
                                 </Show>
                             </nav>
                             {move || match tab.get() {
                                 Tab::Users if can_administer => view! { <UsersTab institution=id /> }.into_any(),
+                                Tab::Sources if can_administer => view! { <SourcesTab institution=id /> }.into_any(),
                                 _ => view! { <PerformanceGrid institution=id /> }.into_any(),
                             }}
                         })

@@ -317,7 +317,10 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
                 <td><progress max="100" value=gauge.to_string()></progress> " " {gauge} "%"</td>
                 <td data-testid="counter">{row.admitted} " / " {row.total}</td>
                 <td><input type="checkbox" data-testid="pda" prop:checked=row.pda_open on:change=toggle /></td>
-                <td><CategoryFilters performance report /></td>
+                <td>
+                    <CategoryFilters performance report />
+                    <super::sources::PerformanceSourcesPanel performance changed=Callback::new(move |()| refresh()) />
+                </td>
             </tr>
         }
     };

@@ -1,0 +1,249 @@
+//! Sources over HTTP and through the refresher, on both databases: the file source (check,
+//! all-or-nothing import, cumulative re-imports, cancellations), Shotgun against its stand-in
+//! (pages, states, errors that keep what was imported, recovery), several sources on one
+//! performance, secrets that never come back, and the refresh lease.
+
+mod support;
+
+use app::error::AppError;
+use app::engine::PerformanceId;
+use serde_json::{Value, json};
+use server::standins::Fault;
+use server::standins::shotgun::ShotgunStandIn;
+use support::{ADMIN_PASSWORD, Client, TestApp};
+
+/// An institution with one dated performance, made through the back office's functions.
+async fn a_performance(app: &TestApp, admin: &Client, name: &str) -> (Value, Value) {
+    let root = app.storage.root_institution().await.expect("root").expect("exists").id;
+    let institution = admin.call("create_institution", json!({"parent": root, "name": name})).await.expect("institution")["id"].clone();
+    let venue = admin.call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"})).await.expect("venue");
+    let event = admin.call("create_event", json!({"venue": venue, "name": "Concert"})).await.expect("event");
+    let performance = admin
+        .call("create_performance", json!({"event": event, "label": "", "starts_at": "2030-06-01T20:00",
+                                           "valid_from": null, "valid_to": null, "import_end": null}))
+        .await
+        .expect("performance");
+    (institution, performance)
+}
+
+fn periods() -> Value {
+    json!({"long_minutes": 240, "short_minutes": 5, "short_window_hours": 24})
+}
+
+async fn save_source(admin: &Client, institution: &Value, kind: &str, name: &str, settings: Value, secrets: Value) -> Result<Value, AppError> {
+    admin
+        .call("sources/save", json!({"institution": institution, "source": null, "kind": kind, "name": name,
+                                      "settings": settings, "secrets": secrets, "periods": periods()}))
+        .await
+}
+
+async fn attachment(admin: &Client, performance: &Value) -> Value {
+    admin.call("sources/of_performance", json!({"performance": performance})).await.expect("attachments")["attached"][0].clone()
+}
+
+async fn tickets_by_code(app: &TestApp, performance: &Value) -> std::collections::BTreeMap<String, (String, String)> {
+    let id = PerformanceId(performance.as_i64().expect("id"));
+    app.storage
+        .performance_tickets(id)
+        .await
+        .expect("tickets")
+        .into_iter()
+        .map(|t| (t.barcode.to_string(), (t.state.as_str().to_owned(), t.category)))
+        .collect()
+}
+
+fn upload_path(performance: &Value, source: &Value, dry_run: bool) -> String {
+    format!("/upload/source-file?performance={performance}&source={source}&file_name=tickets.csv&dry_run={dry_run}")
+}
+
+async fn a_file_import_is_checked_all_or_nothing_and_cumulative(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, performance) = a_performance(&app, &admin, "Théâtre").await;
+    let source = save_source(&admin, &institution, "file", "Billetterie", json!({}), json!({})).await.expect("file source");
+    assert!(
+        matches!(save_source(&admin, &institution, "file", "Encore", json!({}), json!({})).await, Err(AppError::AlreadyExists(_))),
+        "one file source per institution"
+    );
+    admin.call("sources/attach", json!({"performance": performance, "source": source, "options": {}})).await.expect("attach");
+
+    let file = "barcode;category;holder_name;status\nA1;vip;Ada;valid\nA2;general;Bob;valid\nA3;general;Cy;valid\n";
+    let (status, checked) = admin.post_bytes(&upload_path(&performance, &source, true), file.as_bytes().to_vec()).await;
+    assert_eq!(status, 200, "{checked}");
+    assert_eq!(checked["tickets"], 3);
+    assert_eq!(checked["preview"]["mapping"]["barcode"], "barcode");
+    assert!(checked["imported"].is_null());
+    assert!(tickets_by_code(&app, &performance).await.is_empty(), "a check imports nothing");
+
+    // One bad row: nothing imported, every bad row named by its line.
+    let bad = "barcode,status\nB1,valid\n,valid\nB3,perhaps\n";
+    let (status, error) = admin.post_bytes(&upload_path(&performance, &source, false), bad.as_bytes().to_vec()).await;
+    assert_eq!(status, 422);
+    let error: AppError = serde_json::from_value(error).expect("an AppError");
+    let AppError::FileRejected { rows, more: 0 } = error else { panic!("expected rejected rows, got {error:?}") };
+    assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![3, 4]);
+    assert!(tickets_by_code(&app, &performance).await.is_empty());
+
+    let (status, imported) = admin.post_bytes(&upload_path(&performance, &source, false), file.as_bytes().to_vec()).await;
+    assert_eq!(status, 200, "{imported}");
+    assert_eq!(imported["imported"]["added"], 3);
+    // The same file again changes nothing.
+    let (_, again) = admin.post_bytes(&upload_path(&performance, &source, false), file.as_bytes().to_vec()).await;
+    assert_eq!((again["imported"]["added"].as_u64(), again["imported"]["unchanged"].as_u64()), (Some(0), Some(3)));
+
+    // A later file adds numbers and cancels; what it does not list stays; categories of
+    // known numbers do not change (cumulative, SPEC §3).
+    let later = "barcode,category,status\nA2,general,cancelled\nA3,upgraded,valid\nA4,vip,valid\n";
+    let (_, summary) = admin.post_bytes(&upload_path(&performance, &source, false), later.as_bytes().to_vec()).await;
+    assert_eq!(summary["imported"]["added"], 1);
+    let tickets = tickets_by_code(&app, &performance).await;
+    assert_eq!(tickets["A1"], ("valid".to_owned(), "vip".to_owned()));
+    assert_eq!(tickets["A2"].0, "cancelled");
+    assert_eq!(tickets["A3"], ("valid".to_owned(), "general".to_owned()));
+    assert_eq!(tickets["A4"].0, "valid");
+    // A cancelled number stays cancelled when an older file lists it valid again.
+    admin.post_bytes(&upload_path(&performance, &source, false), file.as_bytes().to_vec()).await;
+    assert_eq!(tickets_by_code(&app, &performance).await["A2"].0, "cancelled");
+
+    let listed = attachment(&admin, &performance).await;
+    assert_eq!(listed["tickets"], 4);
+
+    // Detaching removes its tickets and the filters on categories no ticket carries any more.
+    admin.call("set_category_filters", json!({"performance": performance, "excluded": ["vip"]})).await.expect("filter");
+    admin.call("sources/detach", json!({"performance": performance, "source": source})).await.expect("detach");
+    assert!(tickets_by_code(&app, &performance).await.is_empty());
+    let filters = admin.call("category_filters", json!({"performance": performance})).await.expect("filters");
+    assert_eq!(filters, json!([]));
+}
+on_both_backends!(a_file_import_is_checked_all_or_nothing_and_cumulative);
+
+async fn shotgun_pages_map_states_keep_imports_through_errors_and_recover(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, performance) = a_performance(&app, &admin, "Club").await;
+    let token = "sg-secret-token-123";
+    let shotgun = ShotgunStandIn::start(token, 77, 3).await.expect("stand-in");
+    let statuses = ["valid", "valid", "resold", "refunded", "canceled", "pending_organizer_approval", "valid"];
+    for (i, status) in statuses.iter().enumerate() {
+        let id = i as u64 + 1;
+        shotgun.put_ticket(ShotgunStandIn::ticket(id, 900, &format!("SG{id:04}"), status, if id % 2 == 0 { "VIP" } else { "Early" }));
+    }
+    let mut scanned = ShotgunStandIn::ticket(8, 900, "SG0008", "valid", "Early");
+    scanned["ticket_scanned_at"] = json!("2030-06-01T19:00:00Z");
+    shotgun.put_ticket(scanned);
+    // Another event's ticket is not this performance's.
+    shotgun.put_ticket(ShotgunStandIn::ticket(99, 901, "OTHER", "valid", "Early"));
+
+    // A misconfigured source names the field and the cause.
+    let wrong = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "seventy-seven", "api_url": shotgun.url}), json!({"token": token})).await;
+    assert!(matches!(&wrong, Err(AppError::SourceSettings { field, .. }) if field == "organizer_id"), "{wrong:?}");
+    let missing = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "77"}), json!({})).await;
+    assert!(matches!(&missing, Err(AppError::SourceSettings { field, .. }) if field == "token"), "{missing:?}");
+
+    let source = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "77", "api_url": shotgun.url}), json!({"token": token}))
+        .await
+        .expect("source");
+    // The token never comes back, and is not stored in clear.
+    let listed = admin.call("sources/list", json!({"institution": institution})).await.expect("list");
+    assert!(!listed.to_string().contains(token), "{listed}");
+    assert_eq!(listed[0]["secrets_set"], json!(["token"]));
+    let stored = app.storage.source(app::domain::SourceId(source.as_i64().expect("id"))).await.expect("read").expect("exists");
+    assert!(!stored.sealed_secrets.unwrap_or_default().contains(token));
+
+    let no_event = admin.call("sources/attach", json!({"performance": performance, "source": source, "options": {}})).await;
+    assert!(matches!(&no_event, Err(AppError::SourceSettings { field, .. }) if field == "event_id"), "{no_event:?}");
+    admin.call("sources/attach", json!({"performance": performance, "source": source, "options": {"event_id": "900"}})).await.expect("attach");
+
+    // The second page fails: the first page stays imported and the error is shown.
+    shotgun.fail_next(Fault::TooManyRequests { retry_after_secs: 1 });
+    app.partners.refresh_due().await.expect("refresh");
+    let after_429 = tickets_by_code(&app, &performance).await;
+    assert_eq!(after_429.len(), 8, "a 429 is waited out within the refresh: {after_429:?}");
+    assert!(attachment(&admin, &performance).await["last_error"].is_null());
+    let tickets = after_429;
+    assert_eq!(tickets["SG0001"], ("valid".to_owned(), "Early".to_owned()));
+    assert_eq!(tickets["SG0003"].0, "duplicated");
+    assert_eq!(tickets["SG0004"].0, "cancelled");
+    assert_eq!(tickets["SG0005"].0, "cancelled");
+    assert_eq!(tickets["SG0006"].0, "unknown");
+    assert!(!tickets.contains_key("OTHER"));
+
+    // A ticket Shotgun scanned arrives scanned: the door says so.
+    admin.call("set_pda_open", json!({"performance": performance, "open": true})).await.expect("PDA");
+    let scan = |code: &str, id: &str| json!({"request": {"scan_id": id, "barcode": code, "device": "door-1", "client_time": 0,
+                                                          "door": {"performances": [performance], "mode": {"mode": "single_pass"}}}});
+    let outcome = admin.call("scan", scan("SG0008", "s-8")).await.expect("scan");
+    assert_eq!(outcome["verdict"]["reason"], "already_scanned", "{outcome}");
+    assert_eq!(admin.call("scan", scan("SG0001", "s-1")).await.expect("scan")["verdict"]["verdict"], "accepted");
+
+    // Changes at Shotgun: one refund, one new sale; the next refresh asks only from its cursor.
+    shotgun.put_ticket(ShotgunStandIn::ticket(2, 900, "SG0002", "refunded", "VIP"));
+    for id in 10..=13u64 {
+        shotgun.put_ticket(ShotgunStandIn::ticket(id, 900, &format!("SG{id:04}"), "valid", "Late"));
+    }
+    for fault in [Fault::ServerError, Fault::MalformedJson, Fault::TruncatedPage, Fault::Stall(std::time::Duration::from_secs(3))] {
+        // Page one of the changes goes through, page two fails.
+        admin.call("sources/refresh", json!({"performance": performance, "source": source})).await.expect("refresh now");
+        shotgun.fail_next(fault);
+        app.partners.refresh_due().await.expect("refresh");
+        let shown = attachment(&admin, &performance).await;
+        let error = shown["last_error"].as_str().unwrap_or_default().to_owned();
+        assert!(!error.is_empty(), "{fault:?}: the error is shown on the source");
+        assert!(!error.contains(token), "{fault:?}: the token stays secret: {error}");
+        let kept = tickets_by_code(&app, &performance).await;
+        assert!(kept.len() >= 8, "{fault:?}: nothing imported before is lost");
+        assert_eq!(kept["SG0001"].0, "valid");
+    }
+    admin.call("sources/refresh", json!({"performance": performance, "source": source})).await.expect("refresh now");
+    let requests_before = shotgun.ticket_requests();
+    app.partners.refresh_due().await.expect("refresh");
+    let recovered = tickets_by_code(&app, &performance).await;
+    assert_eq!(recovered.len(), 12, "{recovered:?}");
+    assert_eq!(recovered["SG0002"].0, "cancelled");
+    assert_eq!(recovered["SG0013"], ("valid".to_owned(), "Late".to_owned()));
+    assert!(attachment(&admin, &performance).await["last_error"].is_null());
+    assert!(shotgun.ticket_requests() - requests_before <= 2, "incremental: only the pages after the cursor");
+    // A scanned ticket keeps its pass through refreshes.
+    assert_eq!(admin.call("scan", scan("SG0001", "s-1b")).await.expect("scan")["verdict"]["reason"], "already_scanned");
+}
+on_both_backends!(shotgun_pages_map_states_keep_imports_through_errors_and_recover);
+
+async fn the_first_source_to_import_a_number_keeps_it(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, performance) = a_performance(&app, &admin, "Festival").await;
+    let shotgun = ShotgunStandIn::start("tok", 5, 100).await.expect("stand-in");
+    shotgun.put_ticket(ShotgunStandIn::ticket(1, 50, "SHARED", "valid", "Shotgun deal"));
+    shotgun.put_ticket(ShotgunStandIn::ticket(2, 50, "ONLYSG", "valid", "Shotgun deal"));
+    let file = save_source(&admin, &institution, "file", "Box office", json!({}), json!({})).await.expect("file");
+    let web = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "5", "api_url": shotgun.url}), json!({"token": "tok"}))
+        .await
+        .expect("shotgun");
+    admin.call("sources/attach", json!({"performance": performance, "source": file, "options": {}})).await.expect("attach file");
+    let (status, _) = admin
+        .post_bytes(&upload_path(&performance, &file, false), b"barcode,category\nSHARED,Box office\nONLYFILE,Box office\n".to_vec())
+        .await;
+    assert_eq!(status, 200);
+    admin.call("sources/attach", json!({"performance": performance, "source": web, "options": {"event_id": "50"}})).await.expect("attach");
+    app.partners.refresh_due().await.expect("refresh");
+
+    let tickets = tickets_by_code(&app, &performance).await;
+    assert_eq!(tickets.len(), 3);
+    assert_eq!(tickets["SHARED"].1, "Box office", "the first imported wins");
+    let attached = admin.call("sources/of_performance", json!({"performance": performance})).await.expect("list")["attached"].clone();
+    let shotgun_row = attached.as_array().expect("list").iter().find(|a| a["name"] == "Shotgun").cloned().expect("shotgun row");
+    assert_eq!((shotgun_row["tickets"].as_u64(), shotgun_row["duplicates"].as_u64()), (Some(1), Some(1)));
+}
+on_both_backends!(the_first_source_to_import_a_number_keeps_it);
+
+async fn one_process_at_a_time_holds_a_lease(backend: support::Backend) {
+    let Some(storage) = support::fresh_storage(backend).await else { return };
+    assert!(storage.try_lease("refresh:1", "a", 1_000, 61_000).await.expect("lease"));
+    assert!(!storage.try_lease("refresh:1", "b", 2_000, 62_000).await.expect("lease"), "held by a");
+    assert!(storage.try_lease("refresh:1", "a", 3_000, 63_000).await.expect("renew"), "its holder renews it");
+    assert!(storage.try_lease("refresh:2", "b", 3_000, 63_000).await.expect("lease"), "another source is free");
+    assert!(storage.try_lease("refresh:1", "b", 63_001, 120_000).await.expect("lease"), "an expired lease is taken over");
+    storage.release_lease("refresh:1", "b").await.expect("release");
+    assert!(storage.try_lease("refresh:1", "a", 64_000, 120_000).await.expect("lease"));
+}
+on_both_backends!(one_process_at_a_time_holds_a_lease);
