@@ -3,7 +3,8 @@
 //! `GET /organizers/{id}/events` (Smartboard, `?key=`, `page`, `limit`, `past_events`), and
 //! `POST /scans`, which records the scans Billetix pushes.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::extract::{Path, Query, State};
@@ -16,9 +17,13 @@ use serde_json::{Value, json};
 
 use super::{Fault, bind, json_response, spawn};
 
+/// Tickets in Shotgun's order: update time, then id.
+type TicketKey = (String, u64);
+
 #[derive(Default)]
 struct Inner {
-    tickets: Vec<Value>,
+    tickets: BTreeMap<TicketKey, Value>,
+    keys: HashMap<u64, TicketKey>,
     events: Vec<Value>,
     faults: VecDeque<Fault>,
     pushes: Vec<Value>,
@@ -80,10 +85,12 @@ impl ShotgunStandIn {
         let mut inner = self.lock();
         inner.clock += 1;
         let updated = format!("2026-01-01T00:00:00.{:06}Z", inner.clock);
-        ticket["ticket_updated_at"] = Value::String(updated);
-        let id = ticket["ticket_id"].clone();
-        inner.tickets.retain(|t| t["ticket_id"] != id);
-        inner.tickets.push(ticket);
+        ticket["ticket_updated_at"] = Value::String(updated.clone());
+        let id = ticket["ticket_id"].as_u64().unwrap_or_default();
+        if let Some(old) = inner.keys.insert(id, (updated.clone(), id)) {
+            inner.tickets.remove(&old);
+        }
+        inner.tickets.insert((updated, id), ticket);
     }
 
     /// A valid ticket of `event_id` with the usual fields.
@@ -134,20 +141,16 @@ async fn tickets(State(s): State<ShotgunStandIn>, headers: HeaderMap, Query(q): 
     let (page, fault) = {
         let mut inner = s.lock();
         inner.ticket_requests += 1;
-        let mut matching: Vec<&Value> = inner
-            .tickets
-            .iter()
-            .filter(|t| q.event_id.is_none_or(|e| t["event_id"].as_u64() == Some(e)))
-            .collect();
-        let key = |t: &Value| (t["ticket_updated_at"].as_str().unwrap_or_default().to_owned(), t["ticket_id"].as_u64().unwrap_or(0));
-        matching.sort_by_key(|t| key(t));
         let after = q.after.as_deref().map(|a| match a.rsplit_once('_') {
             Some((date, id)) => (date.to_owned(), id.parse::<u64>().unwrap_or(0)),
             None => (a.to_owned(), u64::MAX),
         });
-        let page: Vec<Value> = matching
-            .into_iter()
-            .filter(|t| after.as_ref().is_none_or(|a| key(t) > *a))
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let page: Vec<Value> = inner
+            .tickets
+            .range((start, Bound::Unbounded))
+            .map(|(_, t)| t)
+            .filter(|t| q.event_id.is_none_or(|e| t["event_id"].as_u64() == Some(e)))
             .take(s.page_size)
             .cloned()
             .collect();
