@@ -2,7 +2,9 @@
 
 pub mod bootstrap;
 pub mod config;
+pub mod housekeeping;
 pub mod live;
+pub mod reports;
 pub mod sources;
 pub mod standins;
 pub mod storage;
@@ -38,6 +40,7 @@ pub fn router(context: ServerContext, leptos_options: LeptosOptions) -> Router {
     Router::new()
         .route("/api/{*fn_name}", axum::routing::post(server_fn_handler).get(server_fn_handler))
         .route("/live", axum::routing::get(live::live_events))
+        .route("/export/report", axum::routing::get(reports::export::export))
         .route(
             "/upload/source-file",
             axum::routing::post(sources::upload::upload)

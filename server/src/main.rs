@@ -42,6 +42,7 @@ async fn run() -> Result<(), String> {
     let partners = Partners::new(opened.storage.clone(), secrets, sources::http_client()?);
     partners.clone().spawn_refresher(REFRESHER_TICK);
     partners.clone().spawn_pusher(PUSHER_TICK);
+    server::housekeeping::spawn_daily_purge(opened.storage.clone(), partners.owner.clone());
     let context = ServerContext::new(opened.storage, opened.live, Arc::new(partners), config.secure_cookies);
     let address = leptos_options.site_addr;
     let listener = tokio::net::TcpListener::bind(address)

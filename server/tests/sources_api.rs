@@ -247,3 +247,77 @@ async fn one_process_at_a_time_holds_a_lease(backend: support::Backend) {
     assert!(storage.try_lease("refresh:1", "a", 64_000, 120_000).await.expect("lease"));
 }
 on_both_backends!(one_process_at_a_time_holds_a_lease);
+
+async fn partner_files_go_through_their_own_checks(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, performance) = a_performance(&app, &admin, "Stade").await;
+
+    // Ticketnet: correspondence tables on the source, the event code on the performance.
+    let ticketnet = save_source(&admin, &institution, "ticketnet", "Ticketnet",
+        json!({"categories": "1=Tribune Nord", "tariffs": "10=Plein:20.00; 11=Réduit:12,50"}), json!({}))
+        .await
+        .expect("ticketnet source");
+    let bad_code = admin.call("sources/attach", json!({"performance": performance, "source": ticketnet, "options": {"event_code": "77_TOO-LONG-SESSION"}})).await;
+    assert!(matches!(&bad_code, Err(AppError::SourceSettings { field, .. }) if field == "event_code"), "{bad_code:?}");
+    admin.call("sources/attach", json!({"performance": performance, "source": ticketnet, "options": {"event_code": "77"}})).await.expect("attach");
+    let header = "BARCODE;EVENT;SESSION;HALL;ZONE;FLOOR;CATEGORY;TARIFF;PRICE;SEAT;LAST_NAME;FIRST_NAME\n";
+    let off_grid = format!("{header}02000000000001;77;;;;;1;10;20.00;;Curie;Marie\n02000000000002;77;;;;;1;11;15.00;;;\n");
+    let (status, error) = admin.post_bytes(&upload_path(&performance, &ticketnet, false), off_grid.into_bytes()).await;
+    assert_eq!(status, 422);
+    let message = error.to_string();
+    assert!(message.contains("02000000000002") && message.contains("15.00") && message.contains("12.50"), "{message}");
+    assert!(tickets_by_code(&app, &performance).await.is_empty(), "the price check stops the whole integration");
+    let good = format!("{header}02000000000001;77;;;;;1;10;20.00;;Curie;Marie\n02000000000002;77;;;;;1;11;12,50;;;\n");
+    let (status, imported) = admin.post_bytes(&upload_path(&performance, &ticketnet, false), good.into_bytes()).await;
+    assert_eq!(status, 200, "{imported}");
+    assert_eq!(tickets_by_code(&app, &performance).await["02000000000001"], ("valid".to_owned(), "Tribune Nord".to_owned()));
+
+    // SecuTix reseller file, no header: a cancelled ticket and a controlled one.
+    let secutix = save_source(&admin, &institution, "secutix_reseller", "SecuTix", json!({}), json!({})).await.expect("secutix source");
+    let reseller = "10000191230535;PRINTED;F1;P1;Match;2030-06-01;T1;Plein;42.00;2030-05-01;C9\n\
+                    10000191230536;CANCELLED;F1;P1;Match;2030-06-01;T1;Plein;42.00;2030-05-01;C9\n\
+                    10000191230537;CONTROLLED;F2;P1;Match;2030-06-01;T1;Plein;42.00;2030-05-02;C8\n";
+    let (status, imported) = admin.post_bytes(&upload_path(&performance, &secutix, false), reseller.as_bytes().to_vec()).await;
+    assert_eq!(status, 200, "{imported}");
+    let tickets = tickets_by_code(&app, &performance).await;
+    assert_eq!(tickets["10000191230536"].0, "cancelled");
+    admin.call("set_pda_open", json!({"performance": performance, "open": true})).await.expect("PDA");
+    let outcome = admin
+        .call("scan", json!({"request": {"scan_id": "st-1", "barcode": "10000191230537", "device": "d", "client_time": 0,
+                                          "door": {"performances": [performance], "mode": {"mode": "single_pass"}}}}))
+        .await
+        .expect("scan");
+    assert_eq!(outcome["verdict"]["reason"], "already_scanned", "controlled at SecuTix: {outcome}");
+}
+on_both_backends!(partner_files_go_through_their_own_checks);
+
+async fn performances_are_created_from_the_partners_events(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, _) = a_performance(&app, &admin, "Salle de concert").await;
+    let shotgun = ShotgunStandIn::start("key", 9, 100).await.expect("stand-in");
+    shotgun.put_event(json!({"id": 31, "name": "Nuit électro", "startTime": "2031-03-01T22:00:00Z", "timezone": "Europe/Paris", "venue": {"name": "Le Trianon"}}));
+    shotgun.put_event(json!({"id": 32, "name": "Nuit électro", "startTime": "2031-03-02T22:00:00Z", "timezone": "Europe/Paris", "venue": {"name": "Le Trianon"}}));
+    shotgun.put_event(json!({"id": 30, "name": "Passé", "startTime": "2020-03-02T22:00:00Z", "past": true}));
+    shotgun.put_ticket(ShotgunStandIn::ticket(1, 31, "NE-1", "valid", "Early"));
+    let source = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "9", "key_events": "true", "api_url": shotgun.url, "smartboard_url": shotgun.url}), json!({"token": "key"}))
+        .await
+        .expect("source");
+
+    let listed = admin.call("partner_events", json!({"institution": institution})).await.expect("events");
+    let events = listed[0]["events"].as_array().cloned().unwrap_or_default();
+    assert_eq!(events.len(), 2, "future events only (Key Events): {listed}");
+    assert_eq!(events[0]["venue"], "Le Trianon");
+    let first = events.iter().find(|e| e["id"] == "31").cloned().expect("event 31");
+    let created = admin.call("create_from_partner", json!({"institution": institution, "source": source, "events": [first]})).await.expect("create");
+    assert_eq!(created, 1);
+    app.partners.refresh_due().await.expect("refresh");
+
+    let grid = admin.call("performance_grid", json!({"institution": institution, "with_archived": false})).await.expect("grid");
+    let row = grid.as_array().expect("rows").iter().find(|r| r["event"] == "Nuit électro").cloned().expect("created row");
+    assert_eq!((row["venue"].as_str(), row["total"].as_u64()), (Some("Le Trianon"), Some(1)));
+    let again = admin.call("partner_events", json!({"institution": institution})).await.expect("events");
+    assert_eq!(again[0]["events"].as_array().map(Vec::len), Some(1), "a created date is not offered again");
+}
+on_both_backends!(performances_are_created_from_the_partners_events);

@@ -4,6 +4,7 @@
 mod ids;
 mod institution;
 mod login;
+mod reports;
 mod rights;
 mod shows;
 mod sources;
@@ -12,6 +13,7 @@ mod uploads;
 pub use ids::{EventId, InstitutionId, LoginId, VenueId};
 pub use institution::{DisplayName, Institution, InstitutionName};
 pub use login::{LoginName, Password};
+pub use reports::*;
 pub use rights::Rights;
 pub use shows::{EventRecord, GridRow, VenueRecord};
 pub use sources::{

@@ -27,15 +27,25 @@ type Millis = i64;
 pub enum SourceKind {
     /// CSV or XLSX uploaded by the institution, columns mapped to ticket fields.
     File,
+    /// SecuTix reseller flat file (`BAR_CODE;TICKET_STATE;…`).
+    SecutixReseller,
+    /// SecuTix white list (7 columns, no header).
+    SecutixWhitelist,
+    /// Ticketnet / Ticketmaster France sales file with correspondence tables.
+    Ticketnet,
     Shotgun,
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 2] = [SourceKind::File, SourceKind::Shotgun];
+    pub const ALL: [SourceKind; 5] =
+        [SourceKind::File, SourceKind::SecutixReseller, SourceKind::SecutixWhitelist, SourceKind::Ticketnet, SourceKind::Shotgun];
 
     pub fn code(self) -> &'static str {
         match self {
             SourceKind::File => "file",
+            SourceKind::SecutixReseller => "secutix_reseller",
+            SourceKind::SecutixWhitelist => "secutix_whitelist",
+            SourceKind::Ticketnet => "ticketnet",
             SourceKind::Shotgun => "shotgun",
         }
     }
@@ -47,6 +57,9 @@ impl SourceKind {
     pub fn title(self) -> &'static str {
         match self {
             SourceKind::File => "CSV / Excel",
+            SourceKind::SecutixReseller => "SecuTix (reseller file)",
+            SourceKind::SecutixWhitelist => "SecuTix (white list)",
+            SourceKind::Ticketnet => "Ticketnet / Ticketmaster (sales file)",
             SourceKind::Shotgun => "Shotgun",
         }
     }
@@ -54,7 +67,7 @@ impl SourceKind {
     /// File kinds take uploads, are cumulative and exist at most once per institution; the
     /// others are web services, refreshed on a schedule.
     pub fn is_file(self) -> bool {
-        matches!(self, SourceKind::File)
+        matches!(self, SourceKind::File | SourceKind::SecutixReseller | SourceKind::SecutixWhitelist | SourceKind::Ticketnet)
     }
 
     /// Whether the source can list the partner's events (automatic performance creation).
@@ -66,6 +79,8 @@ impl SourceKind {
     pub fn fields(self) -> &'static [FieldSpec] {
         match self {
             SourceKind::File => FILE_FIELDS,
+            SourceKind::SecutixReseller | SourceKind::SecutixWhitelist => &[],
+            SourceKind::Ticketnet => TICKETNET_FIELDS,
             SourceKind::Shotgun => SHOTGUN_FIELDS,
         }
     }
@@ -73,7 +88,8 @@ impl SourceKind {
     /// What each performance the source is attached to says of it.
     pub fn attachment_fields(self) -> &'static [FieldSpec] {
         match self {
-            SourceKind::File => &[],
+            SourceKind::File | SourceKind::SecutixReseller | SourceKind::SecutixWhitelist => &[],
+            SourceKind::Ticketnet => TICKETNET_ATTACHMENT_FIELDS,
             SourceKind::Shotgun => SHOTGUN_ATTACHMENT_FIELDS,
         }
     }
@@ -116,6 +132,21 @@ const FILE_FIELDS: &[FieldSpec] = &[
     field("category_column", FieldType::Text, false, "Category column", "Colonne de la catégorie"),
     field("holder_column", FieldType::Text, false, "Holder name column", "Colonne du nom du porteur"),
 ];
+
+const TICKETNET_FIELDS: &[FieldSpec] = &[
+    field("categories", FieldType::Text, true, "Categories (code=name; code=name…)", "Catégories (code=nom ; code=nom…)"),
+    field("tariffs", FieldType::Text, true, "Tariff grid (code=name:price; …)", "Grille tarifaire (code=nom:prix ; …)"),
+    field("halls", FieldType::Text, false, "Halls (code=name; empty: not checked)", "Salles (code=nom ; vide : non vérifiées)"),
+    field("zones", FieldType::Text, false, "Zones / blocks (code=name; empty: not checked)", "Zones / blocs (code=nom ; vide : non vérifiés)"),
+];
+
+const TICKETNET_ATTACHMENT_FIELDS: &[FieldSpec] = &[field(
+    "event_code",
+    FieldType::Text,
+    true,
+    "Ticketnet event code (EVENT or EVENT_SESSION)",
+    "Code manifestation Ticketnet (MANIF ou MANIF_SEANCE)",
+)];
 
 const SHOTGUN_FIELDS: &[FieldSpec] = &[
     field("organizer_id", FieldType::Integer, true, "Organizer ID", "Identifiant organisateur"),

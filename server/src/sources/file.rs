@@ -43,22 +43,28 @@ pub struct Table {
 }
 
 pub fn read_table(bytes: &[u8], file_name: &str) -> Result<Table, FileError> {
+    let (format, rows) = read_rows(bytes, file_name)?;
+    let mut rows = rows.into_iter();
+    let (_, headers) = rows.next().ok_or(FileError::Empty)?;
+    Ok(Table { format, headers: headers.into_iter().map(|h| h.trim().to_owned()).collect(), rows: rows.collect() })
+}
+
+/// Every non-empty row with its line, header or not (for formats whose header is optional).
+pub fn read_rows(bytes: &[u8], file_name: &str) -> Result<Rows, FileError> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(FileError::TooLarge);
     }
     let lower = file_name.to_lowercase();
-    let mut rows = if bytes.starts_with(b"PK\x03\x04") || lower.ends_with(".xlsx") {
-        read_xlsx(bytes)?
-    } else {
-        read_csv(bytes)?
-    };
-    rows.1.retain(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()));
-    let mut rows_iter = rows.1.into_iter();
-    let (_, headers) = rows_iter.next().ok_or(FileError::Empty)?;
-    Ok(Table { format: rows.0, headers: headers.into_iter().map(|h| h.trim().to_owned()).collect(), rows: rows_iter.collect() })
+    let (format, mut rows) = if bytes.starts_with(b"PK\x03\x04") || lower.ends_with(".xlsx") { read_xlsx(bytes)? } else { read_csv(bytes)? };
+    rows.retain(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()));
+    if rows.is_empty() {
+        return Err(FileError::Empty);
+    }
+    Ok((format, rows))
 }
 
-type Rows = (String, Vec<(u64, Vec<String>)>);
+/// The format read, and each row with its line.
+pub type Rows = (String, Vec<(u64, Vec<String>)>);
 
 fn read_xlsx(bytes: &[u8]) -> Result<Rows, FileError> {
     let mut workbook = calamine::Xlsx::new(Cursor::new(bytes)).map_err(|e| FileError::Unreadable(e.to_string()))?;
@@ -185,6 +191,61 @@ pub fn state_of(text: &str) -> Option<TicketState> {
         "duplicated" | "dupliqué" | "duplique" | "reissued" | "réédité" => Some(TicketState::Duplicated),
         "unknown" | "inconnu" => Some(TicketState::Unknown),
         _ => None,
+    }
+}
+
+/// Reads an upload for a file source of `kind`: what to show of it, and its tickets (or every
+/// rejected row). `options` are the performance's options for the source.
+pub fn import(
+    kind: SourceKind,
+    bytes: &[u8],
+    file_name: &str,
+    settings: &FieldValues,
+    options: &FieldValues,
+    now: i64,
+) -> Result<(FilePreview, Vec<ImportedTicket>), FileError> {
+    match kind {
+        SourceKind::Ticketnet => {
+            let table = read_table(bytes, file_name)?;
+            let fields = Fields::check(settings, kind.fields())?;
+            let tables = super::ticketnet::Tables::from_settings(&fields)?;
+            let event = super::ticketnet::event_of(options)?;
+            let tickets = super::ticketnet::tickets(&table, &tables, &event)?;
+            Ok((raw_preview(&table.format, table.headers.clone(), &table.rows), tickets))
+        }
+        SourceKind::SecutixReseller | SourceKind::SecutixWhitelist => {
+            let rows = read_rows(bytes, file_name)?;
+            let tickets = if kind == SourceKind::SecutixReseller {
+                super::secutix_files::reseller_tickets(&rows, now)?
+            } else {
+                super::secutix_files::white_list_tickets(&rows)?
+            };
+            Ok((raw_preview(&rows.0, Vec::new(), &rows.1), tickets))
+        }
+        _ => {
+            let table = read_table(bytes, file_name)?;
+            let mapping = Mapping::for_table(&table.headers, settings)?;
+            let tickets = tickets(&table, &mapping)?;
+            Ok((preview(&table, &mapping), tickets))
+        }
+    }
+}
+
+/// Checks a performance's options for a file source of `kind`.
+pub fn check_options(kind: SourceKind, options: &FieldValues) -> Result<(), SettingsError> {
+    match kind {
+        SourceKind::Ticketnet => super::ticketnet::event_of(options).map(|_| ()),
+        _ => Fields::check(options, kind.attachment_fields()).map(|_| ()),
+    }
+}
+
+/// The first rows of a file read in a fixed format (no mapping to show).
+fn raw_preview(format: &str, headers: Vec<String>, rows: &[(u64, Vec<String>)]) -> FilePreview {
+    FilePreview {
+        format: format.to_owned(),
+        headers,
+        rows: rows.iter().take(PREVIEW_ROWS).map(|(_, cells)| cells.clone()).collect(),
+        mapping: BTreeMap::new(),
     }
 }
 

@@ -7,9 +7,11 @@ pub mod http;
 pub mod pusher;
 pub mod scheduler;
 pub mod secrets;
+pub mod secutix_files;
 pub mod service;
 pub mod settings;
 pub mod shotgun;
+pub mod ticketnet;
 pub mod upload;
 
 use std::time::Duration;
@@ -103,6 +105,8 @@ pub fn connector(
     values.extend(secrets.iter().map(|(k, v)| (k.clone(), v.clone())));
     match kind {
         SourceKind::Shotgun => Ok(Box::new(shotgun::Shotgun::new(&values, http.clone())?)),
-        SourceKind::File => Err(ConnectorError::Unsupported),
+        SourceKind::File | SourceKind::SecutixReseller | SourceKind::SecutixWhitelist | SourceKind::Ticketnet => {
+            Err(ConnectorError::Unsupported)
+        }
     }
 }

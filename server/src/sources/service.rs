@@ -49,7 +49,7 @@ impl SourceService for Partners {
     fn check_options(&self, source: &SourceRecord, options: &FieldValues) -> Result<(), AppError> {
         Fields::check(options, source.kind.attachment_fields()).map_err(settings_error)?;
         if source.kind.is_file() {
-            return Ok(());
+            return super::file::check_options(source.kind, options).map_err(settings_error);
         }
         self.connector_for(source).map_err(refresh_error)?.check_options(options).map_err(settings_error)
     }

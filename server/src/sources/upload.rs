@@ -17,7 +17,7 @@ use app::domain::{SourceId, UploadAnswer};
 use app::engine::PerformanceId;
 use app::error::AppError;
 
-use super::file::{self, FileError, MAX_FILE_BYTES, MAX_REPORTED_ROWS, Mapping};
+use super::file::{self, FileError, MAX_FILE_BYTES, MAX_REPORTED_ROWS};
 
 /// Room for the file and the request around it.
 pub const BODY_LIMIT: usize = MAX_FILE_BYTES + 1024 * 1024;
@@ -63,14 +63,17 @@ async fn import(context: &ServerContext, query: &UploadQuery, headers: &HeaderMa
     if !source.kind.is_file() {
         return Err(AppError::NotFound);
     }
-    let table = file::read_table(body, &query.file_name).map_err(file_error)?;
-    let mapping = Mapping::for_table(&table.headers, &source.settings).map_err(|e| file_error(e.into()))?;
-    let preview = file::preview(&table, &mapping);
-    let tickets = file::tickets(&table, &mapping).map_err(file_error)?;
+    let attached = storage.attachments(query.performance).await?.into_iter().find(|a| a.source == source.id);
+    let options = attached.as_ref().map(|a| a.options.clone()).unwrap_or_default();
+    let (preview, tickets) =
+        file::import(source.kind, body, &query.file_name, &source.settings, &options, now_millis()).map_err(file_error)?;
     let imported = if query.dry_run {
         None
     } else {
-        storage.attach_source(query.performance, source.id, &Default::default(), now_millis()).await?;
+        if attached.is_none() {
+            context.sources.check_options(&source, &options)?;
+            storage.attach_source(query.performance, source.id, &options, now_millis()).await?;
+        }
         let summary = storage.import_tickets(query.performance, source.id, ImportMode::Cumulative, &tickets, now_millis()).await?;
         storage.refresh_finished(query.performance, source.id, None, i64::MAX, now_millis()).await?;
         context.performances.forget(query.performance);

@@ -6,6 +6,8 @@
 #[macro_use]
 mod accounts;
 #[macro_use]
+mod reports;
+#[macro_use]
 mod scanning;
 #[macro_use]
 mod shows;

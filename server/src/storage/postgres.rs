@@ -56,3 +56,4 @@ show_storage!(PgStorage);
 account_storage!(PgStorage, PgRow);
 scan_storage!(PgStorage, sqlx::Postgres, PgRow);
 source_storage!(PgStorage, sqlx::Postgres, PgRow);
+report_storage!(PgStorage, sqlx::Postgres, PgRow, super::reports::POSTGRES_FIELD_KEYS);

@@ -55,6 +55,59 @@ macro_rules! show_storage {
                 if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
             }
 
+            async fn set_archived(&self, performance: PerformanceId, archived: bool) -> StorageResult<()> {
+                let done = sqlx::query("UPDATE performances SET archived = $1 WHERE id = $2")
+                    .bind(archived)
+                    .bind(performance.0)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(database_error)?;
+                if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
+            }
+
+            async fn purge_performances(&self, before: Millis) -> StorageResult<u64> {
+                const DUE: &str = "SELECT id FROM performances WHERE COALESCE(valid_to, starts_at) < $1";
+                let mut tx = self.writer.begin().await.map_err(database_error)?;
+                for table in ["scans", "ticket_duplicates", "tickets", "category_filters", "performance_sources", "device_downloads"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE performance_id IN ({DUE})"))
+                        .bind(before)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(database_error)?;
+                }
+                let done = sqlx::query(&format!("DELETE FROM performances WHERE id IN ({DUE})"))
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                tx.commit().await.map_err(database_error)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn downloads(&self, from: Millis, to: Millis) -> StorageResult<Vec<app::backend::storage::DownloadRecord>> {
+                let rows = sqlx::query(
+                    "SELECT d.downloaded_at, i.name AS institution, l.name AS login FROM device_downloads d \
+                     JOIN logins l ON l.id = d.login_id JOIN performances p ON p.id = d.performance_id \
+                     JOIN events e ON e.id = p.event_id JOIN venues v ON v.id = e.venue_id \
+                     JOIN institutions i ON i.id = v.institution_id \
+                     WHERE d.downloaded_at >= $1 AND d.downloaded_at < $2 ORDER BY d.downloaded_at",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(app::backend::storage::DownloadRecord {
+                            at: r.try_get("downloaded_at").map_err(database_error)?,
+                            institution: r.try_get("institution").map_err(database_error)?,
+                            login: r.try_get("login").map_err(database_error)?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn set_category_filters(&self, performance: PerformanceId, categories: &[String]) -> StorageResult<()> {
                 let mut tx = self.writer.begin().await.map_err(database_error)?;
                 sqlx::query("DELETE FROM category_filters WHERE performance_id = $1")

@@ -277,6 +277,15 @@ macro_rules! source_storage {
                     .collect()
             }
 
+            async fn performances_of_source(&self, source: SourceId) -> StorageResult<Vec<FieldValues>> {
+                let rows: Vec<String> = sqlx::query_scalar("SELECT options FROM performance_sources WHERE source_id = $1")
+                    .bind(source.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                rows.iter().map(|json| values_from(json)).collect()
+            }
+
             async fn request_refresh(&self, performance: PerformanceId, source: SourceId, _now: Millis) -> StorageResult<()> {
                 // Zero marks a refresh a person asked for: it runs even after the import end.
                 let done = sqlx::query("UPDATE performance_sources SET next_refresh_at = 0 WHERE performance_id = $1 AND source_id = $2")

@@ -70,3 +70,4 @@ show_storage!(SqliteStorage);
 account_storage!(SqliteStorage, SqliteRow);
 scan_storage!(SqliteStorage, sqlx::Sqlite, SqliteRow);
 source_storage!(SqliteStorage, sqlx::Sqlite, SqliteRow);
+report_storage!(SqliteStorage, sqlx::Sqlite, SqliteRow, super::reports::SQLITE_FIELD_KEYS);

@@ -3,11 +3,13 @@
 //! suite.
 
 mod accounts;
+mod reports;
 mod scanning;
 mod shows;
 mod sources;
 
 pub use accounts::*;
+pub use reports::*;
 pub use scanning::*;
 pub use shows::*;
 pub use sources::*;
@@ -28,6 +30,6 @@ pub type StorageResult<T> = Result<T, StorageError>;
 pub type Millis = i64;
 
 /// Everything the server keeps, behind one interface.
-pub trait Storage: AccountStorage + ShowStorage + ScanStorage + SourceStorage + Send + Sync + 'static {}
+pub trait Storage: AccountStorage + ShowStorage + ScanStorage + SourceStorage + ReportStorage + Send + Sync + 'static {}
 
-impl<T: AccountStorage + ShowStorage + ScanStorage + SourceStorage + Send + Sync + 'static> Storage for T {}
+impl<T: AccountStorage + ShowStorage + ScanStorage + SourceStorage + ReportStorage + Send + Sync + 'static> Storage for T {}

@@ -16,6 +16,14 @@ pub struct NewPerformance {
     pub import_end: Option<Millis>,
 }
 
+/// A login downloaded ticket numbers of an institution's performance to a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadRecord {
+    pub at: Millis,
+    pub institution: String,
+    pub login: String,
+}
+
 #[async_trait]
 pub trait ShowStorage: Send + Sync {
     async fn create_venue(&self, institution: InstitutionId, name: &str, time_zone: &str) -> StorageResult<VenueId>;
@@ -28,6 +36,13 @@ pub trait ShowStorage: Send + Sync {
     async fn event_place(&self, event: EventId) -> StorageResult<Option<(InstitutionId, String)>>;
     async fn performance_grid(&self, institution: InstitutionId, with_archived: bool) -> StorageResult<Vec<GridRow>>;
     async fn set_pda_open(&self, performance: PerformanceId, open: bool) -> StorageResult<()>;
+    /// Archived performances are hidden from the grid unless asked for.
+    async fn set_archived(&self, performance: PerformanceId, archived: bool) -> StorageResult<()>;
+    /// Deletes the performances whose date (or validity end) is before `before`, with their
+    /// tickets, scans and attachments; how many were purged.
+    async fn purge_performances(&self, before: Millis) -> StorageResult<u64>;
+    /// Ticket downloads to devices between two times: (when, institution, login), oldest first.
+    async fn downloads(&self, from: Millis, to: Millis) -> StorageResult<Vec<DownloadRecord>>;
     async fn set_category_filters(&self, performance: PerformanceId, categories: &[String]) -> StorageResult<()>;
     /// The categories present among the performance's tickets, each with whether it is excluded.
     async fn performance_categories(&self, performance: PerformanceId) -> StorageResult<Vec<(String, bool)>>;

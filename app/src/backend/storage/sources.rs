@@ -85,6 +85,9 @@ pub trait SourceStorage: Send + Sync {
     /// Detaches it, with its tickets in that performance and the filters left without tickets.
     async fn detach_source(&self, performance: PerformanceId, source: SourceId) -> StorageResult<()>;
     async fn attachments(&self, performance: PerformanceId) -> StorageResult<Vec<AttachmentView>>;
+    /// The options of every performance the source is attached to (which partner events are
+    /// already present).
+    async fn performances_of_source(&self, source: SourceId) -> StorageResult<Vec<FieldValues>>;
     /// Makes an attachment due now ("refresh now").
     async fn request_refresh(&self, performance: PerformanceId, source: SourceId, now: Millis) -> StorageResult<()>;
 

@@ -1,8 +1,11 @@
 //! The back office: institution tree on the left, the selected institution on the right.
 
+pub mod automatic;
 pub mod institutions;
 pub mod performances;
+pub mod reports;
 pub mod sources;
+pub mod usage;
 pub mod users;
 
 use leptos::prelude::*;
@@ -17,6 +20,7 @@ use crate::pages::me::whoami;
 use institutions::{list_institutions, open_institution, InstitutionForms, InstitutionTree};
 use performances::PerformanceGrid;
 use sources::SourcesTab;
+use usage::UsageTab;
 use users::UsersTab;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -24,6 +28,7 @@ enum Tab {
     Performances,
     Users,
     Sources,
+    Usage,
 }
 
 #[component]
@@ -83,6 +88,7 @@ pub fn BackOfficePage() -> impl IntoView {
                         let current = list.into_iter().find(|i| Some(i.id) == selected.get())?;
                         let id = current.id;
                         let can_administer = current.can_administer;
+                        let is_root = current.parent.is_none() && can_administer;
                         Some(view! {
                             <h1 data-testid="institution-name">{current.name.clone()}</h1>
                             <InstitutionForms institution=current on_change />
@@ -95,10 +101,15 @@ pub fn BackOfficePage() -> impl IntoView {
                                     <button class:active=move || tab.get() == Tab::Sources data-testid="sources-tab-button"
                                         on:click=move |_| tab.set(Tab::Sources)>{t!(i18n, tab_sources)}</button>
                                 </Show>
+                                <Show when=move || is_root>
+                                    <button class:active=move || tab.get() == Tab::Usage data-testid="usage-tab-button"
+                                        on:click=move |_| tab.set(Tab::Usage)>{t!(i18n, tab_usage)}</button>
+                                </Show>
                             </nav>
                             {move || match tab.get() {
                                 Tab::Users if can_administer => view! { <UsersTab institution=id /> }.into_any(),
                                 Tab::Sources if can_administer => view! { <SourcesTab institution=id /> }.into_any(),
+                                Tab::Usage if is_root => view! { <UsageTab /> }.into_any(),
                                 _ => view! { <PerformanceGrid institution=id /> }.into_any(),
                             }}
                         })

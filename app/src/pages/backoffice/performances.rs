@@ -136,6 +136,13 @@ pub async fn set_pda_open(performance: PerformanceId, open: bool) -> Result<(), 
 }
 
 /// The categories present in a performance, and which are excluded (refused as "filtered").
+#[server(endpoint = "set_archived", input = leptos::server_fn::codec::Json)]
+pub async fn set_archived(performance: PerformanceId, archived: bool) -> Result<(), AppError> {
+    let (storage, _) = guard::backoffice_of_performance(performance).await?;
+    storage.set_archived(performance, archived).await?;
+    Ok(())
+}
+
 #[server(endpoint = "category_filters", input = leptos::server_fn::codec::Json)]
 pub async fn category_filters(performance: PerformanceId) -> Result<Vec<(String, bool)>, AppError> {
     let (storage, _) = guard::backoffice_of_performance(performance).await?;
@@ -269,6 +276,9 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
     let performance_label = RwSignal::new(String::new());
     let performance_start = RwSignal::new(String::new());
     let performance_import_end = RwSignal::new(String::new());
+    let performance_undated = RwSignal::new(false);
+    let performance_from = RwSignal::new(String::new());
+    let performance_to = RwSignal::new(String::new());
 
     let add_venue = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -285,12 +295,13 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
         ev.prevent_default();
         let Ok(event) = performance_event.get_untracked().parse::<i64>() else { return };
         spawn_local(async move {
+            let undated = performance_undated.get_untracked();
             let created = create_performance(
                 EventId(event),
                 performance_label.get_untracked(),
-                Some(performance_start.get_untracked()),
-                None,
-                None,
+                (!undated).then(|| performance_start.get_untracked()),
+                undated.then(|| performance_from.get_untracked()),
+                undated.then(|| performance_to.get_untracked()),
                 Some(performance_import_end.get_untracked()),
             )
             .await;
@@ -309,8 +320,10 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
             let open = event_target_checked(&ev);
             spawn_local(async move { report(set_pda_open(performance, open).await) });
         };
+        let archived = row.archived;
+        let archive = move |_| spawn_local(async move { report(set_archived(performance, !archived).await) });
         view! {
-            <tr data-performance=performance.to_string() data-venue=row.venue.clone()>
+            <tr data-performance=performance.to_string() data-venue=row.venue.clone() class:archived=archived>
                 <td>{row.event.clone()} <small class="muted">{row.venue.clone()} " · " {row.label.clone()}</small></td>
                 <td>{date}</td>
                 <td>{format_time(row.import_end, &row.time_zone)}</td>
@@ -318,8 +331,12 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
                 <td data-testid="counter">{row.admitted} " / " {row.total}</td>
                 <td><input type="checkbox" data-testid="pda" prop:checked=row.pda_open on:change=toggle /></td>
                 <td>
+                    <button type="button" class="link" data-testid="archive" on:click=archive>
+                        {if archived { t!(i18n, unarchive).into_any() } else { t!(i18n, archive).into_any() }}
+                    </button>
                     <CategoryFilters performance report />
                     <super::sources::PerformanceSourcesPanel performance changed=Callback::new(move |()| refresh()) />
+                    <super::reports::ReportLink performance />
                 </td>
             </tr>
         }
@@ -363,6 +380,7 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
                 </tbody>
             </table>
             <div class="cards">
+                <super::automatic::AutomaticCreation institution created=Callback::new(move |()| refresh()) />
                 <form class="card" on:submit=add_venue data-testid="venue-form">
                     <h3>{t!(i18n, add_venue)}</h3>
                     <input name="venue-name" placeholder=move || t_string!(i18n, field_name) prop:value=venue_name
@@ -398,9 +416,21 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
                     </select>
                     <input name="performance-label" placeholder=move || t_string!(i18n, field_label) prop:value=performance_label
                         on:input=move |ev| performance_label.set(event_target_value(&ev)) />
-                    <label>{t!(i18n, col_date)} " "
-                        <input name="performance-start" type="datetime-local" prop:value=performance_start
-                            on:input=move |ev| performance_start.set(event_target_value(&ev)) /></label>
+                    <label class="check"><input type="checkbox" name="performance-undated" prop:checked=performance_undated
+                        on:change=move |ev| performance_undated.set(event_target_checked(&ev)) /> {t!(i18n, undated)}</label>
+                    <Show when=move || !performance_undated.get()>
+                        <label>{t!(i18n, col_date)} " "
+                            <input name="performance-start" type="datetime-local" prop:value=performance_start
+                                on:input=move |ev| performance_start.set(event_target_value(&ev)) /></label>
+                    </Show>
+                    <Show when=move || performance_undated.get()>
+                        <label>{t!(i18n, valid_from)} " "
+                            <input name="performance-from" type="datetime-local" prop:value=performance_from
+                                on:input=move |ev| performance_from.set(event_target_value(&ev)) /></label>
+                        <label>{t!(i18n, valid_to)} " "
+                            <input name="performance-to" type="datetime-local" prop:value=performance_to
+                                on:input=move |ev| performance_to.set(event_target_value(&ev)) /></label>
+                    </Show>
                     <label>{t!(i18n, col_import_end)} " "
                         <input name="performance-import-end" type="datetime-local" prop:value=performance_import_end
                             on:input=move |ev| performance_import_end.set(event_target_value(&ev)) /></label>

@@ -1,0 +1,174 @@
+//! Automatic performance creation (SPEC §3): for sources that can list their events, the
+//! dates not yet present, as venue → event → date; the chosen ones are created with the
+//! source's venue and event names, the source attached, and their tickets imported.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::{Deserialize, Serialize};
+
+use crate::components::error_text::ErrorLine;
+use crate::domain::{InstitutionId, PartnerEvent, SourceId};
+use crate::error::AppError;
+use crate::i18n::*;
+
+/// The attachment option naming the partner's event, for every kind that lists events.
+const EVENT_OPTION: &str = "event_id";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceEvents {
+    pub source: SourceId,
+    pub source_name: String,
+    /// Events with a date not yet created from this source.
+    pub events: Vec<PartnerEvent>,
+}
+
+#[server(endpoint = "partner_events", input = leptos::server_fn::codec::Json)]
+pub async fn partner_events(institution: InstitutionId) -> Result<Vec<SourceEvents>, AppError> {
+    use crate::backend::{context, session::current_actor};
+    let context = context()?;
+    let actor = current_actor().await?;
+    crate::backend::guard::backoffice_of(context.storage.as_ref(), &actor, institution).await?;
+    let mut answer = Vec::new();
+    for source in context.storage.sources(institution).await?.into_iter().filter(|s| s.kind.lists_events()) {
+        let present: Vec<String> = context
+            .storage
+            .performances_of_source(source.id)
+            .await?
+            .into_iter()
+            .filter_map(|options| options.get(EVENT_OPTION).cloned())
+            .collect();
+        let events = context.sources.list_events(&source).await?;
+        let now = crate::backend::now_millis();
+        let events = events
+            .into_iter()
+            .filter(|e| !present.contains(&e.id) && e.starts_at.is_some_and(|t| t > now))
+            .collect();
+        answer.push(SourceEvents { source: source.id, source_name: source.name, events });
+    }
+    Ok(answer)
+}
+
+/// Creates the chosen events' performances (venue and event found by name or created), attaches
+/// the source with the partner's event and asks for their import.
+#[server(endpoint = "create_from_partner", input = leptos::server_fn::codec::Json)]
+pub async fn create_from_partner(institution: InstitutionId, source: SourceId, events: Vec<PartnerEvent>) -> Result<u32, AppError> {
+    use crate::backend::storage::NewPerformance;
+    use crate::backend::{context, now_millis, session::current_actor};
+    let context = context()?;
+    let storage = context.storage.clone();
+    let actor = current_actor().await?;
+    crate::backend::guard::backoffice_of(storage.as_ref(), &actor, institution).await?;
+    let record = storage.source(source).await?.filter(|s| s.institution == institution).ok_or(AppError::NotFound)?;
+    let mut created = 0;
+    for event in events {
+        let venue_name = crate::domain::DisplayName::parse(&event.venue)?;
+        let event_name = crate::domain::DisplayName::parse(&event.name)?;
+        let zone = event.time_zone.clone().filter(|z| z.parse::<chrono_tz::Tz>().is_ok()).unwrap_or_else(|| "Europe/Paris".to_owned());
+        let venue = match storage.venues(institution).await?.into_iter().find(|v| v.name == venue_name.as_str()) {
+            Some(v) => v.id,
+            None => storage.create_venue(institution, venue_name.as_str(), &zone).await?,
+        };
+        let show = match storage.events(institution).await?.into_iter().find(|e| e.venue == venue && e.name == event_name.as_str()) {
+            Some(e) => e.id,
+            None => storage.create_event(venue, event_name.as_str()).await?,
+        };
+        let performance = storage
+            .create_performance(&NewPerformance { event: show, label: String::new(), starts_at: event.starts_at, window: None, import_end: None })
+            .await?;
+        let options = [(EVENT_OPTION.to_owned(), event.id.clone())].into();
+        context.sources.check_options(&record, &options)?;
+        storage.attach_source(performance, source, &options, now_millis()).await?;
+        created += 1;
+    }
+    context.sources.wake_scheduler();
+    Ok(created)
+}
+
+fn date_text(millis: Option<i64>, zone: Option<&str>) -> String {
+    let zone: chrono_tz::Tz = zone.and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::Europe::Paris);
+    millis
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.with_timezone(&zone).format("%d/%m/%Y %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+#[component]
+pub fn AutomaticCreation(institution: InstitutionId, created: Callback<()>) -> impl IntoView {
+    let i18n = use_i18n();
+    let asked = RwSignal::new(false);
+    let listing = Resource::new(move || asked.get(), move |asked| async move {
+        if asked { partner_events(institution).await.map(Some) } else { Ok(None) }
+    });
+    let chosen = RwSignal::new(Vec::<(SourceId, PartnerEvent)>::new());
+    let (error, set_error) = signal(None::<AppError>);
+    let create = move |_| {
+        let picked = chosen.get_untracked();
+        let mut by_source: BTreeMap<SourceId, Vec<PartnerEvent>> = BTreeMap::new();
+        for (source, event) in picked {
+            by_source.entry(source).or_default().push(event);
+        }
+        spawn_local(async move {
+            for (source, events) in by_source {
+                if let Err(e) = create_from_partner(institution, source, events).await {
+                    set_error.set(Some(e));
+                    return;
+                }
+            }
+            set_error.set(None);
+            chosen.set(Vec::new());
+            listing.refetch();
+            created.run(());
+        });
+    };
+    view! {
+        <div class="card" data-testid="automatic-creation">
+            <h3>{t!(i18n, automatic_creation)}</h3>
+            <button type="button" data-testid="list-partner-events" on:click=move |_| { asked.set(true); listing.refetch(); }>
+                {t!(i18n, list_partner_events)}
+            </button>
+            <ErrorLine error />
+            <Transition fallback=move || view! { <progress></progress> }>
+                {move || listing.get().map(|r| match r {
+                    Ok(Some(sources)) => sources.into_iter().map(|s| {
+                        let mut tree: BTreeMap<String, BTreeMap<String, Vec<PartnerEvent>>> = BTreeMap::new();
+                        for event in s.events {
+                            tree.entry(event.venue.clone()).or_default().entry(event.name.clone()).or_default().push(event);
+                        }
+                        let source = s.source;
+                        view! {
+                            <details open>
+                                <summary>{s.source_name}</summary>
+                                <ul class="tree">{tree.into_iter().map(|(venue, events)| view! {
+                                    <li>{venue}<ul>{events.into_iter().map(|(name, dates)| view! {
+                                        <li>{name}<ul>{dates.into_iter().map(|event| {
+                                            let label = date_text(event.starts_at, event.time_zone.as_deref());
+                                            let id = event.id.clone();
+                                            view! {
+                                                <li><label class="check"><input type="checkbox" data-partner-event=id
+                                                    on:change=move |ev| {
+                                                        let on = event_target_checked(&ev);
+                                                        let event = event.clone();
+                                                        chosen.update(|c| {
+                                                            c.retain(|(_, e)| e.id != event.id);
+                                                            if on { c.push((source, event)); }
+                                                        });
+                                                    } /> {label}</label></li>
+                                            }
+                                        }).collect_view()}</ul></li>
+                                    }).collect_view()}</ul></li>
+                                }).collect_view()}</ul>
+                            </details>
+                        }
+                    }).collect_view().into_any(),
+                    Ok(None) => ().into_any(),
+                    Err(e) => { set_error.set(Some(e)); ().into_any() }
+                })}
+            </Transition>
+            <button type="button" data-testid="create-from-partner" on:click=create disabled=move || chosen.with(Vec::is_empty)>
+                {t!(i18n, create_selected)}
+            </button>
+        </div>
+    }
+}

@@ -1,0 +1,3 @@
+//! Reports outside the server functions: the .xlsx and CSV downloads.
+
+pub mod export;

@@ -1,0 +1,284 @@
+//! Ticketnet / Ticketmaster France sales files (seeds 001, 003). No public protocol exists:
+//! sales arrive as a CSV (`;`) with one row per ticket sold and Ticketnet's correspondence
+//! codes (integers under 10 digits), whatever the transport (file drop, HTTP). Header:
+//!
+//! `BARCODE;EVENT;SESSION;HALL;ZONE;FLOOR;CATEGORY;TARIFF;PRICE;SEAT;LAST_NAME;FIRST_NAME`
+//!
+//! The source holds the correspondence tables (halls, zones, categories, tariffs with their
+//! price grid); each performance names its Ticketnet event (`EVENT` or `EVENT_SESSION`, at
+//! most 10 characters after `_`). Rows are checked as the allotment interface does, with its
+//! error codes (seed 003, annex B); a price that differs from the grid stops the integration
+//! with an error naming the ticket and both prices.
+
+use std::collections::HashMap;
+
+use app::backend::storage::ImportedTicket;
+use app::domain::{RejectedRow, SourceKind};
+use app::engine::{Barcode, TicketState};
+
+use super::file::{FileError, Table};
+use super::settings::{Fields, SettingsError};
+
+/// Direct-entry barcodes: 14 characters starting with `02` (Code 128).
+const BARCODE_LENGTH: usize = 14;
+const BARCODE_PREFIX: &str = "02";
+const MAX_SESSION_LENGTH: usize = 10;
+
+/// A Ticketnet correspondence code: an integer under 10 digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Code(u32);
+
+impl Code {
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        (!text.is_empty() && text.len() < 10 && text.bytes().all(|b| b.is_ascii_digit())).then(|| text.parse().ok().map(Code)).flatten()
+    }
+}
+
+/// A performance's Ticketnet event: `EVENT` or, for a competition, `EVENT_SESSION`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventCode {
+    pub event: Code,
+    pub session: Option<String>,
+}
+
+impl EventCode {
+    pub fn parse(field: &str, text: &str) -> Result<Self, SettingsError> {
+        let (event, session) = match text.trim().split_once('_') {
+            Some((event, session)) => (event, Some(session)),
+            None => (text.trim(), None),
+        };
+        let event = Code::parse(event).ok_or_else(|| SettingsError::new(field, format!("{text:?}: the event code is an integer under 10 digits")))?;
+        if let Some(session) = session {
+            if session.is_empty() || session.chars().count() > MAX_SESSION_LENGTH {
+                return Err(SettingsError::new(field, format!("{text:?}: the session code after _ has 1 to {MAX_SESSION_LENGTH} characters")));
+            }
+        }
+        Ok(Self { event, session: session.map(str::to_owned) })
+    }
+}
+
+/// `code=name` pairs, one per line or separated by `;` (prices may use a decimal comma).
+fn table(fields: &Fields<'_>, name: &str) -> Result<HashMap<Code, String>, SettingsError> {
+    let Some(text) = fields.text(name) else { return Ok(HashMap::new()) };
+    text.split([';', '\n'])
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let (code, value) = entry.split_once('=').ok_or_else(|| SettingsError::new(name, format!("{entry:?}: expected code=name")))?;
+            let code = Code::parse(code).ok_or_else(|| SettingsError::new(name, format!("{code:?} is not an integer under 10 digits")))?;
+            Ok((code, value.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// Prices in cents, from "32.20" or "32,20".
+fn cents(text: &str) -> Option<i64> {
+    let text = text.trim().replace(',', ".");
+    let (units, decimals) = text.split_once('.').unwrap_or((&text, "0"));
+    let decimals = format!("{decimals:0<2}");
+    if decimals.len() > 2 {
+        return None;
+    }
+    Some(units.parse::<i64>().ok()? * 100 + decimals.parse::<i64>().ok()?)
+}
+
+fn euros(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// The tariff grid: code → (name, price in cents).
+fn tariffs(fields: &Fields<'_>) -> Result<HashMap<Code, (String, i64)>, SettingsError> {
+    table(fields, "tariffs")?
+        .into_iter()
+        .map(|(code, value)| {
+            let (name, price) = value
+                .rsplit_once(':')
+                .ok_or_else(|| SettingsError::new("tariffs", format!("{value:?}: expected code=name:price")))?;
+            let price = cents(price).ok_or_else(|| SettingsError::new("tariffs", format!("{price:?} is not a price")))?;
+            Ok((code, (name.trim().to_owned(), price)))
+        })
+        .collect()
+}
+
+/// The correspondence tables, checked once per import.
+pub struct Tables {
+    halls: HashMap<Code, String>,
+    zones: HashMap<Code, String>,
+    categories: HashMap<Code, String>,
+    tariffs: HashMap<Code, (String, i64)>,
+}
+
+impl Tables {
+    pub fn from_settings(fields: &Fields<'_>) -> Result<Self, SettingsError> {
+        Ok(Self { halls: table(fields, "halls")?, zones: table(fields, "zones")?, categories: table(fields, "categories")?, tariffs: tariffs(fields)? })
+    }
+}
+
+/// Every sale of the performance's event, or the rows refused with their error code.
+pub fn tickets(table: &Table, tables: &Tables, event: &EventCode) -> Result<Vec<ImportedTicket>, FileError> {
+    let column = |name: &str| table.headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let required = ["BARCODE", "EVENT", "CATEGORY", "TARIFF", "PRICE"];
+    if let Some(missing) = required.iter().find(|c| column(c).is_none()) {
+        return Err(FileError::Mapping(SettingsError::new("file", format!("column {missing} is missing ({})", table.headers.join(";")))));
+    }
+    let at = |cells: &[String], name: &str| column(name).and_then(|c| cells.get(c)).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let mut tickets = Vec::new();
+    let mut rejected = Vec::new();
+    for (line, cells) in &table.rows {
+        let reject = |reason: String| RejectedRow { line: *line, reason };
+        let barcode = at(cells, "BARCODE");
+        if barcode.len() != BARCODE_LENGTH || !barcode.starts_with(BARCODE_PREFIX) || !barcode.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            rejected.push(reject(format!("barcode {barcode:?}: direct entry needs {BARCODE_LENGTH} characters starting with {BARCODE_PREFIX}")));
+            continue;
+        }
+        if Code::parse(&at(cells, "EVENT")) != Some(event.event) {
+            rejected.push(reject(format!("error 11: unknown event {:?}", at(cells, "EVENT"))));
+            continue;
+        }
+        let session = at(cells, "SESSION");
+        if event.session.as_deref().is_some_and(|s| s != session) {
+            rejected.push(reject(format!("error 12: unknown session {session:?}")));
+            continue;
+        }
+        let known = |table: &HashMap<Code, String>, name: &str| {
+            let text = at(cells, name);
+            if table.is_empty() || text.is_empty() { Ok(()) } else { Code::parse(&text).filter(|c| table.contains_key(c)).map(|_| ()).ok_or(text) }
+        };
+        if let Err(hall) = known(&tables.halls, "HALL") {
+            rejected.push(reject(format!("error 10: unknown hall {hall:?}")));
+            continue;
+        }
+        if let Err(zone) = known(&tables.zones, "ZONE") {
+            rejected.push(reject(format!("error 14: unknown zone {zone:?}")));
+            continue;
+        }
+        let Some(category) = Code::parse(&at(cells, "CATEGORY")).and_then(|c| tables.categories.get(&c)) else {
+            rejected.push(reject(format!("error 16: new category {:?}", at(cells, "CATEGORY"))));
+            continue;
+        };
+        let Some((tariff, grid_price)) = Code::parse(&at(cells, "TARIFF")).and_then(|c| tables.tariffs.get(&c)) else {
+            rejected.push(reject(format!("error 19: new tariff type {:?}", at(cells, "TARIFF"))));
+            continue;
+        };
+        let Some(price) = cents(&at(cells, "PRICE")) else {
+            rejected.push(reject(format!("price {:?} is not a price", at(cells, "PRICE"))));
+            continue;
+        };
+        if price != *grid_price {
+            // The allotment interface stops here until the grid or the sale is corrected.
+            rejected.push(reject(format!(
+                "price check: ticket {barcode} sold at {} but tariff {tariff:?} is {} in the grid; integration stopped",
+                euros(price),
+                euros(*grid_price)
+            )));
+            return Err(FileError::Rejected(rejected));
+        }
+        let Ok(parsed) = Barcode::parse(&barcode) else {
+            rejected.push(reject(format!("barcode {barcode:?} is not a ticket number")));
+            continue;
+        };
+        let holder = [at(cells, "FIRST_NAME"), at(cells, "LAST_NAME")].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+        let fields: serde_json::Map<String, serde_json::Value> = table
+            .headers
+            .iter()
+            .zip(cells)
+            .map(|(h, v)| (h.clone(), serde_json::Value::String(v.clone())))
+            .chain([("TARIFF_NAME".to_owned(), serde_json::Value::String(tariff.clone()))])
+            .collect();
+        tickets.push(ImportedTicket {
+            barcode: parsed,
+            state: TicketState::Valid,
+            category: category.clone(),
+            holder: (!holder.is_empty()).then_some(holder),
+            fields: serde_json::Value::Object(fields).to_string(),
+            partner_scanned_at: None,
+        });
+    }
+    if rejected.is_empty() { Ok(tickets) } else { Err(FileError::Rejected(rejected)) }
+}
+
+/// The event code a performance gives this source.
+pub fn event_of(options: &app::domain::FieldValues) -> Result<EventCode, SettingsError> {
+    let fields = Fields::check(options, SourceKind::Ticketnet.attachment_fields())?;
+    EventCode::parse("event_code", &fields.required("event_code")?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::domain::FieldValues;
+
+    fn settings() -> FieldValues {
+        [
+            ("categories", "1=Carré Or; 2=Tribune"),
+            ("tariffs", "10=Plein tarif:32.20\n11=Réduit:25,00"),
+            ("halls", "7=Grande salle"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    fn import(csv: &str, event: &str) -> Result<Vec<ImportedTicket>, FileError> {
+        let table = super::super::file::read_table(csv.as_bytes(), "ventes.csv")?;
+        let values = settings();
+        let fields = Fields::check(&values, SourceKind::Ticketnet.fields()).map_err(FileError::Mapping)?;
+        let tables = Tables::from_settings(&fields).map_err(FileError::Mapping)?;
+        tickets(&table, &tables, &EventCode::parse("event_code", event).map_err(FileError::Mapping)?)
+    }
+
+    const HEADER: &str = "BARCODE;EVENT;SESSION;HALL;ZONE;FLOOR;CATEGORY;TARIFF;PRICE;SEAT;LAST_NAME;FIRST_NAME\n";
+
+    #[test]
+    fn codes_are_integers_under_ten_digits_and_sessions_at_most_ten_characters() {
+        assert_eq!(Code::parse("123456789"), Some(Code(123_456_789)));
+        assert_eq!(Code::parse("1234567890"), None);
+        assert_eq!(Code::parse("12a"), None);
+        assert!(EventCode::parse("e", "4521_FINALE").is_ok());
+        assert!(EventCode::parse("e", "4521_ABCDEFGHIJK").is_err());
+        assert!(EventCode::parse("e", "4521_").is_err());
+    }
+
+    #[test]
+    fn sales_map_through_the_correspondence_tables() {
+        let csv = format!("{HEADER}02000000000001;4521;;7;;;1;10;32.20;A12;Curie;Marie\n02000000000002;4521;;7;;;2;11;25,00;;;\n");
+        let tickets = import(&csv, "4521").expect("imports");
+        assert_eq!(tickets.len(), 2);
+        assert_eq!(tickets[0].category, "Carré Or");
+        assert_eq!(tickets[0].holder.as_deref(), Some("Marie Curie"));
+        assert!(tickets[0].fields.contains("Plein tarif"));
+    }
+
+    #[test]
+    fn rows_are_refused_with_the_interface_error_codes() {
+        let csv = format!(
+            "{HEADER}0300000000000X;4521;;7;;;1;10;32.20;;;\n02000000000002;999;;7;;;1;10;32.20;;;\n02000000000003;4521;;8;;;1;10;32.20;;;\n\
+             02000000000004;4521;;7;;;3;10;32.20;;;\n02000000000005;4521;;7;;;1;12;32.20;;;\n"
+        );
+        let Err(FileError::Rejected(rows)) = import(&csv, "4521") else { panic!("expected rejections") };
+        let reasons: Vec<&str> = rows.iter().map(|r| r.reason.as_str()).collect();
+        assert!(reasons[0].contains("14 characters starting with 02"), "{reasons:?}");
+        assert!(reasons[1].starts_with("error 11"), "{reasons:?}");
+        assert!(reasons[2].starts_with("error 10"), "{reasons:?}");
+        assert!(reasons[3].starts_with("error 16"), "{reasons:?}");
+        assert!(reasons[4].starts_with("error 19"), "{reasons:?}");
+        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn a_price_off_the_grid_stops_the_integration_naming_the_ticket_and_both_prices() {
+        let csv = format!("{HEADER}02000000000001;4521;;7;;;1;10;30.00;;;\n02000000000002;4521;;7;;;1;10;32.20;;;\n");
+        let Err(FileError::Rejected(rows)) = import(&csv, "4521") else { panic!("expected the price check to stop") };
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].reason.contains("02000000000001") && rows[0].reason.contains("30.00") && rows[0].reason.contains("32.20"), "{}", rows[0].reason);
+    }
+
+    #[test]
+    fn a_competition_session_must_match() {
+        let csv = format!("{HEADER}02000000000001;4521;FINALE;7;;;1;10;32.20;;;\n02000000000002;4521;DEMI;7;;;1;10;32.20;;;\n");
+        let Err(FileError::Rejected(rows)) = import(&csv, "4521_FINALE") else { panic!("expected a rejection") };
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].reason.starts_with("error 12"));
+    }
+}

@@ -1,0 +1,208 @@
+//! Reports: the SQL both databases run, written once, as
+//! `report_storage!(Type, Database, RowType, FIELD_KEYS_SQL)` for a type with a `pool` field.
+//! Only listing the keys of the sources' JSON fields differs between the databases.
+//!
+//! A page is found in two steps inside one statement: the ids of the page's tickets (sorted and
+//! filtered on narrow columns, by index where the sort allows), then their details and their
+//! scans grouped once over the page. Sorting on a scan figure groups the performance's scans
+//! once to rank every ticket.
+
+/// The keys of the performance's tickets' JSON fields (`$1`), on SQLite.
+pub(super) const SQLITE_FIELD_KEYS: &str = "SELECT DISTINCT j.key FROM tickets t, json_each(CASE WHEN NOT json_valid(t.fields) THEN '{}' \
+     WHEN json_type(t.fields) = 'object' THEN t.fields ELSE '{}' END) j WHERE t.performance_id = $1 AND t.fields IS NOT NULL";
+
+/// The same on PostgreSQL.
+pub(super) const POSTGRES_FIELD_KEYS: &str = "SELECT DISTINCT k.key FROM tickets t, jsonb_object_keys(CASE WHEN \
+     jsonb_typeof(t.fields::jsonb) = 'object' THEN t.fields::jsonb ELSE '{}'::jsonb END) AS k(key) \
+     WHERE t.performance_id = $1 AND t.fields IS NOT NULL";
+
+macro_rules! report_storage {
+    ($storage:ty, $db:ty, $row:ty, $field_keys_sql:expr) => {
+        /// Scan figures per ticket, over the scans `$scope` selects.
+        fn report_aggregate(scope: &str) -> String {
+            format!(
+                "SELECT s.ticket_id, SUM(CASE WHEN s.admitted THEN 1 ELSE 0 END) AS passes, \
+                 MIN(CASE WHEN s.admitted AND s.direction = 'in' THEN s.scanned_at END) AS first_entry, \
+                 MAX(s.scanned_at) AS last_scan, SUM(CASE WHEN s.anomaly IS NOT NULL THEN 1 ELSE 0 END) AS anomalies \
+                 FROM scans s WHERE {scope} GROUP BY s.ticket_id"
+            )
+        }
+
+        /// The `ORDER BY` of a sort over `t` (tickets), `src` (sources) and `a` (scan figures).
+        /// Missing values sort first ascending on both databases; the barcode breaks ties.
+        fn report_order(sort: app::domain::ReportColumn, descending: bool) -> String {
+            use app::domain::ReportColumn;
+            let (dir, nulls) = if descending { ("DESC", "NULLS LAST") } else { ("ASC", "NULLS FIRST") };
+            let key = match sort {
+                ReportColumn::Barcode => return format!("t.barcode {dir}"),
+                ReportColumn::State => format!("t.state {dir}"),
+                ReportColumn::Category => format!("t.category {dir}"),
+                ReportColumn::Holder => format!("t.holder {dir} {nulls}"),
+                ReportColumn::Source => format!("src.name {dir} {nulls}"),
+                ReportColumn::FirstEntry => format!("a.first_entry {dir} {nulls}"),
+                ReportColumn::Passes => format!("COALESCE(a.passes, 0) {dir}"),
+            };
+            format!("{key}, t.barcode {dir}")
+        }
+
+        /// Details and scan figures of the tickets `page` (a CTE of ticket ids) lists.
+        fn report_rows_sql(page: &str, order: &str) -> String {
+            format!(
+                "WITH page AS ({page}), a AS ({aggregate}) \
+                 SELECT t.barcode, t.state, t.category, t.holder, t.fields, src.name AS source_name, \
+                 COALESCE(a.passes, 0) AS passes, a.first_entry, a.last_scan, COALESCE(a.anomalies, 0) AS anomalies \
+                 FROM page JOIN tickets t ON t.id = page.id LEFT JOIN sources src ON src.id = t.source_id \
+                 LEFT JOIN a ON a.ticket_id = t.id ORDER BY {order}",
+                aggregate = report_aggregate("s.ticket_id IN (SELECT id FROM page)"),
+            )
+        }
+
+        fn report_row(row: &$row) -> StorageResult<app::domain::ReportRow> {
+            let count = |name: &str| -> StorageResult<u32> {
+                Ok(u32::try_from(row.try_get::<i64, _>(name).map_err(database_error)?).unwrap_or(u32::MAX))
+            };
+            Ok(app::domain::ReportRow {
+                barcode: row.try_get("barcode").map_err(database_error)?,
+                state: ticket_state_from(&row.try_get::<String, _>("state").map_err(database_error)?)?,
+                category: row.try_get("category").map_err(database_error)?,
+                holder: row.try_get("holder").map_err(database_error)?,
+                source_name: row.try_get("source_name").map_err(database_error)?,
+                fields: app::domain::ReportRow::fields_from_json(row.try_get::<Option<String>, _>("fields").map_err(database_error)?.as_deref()),
+                passes: count("passes")?,
+                first_entry: row.try_get("first_entry").map_err(database_error)?,
+                last_scan: row.try_get("last_scan").map_err(database_error)?,
+                anomalies: count("anomalies")?,
+            })
+        }
+
+        #[async_trait::async_trait]
+        impl app::backend::storage::ReportStorage for $storage {
+            async fn report_page(&self, query: &app::domain::ReportQuery) -> StorageResult<app::domain::ReportPage> {
+                use app::domain::ReportColumn;
+                let pattern = (!query.filter.is_empty()).then(|| query.filter.like_pattern());
+                // Numbered in order of appearance: $1 performance, then the pattern if any.
+                let filter = if pattern.is_some() {
+                    " AND (LOWER(t.barcode) LIKE LOWER($2) ESCAPE '\\' OR LOWER(COALESCE(t.holder, '')) LIKE LOWER($2) ESCAPE '\\')"
+                } else {
+                    ""
+                };
+                let next = if pattern.is_some() { 3 } else { 2 };
+                let order = report_order(query.sort, query.descending);
+                let ranked_by = match query.sort {
+                    ReportColumn::FirstEntry | ReportColumn::Passes => {
+                        format!("LEFT JOIN ({}) a ON a.ticket_id = t.id", report_aggregate("s.performance_id = $1 AND s.ticket_id IS NOT NULL"))
+                    }
+                    ReportColumn::Source => "LEFT JOIN sources src ON src.id = t.source_id".to_owned(),
+                    _ => String::new(),
+                };
+                let page = format!(
+                    "SELECT t.id FROM tickets t {ranked_by} WHERE t.performance_id = $1{filter} ORDER BY {order} LIMIT ${next} OFFSET ${}",
+                    next + 1
+                );
+                let sql = report_rows_sql(&page, &order);
+                let mut rows = sqlx::query(&sql).bind(query.performance.0);
+                if let Some(pattern) = &pattern {
+                    rows = rows.bind(pattern.as_str());
+                }
+                let rows = rows
+                    .bind(i64::from(query.page_size.get()))
+                    .bind(i64::try_from(query.offset()).unwrap_or(i64::MAX))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                let rows = rows.iter().map(report_row).collect::<StorageResult<Vec<_>>>()?;
+
+                let sql = format!("SELECT COUNT(*) FROM tickets t WHERE t.performance_id = $1{filter}");
+                let mut count = sqlx::query_scalar::<_, i64>(&sql).bind(query.performance.0);
+                if let Some(pattern) = &pattern {
+                    count = count.bind(pattern.as_str());
+                }
+                let total_matching = count_from(count.fetch_one(&self.pool).await.map_err(database_error)?);
+
+                let totals = sqlx::query(
+                    "SELECT t.category, COUNT(*) AS tickets, SUM(CASE WHEN t.state = 'valid' THEN 1 ELSE 0 END) AS valid, \
+                     SUM(CASE WHEN EXISTS (SELECT 1 FROM scans s WHERE s.ticket_id = t.id AND s.admitted) THEN 1 ELSE 0 END) AS admitted \
+                     FROM tickets t WHERE t.performance_id = $1 GROUP BY t.category ORDER BY t.category",
+                )
+                .bind(query.performance.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?;
+                let totals_by_category = totals
+                    .iter()
+                    .map(|r| {
+                        Ok(app::domain::CategoryTotal {
+                            category: r.try_get("category").map_err(database_error)?,
+                            tickets: count_from(r.try_get("tickets").map_err(database_error)?),
+                            valid: count_from(r.try_get("valid").map_err(database_error)?),
+                            admitted: count_from(r.try_get("admitted").map_err(database_error)?),
+                        })
+                    })
+                    .collect::<StorageResult<Vec<_>>>()?;
+                Ok(app::domain::ReportPage { rows, total_matching, totals_by_category })
+            }
+
+            async fn ticket_history(&self, performance: PerformanceId, barcode: &str) -> StorageResult<Option<app::domain::TicketHistory>> {
+                let ticket: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE performance_id = $1 AND barcode = $2")
+                    .bind(performance.0)
+                    .bind(barcode)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                let Some(ticket) = ticket else { return Ok(None) };
+                let rows = sqlx::query(
+                    "SELECT scanned_at, device, direction, admitted, verdict, offline, anomaly FROM scans \
+                     WHERE ticket_id = $1 ORDER BY scanned_at, id",
+                )
+                .bind(ticket)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?;
+                let scans = rows
+                    .iter()
+                    .map(|r| {
+                        let anomaly = r.try_get::<Option<String>, _>("anomaly").map_err(database_error)?;
+                        Ok(app::domain::HistoryEntry {
+                            at: r.try_get("scanned_at").map_err(database_error)?,
+                            device: r.try_get("device").map_err(database_error)?,
+                            direction: direction_from(&r.try_get::<String, _>("direction").map_err(database_error)?)?,
+                            admitted: r.try_get("admitted").map_err(database_error)?,
+                            verdict: verdict_from(&r.try_get::<String, _>("verdict").map_err(database_error)?)?,
+                            offline: r.try_get("offline").map_err(database_error)?,
+                            anomaly: anomaly.as_deref().and_then(Anomaly::parse).map(|a| match a {
+                                Anomaly::DoubleEntry => app::domain::ScanAnomaly::DoubleEntry,
+                                Anomaly::AdmittedAgainstRules => app::domain::ScanAnomaly::AdmittedAgainstRules,
+                            }),
+                        })
+                    })
+                    .collect::<StorageResult<Vec<_>>>()?;
+                Ok(Some(app::domain::TicketHistory { barcode: barcode.to_owned(), scans }))
+            }
+
+            async fn report_chunk(&self, performance: PerformanceId, after: Option<&str>, limit: u32) -> StorageResult<Vec<app::domain::ReportRow>> {
+                let (after_clause, limit_param) = if after.is_some() { (" AND t.barcode > $2", "$3") } else { ("", "$2") };
+                let page = format!(
+                    "SELECT t.id FROM tickets t WHERE t.performance_id = $1{after_clause} ORDER BY t.barcode LIMIT {limit_param}"
+                );
+                let sql = report_rows_sql(&page, "t.barcode");
+                let mut rows = sqlx::query(&sql).bind(performance.0);
+                if let Some(after) = after {
+                    rows = rows.bind(after);
+                }
+                let rows = rows.bind(i64::from(limit)).fetch_all(&self.pool).await.map_err(database_error)?;
+                rows.iter().map(report_row).collect()
+            }
+
+            async fn report_field_keys(&self, performance: PerformanceId) -> StorageResult<Vec<String>> {
+                let mut keys: Vec<String> = sqlx::query_scalar($field_keys_sql)
+                    .bind(performance.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                // One order on both databases, whatever their collation.
+                keys.sort();
+                Ok(keys)
+            }
+        }
+    };
+}
