@@ -2,6 +2,8 @@
 -- and the scans of a performance grouped per ticket from the index alone.
 CREATE INDEX tickets_report_state ON tickets (performance_id, state, barcode);
 CREATE INDEX tickets_report_category ON tickets (performance_id, category, barcode);
+-- Totals by category from the index alone.
+CREATE INDEX tickets_report_totals ON tickets (performance_id, category, state);
 CREATE INDEX tickets_report_holder ON tickets (performance_id, holder, barcode);
 CREATE INDEX scans_report_figures ON scans (performance_id, ticket_id, admitted, direction, scanned_at, anomaly);
 -- A ticket's history, every scan (admitted or not).

@@ -321,3 +321,45 @@ async fn performances_are_created_from_the_partners_events(backend: support::Bac
     assert_eq!(again[0]["events"].as_array().map(Vec::len), Some(1), "a created date is not offered again");
 }
 on_both_backends!(performances_are_created_from_the_partners_events);
+
+async fn scans_are_pushed_to_shotgun_once_unless_the_performance_says_not_to(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, performance) = a_performance(&app, &admin, "Péniche").await;
+    let (_, quiet) = a_performance(&app, &admin, "Péniche bis").await;
+    let shotgun = ShotgunStandIn::start("push-token", 3, 100).await.expect("stand-in");
+    for (id, event) in [(1, 70), (2, 70), (3, 71)] {
+        shotgun.put_ticket(ShotgunStandIn::ticket(id, event, &format!("P{id}"), "valid", "Deal"));
+    }
+    let push_url = format!("{}/scans", shotgun.url);
+    let source = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "3", "api_url": shotgun.url, "push_url": push_url}), json!({"token": "push-token"}))
+        .await
+        .expect("source");
+    admin.call("sources/attach", json!({"performance": performance, "source": source, "options": {"event_id": "70"}})).await.expect("attach");
+    admin.call("sources/attach", json!({"performance": quiet, "source": source, "options": {"event_id": "71", "do_not_push": "true"}})).await.expect("attach");
+    app.partners.refresh_due().await.expect("refresh");
+    for p in [&performance, &quiet] {
+        admin.call("set_pda_open", json!({"performance": p, "open": true})).await.expect("PDA");
+    }
+    let scan = |p: &Value, code: &str, id: &str| json!({"request": {"scan_id": id, "barcode": code, "device": "door-2", "client_time": 0,
+                                                                      "door": {"performances": [p], "mode": {"mode": "single_pass"}}}});
+    admin.call("scan", scan(&performance, "P1", "push-1")).await.expect("scan");
+    admin.call("scan", scan(&performance, "P1", "push-1b")).await.expect("a refused repeat is not pushed");
+    admin.call("scan", scan(&quiet, "P3", "push-3")).await.expect("scan");
+
+    // The partner fails first: the scan stays queued, the failure is shown, then it goes once.
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    shotgun.fail_next_push(Fault::ServerError);
+    app.partners.push_now().await.expect("push");
+    assert!(shotgun.pushes().is_empty());
+    assert!(attachment(&admin, &performance).await["push_error"].as_str().is_some_and(|e| e.contains("500")));
+    app.partners.push_now().await.expect("push");
+    admin.call("scan", scan(&performance, "P2", "push-2")).await.expect("scan");
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    app.partners.push_now().await.expect("push");
+    app.partners.push_now().await.expect("push");
+    let pushed: Vec<String> = shotgun.pushes().iter().map(|p| p["ticket_scan_code"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(pushed, vec!["P1", "P2"], "each admission once, in order; none from the do-not-push performance");
+    assert!(attachment(&admin, &performance).await["push_error"].is_null());
+}
+on_both_backends!(scans_are_pushed_to_shotgun_once_unless_the_performance_says_not_to);

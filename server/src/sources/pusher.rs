@@ -36,6 +36,11 @@ impl Partners {
         })
     }
 
+    /// One pass of the pusher (tests run it when they choose).
+    pub async fn push_now(&self) -> Result<(), StorageError> {
+        self.push_due(&mut HashMap::new()).await
+    }
+
     async fn push_due(&self, backoff: &mut HashMap<(PerformanceId, SourceId), (Instant, Duration)>) -> Result<(), StorageError> {
         for kind in PUSHING_KINDS {
             for (performance, source, options) in self.storage.attachments_of_kind(kind).await? {

@@ -14,6 +14,7 @@ use crate::error::AppError;
 use crate::i18n::*;
 
 /// The attachment option naming the partner's event, for every kind that lists events.
+#[cfg(feature = "ssr")]
 const EVENT_OPTION: &str = "event_id";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,12 +156,12 @@ pub fn AutomaticCreation(institution: InstitutionId, created: Callback<()>) -> i
                                                             if on { c.push((source, event)); }
                                                         });
                                                     } /> {label}</label></li>
-                                            }
+                                            }.into_any()
                                         }).collect_view()}</ul></li>
-                                    }).collect_view()}</ul></li>
-                                }).collect_view()}</ul>
+                                    }.into_any()).collect_view()}</ul></li>
+                                }.into_any()).collect_view()}</ul>
                             </details>
-                        }
+                        }.into_any()
                     }).collect_view().into_any(),
                     Ok(None) => ().into_any(),
                     Err(e) => { set_error.set(Some(e)); ().into_any() }

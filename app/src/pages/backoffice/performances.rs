@@ -268,6 +268,7 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
         });
     });
 
+    let open_panels = RwSignal::new(std::collections::HashSet::<PerformanceId>::new());
     let venue_name = RwSignal::new(String::new());
     let venue_zone = RwSignal::new("Europe/Paris".to_owned());
     let event_venue = RwSignal::new(String::new());
@@ -335,7 +336,7 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
                         {if archived { t!(i18n, unarchive).into_any() } else { t!(i18n, archive).into_any() }}
                     </button>
                     <CategoryFilters performance report />
-                    <super::sources::PerformanceSourcesPanel performance changed=Callback::new(move |()| refresh()) />
+                    <super::sources::PerformanceSourcesPanel performance open_panels changed=Callback::new(move |()| refresh()) />
                     <super::reports::ReportLink performance />
                 </td>
             </tr>

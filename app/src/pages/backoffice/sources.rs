@@ -448,9 +448,14 @@ fn FileUpload(performance: PerformanceId, source: SourceId, done: Callback<()>) 
 
 /// The sources of one performance, in its grid row.
 #[component]
-pub fn PerformanceSourcesPanel(performance: PerformanceId, changed: Callback<()>) -> impl IntoView {
+pub fn PerformanceSourcesPanel(
+    performance: PerformanceId,
+    changed: Callback<()>,
+    /// Performances whose box is open: kept by the grid, so a refreshed row stays open.
+    open_panels: RwSignal<std::collections::HashSet<PerformanceId>>,
+) -> impl IntoView {
     let i18n = use_i18n();
-    let open = RwSignal::new(false);
+    let open = Signal::derive(move || open_panels.with(|p| p.contains(&performance)));
     let version = RwSignal::new(0u32);
     let data = Resource::new(move || (open.get(), version.get()), move |(open, _)| async move {
         if open { performance_sources(performance).await.map(Some) } else { Ok(None) }
@@ -515,8 +520,12 @@ pub fn PerformanceSourcesPanel(performance: PerformanceId, changed: Callback<()>
         .into_any()
     };
     view! {
-        <details class="sources" data-testid="performance-sources">
-            <summary on:click=move |_| open.update(|o| *o = !*o)>{t!(i18n, sources_button)}</summary>
+        <details class="sources" data-testid="performance-sources" prop:open=move || open.get()>
+            <summary on:click=move |ev| {
+                // The grid's set decides, not the browser's own toggle.
+                ev.prevent_default();
+                open_panels.update(|p| if !p.remove(&performance) { p.insert(performance); });
+            }>{t!(i18n, sources_button)}</summary>
             <ErrorLine error />
             <Transition>
                 {move || data.get().map(|r| match r {
