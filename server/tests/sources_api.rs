@@ -16,14 +16,18 @@ use support::{ADMIN_PASSWORD, Client, TestApp};
 async fn a_performance(app: &TestApp, admin: &Client, name: &str) -> (Value, Value) {
     let root = app.storage.root_institution().await.expect("root").expect("exists").id;
     let institution = admin.call("create_institution", json!({"parent": root, "name": name})).await.expect("institution")["id"].clone();
+    let performance = another_performance(admin, &institution).await;
+    (institution, performance)
+}
+
+async fn another_performance(admin: &Client, institution: &Value) -> Value {
     let venue = admin.call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"})).await.expect("venue");
     let event = admin.call("create_event", json!({"venue": venue, "name": "Concert"})).await.expect("event");
-    let performance = admin
+    admin
         .call("create_performance", json!({"event": event, "label": "", "starts_at": "2030-06-01T20:00",
                                            "valid_from": null, "valid_to": null, "import_end": null}))
         .await
-        .expect("performance");
-    (institution, performance)
+        .expect("performance")
 }
 
 fn periods() -> Value {
@@ -326,7 +330,7 @@ async fn scans_are_pushed_to_shotgun_once_unless_the_performance_says_not_to(bac
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
     let (institution, performance) = a_performance(&app, &admin, "Péniche").await;
-    let (_, quiet) = a_performance(&app, &admin, "Péniche bis").await;
+    let quiet = another_performance(&admin, &institution).await;
     let shotgun = ShotgunStandIn::start("push-token", 3, 100).await.expect("stand-in");
     for (id, event) in [(1, 70), (2, 70), (3, 71)] {
         shotgun.put_ticket(ShotgunStandIn::ticket(id, event, &format!("P{id}"), "valid", "Deal"));
