@@ -25,10 +25,32 @@ struct Scene {
 
 async fn scene(app: &TestApp) -> Scene {
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let root = app.storage.root_institution().await.expect("root").expect("exists").id;
-    let institution = admin.call("create_institution", json!({"parent": root, "name": "Opéra"})).await.expect("institution")["id"].clone();
-    let venue = admin.call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"})).await.expect("venue");
-    let event = admin.call("create_event", json!({"venue": venue, "name": "Gala"})).await.expect("event");
+    let root = app
+        .storage
+        .root_institution()
+        .await
+        .expect("root")
+        .expect("exists")
+        .id;
+    let institution = admin
+        .call(
+            "create_institution",
+            json!({"parent": root, "name": "Opéra"}),
+        )
+        .await
+        .expect("institution")["id"]
+        .clone();
+    let venue = admin
+        .call(
+            "create_venue",
+            json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"}),
+        )
+        .await
+        .expect("venue");
+    let event = admin
+        .call("create_event", json!({"venue": venue, "name": "Gala"}))
+        .await
+        .expect("event");
     let performance = admin
         .call("create_performance", json!({"event": event, "label": "", "starts_at": "2026-05-28T20:00",
                                            "valid_from": null, "valid_to": null, "import_end": null}))
@@ -48,19 +70,43 @@ async fn scene(app: &TestApp) -> Scene {
                 R05,staff,Eve Durand,valid,,0\n\
                 X_9,general,Hugo 100% Sure,valid,C1,30\n";
     let (status, answer) = admin
-        .post_bytes(&format!("/upload/source-file?performance={performance}&source={source}&file_name=t.csv"), file.as_bytes().to_vec())
+        .post_bytes(
+            &format!(
+                "/upload/source-file?performance={performance}&source={source}&file_name=t.csv"
+            ),
+            file.as_bytes().to_vec(),
+        )
         .await;
     assert_eq!(status, 200, "{answer}");
     let id = PerformanceId(performance.as_i64().expect("id"));
-    let extra = [("R06", "general", None), ("R07", "staff", Some("Zed Martin"))].map(|(code, category, holder)| NewTicket {
+    let extra = [
+        ("R06", "general", None),
+        ("R07", "staff", Some("Zed Martin")),
+    ]
+    .map(|(code, category, holder)| NewTicket {
         barcode: Barcode::parse(code).expect("barcode"),
         state: TicketState::Valid,
         category: category.into(),
         holder: holder.map(str::to_owned),
     });
-    app.storage.upsert_tickets(id, &extra, 1).await.expect("tickets without a source");
-    admin.call("set_pda_open", json!({"performance": performance, "open": true})).await.expect("open");
-    admin.call("set_category_filters", json!({"performance": performance, "excluded": ["staff"]})).await.expect("filter");
+    app.storage
+        .upsert_tickets(id, &extra, 1)
+        .await
+        .expect("tickets without a source");
+    admin
+        .call(
+            "set_pda_open",
+            json!({"performance": performance, "open": true}),
+        )
+        .await
+        .expect("open");
+    admin
+        .call(
+            "set_category_filters",
+            json!({"performance": performance, "excluded": ["staff"]}),
+        )
+        .await
+        .expect("filter");
     for (login, backoffice) in [("door", false), ("door2", false), ("clerk", true)] {
         admin
             .call("create_login", json!({"institution": institution, "login": login, "password": PASSWORD,
@@ -78,31 +124,72 @@ async fn scene(app: &TestApp) -> Scene {
     door.call("sync_upload", json!({"scans": [offline("s1", "R01", "tab-1", T0), offline("s2", "R02", "tab-1", T0 + 1_000)]}))
         .await
         .expect("upload");
-    let outcome = door2.call("sync_upload", json!({"scans": [offline("s3", "R01", "tab-2", T0 + 5_000)]})).await.expect("upload");
-    assert_eq!(outcome["results"][0]["conflict"], json!(true), "a double entry");
-    door2.call("sync_upload", json!({"scans": [offline("s4", "R04", "tab-2", T0 + 2_000)]})).await.expect("upload");
+    let outcome = door2
+        .call(
+            "sync_upload",
+            json!({"scans": [offline("s3", "R01", "tab-2", T0 + 5_000)]}),
+        )
+        .await
+        .expect("upload");
+    assert_eq!(
+        outcome["results"][0]["conflict"],
+        json!(true),
+        "a double entry"
+    );
+    door2
+        .call(
+            "sync_upload",
+            json!({"scans": [offline("s4", "R04", "tab-2", T0 + 2_000)]}),
+        )
+        .await
+        .expect("upload");
     Scene { performance, admin }
 }
 
-fn query(performance: &Value, page: u32, size: u32, sort: &str, descending: bool, filter: &str) -> Value {
+fn query(
+    performance: &Value,
+    page: u32,
+    size: u32,
+    sort: &str,
+    descending: bool,
+    filter: &str,
+) -> Value {
     json!({"query": {"performance": performance, "page": page, "page_size": size, "sort": sort,
                      "descending": descending, "filter": filter}})
 }
 
 async fn page(client: &Client, query: Value) -> Result<Value, AppError> {
-    client.call("reports/page", query).await.map(|answer| answer["page"].clone())
+    client
+        .call("reports/page", query)
+        .await
+        .map(|answer| answer["page"].clone())
 }
 
 fn barcodes(page: &Value) -> Vec<String> {
-    page["rows"].as_array().expect("rows").iter().map(|r| r["barcode"].as_str().expect("barcode").to_owned()).collect()
+    page["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["barcode"].as_str().expect("barcode").to_owned())
+        .collect()
 }
 
 async fn pages_and_sorting(backend: support::Backend) {
-    let Some(app) = support::spawn_app(backend).await else { return };
+    let Some(app) = support::spawn_app(backend).await else {
+        return;
+    };
     let s = scene(&app).await;
-    let all = page(&s.admin, query(&s.performance, 0, 500, "barcode", false, "")).await.expect("report");
+    let all = page(
+        &s.admin,
+        query(&s.performance, 0, 500, "barcode", false, ""),
+    )
+    .await
+    .expect("report");
     assert_eq!(all["total_matching"], 8);
-    assert_eq!(barcodes(&all), ["R01", "R02", "R03", "R04", "R05", "R06", "R07", "X_9"]);
+    assert_eq!(
+        barcodes(&all),
+        ["R01", "R02", "R03", "R04", "R05", "R06", "R07", "X_9"]
+    );
     let r01 = &all["rows"][0];
     assert_eq!(r01["passes"], 2);
     assert_eq!(r01["first_entry"], T0);
@@ -117,14 +204,31 @@ async fn pages_and_sorting(backend: support::Backend) {
     // Pages of 3: 3 + 3 + 2, then nothing.
     let mut seen = Vec::new();
     for (number, expected) in [(0, 3), (1, 3), (2, 2), (3, 0)] {
-        let p = page(&s.admin, query(&s.performance, number, 3, "barcode", false, "")).await.expect("page");
-        assert_eq!(p["rows"].as_array().expect("rows").len(), expected, "page {number}");
+        let p = page(
+            &s.admin,
+            query(&s.performance, number, 3, "barcode", false, ""),
+        )
+        .await
+        .expect("page");
+        assert_eq!(
+            p["rows"].as_array().expect("rows").len(),
+            expected,
+            "page {number}"
+        );
         assert_eq!(p["total_matching"], 8);
         seen.extend(barcodes(&p));
     }
     assert_eq!(seen, barcodes(&all));
     // A page size past the cap is clamped, not refused.
-    assert_eq!(page(&s.admin, query(&s.performance, 0, 100_000, "barcode", false, "")).await.expect("clamped")["total_matching"], 8);
+    assert_eq!(
+        page(
+            &s.admin,
+            query(&s.performance, 0, 100_000, "barcode", false, "")
+        )
+        .await
+        .expect("clamped")["total_matching"],
+        8
+    );
 
     // Every column both ways, as Rust sorts the same rows: missing values first ascending,
     // ties by barcode.
@@ -142,17 +246,37 @@ async fn pages_and_sorting(backend: support::Backend) {
             other => panic!("no column {other}"),
         }
     };
-    for column in ["barcode", "state", "category", "holder", "source", "first_entry", "passes"] {
+    for column in [
+        "barcode",
+        "state",
+        "category",
+        "holder",
+        "source",
+        "first_entry",
+        "passes",
+    ] {
         for descending in [false, true] {
             let mut expected = rows.clone();
             expected.sort_by(|a, b| {
-                let order = key(a, column).cmp(&key(b, column)).then_with(|| a["barcode"].as_str().cmp(&b["barcode"].as_str()));
+                let order = key(a, column)
+                    .cmp(&key(b, column))
+                    .then_with(|| a["barcode"].as_str().cmp(&b["barcode"].as_str()));
                 if descending { order.reverse() } else { order }
             });
-            let expected: Vec<String> = expected.iter().map(|r| r["barcode"].as_str().expect("barcode").to_owned()).collect();
+            let expected: Vec<String> = expected
+                .iter()
+                .map(|r| r["barcode"].as_str().expect("barcode").to_owned())
+                .collect();
             let mut got = Vec::new();
             for number in 0..3 {
-                got.extend(barcodes(&page(&s.admin, query(&s.performance, number, 3, column, descending, "")).await.expect("sorted")));
+                got.extend(barcodes(
+                    &page(
+                        &s.admin,
+                        query(&s.performance, number, 3, column, descending, ""),
+                    )
+                    .await
+                    .expect("sorted"),
+                ));
             }
             assert_eq!(got, expected, "sorted by {column}, descending {descending}");
         }
@@ -161,21 +285,46 @@ async fn pages_and_sorting(backend: support::Backend) {
 on_both_backends!(pages_and_sorting);
 
 async fn filter_and_totals(backend: support::Backend) {
-    let Some(app) = support::spawn_app(backend).await else { return };
+    let Some(app) = support::spawn_app(backend).await else {
+        return;
+    };
     let s = scene(&app).await;
     let found = |filter: &'static str| {
         let admin = &s.admin;
         let performance = s.performance.clone();
-        async move { barcodes(&page(admin, query(&performance, 0, 50, "barcode", false, filter)).await.expect("filtered")) }
+        async move {
+            barcodes(
+                &page(admin, query(&performance, 0, 50, "barcode", false, filter))
+                    .await
+                    .expect("filtered"),
+            )
+        }
     };
-    assert_eq!(found("MART").await, ["R01", "R04", "R07"], "part of a name, any case");
+    assert_eq!(
+        found("MART").await,
+        ["R01", "R04", "R07"],
+        "part of a name, any case"
+    );
     assert_eq!(found("  alice martin ").await, ["R01"], "a whole name");
-    assert_eq!(found("r0").await, ["R01", "R02", "R03", "R04", "R05", "R06", "R07"], "part of a barcode");
+    assert_eq!(
+        found("r0").await,
+        ["R01", "R02", "R03", "R04", "R05", "R06", "R07"],
+        "part of a barcode"
+    );
     assert_eq!(found("R05").await, ["R05"], "a whole barcode");
-    assert_eq!(found("_").await, ["X_9"], "an underscore is a character, not a wildcard");
+    assert_eq!(
+        found("_").await,
+        ["X_9"],
+        "an underscore is a character, not a wildcard"
+    );
     assert_eq!(found("100%").await, ["X_9"], "a percent sign too");
     assert!(found("nobody").await.is_empty());
-    let filtered = page(&s.admin, query(&s.performance, 0, 2, "barcode", false, "mart")).await.expect("filtered");
+    let filtered = page(
+        &s.admin,
+        query(&s.performance, 0, 2, "barcode", false, "mart"),
+    )
+    .await
+    .expect("filtered");
     assert_eq!(filtered["total_matching"], 3);
 
     // Totals cover the whole performance whatever the filter: cancelled and category-filtered
@@ -186,7 +335,10 @@ async fn filter_and_totals(backend: support::Backend) {
         .iter()
         .map(|t| {
             let n = |k: &str| t[k].as_u64().expect("count");
-            (t["category"].as_str().expect("category").to_owned(), (n("tickets"), n("valid"), n("admitted")))
+            (
+                t["category"].as_str().expect("category").to_owned(),
+                (n("tickets"), n("valid"), n("admitted")),
+            )
         })
         .collect();
     assert_eq!(
@@ -201,9 +353,18 @@ async fn filter_and_totals(backend: support::Backend) {
 on_both_backends!(filter_and_totals);
 
 async fn history_shows_the_double_entry(backend: support::Backend) {
-    let Some(app) = support::spawn_app(backend).await else { return };
+    let Some(app) = support::spawn_app(backend).await else {
+        return;
+    };
     let s = scene(&app).await;
-    let history = s.admin.call("reports/history", json!({"performance": s.performance, "barcode": "R01"})).await.expect("history");
+    let history = s
+        .admin
+        .call(
+            "reports/history",
+            json!({"performance": s.performance, "barcode": "R01"}),
+        )
+        .await
+        .expect("history");
     let scans = history["scans"].as_array().expect("scans");
     assert_eq!(scans.len(), 2);
     assert_eq!(scans[0]["device"], "tab-1");
@@ -214,10 +375,22 @@ async fn history_shows_the_double_entry(backend: support::Backend) {
     assert_eq!(scans[1]["device"], "tab-2");
     assert_eq!(scans[1]["anomaly"], "double_entry");
     assert_eq!(scans[1]["direction"], "in");
-    let unscanned = s.admin.call("reports/history", json!({"performance": s.performance, "barcode": "R06"})).await.expect("history");
+    let unscanned = s
+        .admin
+        .call(
+            "reports/history",
+            json!({"performance": s.performance, "barcode": "R06"}),
+        )
+        .await
+        .expect("history");
     assert_eq!(unscanned["scans"], json!([]));
     assert_eq!(
-        s.admin.call("reports/history", json!({"performance": s.performance, "barcode": "NOPE"})).await,
+        s.admin
+            .call(
+                "reports/history",
+                json!({"performance": s.performance, "barcode": "NOPE"})
+            )
+            .await,
         Err(AppError::NotFound)
     );
 }
@@ -225,15 +398,30 @@ on_both_backends!(history_shows_the_double_entry);
 
 /// A browser of our own, to read downloads and their status.
 async fn browser(app: &TestApp, login: &str, password: &str) -> reqwest::Client {
-    let http = reqwest::Client::builder().cookie_store(true).build().expect("client");
-    let signed = http.post(format!("{}/api/sign_in", app.base_url)).json(&json!({"login": login, "password": password})).send().await;
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let signed = http
+        .post(format!("{}/api/sign_in", app.base_url))
+        .json(&json!({"login": login, "password": password}))
+        .send()
+        .await;
     assert!(signed.expect("sign in").status().is_success());
     http
 }
 
-async fn download(app: &TestApp, http: &reqwest::Client, performance: &Value, format: &str) -> (u16, String, Vec<u8>) {
+async fn download(
+    app: &TestApp,
+    http: &reqwest::Client,
+    performance: &Value,
+    format: &str,
+) -> (u16, String, Vec<u8>) {
     let response = http
-        .get(format!("{}/export/report?performance={performance}&format={format}", app.base_url))
+        .get(format!(
+            "{}/export/report?performance={performance}&format={format}",
+            app.base_url
+        ))
         .send()
         .await
         .expect("request reaches the server");
@@ -244,73 +432,170 @@ async fn download(app: &TestApp, http: &reqwest::Client, performance: &Value, fo
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    (status, disposition, response.bytes().await.expect("body").to_vec())
+    (
+        status,
+        disposition,
+        response.bytes().await.expect("body").to_vec(),
+    )
 }
 
 async fn exports_download_every_ticket(backend: support::Backend) {
     use calamine::{Data, Reader};
-    let Some(app) = support::spawn_app(backend).await else { return };
+    let Some(app) = support::spawn_app(backend).await else {
+        return;
+    };
     let s = scene(&app).await;
     let http = browser(&app, "admin", ADMIN_PASSWORD).await;
 
     let (status, disposition, bytes) = download(&app, &http, &s.performance, "xlsx").await;
     assert_eq!(status, 200);
-    assert_eq!(disposition, format!("attachment; filename=\"performance-{}.xlsx\"", s.performance));
+    assert_eq!(
+        disposition,
+        format!(
+            "attachment; filename=\"performance-{}.xlsx\"",
+            s.performance
+        )
+    );
     let mut workbook = calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx");
-    let sheet = workbook.worksheet_range_at(0).expect("a sheet").expect("readable");
-    let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    let sheet = workbook
+        .worksheet_range_at(0)
+        .expect("a sheet")
+        .expect("readable");
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
     assert_eq!(rows.len(), 1 + 8, "a header and every ticket");
-    assert_eq!(rows[0], [
-        "barcode", "state", "category", "holder", "source", "passes", "first entry",
-        // Every column of the file, as the source gave it.
-        "barcode", "category", "holder_name", "price", "seat", "status",
-    ]);
-    assert_eq!(rows[1][..6], ["R01", "valid", "vip", "Alice Martin", "Box office", "2"]);
-    assert_eq!(rows[1][7..], ["R01", "vip", "Alice Martin", "80", "A1", "valid"]);
-    assert_eq!(rows[6][7..], ["", "", "", "", "", ""], "R06 came without a source");
+    assert_eq!(
+        rows[0],
+        [
+            "barcode",
+            "state",
+            "category",
+            "holder",
+            "source",
+            "passes",
+            "first entry",
+            // Every column of the file, as the source gave it.
+            "barcode",
+            "category",
+            "holder_name",
+            "price",
+            "seat",
+            "status",
+        ]
+    );
+    assert_eq!(
+        rows[1][..6],
+        ["R01", "valid", "vip", "Alice Martin", "Box office", "2"]
+    );
+    assert_eq!(
+        rows[1][7..],
+        ["R01", "vip", "Alice Martin", "80", "A1", "valid"]
+    );
+    assert_eq!(
+        rows[6][7..],
+        ["", "", "", "", "", ""],
+        "R06 came without a source"
+    );
     // First entry: a date cell, in the venue's time (Paris, UTC+2 in May).
     let first = sheet.get((1, 6)).expect("first entry");
-    let expected = chrono::DateTime::from_timestamp_millis(T0).expect("time").with_timezone(&chrono_tz::Europe::Paris).naive_local();
-    let Data::DateTime(serial) = first else { panic!("a date cell: {first:?}") };
+    let expected = chrono::DateTime::from_timestamp_millis(T0)
+        .expect("time")
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .naive_local();
+    let Data::DateTime(serial) = first else {
+        panic!("a date cell: {first:?}")
+    };
     let expected_serial = expected.and_utc().timestamp_millis() as f64 / 86_400_000.0 + 25_569.0;
-    assert!((serial.as_f64() - expected_serial).abs() < 1e-6, "{serial:?} is {expected}");
+    assert!(
+        (serial.as_f64() - expected_serial).abs() < 1e-6,
+        "{serial:?} is {expected}"
+    );
 
     let (status, disposition, bytes) = download(&app, &http, &s.performance, "csv").await;
     assert_eq!(status, 200);
-    assert_eq!(disposition, format!("attachment; filename=\"performance-{}.csv\"", s.performance));
+    assert_eq!(
+        disposition,
+        format!("attachment; filename=\"performance-{}.csv\"", s.performance)
+    );
     let text = String::from_utf8(bytes).expect("UTF-8");
     let text = text.strip_prefix('\u{feff}').expect("a byte-order mark");
     let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let header: Vec<String> = reader.headers().expect("header").iter().map(str::to_owned).collect();
-    assert_eq!(header, [
-        "barcode", "state", "category", "holder", "source", "passes", "first entry",
-        // Every column of the file, as the source gave it.
-        "barcode", "category", "holder_name", "price", "seat", "status",
-    ]);
-    let records: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("records");
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "barcode",
+            "state",
+            "category",
+            "holder",
+            "source",
+            "passes",
+            "first entry",
+            // Every column of the file, as the source gave it.
+            "barcode",
+            "category",
+            "holder_name",
+            "price",
+            "seat",
+            "status",
+        ]
+    );
+    let records: Vec<csv::StringRecord> =
+        reader.records().collect::<Result<_, _>>().expect("records");
     assert_eq!(records.len(), 8);
-    assert_eq!(&records[0][6], expected.format("%Y-%m-%d %H:%M:%S").to_string());
+    assert_eq!(
+        &records[0][6],
+        expected.format("%Y-%m-%d %H:%M:%S").to_string()
+    );
     assert_eq!(&records[7][3], "Hugo 100% Sure");
 }
 on_both_backends!(exports_download_every_ticket);
 
 async fn reports_need_backoffice_access(backend: support::Backend) {
-    let Some(app) = support::spawn_app(backend).await else { return };
+    let Some(app) = support::spawn_app(backend).await else {
+        return;
+    };
     let s = scene(&app).await;
     let door = app.signed_in("door", PASSWORD).await;
-    assert_eq!(page(&door, query(&s.performance, 0, 10, "barcode", false, "")).await, Err(AppError::Forbidden));
     assert_eq!(
-        door.call("reports/history", json!({"performance": s.performance, "barcode": "R01"})).await,
+        page(&door, query(&s.performance, 0, 10, "barcode", false, "")).await,
+        Err(AppError::Forbidden)
+    );
+    assert_eq!(
+        door.call(
+            "reports/history",
+            json!({"performance": s.performance, "barcode": "R01"})
+        )
+        .await,
         Err(AppError::Forbidden)
     );
     let http = browser(&app, "door2", PASSWORD).await;
     for format in ["xlsx", "csv"] {
-        assert_eq!(download(&app, &http, &s.performance, format).await.0, 403, "{format}");
+        assert_eq!(
+            download(&app, &http, &s.performance, format).await.0,
+            403,
+            "{format}"
+        );
     }
     let anonymous = reqwest::Client::new();
-    assert_eq!(download(&app, &anonymous, &s.performance, "csv").await.0, 401);
+    assert_eq!(
+        download(&app, &anonymous, &s.performance, "csv").await.0,
+        401
+    );
     // Back-office access without the scanner right is enough.
     let clerk = app.signed_in("clerk", PASSWORD).await;
-    assert_eq!(page(&clerk, query(&s.performance, 0, 10, "barcode", false, "")).await.expect("report")["total_matching"], 8);
+    assert_eq!(
+        page(&clerk, query(&s.performance, 0, 10, "barcode", false, ""))
+            .await
+            .expect("report")["total_matching"],
+        8
+    );
 }
 on_both_backends!(reports_need_backoffice_access);

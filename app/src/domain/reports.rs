@@ -170,7 +170,8 @@ impl ReportRow {
     /// The source's fields from their stored JSON object: texts as they are, other values as
     /// JSON, nulls empty. Anything but an object gives no fields.
     pub fn fields_from_json(json: Option<&str>) -> BTreeMap<String, String> {
-        let Some(serde_json::Value::Object(map)) = json.and_then(|j| serde_json::from_str(j).ok()) else {
+        let Some(serde_json::Value::Object(map)) = json.and_then(|j| serde_json::from_str(j).ok())
+        else {
             return BTreeMap::new();
         };
         map.into_iter()
@@ -251,7 +252,10 @@ impl ExportFormat {
 
     /// Where the browser downloads a performance's report.
     pub fn url(self, performance: PerformanceId) -> String {
-        format!("/export/report?performance={performance}&format={}", self.extension())
+        format!(
+            "/export/report?performance={performance}&format={}",
+            self.extension()
+        )
     }
 }
 
@@ -269,8 +273,14 @@ mod tests {
 
     #[test]
     fn filters_are_trimmed_and_escaped() {
-        assert_eq!(ReportFilter::new("  ab%c_d\\ ").like_pattern(), "%ab\\%c\\_d\\\\%");
-        assert_eq!(ReportFilter::new(&"x".repeat(500)).as_str().len(), ReportFilter::MAX_CHARS);
+        assert_eq!(
+            ReportFilter::new("  ab%c_d\\ ").like_pattern(),
+            "%ab\\%c\\_d\\\\%"
+        );
+        assert_eq!(
+            ReportFilter::new(&"x".repeat(500)).as_str().len(),
+            ReportFilter::MAX_CHARS
+        );
     }
 
     #[test]

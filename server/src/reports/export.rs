@@ -26,7 +26,15 @@ use app::error::AppError;
 /// Rows read from the database at a time.
 const CHUNK_ROWS: u32 = 5_000;
 
-const FIXED_COLUMNS: [&str; 7] = ["barcode", "state", "category", "holder", "source", "passes", "first entry"];
+const FIXED_COLUMNS: [&str; 7] = [
+    "barcode",
+    "state",
+    "category",
+    "holder",
+    "source",
+    "passes",
+    "first entry",
+];
 
 #[derive(Deserialize)]
 pub struct ExportQuery {
@@ -34,7 +42,11 @@ pub struct ExportQuery {
     format: ExportFormat,
 }
 
-pub async fn export(State(context): State<ServerContext>, Query(query): Query<ExportQuery>, headers: HeaderMap) -> Response {
+pub async fn export(
+    State(context): State<ServerContext>,
+    Query(query): Query<ExportQuery>,
+    headers: HeaderMap,
+) -> Response {
     match respond(&context, &query, &headers).await {
         Ok(response) => response,
         Err(e) => {
@@ -57,30 +69,53 @@ struct Sheet {
     field_keys: Vec<String>,
 }
 
-async fn respond(context: &ServerContext, query: &ExportQuery, headers: &HeaderMap) -> Result<Response, AppError> {
+async fn respond(
+    context: &ServerContext,
+    query: &ExportQuery,
+    headers: &HeaderMap,
+) -> Result<Response, AppError> {
     let storage = context.storage.clone();
     let token = app::backend::session::token_from_headers(headers).ok_or(AppError::NotSignedIn)?;
     let actor = app::backend::session::actor_for_token(storage.as_ref(), &token).await?;
     backoffice_of_performance(storage.as_ref(), &actor, query.performance).await?;
-    let zone = storage.performance_contexts(&[query.performance]).await?.pop().ok_or(AppError::NotFound)?.time_zone;
+    let zone = storage
+        .performance_contexts(&[query.performance])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?
+        .time_zone;
     let zone = chrono_tz::Tz::from_str(&zone).unwrap_or(chrono_tz::UTC);
     let field_keys = storage.report_field_keys(query.performance).await?;
-    let sheet = Sheet { storage, performance: query.performance, zone, field_keys };
+    let sheet = Sheet {
+        storage,
+        performance: query.performance,
+        zone,
+        field_keys,
+    };
     let (content_type, body) = match query.format {
         ExportFormat::Csv => ("text/csv; charset=utf-8", csv_body(sheet)),
-        ExportFormat::Xlsx => {
-            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Body::from(xlsx_bytes(sheet).await?))
-        }
+        ExportFormat::Xlsx => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Body::from(xlsx_bytes(sheet).await?),
+        ),
     };
-    let file_name = format!("performance-{}.{}", query.performance, query.format.extension());
+    let file_name = format!(
+        "performance-{}.{}",
+        query.performance,
+        query.format.extension()
+    );
     let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")).map_err(|_| AppError::Internal)?;
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
+        .map_err(|_| AppError::Internal)?;
     headers.insert(header::CONTENT_DISPOSITION, disposition);
     if query.format == ExportFormat::Xlsx {
         // Already a zip: compressing it again costs time for nothing.
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("identity"));
+        headers.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
     }
     Ok(response)
 }
@@ -93,11 +128,16 @@ fn local_time(zone: chrono_tz::Tz, millis: i64) -> Option<chrono::NaiveDateTime>
 impl Sheet {
     /// The next chunk after `after`, or an empty one at the end.
     async fn chunk(&self, after: Option<&str>) -> Result<Vec<ReportRow>, AppError> {
-        Ok(self.storage.report_chunk(self.performance, after, CHUNK_ROWS).await?)
+        Ok(self
+            .storage
+            .report_chunk(self.performance, after, CHUNK_ROWS)
+            .await?)
     }
 
     fn header(&self) -> impl Iterator<Item = &str> {
-        FIXED_COLUMNS.into_iter().chain(self.field_keys.iter().map(String::as_str))
+        FIXED_COLUMNS
+            .into_iter()
+            .chain(self.field_keys.iter().map(String::as_str))
     }
 }
 
@@ -111,13 +151,21 @@ where
     for record in records {
         writer.write_record(record).map_err(std::io::Error::other)?;
     }
-    writer.into_inner().map(Bytes::from).map_err(|e| std::io::Error::other(e.to_string()))
+    writer
+        .into_inner()
+        .map(Bytes::from)
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// The CSV lines of the chunk after `after` (moved on to its last barcode); `None` at the end.
 async fn csv_chunk(sheet: &Sheet, after: &mut Option<String>) -> std::io::Result<Option<Bytes>> {
-    let rows = sheet.chunk(after.as_deref()).await.map_err(std::io::Error::other)?;
-    let Some(last) = rows.last() else { return Ok(None) };
+    let rows = sheet
+        .chunk(after.as_deref())
+        .await
+        .map_err(std::io::Error::other)?;
+    let Some(last) = rows.last() else {
+        return Ok(None);
+    };
     *after = Some(last.barcode.clone());
     let texts: Vec<(String, String)> = rows
         .iter()
@@ -140,7 +188,10 @@ async fn csv_chunk(sheet: &Sheet, after: &mut Option<String>) -> std::io::Result
             passes.as_str(),
             first_entry.as_str(),
         ];
-        let fields = sheet.field_keys.iter().map(|k| row.fields.get(k).map_or("", String::as_str));
+        let fields = sheet
+            .field_keys
+            .iter()
+            .map(|k| row.fields.get(k).map_or("", String::as_str));
         fixed.into_iter().chain(fields)
     });
     csv_lines(&[], records).map(Some)
@@ -178,46 +229,56 @@ async fn xlsx_bytes(sheet: Sheet) -> Result<Vec<u8>, AppError> {
     let zone = sheet.zone;
     let header: Vec<String> = sheet.header().map(str::to_owned).collect();
     let keys = sheet.field_keys.clone();
-    let writer = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-        use rust_xlsxwriter::{Format, Workbook};
-        let mut workbook = Workbook::new();
-        let worksheet = workbook.add_worksheet();
-        let bold = Format::new().set_bold();
-        let date = Format::new().set_num_format("dd/mm/yyyy hh:mm:ss");
-        for (column, title) in (0u16..).zip(&header) {
-            worksheet.write_string_with_format(0, column, title, &bold)?;
-        }
-        worksheet.set_column_width(0, 18)?;
-        worksheet.set_column_width(3, 24)?;
-        worksheet.set_column_width(6, 20)?;
-        worksheet.set_freeze_panes(1, 0)?;
-        let mut line: u32 = 0;
-        while let Some(rows) = receiver.blocking_recv() {
-            for row in rows {
-                line += 1;
-                worksheet.write_string(line, 0, &row.barcode)?;
-                worksheet.write_string(line, 1, row.state.as_str())?;
-                worksheet.write_string(line, 2, &row.category)?;
-                if let Some(holder) = &row.holder {
-                    worksheet.write_string(line, 3, holder)?;
-                }
-                if let Some(source) = &row.source_name {
-                    worksheet.write_string(line, 4, source)?;
-                }
-                worksheet.write_number(line, 5, row.passes)?;
-                if let Some(time) = row.first_entry.and_then(|at| local_time(zone, at)) {
-                    worksheet.write_number_with_format(line, 6, excel_serial(time), &date)?;
-                }
-                for (column, key) in (7u16..).zip(&keys) {
-                    if let Some(value) = row.fields.get(key).filter(|v| !v.is_empty()) {
-                        worksheet.write_string(line, column, value)?;
+    let writer =
+        tokio::task::spawn_blocking(move || -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+            use rust_xlsxwriter::{Format, Workbook};
+            let mut workbook = Workbook::new();
+            let worksheet = workbook.add_worksheet();
+            let bold = Format::new().set_bold();
+            let date = Format::new().set_num_format("dd/mm/yyyy hh:mm:ss");
+            for (column, title) in (0u16..).zip(&header) {
+                worksheet.write_string_with_format(0, column, title, &bold)?;
+            }
+            worksheet.set_column_width(0, 18)?;
+            worksheet.set_column_width(3, 24)?;
+            worksheet.set_column_width(6, 20)?;
+            worksheet.set_freeze_panes(1, 0)?;
+            let mut line: u32 = 0;
+            while let Some(rows) = receiver.blocking_recv() {
+                for row in rows {
+                    line += 1;
+                    worksheet.write_string(line, 0, &row.barcode)?;
+                    worksheet.write_string(line, 1, row.state.as_str())?;
+                    worksheet.write_string(line, 2, &row.category)?;
+                    if let Some(holder) = &row.holder {
+                        worksheet.write_string(line, 3, holder)?;
+                    }
+                    if let Some(source) = &row.source_name {
+                        worksheet.write_string(line, 4, source)?;
+                    }
+                    worksheet.write_number(line, 5, row.passes)?;
+                    if let Some(time) = row.first_entry.and_then(|at| local_time(zone, at)) {
+                        worksheet.write_number_with_format(line, 6, excel_serial(time), &date)?;
+                    }
+                    for (column, key) in (7u16..).zip(&keys) {
+                        if let Some(value) = row.fields.get(key).filter(|v| !v.is_empty()) {
+                            worksheet.write_string(line, column, value)?;
+                        }
                     }
                 }
             }
-        }
-        worksheet.autofilter(0, 0, line, header.len().saturating_sub(1).try_into().unwrap_or(u16::MAX))?;
-        workbook.save_to_buffer()
-    });
+            worksheet.autofilter(
+                0,
+                0,
+                line,
+                header
+                    .len()
+                    .saturating_sub(1)
+                    .try_into()
+                    .unwrap_or(u16::MAX),
+            )?;
+            workbook.save_to_buffer()
+        });
     // Reading the next chunk overlaps writing the previous one.
     let mut after: Option<String> = None;
     let read = async {

@@ -47,7 +47,9 @@ macro_rules! source_storage {
                     list.push_bind(barcode.to_owned());
                 }
                 list.push_unseparated(")");
-                let rows = query.build().fetch_all(&mut **tx).await.map_err(database_error)?;
+                // Not a cached prepared statement: PostgreSQL's generic plan for a cached one
+                // ignores the performance and scans every ticket, chunk after chunk.
+                let rows = query.build().persistent(false).fetch_all(&mut **tx).await.map_err(database_error)?;
                 rows.iter()
                     .map(|r| {
                         Ok((

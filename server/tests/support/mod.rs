@@ -24,7 +24,12 @@ pub enum Backend {
 }
 
 fn random_suffix() -> String {
-    rand::thread_rng().sample_iter(&Alphanumeric).take(12).map(char::from).collect::<String>().to_lowercase()
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(12)
+        .map(char::from)
+        .collect::<String>()
+        .to_lowercase()
 }
 
 /// A URL to a database no other test uses, or `None` when PostgreSQL tests are not enabled.
@@ -35,15 +40,21 @@ pub async fn fresh_database_url(backend: Backend) -> Option<String> {
             Some(format!("sqlite://{}", dir.join("billetix.db").display()))
         }
         Backend::Postgres => {
-            let base = std::env::var("BILLETIX_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+            let base = std::env::var("BILLETIX_TEST_POSTGRES_URL")
+                .ok()
+                .filter(|u| !u.is_empty())?;
             let schema = format!("test_{}", random_suffix());
-            let mut admin = sqlx::PgConnection::connect(&base).await.expect("connect to BILLETIX_TEST_POSTGRES_URL");
+            let mut admin = sqlx::PgConnection::connect(&base)
+                .await
+                .expect("connect to BILLETIX_TEST_POSTGRES_URL");
             sqlx::query(&format!("CREATE SCHEMA {schema}"))
                 .execute(&mut admin)
                 .await
                 .expect("create a test schema");
             let separator = if base.contains('?') { '&' } else { '?' };
-            Some(format!("{base}{separator}options=-c%20search_path%3D{schema}"))
+            Some(format!(
+                "{base}{separator}options=-c%20search_path%3D{schema}"
+            ))
         }
     }
 }
@@ -54,7 +65,11 @@ pub async fn fresh_storage(backend: Backend) -> Option<Arc<dyn Storage>> {
 
 pub async fn fresh_database(backend: Backend) -> Option<server::storage::Opened> {
     let url = fresh_database_url(backend).await?;
-    Some(server::storage::open(&url).await.expect("open test storage"))
+    Some(
+        server::storage::open(&url)
+            .await
+            .expect("open test storage"),
+    )
 }
 
 pub struct TestApp {
@@ -67,7 +82,8 @@ pub struct TestApp {
 /// Partners with a fixed key and a short timeout, so a stalled stand-in fails fast.
 pub fn test_partners(storage: Arc<dyn Storage>) -> Partners {
     let secrets = SecretBox::from_hex(&"42".repeat(32)).expect("test key");
-    let http = server::sources::http_client_with_timeout(std::time::Duration::from_secs(2)).expect("client");
+    let http = server::sources::http_client_with_timeout(std::time::Duration::from_secs(2))
+        .expect("client");
     Partners::new(storage, secrets, http)
 }
 
@@ -76,15 +92,31 @@ pub fn test_partners(storage: Arc<dyn Storage>) -> Partners {
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let opened = fresh_database(backend).await?;
     let storage = opened.storage.clone();
-    server::bootstrap::ensure_root(storage.as_ref(), Some(ADMIN_PASSWORD)).await.expect("bootstrap");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    server::bootstrap::ensure_root(storage.as_ref(), Some(ADMIN_PASSWORD))
+        .await
+        .expect("bootstrap");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let address = listener.local_addr().expect("local address");
-    let options = LeptosOptions::builder().output_name("billetix").site_addr(address).build();
+    let options = LeptosOptions::builder()
+        .output_name("billetix")
+        .site_addr(address)
+        .build();
     let partners = test_partners(storage.clone());
-    let context = app::backend::ServerContext::new(opened.storage, opened.live, Arc::new(partners.clone()), false);
+    let context = app::backend::ServerContext::new(
+        opened.storage,
+        opened.live,
+        Arc::new(partners.clone()),
+        false,
+    );
     let router = server::router(context, options);
     tokio::spawn(server::serve(listener, router));
-    Some(TestApp { base_url: format!("http://{address}"), storage, partners })
+    Some(TestApp {
+        base_url: format!("http://{address}"),
+        storage,
+        partners,
+    })
 }
 
 /// One browser: its own cookie jar.
@@ -96,7 +128,10 @@ pub struct Client {
 impl TestApp {
     pub fn client(&self) -> Client {
         Client {
-            http: reqwest::Client::builder().cookie_store(true).build().expect("http client"),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .expect("http client"),
             base_url: self.base_url.clone(),
         }
     }
@@ -104,7 +139,10 @@ impl TestApp {
     /// A client already signed in.
     pub async fn signed_in(&self, login: &str, password: &str) -> Client {
         let client = self.client();
-        client.call("sign_in", json!({"login": login, "password": password})).await.expect("sign in");
+        client
+            .call("sign_in", json!({"login": login, "password": password}))
+            .await
+            .expect("sign in");
         client
     }
 }
@@ -115,7 +153,13 @@ pub type CallError = app::error::AppError;
 impl Client {
     /// A raw POST (file uploads): the status and the body as JSON.
     pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
-        let response = self.http.post(format!("{}{path}", self.base_url)).body(body).send().await.expect("request reaches the server");
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .body(body)
+            .send()
+            .await
+            .expect("request reaches the server");
         let status = response.status().as_u16();
         let body = response.text().await.expect("response body");
         (status, serde_json::from_str(&body).unwrap_or(Value::Null))
@@ -123,8 +167,17 @@ impl Client {
 
     /// A streaming GET (server-sent events).
     pub async fn get_stream(&self, path: &str) -> reqwest::Response {
-        let response = self.http.get(format!("{}{path}", self.base_url)).send().await.expect("request reaches the server");
-        assert!(response.status().is_success(), "GET {path}: {}", response.status());
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .send()
+            .await
+            .expect("request reaches the server");
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
         response
     }
 
@@ -141,7 +194,8 @@ impl Client {
         if status.is_success() {
             Ok(serde_json::from_str(&body).unwrap_or(Value::Null))
         } else {
-            Err(serde_json::from_str(&body).unwrap_or_else(|_| panic!("{function}: unexpected error body {status}: {body}")))
+            Err(serde_json::from_str(&body)
+                .unwrap_or_else(|_| panic!("{function}: unexpected error body {status}: {body}")))
         }
     }
 }

@@ -15,11 +15,20 @@ pub trait ReportStorage: Send + Sync {
 
     /// Every scan of one ticket of the performance, oldest first; `None` for a number the
     /// performance does not hold.
-    async fn ticket_history(&self, performance: PerformanceId, barcode: &str) -> StorageResult<Option<TicketHistory>>;
+    async fn ticket_history(
+        &self,
+        performance: PerformanceId,
+        barcode: &str,
+    ) -> StorageResult<Option<TicketHistory>>;
 
     /// Up to `limit` rows in barcode order, after the barcode `after` (from the start when
     /// `None`): an export reads the whole report a chunk at a time.
-    async fn report_chunk(&self, performance: PerformanceId, after: Option<&str>, limit: u32) -> StorageResult<Vec<ReportRow>>;
+    async fn report_chunk(
+        &self,
+        performance: PerformanceId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StorageResult<Vec<ReportRow>>;
 
     /// The names of every field the performance's sources gave, sorted (an export's columns).
     async fn report_field_keys(&self, performance: PerformanceId) -> StorageResult<Vec<String>>;

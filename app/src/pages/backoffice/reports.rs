@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::components::error_text::{ErrorLine, fill};
 use crate::domain::{
-    ExportFormat, HistoryEntry, PageSize, ReportColumn, ReportFilter, ReportPage, ReportQuery, ReportRow, ScanAnomaly,
-    TicketHistory,
+    ExportFormat, HistoryEntry, PageSize, ReportColumn, ReportFilter, ReportPage, ReportQuery,
+    ReportRow, ScanAnomaly, TicketHistory,
 };
 use crate::engine::{Direction, PerformanceId, Refusal, TicketState, Verdict};
 use crate::error::AppError;
@@ -25,24 +25,40 @@ pub struct ReportAnswer {
 /// The storage and the venue's time zone, provided the caller has back-office access to the
 /// performance.
 #[cfg(feature = "ssr")]
-async fn guard(performance: PerformanceId) -> Result<(std::sync::Arc<dyn crate::backend::storage::Storage>, String), AppError> {
+async fn guard(
+    performance: PerformanceId,
+) -> Result<(std::sync::Arc<dyn crate::backend::storage::Storage>, String), AppError> {
     let storage = crate::backend::context()?.storage;
     let actor = crate::backend::session::current_actor().await?;
     crate::backend::guard::backoffice_of_performance(storage.as_ref(), &actor, performance).await?;
-    let zone = storage.performance_contexts(&[performance]).await?.pop().ok_or(AppError::NotFound)?.time_zone;
+    let zone = storage
+        .performance_contexts(&[performance])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?
+        .time_zone;
     Ok((storage, zone))
 }
 
 #[server(endpoint = "reports/page", input = leptos::server_fn::codec::Json)]
 pub async fn fetch_report_page(query: ReportQuery) -> Result<ReportAnswer, AppError> {
     let (storage, time_zone) = guard(query.performance).await?;
-    Ok(ReportAnswer { page: storage.report_page(&query).await?, time_zone })
+    Ok(ReportAnswer {
+        page: storage.report_page(&query).await?,
+        time_zone,
+    })
 }
 
 #[server(endpoint = "reports/history", input = leptos::server_fn::codec::Json)]
-pub async fn fetch_ticket_history(performance: PerformanceId, barcode: String) -> Result<TicketHistory, AppError> {
+pub async fn fetch_ticket_history(
+    performance: PerformanceId,
+    barcode: String,
+) -> Result<TicketHistory, AppError> {
     let (storage, _) = guard(performance).await?;
-    storage.ticket_history(performance, barcode.trim()).await?.ok_or(AppError::NotFound)
+    storage
+        .ticket_history(performance, barcode.trim())
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// How long typing pauses before the filter is sent.
@@ -50,9 +66,15 @@ const FILTER_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(30
 
 fn format_time(millis: Option<i64>, zone: &str) -> String {
     use std::str::FromStr;
-    let (Some(millis), Ok(zone)) = (millis, chrono_tz::Tz::from_str(zone)) else { return String::new() };
+    let (Some(millis), Ok(zone)) = (millis, chrono_tz::Tz::from_str(zone)) else {
+        return String::new();
+    };
     chrono::DateTime::from_timestamp_millis(millis)
-        .map(|t| t.with_timezone(&zone).format("%d/%m/%Y %H:%M:%S").to_string())
+        .map(|t| {
+            t.with_timezone(&zone)
+                .format("%d/%m/%Y %H:%M:%S")
+                .to_string()
+        })
         .unwrap_or_default()
 }
 
@@ -88,22 +110,35 @@ fn verdict_text(i18n: leptos_i18n::I18nContext<Locale>, verdict: &Verdict, zone:
     match reason {
         Refusal::AlreadyScanned { first_at, device } => fill(
             t_string!(i18n, report_reason_already_scanned),
-            &[("when", &format_time(Some(first_at.timestamp_millis()), zone)), ("device", device)],
+            &[
+                (
+                    "when",
+                    &format_time(Some(first_at.timestamp_millis()), zone),
+                ),
+                ("device", device),
+            ],
         ),
         Refusal::Cancelled => t_string!(i18n, report_reason_cancelled).to_string(),
         Refusal::Reissued => t_string!(i18n, report_reason_reissued).to_string(),
         Refusal::UnknownNumber => t_string!(i18n, report_reason_unknown_number).to_string(),
         Refusal::UnknownStateTicket => t_string!(i18n, report_reason_unknown_state).to_string(),
-        Refusal::FilteredCategory { category } => fill(t_string!(i18n, report_reason_filtered), &[("category", category)]),
-        Refusal::OtherPerformance { performance } => {
-            fill(t_string!(i18n, report_reason_other_performance), &[("performance", &performance.to_string())])
+        Refusal::FilteredCategory { category } => fill(
+            t_string!(i18n, report_reason_filtered),
+            &[("category", category)],
+        ),
+        Refusal::OtherPerformance { performance } => fill(
+            t_string!(i18n, report_reason_other_performance),
+            &[("performance", &performance.to_string())],
+        ),
+        Refusal::PerformanceNotUnderControl => {
+            t_string!(i18n, report_reason_not_under_control).to_string()
         }
-        Refusal::PerformanceNotUnderControl => t_string!(i18n, report_reason_not_under_control).to_string(),
         Refusal::ExitWithoutEntry => t_string!(i18n, report_reason_exit_without_entry).to_string(),
         Refusal::AlreadyInside => t_string!(i18n, report_reason_already_inside).to_string(),
-        Refusal::TotalQuotaReached { max } | Refusal::DailyQuotaReached { max } => {
-            fill(t_string!(i18n, report_reason_quota), &[("max", &max.to_string())])
-        }
+        Refusal::TotalQuotaReached { max } | Refusal::DailyQuotaReached { max } => fill(
+            t_string!(i18n, report_reason_quota),
+            &[("max", &max.to_string())],
+        ),
         Refusal::NotValidNow { .. } => t_string!(i18n, report_reason_not_valid_now).to_string(),
     }
 }
@@ -121,7 +156,10 @@ fn anomaly_text(i18n: leptos_i18n::I18nContext<Locale>, anomaly: ScanAnomaly) ->
 fn TicketDetail(performance: PerformanceId, row: ReportRow, zone: String) -> impl IntoView {
     let i18n = use_i18n();
     let barcode = row.barcode.clone();
-    let history = Resource::new(move || barcode.clone(), move |barcode| fetch_ticket_history(performance, barcode));
+    let history = Resource::new(
+        move || barcode.clone(),
+        move |barcode| fetch_ticket_history(performance, barcode),
+    );
     let entry_view = {
         let zone = zone.clone();
         move |entry: HistoryEntry| {
@@ -182,7 +220,14 @@ pub fn ReportPanel(performance: PerformanceId) -> impl IntoView {
     let answer = Resource::new(
         move || (filter.get(), sort.get(), page.get()),
         move |(filter, (column, descending), page)| {
-            fetch_report_page(ReportQuery { performance, page, page_size: PageSize::DEFAULT, sort: column, descending, filter })
+            fetch_report_page(ReportQuery {
+                performance,
+                page,
+                page_size: PageSize::DEFAULT,
+                sort: column,
+                descending,
+                filter,
+            })
         },
     );
     // Sent once typing pauses: the text still the same after the delay.
