@@ -34,11 +34,28 @@ pub enum SourceKind {
     /// Ticketnet / Ticketmaster France sales file with correspondence tables.
     Ticketnet,
     Shotgun,
+    Weezevent,
+    Billetweb,
+    Eventbrite,
+    /// SecuTix access-control web service (exportList / importControlledTicket).
+    Secutix,
+    /// TIXNGO wallet: status diff feed and controlled tickets.
+    Tixngo,
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 5] =
-        [SourceKind::File, SourceKind::SecutixReseller, SourceKind::SecutixWhitelist, SourceKind::Ticketnet, SourceKind::Shotgun];
+    pub const ALL: [SourceKind; 10] = [
+        SourceKind::File,
+        SourceKind::SecutixReseller,
+        SourceKind::SecutixWhitelist,
+        SourceKind::Ticketnet,
+        SourceKind::Shotgun,
+        SourceKind::Weezevent,
+        SourceKind::Billetweb,
+        SourceKind::Eventbrite,
+        SourceKind::Secutix,
+        SourceKind::Tixngo,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -47,6 +64,11 @@ impl SourceKind {
             SourceKind::SecutixWhitelist => "secutix_whitelist",
             SourceKind::Ticketnet => "ticketnet",
             SourceKind::Shotgun => "shotgun",
+            SourceKind::Weezevent => "weezevent",
+            SourceKind::Billetweb => "billetweb",
+            SourceKind::Eventbrite => "eventbrite",
+            SourceKind::Secutix => "secutix",
+            SourceKind::Tixngo => "tixngo",
         }
     }
 
@@ -61,6 +83,11 @@ impl SourceKind {
             SourceKind::SecutixWhitelist => "SecuTix (white list)",
             SourceKind::Ticketnet => "Ticketnet / Ticketmaster (sales file)",
             SourceKind::Shotgun => "Shotgun",
+            SourceKind::Weezevent => "Weezevent",
+            SourceKind::Billetweb => "Billetweb",
+            SourceKind::Eventbrite => "Eventbrite",
+            SourceKind::Secutix => "SecuTix (access-control web service)",
+            SourceKind::Tixngo => "TIXNGO (wallet)",
         }
     }
 
@@ -72,7 +99,7 @@ impl SourceKind {
 
     /// Whether the source can list the partner's events (automatic performance creation).
     pub fn lists_events(self) -> bool {
-        matches!(self, SourceKind::Shotgun)
+        matches!(self, SourceKind::Shotgun | SourceKind::Weezevent | SourceKind::Billetweb)
     }
 
     /// The source's parameters, in form order.
@@ -82,6 +109,11 @@ impl SourceKind {
             SourceKind::SecutixReseller | SourceKind::SecutixWhitelist => &[],
             SourceKind::Ticketnet => TICKETNET_FIELDS,
             SourceKind::Shotgun => SHOTGUN_FIELDS,
+            SourceKind::Weezevent => WEEZEVENT_FIELDS,
+            SourceKind::Billetweb => BILLETWEB_FIELDS,
+            SourceKind::Eventbrite => EVENTBRITE_FIELDS,
+            SourceKind::Secutix => SECUTIX_FIELDS,
+            SourceKind::Tixngo => TIXNGO_FIELDS,
         }
     }
 
@@ -91,6 +123,9 @@ impl SourceKind {
             SourceKind::File | SourceKind::SecutixReseller | SourceKind::SecutixWhitelist => &[],
             SourceKind::Ticketnet => TICKETNET_ATTACHMENT_FIELDS,
             SourceKind::Shotgun => SHOTGUN_ATTACHMENT_FIELDS,
+            SourceKind::Weezevent | SourceKind::Billetweb | SourceKind::Eventbrite => EVENT_ID_FIELDS,
+            SourceKind::Secutix => SECUTIX_ATTACHMENT_FIELDS,
+            SourceKind::Tixngo => TIXNGO_ATTACHMENT_FIELDS,
         }
     }
 }
@@ -163,6 +198,82 @@ const SHOTGUN_FIELDS: &[FieldSpec] = &[
 
 const SHOTGUN_ATTACHMENT_FIELDS: &[FieldSpec] = &[
     field("event_id", FieldType::Integer, true, "Shotgun event ID", "Identifiant d'événement Shotgun"),
+    field("do_not_push", FieldType::Flag, false, "Do not push scanned tickets", "Ne pas envoyer les billets contrôlés"),
+];
+
+const fn requests_per_minute(default: &'static str) -> FieldSpec {
+    with_default(field("requests_per_minute", FieldType::Integer, false, "Requests per minute", "Requêtes par minute"), default)
+}
+
+const WEEZEVENT_FIELDS: &[FieldSpec] = &[
+    field("username", FieldType::Text, true, "Weezevent account (e-mail)", "Compte Weezevent (e-mail)"),
+    field("password", FieldType::Secret, true, "Password", "Mot de passe"),
+    field("api_key", FieldType::Secret, true, "API key", "Clé d'API"),
+    with_default(field("api_url", FieldType::Url, false, "API address", "Adresse de l'API"), "https://api.weezevent.com"),
+    with_default(field("page_size", FieldType::Integer, false, "Participants a page", "Participants par page"), "500"),
+    requests_per_minute("60"),
+];
+
+const BILLETWEB_FIELDS: &[FieldSpec] = &[
+    field("user", FieldType::Text, true, "Billetweb user ID", "Identifiant utilisateur Billetweb"),
+    field("key", FieldType::Secret, true, "API key", "Clé d'API"),
+    with_default(field("api_url", FieldType::Url, false, "API address", "Adresse de l'API"), "https://www.billetweb.fr"),
+    requests_per_minute("60"),
+];
+
+const EVENTBRITE_FIELDS: &[FieldSpec] = &[
+    field("token", FieldType::Secret, true, "Private token (OAuth)", "Jeton privé (OAuth)"),
+    with_default(field("api_url", FieldType::Url, false, "API address", "Adresse de l'API"), "https://www.eventbriteapi.com/v3"),
+    // Eventbrite allows 2,000 calls an hour.
+    requests_per_minute("30"),
+];
+
+const SECUTIX_FIELDS: &[FieldSpec] = &[
+    field(
+        "service_url",
+        FieldType::Url,
+        true,
+        "Access-control service address (https://<institution>.ws.secutix.com/tnci/backend-apis/externalAccessControlService/v1_6)",
+        "Adresse du service de contrôle d'accès (https://<institution>.ws.secutix.com/tnci/backend-apis/externalAccessControlService/v1_6)",
+    ),
+    field("user", FieldType::Text, true, "Web service user", "Utilisateur du service web"),
+    field("password", FieldType::Secret, true, "Password", "Mot de passe"),
+    field("ac_identifier", FieldType::Text, true, "Access-control client identifier (acIdentifier)", "Identifiant du client de contrôle d'accès (acIdentifier)"),
+    with_default(field("list_type", FieldType::Text, false, "List type (WHITE, BLACK, GREY)", "Type de liste (WHITE, BLACK, GREY)"), "GREY"),
+    with_default(field("ticket_type", FieldType::Text, false, "Ticket type (ALL, THIRD_PARTY)", "Type de billets (ALL, THIRD_PARTY)"), "ALL"),
+    with_default(field("page_size", FieldType::Integer, false, "Items a call (nbMaxResults)", "Éléments par appel (nbMaxResults)"), "1000"),
+    with_default(field("barcode_field", FieldType::Text, false, "Item field: barcode", "Champ de l'élément : code-barres"), "barcode"),
+    with_default(
+        field("category_field", FieldType::Text, false, "Item field: category", "Champ de l'élément : catégorie"),
+        "audienceSubCategoryCode",
+    ),
+    with_default(
+        field("cancellation_field", FieldType::Text, false, "Item field: cancellation cause (set: not admissible)", "Champ de l'élément : cause d'annulation (renseigné : non admissible)"),
+        "cancellationCause",
+    ),
+    requests_per_minute("60"),
+];
+
+const TIXNGO_FIELDS: &[FieldSpec] = &[
+    field("api_url", FieldType::Url, true, "TIXNGO API address", "Adresse de l'API TIXNGO"),
+    field("api_key", FieldType::Secret, true, "API key", "Clé d'API"),
+    with_default(field("diff_path", FieldType::Text, false, "Status diff feed path", "Chemin du flux des changements d'état"), "/organizer/tickets/diff"),
+    with_default(field("control_path", FieldType::Text, false, "Controlled tickets path", "Chemin des billets contrôlés"), "/organizer/tickets/control"),
+    with_default(field("page_size", FieldType::Integer, false, "Tickets a batch", "Billets par lot"), "1000"),
+    requests_per_minute("60"),
+];
+
+const EVENT_ID_FIELDS: &[FieldSpec] = &[field("event_id", FieldType::Text, true, "Partner event ID", "Identifiant d'événement du partenaire")];
+
+const SECUTIX_ATTACHMENT_FIELDS: &[FieldSpec] = &[
+    field("performance_code", FieldType::Text, true, "SecuTix performance code", "Code séance SecuTix"),
+    field("product_code", FieldType::Text, false, "SecuTix product code", "Code produit SecuTix"),
+    field("season_code", FieldType::Text, false, "SecuTix season code", "Code saison SecuTix"),
+    field("do_not_push", FieldType::Flag, false, "Do not push scanned tickets", "Ne pas envoyer les billets contrôlés"),
+];
+
+const TIXNGO_ATTACHMENT_FIELDS: &[FieldSpec] = &[
+    field("event_id", FieldType::Text, true, "TIXNGO event ID", "Identifiant d'événement TIXNGO"),
     field("do_not_push", FieldType::Flag, false, "Do not push scanned tickets", "Ne pas envoyer les billets contrôlés"),
 ];
 

@@ -35,6 +35,14 @@ impl Pacer {
     }
 }
 
+/// `path` under the base address's path (the base may carry a path of its own).
+pub fn endpoint(base: &reqwest::Url, path: &str) -> reqwest::Url {
+    let mut url = base.clone();
+    let joined = format!("{}/{}", url.path().trim_end_matches('/'), path.trim_start_matches('/'));
+    url.set_path(&joined);
+    url
+}
+
 /// Sends the request and reads a JSON body of type `T`.
 pub async fn json<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T, ConnectorError> {
     let response = send(request).await?;

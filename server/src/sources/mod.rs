@@ -2,17 +2,23 @@
 //! partner's fields and states mean stays inside its module. Files are imported by
 //! [`file`]; web services are refreshed by [`scheduler`] and pushed to by [`pusher`].
 
+pub mod billetweb;
+pub mod eventbrite;
 pub mod file;
 pub mod http;
 pub mod pusher;
 pub mod scheduler;
 pub mod secrets;
+pub mod secutix;
 pub mod secutix_files;
 pub mod service;
 pub mod settings;
 pub mod shotgun;
 pub mod ticketnet;
+pub mod tixngo;
 pub mod upload;
+pub mod values;
+pub mod weezevent;
 
 use std::time::Duration;
 
@@ -47,6 +53,8 @@ pub enum ConnectorError {
     Network(String),
     #[error("the partner's answer is not in the expected shape: {0}")]
     Malformed(String),
+    #[error("the partner refused the request: {0}")]
+    Refused(String),
     #[error("this source cannot do that")]
     Unsupported,
 }
@@ -70,6 +78,11 @@ pub trait Connector: Send + Sync {
 
     /// Whether scans of this attachment are to be pushed to the partner.
     fn pushes_scans(&self, _options: &FieldValues) -> bool {
+        false
+    }
+
+    /// Whether refused scans are pushed too (the partner records failed controls).
+    fn pushes_refusals(&self) -> bool {
         false
     }
 
@@ -105,6 +118,11 @@ pub fn connector(
     values.extend(secrets.iter().map(|(k, v)| (k.clone(), v.clone())));
     match kind {
         SourceKind::Shotgun => Ok(Box::new(shotgun::Shotgun::new(&values, http.clone())?)),
+        SourceKind::Weezevent => Ok(Box::new(weezevent::Weezevent::new(&values, http.clone())?)),
+        SourceKind::Billetweb => Ok(Box::new(billetweb::Billetweb::new(&values, http.clone())?)),
+        SourceKind::Eventbrite => Ok(Box::new(eventbrite::Eventbrite::new(&values, http.clone())?)),
+        SourceKind::Secutix => Ok(Box::new(secutix::Secutix::new(&values, http.clone())?)),
+        SourceKind::Tixngo => Ok(Box::new(tixngo::Tixngo::new(&values, http.clone())?)),
         SourceKind::File | SourceKind::SecutixReseller | SourceKind::SecutixWhitelist | SourceKind::Ticketnet => {
             Err(ConnectorError::Unsupported)
         }

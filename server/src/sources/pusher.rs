@@ -1,5 +1,6 @@
-//! Pushes admitted scans to partners that want them (Shotgun), in scan order, from the scan
-//! log itself: the attachment's cursor moves only past scans the partner took, so a failure
+//! Pushes admitted scans (refused ones too where the partner records them) to partners that
+//! want them (Shotgun, SecuTix, TIXNGO), in scan order, from the scan log itself: the
+//! attachment's cursor moves only past scans the partner took, so a failure
 //! or a restart retries them, and a lease keeps two processes from pushing the same one.
 
 use std::collections::HashMap;
@@ -21,7 +22,7 @@ const LEASE_MS: Millis = 30_000;
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 /// The kinds whose connectors push scans.
-const PUSHING_KINDS: [SourceKind; 1] = [SourceKind::Shotgun];
+const PUSHING_KINDS: [SourceKind; 3] = [SourceKind::Shotgun, SourceKind::Secutix, SourceKind::Tixngo];
 
 impl Partners {
     pub fn spawn_pusher(self, tick: Duration) -> tokio::task::JoinHandle<()> {
@@ -57,7 +58,7 @@ impl Partners {
                 if !self.storage.try_lease(&lease, &self.owner, now, now + LEASE_MS).await? {
                     continue;
                 }
-                let pending = self.storage.pending_pushes(performance, source.id, now - SETTLE_MS, BATCH).await?;
+                let pending = self.storage.pending_pushes(performance, source.id, now - SETTLE_MS, BATCH, connector.pushes_refusals()).await?;
                 let mut pushed = None;
                 let mut failure = None;
                 for scan in &pending {

@@ -42,13 +42,6 @@ impl Shotgun {
         })
     }
 
-    fn endpoint(base: &reqwest::Url, path: &str) -> reqwest::Url {
-        let mut url = base.clone();
-        let joined = format!("{}/{}", url.path().trim_end_matches('/'), path);
-        url.set_path(&joined);
-        url
-    }
-
     fn event_id(options: &FieldValues) -> Result<u64, SettingsError> {
         Fields::check(options, SourceKind::Shotgun.attachment_fields())?.integer("event_id")
     }
@@ -183,7 +176,7 @@ impl Connector for Shotgun {
             query.push(("after", after.to_owned()));
         }
         self.pacer.wait().await;
-        let request = self.http.get(Self::endpoint(&self.api_url, "tickets")).bearer_auth(&self.token).query(&query);
+        let request = self.http.get(http::endpoint(&self.api_url, "tickets")).bearer_auth(&self.token).query(&query);
         let response: TicketsResponse = http::json(request).await?;
         let mut page = TicketPage::default();
         let mut last = None;
@@ -199,7 +192,7 @@ impl Connector for Shotgun {
     }
 
     async fn list_events(&self, progress: Progress<'_>) -> Result<Vec<PartnerEvent>, ConnectorError> {
-        let url = Self::endpoint(&self.smartboard_url, &format!("organizers/{}/events", self.organizer_id));
+        let url = http::endpoint(&self.smartboard_url, &format!("organizers/{}/events", self.organizer_id));
         // Key Events: the future events; otherwise every event, past ones too.
         let periods: &[bool] = if self.key_events { &[false] } else { &[false, true] };
         let mut events = Vec::new();

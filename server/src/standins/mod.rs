@@ -3,8 +3,15 @@
 //! Retry-After, 500, a stalled answer, malformed JSON, a truncated page). Tests and benchmarks
 //! talk to them instead of the internet.
 
+pub mod billetweb;
+pub mod eventbrite;
+pub mod secutix;
 pub mod shotgun;
+pub mod tixngo;
+pub mod weezevent;
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -73,4 +80,88 @@ pub fn spawn(listener: tokio::net::TcpListener, router: axum::Router) {
             tracing::error!(error = %e, "stand-in server stopped");
         }
     });
+}
+
+/// A stand-in's data `D` with what every stand-in keeps besides: faults to serve, listing
+/// requests counted, pushes received.
+pub struct Shared<D> {
+    inner: Arc<Mutex<Inner<D>>>,
+}
+
+#[derive(Default)]
+struct Inner<D> {
+    data: D,
+    /// `None`: a good answer (a fault later in the refresh).
+    faults: VecDeque<Option<Fault>>,
+    push_faults: VecDeque<Fault>,
+    pushes: Vec<serde_json::Value>,
+    requests: u64,
+}
+
+impl<D> Clone for Shared<D> {
+    fn clone(&self) -> Self {
+        Self { inner: self.inner.clone() }
+    }
+}
+
+impl<D: Default> Default for Shared<D> {
+    fn default() -> Self {
+        Self { inner: Arc::default() }
+    }
+}
+
+impl<D> Shared<D> {
+    fn lock(&self) -> MutexGuard<'_, Inner<D>> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn with<R>(&self, f: impl FnOnce(&mut D) -> R) -> R {
+        f(&mut self.lock().data)
+    }
+
+    /// The next listing requests get these faults, in order.
+    pub fn fail_next(&self, fault: Fault) {
+        self.lock().faults.push_back(Some(fault));
+    }
+
+    /// The next listing request is answered well (so a fault queued after it hits a later page).
+    pub fn pass_next(&self) {
+        self.lock().faults.push_back(None);
+    }
+
+    pub fn fail_next_push(&self, fault: Fault) {
+        self.lock().push_faults.push_back(fault);
+    }
+
+    pub fn pushes(&self) -> Vec<serde_json::Value> {
+        self.lock().pushes.clone()
+    }
+
+    /// Listing requests answered so far (faults included).
+    pub fn requests(&self) -> u64 {
+        self.lock().requests
+    }
+
+    /// Counts a listing request and answers `body`, or the next fault instead.
+    pub async fn answer(&self, body: String) -> Response {
+        let fault = {
+            let mut inner = self.lock();
+            inner.requests += 1;
+            inner.faults.pop_front().flatten()
+        };
+        match fault {
+            Some(fault) => fault.respond(body).await,
+            None => json_response(body),
+        }
+    }
+
+    /// Records a pushed body and answers `ok`, unless a push fault is due.
+    pub async fn record_push(&self, body: serde_json::Value, ok: String) -> Response {
+        let fault = self.lock().push_faults.pop_front();
+        if let Some(fault) = fault {
+            return fault.respond(ok).await;
+        }
+        self.lock().pushes.push(body);
+        json_response(ok)
+    }
 }

@@ -517,28 +517,43 @@ macro_rules! source_storage {
                 Ok(summary)
             }
 
-            async fn pending_pushes(&self, performance: PerformanceId, source: SourceId, settled: Millis, limit: u32) -> StorageResult<Vec<PendingPush>> {
+            async fn pending_pushes(
+                &self,
+                performance: PerformanceId,
+                source: SourceId,
+                settled: Millis,
+                limit: u32,
+                with_refusals: bool,
+            ) -> StorageResult<Vec<PendingPush>> {
                 let rows = sqlx::query(
-                    "SELECT s.id, s.barcode, s.scanned_at, s.device FROM performance_sources a \
+                    "SELECT s.id, s.barcode, s.scanned_at, s.device, s.admitted, s.offline, s.verdict FROM performance_sources a \
                      JOIN tickets t ON t.performance_id = a.performance_id AND t.source_id = a.source_id \
                      JOIN scans s ON s.ticket_id = t.id \
-                     WHERE a.performance_id = $1 AND a.source_id = $2 AND s.admitted AND s.id > a.pushed_scan_id \
+                     WHERE a.performance_id = $1 AND a.source_id = $2 AND (s.admitted OR $5) AND s.id > a.pushed_scan_id \
                      AND s.server_time < $3 AND s.scan_uuid NOT LIKE 'partner:%' ORDER BY s.id LIMIT $4",
                 )
                 .bind(performance.0)
                 .bind(source.0)
                 .bind(settled)
                 .bind(i64::from(limit))
+                .bind(with_refusals)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(database_error)?;
                 rows.iter()
                     .map(|r| {
+                        let verdict: String = r.try_get("verdict").map_err(database_error)?;
+                        let refusal = serde_json::from_str::<serde_json::Value>(&verdict)
+                            .ok()
+                            .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(str::to_owned));
                         Ok(PendingPush {
                             scan_id: r.try_get("id").map_err(database_error)?,
                             barcode: r.try_get("barcode").map_err(database_error)?,
                             scanned_at: r.try_get("scanned_at").map_err(database_error)?,
                             device: r.try_get("device").map_err(database_error)?,
+                            admitted: r.try_get("admitted").map_err(database_error)?,
+                            offline: r.try_get("offline").map_err(database_error)?,
+                            refusal,
                         })
                     })
                     .collect()

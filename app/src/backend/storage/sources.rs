@@ -60,13 +60,19 @@ pub struct ImportedTicket {
     pub partner_scanned_at: Option<Millis>,
 }
 
-/// An admitted scan waiting to be pushed to the partner.
+/// A scan waiting to be pushed to the partner: admitted ones, refused ones too for partners
+/// that record failed controls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingPush {
     pub scan_id: i64,
     pub barcode: String,
     pub scanned_at: Millis,
     pub device: String,
+    pub admitted: bool,
+    /// Decided by a device offline and uploaded later.
+    pub offline: bool,
+    /// Why it was refused (the verdict's reason code).
+    pub refusal: Option<String>,
 }
 
 #[async_trait]
@@ -125,7 +131,14 @@ pub trait SourceStorage: Send + Sync {
     /// Admitted scans of the source's tickets in that performance not yet pushed, oldest first.
     /// Only scans recorded before `settled` (server time): a scan id allocated earlier but
     /// committed later is not skipped.
-    async fn pending_pushes(&self, performance: PerformanceId, source: SourceId, settled: Millis, limit: u32) -> StorageResult<Vec<PendingPush>>;
+    async fn pending_pushes(
+        &self,
+        performance: PerformanceId,
+        source: SourceId,
+        settled: Millis,
+        limit: u32,
+        with_refusals: bool,
+    ) -> StorageResult<Vec<PendingPush>>;
     /// Moves the push cursor; `error` is shown on the attachment until a push succeeds.
     async fn pushed(&self, performance: PerformanceId, source: SourceId, up_to_scan: i64, error: Option<&str>) -> StorageResult<()>;
     /// Every attachment of sources of that kind (the pusher's work list).

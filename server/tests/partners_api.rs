@@ -1,0 +1,409 @@
+//! Web-service partners over HTTP and through the refresher, on both databases: Weezevent,
+//! Billetweb, Eventbrite, SecuTix and TIXNGO against their stand-ins (pages, states, tickets
+//! the partner already scanned, incremental refreshes, faults that keep what was imported and
+//! recover, secrets that never come back), and the scans pushed to SecuTix and TIXNGO.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use app::engine::PerformanceId;
+use app::error::AppError;
+use serde_json::{Value, json};
+use server::standins::Fault;
+use server::standins::billetweb::BilletwebStandIn;
+use server::standins::eventbrite::EventbriteStandIn;
+use server::standins::secutix::SecutixStandIn;
+use server::standins::tixngo::TixngoStandIn;
+use server::standins::weezevent::WeezeventStandIn;
+use support::{ADMIN_PASSWORD, Client, TestApp};
+
+/// An institution with one dated performance, made through the back office's functions.
+async fn a_performance(app: &TestApp, admin: &Client, name: &str) -> (Value, Value) {
+    let root = app.storage.root_institution().await.expect("root").expect("exists").id;
+    let institution = admin.call("create_institution", json!({"parent": root, "name": name})).await.expect("institution")["id"].clone();
+    let venue = admin.call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"})).await.expect("venue");
+    let event = admin.call("create_event", json!({"venue": venue, "name": "Concert"})).await.expect("event");
+    let performance = admin
+        .call("create_performance", json!({"event": event, "label": "", "starts_at": "2030-06-01T20:00",
+                                           "valid_from": null, "valid_to": null, "import_end": null}))
+        .await
+        .expect("performance");
+    admin.call("set_pda_open", json!({"performance": performance, "open": true})).await.expect("PDA");
+    (institution, performance)
+}
+
+async fn save_source(admin: &Client, institution: &Value, kind: &str, settings: Value, secrets: Value) -> Result<Value, AppError> {
+    admin
+        .call("sources/save", json!({"institution": institution, "source": null, "kind": kind, "name": kind,
+                                      "settings": settings, "secrets": secrets,
+                                      "periods": {"long_minutes": 240, "short_minutes": 5, "short_window_hours": 24}}))
+        .await
+}
+
+/// Saves the source, checks its secrets never come back, and attaches it.
+async fn attached_source(admin: &Client, institution: &Value, performance: &Value, kind: &str, settings: Value, secrets: Value, options: Value) -> Value {
+    let source = save_source(admin, institution, kind, settings, secrets.clone()).await.expect("source");
+    let listed = admin.call("sources/list", json!({"institution": institution})).await.expect("list").to_string();
+    for secret in secrets.as_object().expect("secrets").values() {
+        assert!(!listed.contains(secret.as_str().expect("text")), "{kind}: a secret came back: {listed}");
+    }
+    admin.call("sources/attach", json!({"performance": performance, "source": source, "options": options})).await.expect("attach");
+    source
+}
+
+async fn attachment(admin: &Client, performance: &Value) -> Value {
+    admin.call("sources/of_performance", json!({"performance": performance})).await.expect("attachments")["attached"][0].clone()
+}
+
+async fn tickets_by_code(app: &TestApp, performance: &Value) -> BTreeMap<String, (String, String)> {
+    let id = PerformanceId(performance.as_i64().expect("id"));
+    app.storage
+        .performance_tickets(id)
+        .await
+        .expect("tickets")
+        .into_iter()
+        .map(|t| (t.barcode.to_string(), (t.state.as_str().to_owned(), t.category)))
+        .collect()
+}
+
+fn states(tickets: &BTreeMap<String, (String, String)>) -> BTreeMap<&str, &str> {
+    tickets.iter().map(|(code, (state, _))| (code.as_str(), state.as_str())).collect()
+}
+
+async fn scan(admin: &Client, performance: &Value, code: &str, id: &str) -> Value {
+    let request = json!({"request": {"scan_id": id, "barcode": code, "device": "door-1", "client_time": 0,
+                                     "door": {"performances": [performance], "mode": {"mode": "single_pass"}}}});
+    admin.call("scan", request).await.expect("scan")["verdict"].clone()
+}
+
+async fn refresh_now(app: &TestApp, admin: &Client, performance: &Value, source: &Value) {
+    admin.call("sources/refresh", json!({"performance": performance, "source": source})).await.expect("refresh now");
+    app.partners.refresh_due().await.expect("refresh");
+}
+
+/// The refresh failed: the error is on the source, without the secrets, and nothing is lost.
+async fn assert_failed_keeping(admin: &Client, app: &TestApp, performance: &Value, secrets: &[&str], before: usize, what: &str) {
+    let error = attachment(admin, performance).await["last_error"].as_str().unwrap_or_default().to_owned();
+    assert!(!error.is_empty(), "{what}: the error is shown on the source");
+    for secret in secrets {
+        assert!(!error.contains(secret), "{what}: a secret in the error: {error}");
+    }
+    assert!(tickets_by_code(app, performance).await.len() >= before, "{what}: nothing imported before is lost");
+}
+
+async fn weezevent_pages_map_states_and_recover_from_faults(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, performance) = a_performance(&app, &admin, "Gala").await;
+    let (password, key) = ("wz-password-1", "wz-api-key-1");
+    let weez = WeezeventStandIn::start("org@example.org", password, key).await.expect("stand-in");
+    for id in 1..=4u64 {
+        weez.put(WeezeventStandIn::participant(id, 900, &format!("WZ{id}"), if id % 2 == 0 { "VIP" } else { "Normal" }));
+    }
+    let mut deleted = WeezeventStandIn::participant(5, 900, "WZ5", "Normal");
+    deleted["deleted"] = json!("1");
+    weez.put(deleted);
+    let mut refunded = WeezeventStandIn::participant(6, 900, "WZ6", "Normal");
+    refunded["refund"] = json!("1");
+    weez.put(refunded);
+    let mut scanned = WeezeventStandIn::participant(7, 900, "WZ7", "Normal");
+    scanned["control_status"] = json!({"status": "1", "scan_date": "2030-06-01 19:00:00"});
+    weez.put(scanned);
+    weez.put(WeezeventStandIn::participant(8, 901, "OTHER", "Normal"));
+    weez.put_event(json!({"id": 950, "name": "Gala d'hiver", "date": {"start": "2031-01-10 20:00:00"}}));
+
+    let missing = save_source(&admin, &institution, "weezevent", json!({"username": "org@example.org", "api_url": weez.url}), json!({"password": password})).await;
+    assert!(matches!(&missing, Err(AppError::SourceSettings { field, .. }) if field == "api_key"), "{missing:?}");
+    let settings = json!({"username": "org@example.org", "api_url": weez.url, "page_size": "3", "requests_per_minute": "0"});
+    let source = attached_source(&admin, &institution, &performance, "weezevent", settings, json!({"password": password, "api_key": key}), json!({"event_id": "900"})).await;
+
+    app.partners.refresh_due().await.expect("refresh");
+    let tickets = tickets_by_code(&app, &performance).await;
+    let expected: BTreeMap<&str, &str> =
+        [("WZ1", "valid"), ("WZ2", "valid"), ("WZ3", "valid"), ("WZ4", "valid"), ("WZ5", "cancelled"), ("WZ6", "cancelled"), ("WZ7", "valid")].into();
+    assert_eq!(states(&tickets), expected);
+    assert_eq!(tickets["WZ2"].1, "VIP");
+    assert_eq!(weez.shared.requests(), 3, "7 participants, 3 a page");
+    assert_eq!(weez.tokens_issued(), 1, "one access token for the whole refresh");
+    assert!(attachment(&admin, &performance).await["last_error"].is_null());
+    assert_eq!(scan(&admin, &performance, "WZ7", "w-7").await["reason"], "already_scanned", "scanned at Weezevent");
+    assert_eq!(scan(&admin, &performance, "WZ1", "w-1").await["verdict"], "accepted");
+    assert_eq!(scan(&admin, &performance, "WZ5", "w-5").await["reason"], "cancelled");
+
+    // Changes: one deletion and four sales, two pages; the second page fails each time.
+    let mut gone = WeezeventStandIn::participant(2, 900, "WZ2", "VIP");
+    gone["deleted"] = json!("1");
+    weez.put(gone);
+    for id in 10..=13u64 {
+        weez.put(WeezeventStandIn::participant(id, 900, &format!("WZ{id}"), "Late"));
+    }
+    // A 500 on the second page, then a truncated answer where the next refresh resumes.
+    for (fault, mid_refresh) in [(Fault::ServerError, true), (Fault::TruncatedPage, false)] {
+        if mid_refresh {
+            weez.shared.pass_next();
+        }
+        weez.shared.fail_next(fault);
+        refresh_now(&app, &admin, &performance, &source).await;
+        assert_failed_keeping(&admin, &app, &performance, &[password, key, "wz-access"], 7, &format!("{fault:?}")).await;
+        let kept = tickets_by_code(&app, &performance).await;
+        assert_eq!(kept["WZ2"].0, "cancelled", "{fault:?}: the first page of the changes is committed");
+        assert!(kept.contains_key("WZ11") && !kept.contains_key("WZ13"), "{fault:?}: {kept:?}");
+    }
+    let before = weez.shared.requests();
+    refresh_now(&app, &admin, &performance, &source).await;
+    let recovered = tickets_by_code(&app, &performance).await;
+    assert_eq!(recovered.len(), 11, "{recovered:?}");
+    assert_eq!(recovered["WZ13"], ("valid".to_owned(), "Late".to_owned()));
+    assert!(attachment(&admin, &performance).await["last_error"].is_null());
+    assert_eq!(weez.shared.requests() - before, 1, "resumed at the page that failed");
+    // Nothing changed since: one request, nothing new, the scan's pass kept.
+    refresh_now(&app, &admin, &performance, &source).await;
+    assert_eq!(tickets_by_code(&app, &performance).await.len(), 11);
+    assert_eq!(scan(&admin, &performance, "WZ1", "w-1b").await["reason"], "already_scanned");
+
+    let listed = admin.call("partner_events", json!({"institution": institution})).await.expect("events");
+    let events = listed[0]["events"].as_array().cloned().unwrap_or_default();
+    assert!(events.iter().any(|e| e["id"] == "950" && e["name"] == "Gala d'hiver"), "{listed}");
+}
+on_both_backends!(weezevent_pages_map_states_and_recover_from_faults);
+
+async fn billetweb_attendees_map_states_incrementally_and_recover(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, performance) = a_performance(&app, &admin, "Bal").await;
+    let key = "bw-key-secret";
+    let bw = BilletwebStandIn::start("4242", key).await.expect("stand-in");
+    bw.put(BilletwebStandIn::attendee(1, "E1", "BW1", "Plein tarif"));
+    let mut disabled = BilletwebStandIn::attendee(2, "E1", "BW2", "Plein tarif");
+    disabled["disabled"] = json!("1");
+    bw.put(disabled);
+    let mut unpaid = BilletwebStandIn::attendee(3, "E1", "BW3", "Réduit");
+    unpaid["order_paid"] = json!("0");
+    bw.put(unpaid);
+    let mut used = BilletwebStandIn::attendee(4, "E1", "BW4", "Réduit");
+    used["used"] = json!(1);
+    used["used_date"] = json!("2030-06-01 19:30:00");
+    bw.put(used);
+    bw.put(BilletwebStandIn::attendee(5, "E2", "OTHER", "Plein tarif"));
+    bw.put_event(json!({"id": "E9", "name": "Bal masqué", "start": "2031-02-14 21:00:00", "place": "Salle des fêtes"}));
+
+    let settings = json!({"user": "4242", "api_url": bw.url, "requests_per_minute": "0"});
+    let source = attached_source(&admin, &institution, &performance, "billetweb", settings, json!({"key": key}), json!({"event_id": "E1"})).await;
+    app.partners.refresh_due().await.expect("refresh");
+    let tickets = tickets_by_code(&app, &performance).await;
+    let expected: BTreeMap<&str, &str> = [("BW1", "valid"), ("BW2", "cancelled"), ("BW3", "cancelled"), ("BW4", "valid")].into();
+    assert_eq!(states(&tickets), expected);
+    assert_eq!(tickets["BW3"].1, "Réduit");
+    assert_eq!(scan(&admin, &performance, "BW4", "b-4").await["reason"], "already_scanned", "used at Billetweb");
+
+    // A refund and a sale; a malformed answer first, then recovery.
+    let mut refunded = BilletwebStandIn::attendee(1, "E1", "BW1", "Plein tarif");
+    refunded["disabled"] = json!("1");
+    bw.put(refunded);
+    bw.put(BilletwebStandIn::attendee(6, "E1", "BW6", "Plein tarif"));
+    bw.shared.fail_next(Fault::MalformedJson);
+    refresh_now(&app, &admin, &performance, &source).await;
+    assert_failed_keeping(&admin, &app, &performance, &[key], 4, "malformed JSON").await;
+    assert_eq!(tickets_by_code(&app, &performance).await["BW1"].0, "valid", "nothing of the failed answer is taken");
+    refresh_now(&app, &admin, &performance, &source).await;
+    let recovered = tickets_by_code(&app, &performance).await;
+    assert_eq!((recovered["BW1"].0.as_str(), recovered.len()), ("cancelled", 5), "{recovered:?}");
+    assert!(attachment(&admin, &performance).await["last_error"].is_null());
+    // The stand-in's clock gave the first refresh's latest change 1_780_000_004.
+    assert_eq!(bw.last_since(), Some(1_780_000_004 - 1), "incremental, from the latest change seen, one second back");
+
+    let listed = admin.call("partner_events", json!({"institution": institution})).await.expect("events");
+    let events = listed[0]["events"].as_array().cloned().unwrap_or_default();
+    assert!(events.iter().any(|e| e["id"] == "E9" && e["venue"] == "Salle des fêtes"), "{listed}");
+}
+on_both_backends!(billetweb_attendees_map_states_incrementally_and_recover);
+
+async fn eventbrite_follows_continuations_and_splits_barcodes(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, performance) = a_performance(&app, &admin, "Conférence").await;
+    let token = "eb-private-token";
+    let eb = EventbriteStandIn::start(token, 2).await.expect("stand-in");
+    eb.put(EventbriteStandIn::attendee(1, "77", &["EB1A", "EB1B"], "Early bird"));
+    let mut cancelled = EventbriteStandIn::attendee(2, "77", &["EB2"], "GA");
+    cancelled["cancelled"] = json!(true);
+    eb.put(cancelled);
+    let mut refunded = EventbriteStandIn::attendee(3, "77", &["EB3"], "GA");
+    refunded["refunded"] = json!(true);
+    eb.put(refunded);
+    let mut checked_in = EventbriteStandIn::attendee(4, "77", &["EB4"], "GA");
+    checked_in["barcodes"][0]["status"] = json!("used");
+    checked_in["barcodes"][0]["changed"] = json!("2030-06-01T18:00:00Z");
+    eb.put(checked_in);
+    eb.put(EventbriteStandIn::attendee(5, "77", &["EB5"], "GA"));
+    eb.put(EventbriteStandIn::attendee(6, "78", &["OTHER"], "GA"));
+
+    let settings = json!({"api_url": format!("{}/v3", eb.url), "requests_per_minute": "0"});
+    let source = attached_source(&admin, &institution, &performance, "eventbrite", settings, json!({"token": token}), json!({"event_id": "77"})).await;
+    // A 429 on the second page is waited out within the refresh.
+    eb.shared.pass_next();
+    eb.shared.fail_next(Fault::TooManyRequests { retry_after_secs: 1 });
+    app.partners.refresh_due().await.expect("refresh");
+    let tickets = tickets_by_code(&app, &performance).await;
+    let expected: BTreeMap<&str, &str> =
+        [("EB1A", "valid"), ("EB1B", "valid"), ("EB2", "cancelled"), ("EB3", "cancelled"), ("EB4", "valid"), ("EB5", "valid")].into();
+    assert_eq!(states(&tickets), expected);
+    assert_eq!(tickets["EB1B"].1, "Early bird");
+    assert_eq!(eb.shared.requests(), 4, "5 attendees, 2 a page, one 429");
+    assert!(attachment(&admin, &performance).await["last_error"].is_null());
+    assert_eq!(scan(&admin, &performance, "EB4", "e-4").await["reason"], "already_scanned", "checked in at Eventbrite");
+
+    // Two sales, then a cancellation, then a sale: two pages; the second fails, then recovers.
+    eb.put(EventbriteStandIn::attendee(7, "77", &["EB7"], "GA"));
+    eb.put(EventbriteStandIn::attendee(8, "77", &["EB8"], "GA"));
+    let mut now_cancelled = EventbriteStandIn::attendee(5, "77", &["EB5"], "GA");
+    now_cancelled["cancelled"] = json!(true);
+    eb.put(now_cancelled);
+    eb.put(EventbriteStandIn::attendee(9, "77", &["EB9"], "GA"));
+    eb.shared.pass_next();
+    eb.shared.fail_next(Fault::ServerError);
+    refresh_now(&app, &admin, &performance, &source).await;
+    assert_failed_keeping(&admin, &app, &performance, &[token], 6, "500").await;
+    let kept = tickets_by_code(&app, &performance).await;
+    assert!(kept.contains_key("EB8") && !kept.contains_key("EB9"), "the first page of the changes is committed: {kept:?}");
+    assert_eq!(kept["EB5"].0, "valid");
+    let before = eb.shared.requests();
+    refresh_now(&app, &admin, &performance, &source).await;
+    let recovered = tickets_by_code(&app, &performance).await;
+    assert_eq!((recovered["EB5"].0.as_str(), recovered.len()), ("cancelled", 9), "{recovered:?}");
+    assert!(attachment(&admin, &performance).await["last_error"].is_null());
+    assert_eq!(eb.shared.requests() - before, 1, "resumed from the continuation that failed");
+}
+on_both_backends!(eventbrite_follows_continuations_and_splits_barcodes);
+
+async fn secutix_exports_incrementally_and_gets_every_control_result(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, performance) = a_performance(&app, &admin, "Opéra").await;
+    let password = "stx-password";
+    let stx = SecutixStandIn::start("ws-user", password).await.expect("stand-in");
+    stx.put(SecutixStandIn::item("10000000000001", "PERF1", "ADULT"));
+    let mut cancelled = SecutixStandIn::item("10000000000002", "PERF1", "ADULT");
+    cancelled["cancellationCause"] = json!("REFUND");
+    stx.put(cancelled);
+    stx.put(SecutixStandIn::item("10000000000003", "PERF1", "CHILD"));
+    stx.put(SecutixStandIn::item("20000000000004", "PERF2", "ADULT"));
+    stx.put(SecutixStandIn::item("10000000000005", "PERF1", "ADULT"));
+
+    let wrong = save_source(&admin, &institution, "secutix", json!({"service_url": stx.url, "user": "ws-user", "ac_identifier": "AC1", "list_type": "PINK"}), json!({"password": password})).await;
+    assert!(matches!(&wrong, Err(AppError::SourceSettings { field, .. }) if field == "list_type"), "{wrong:?}");
+    let settings = json!({"service_url": stx.url, "user": "ws-user", "ac_identifier": "AC1", "page_size": "2", "requests_per_minute": "0"});
+    let source = attached_source(&admin, &institution, &performance, "secutix", settings, json!({"password": password}), json!({"performance_code": "PERF1"})).await;
+    app.partners.refresh_due().await.expect("refresh");
+    let tickets = tickets_by_code(&app, &performance).await;
+    let expected: BTreeMap<&str, &str> =
+        [("10000000000001", "valid"), ("10000000000002", "cancelled"), ("10000000000003", "valid"), ("10000000000005", "valid")].into();
+    assert_eq!(states(&tickets), expected);
+    assert_eq!(tickets["10000000000003"].1, "CHILD");
+
+    // Incremental: a cancellation and a sale come from the previous paginationEnd.
+    let mut now_cancelled = SecutixStandIn::item("10000000000003", "PERF1", "CHILD");
+    now_cancelled["cancellationCause"] = json!("EXCHANGE");
+    stx.put(now_cancelled);
+    stx.put(SecutixStandIn::item("10000000000006", "PERF1", "ADULT"));
+    let before = stx.shared.requests();
+    refresh_now(&app, &admin, &performance, &source).await;
+    let tickets = tickets_by_code(&app, &performance).await;
+    assert_eq!((tickets["10000000000003"].0.as_str(), tickets.len()), ("cancelled", 5), "{tickets:?}");
+    assert!(stx.shared.requests() - before <= 2, "not the whole list again");
+
+    // Controls: accepted online, refused online (twice over, cancelled), offline both ways.
+    assert_eq!(scan(&admin, &performance, "10000000000001", "x-1").await["verdict"], "accepted");
+    assert_eq!(scan(&admin, &performance, "10000000000001", "x-2").await["reason"], "already_scanned");
+    assert_eq!(scan(&admin, &performance, "10000000000002", "x-3").await["reason"], "cancelled");
+    scan(&admin, &performance, "NOT-A-SECUTIX-NUMBER", "x-4").await;
+    let door = json!({"performances": [performance], "mode": {"mode": "single_pass"}});
+    let offline = json!({"scans": [
+        {"scan_id": "x-5", "barcode": "10000000000005", "device": "tab-1", "scanned_at": 1_780_000_000_000i64, "door": door,
+         "device_verdict": {"verdict": "accepted", "direction": "in"}},
+        {"scan_id": "x-6", "barcode": "10000000000006", "device": "tab-1", "scanned_at": 1_780_000_001_000i64, "door": door,
+         "device_verdict": {"verdict": "refused", "reason": "unknown_number"}},
+    ]});
+    admin.call("sync_upload", offline).await.expect("offline upload");
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    stx.shared.fail_next_push(Fault::ServerError);
+    app.partners.push_now().await.expect("push");
+    assert!(stx.shared.pushes().is_empty());
+    assert!(attachment(&admin, &performance).await["push_error"].as_str().is_some_and(|e| e.contains("500")));
+    app.partners.push_now().await.expect("push");
+    app.partners.push_now().await.expect("push");
+    let pushed: Vec<(String, String, String)> = stx
+        .shared
+        .pushes()
+        .iter()
+        .map(|p| {
+            let text = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+            (text("barcode"), text("controlResult"), text("failureReason"))
+        })
+        .collect();
+    let expected: Vec<(String, String, String)> = [
+        ("10000000000001", "OK", ""),
+        ("10000000000001", "FAIL", "already_scanned"),
+        ("10000000000002", "FAIL", "cancelled"),
+        ("10000000000005", "OFFLINE_OK", ""),
+        ("10000000000006", "OFFLINE_FAIL", "unknown_number"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(pushed, expected, "every control once, in order, with its result");
+    assert!(stx.shared.pushes().iter().all(|p| p["acIdentifier"] == "AC1"));
+    assert!(attachment(&admin, &performance).await["push_error"].is_null());
+}
+on_both_backends!(secutix_exports_incrementally_and_gets_every_control_result);
+
+async fn tixngo_reads_the_status_feed_and_gets_controlled_tickets(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, performance) = a_performance(&app, &admin, "Stade").await;
+    let api_key = "tixngo-api-key";
+    let tix = TixngoStandIn::start(api_key).await.expect("stand-in");
+    let statuses = ["INJECTED", "DOWNLOADED", "DELETION_PENDING", "DELETED", "CONTROLLED", "TRANSFERRED"];
+    for (i, status) in statuses.iter().enumerate() {
+        let id = i as u64 + 1;
+        tix.put(TixngoStandIn::ticket(id, "EV1", &format!("TX{id}"), status, "Cat 1"));
+    }
+    tix.put(TixngoStandIn::ticket(99, "EV2", "OTHER", "INJECTED", "Cat 1"));
+
+    let settings = json!({"api_url": tix.url, "page_size": "2", "requests_per_minute": "0"});
+    let source = attached_source(&admin, &institution, &performance, "tixngo", settings, json!({"api_key": api_key}), json!({"event_id": "EV1"})).await;
+    app.partners.refresh_due().await.expect("refresh");
+    let tickets = tickets_by_code(&app, &performance).await;
+    let expected: BTreeMap<&str, &str> =
+        [("TX1", "valid"), ("TX2", "valid"), ("TX3", "cancelled"), ("TX4", "cancelled"), ("TX5", "valid"), ("TX6", "valid")].into();
+    assert_eq!(states(&tickets), expected);
+    assert_eq!(tix.shared.requests(), 4, "7 changes, 2 a batch");
+    assert_eq!(scan(&admin, &performance, "TX5", "t-5").await["reason"], "already_scanned", "controlled in the wallet");
+
+    // The feed goes on from its cursor: an invalidation and a new ticket.
+    tix.put(TixngoStandIn::ticket(1, "EV1", "TX1", "DELETED", "Cat 1"));
+    tix.put(TixngoStandIn::ticket(7, "EV1", "TX7", "ASSIGNED", "Cat 2"));
+    let before = tix.shared.requests();
+    refresh_now(&app, &admin, &performance, &source).await;
+    let tickets = tickets_by_code(&app, &performance).await;
+    assert_eq!((tickets["TX1"].0.as_str(), tickets["TX7"].0.as_str()), ("cancelled", "valid"));
+    assert_eq!(tix.shared.requests() - before, 1, "only the new changes");
+
+    // Controlled tickets are pushed; refusals are not (the wallet hides the QR code of
+    // controlled tickets only).
+    assert_eq!(scan(&admin, &performance, "TX2", "t-2").await["verdict"], "accepted");
+    assert_eq!(scan(&admin, &performance, "TX3", "t-3").await["reason"], "cancelled");
+    assert_eq!(scan(&admin, &performance, "TX6", "t-6").await["verdict"], "accepted");
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    app.partners.push_now().await.expect("push");
+    let pushed: Vec<(String, String)> = tix
+        .shared
+        .pushes()
+        .iter()
+        .map(|p| (p["barcode"].as_str().unwrap_or_default().to_owned(), p["eventId"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    assert_eq!(pushed, vec![("TX2".to_owned(), "EV1".to_owned()), ("TX6".to_owned(), "EV1".to_owned())]);
+}
+on_both_backends!(tixngo_reads_the_status_feed_and_gets_controlled_tickets);
