@@ -100,7 +100,7 @@ async fn weezevent_pages_map_states_and_recover_from_faults(backend: support::Ba
     let (password, key) = ("wz-password-1", "wz-api-key-1");
     let weez = WeezeventStandIn::start("org@example.org", password, key).await.expect("stand-in");
     for id in 1..=4u64 {
-        weez.put(WeezeventStandIn::participant(id, 900, &format!("WZ{id}"), if id % 2 == 0 { "VIP" } else { "Normal" }));
+        weez.put(WeezeventStandIn::participant(id, 900, &format!("WZ{id}"), if id.is_multiple_of(2) { "VIP" } else { "Normal" }));
     }
     let mut deleted = WeezeventStandIn::participant(5, 900, "WZ5", "Normal");
     deleted["deleted"] = json!("1");
