@@ -91,6 +91,18 @@ impl SourceKind {
         }
     }
 
+    /// The title for French readers (brand names stay as they are).
+    pub fn title_fr(self) -> &'static str {
+        match self {
+            SourceKind::SecutixReseller => "SecuTix (fichier revendeur)",
+            SourceKind::SecutixWhitelist => "SecuTix (liste blanche)",
+            SourceKind::Ticketnet => "Ticketnet / Ticketmaster (fichier de ventes)",
+            SourceKind::Secutix => "SecuTix (service web de contrôle d'accès)",
+            SourceKind::Tixngo => "TIXNGO (portefeuille)",
+            other => other.title(),
+        }
+    }
+
     /// File kinds take uploads, are cumulative and exist at most once per institution; the
     /// others are web services, refreshed on a schedule.
     pub fn is_file(self) -> bool {

@@ -34,13 +34,13 @@ pub fn state_of(disabled: &Value, order_paid: &Value, used: &Value) -> (TicketSt
 /// `last_update` as unix seconds, whether Billetweb sends a number or a date.
 fn seconds_of(value: &Value) -> Option<i64> {
     let text = values::text(value)?;
-    text.parse::<i64>().ok().or_else(|| values::time_of(&text).map(|ms| ms / 1000))
+    text.parse::<i64>().ok().or_else(|| values::french_time_of(&text).map(|ms| ms / 1000))
 }
 
 fn ticket_from(attendee: &Value) -> Result<ImportedTicket, ConnectorError> {
     let id = values::text(field(attendee, "id")).unwrap_or_default();
     let (state, scanned) = state_of(field(attendee, "disabled"), field(attendee, "order_paid"), field(attendee, "used"));
-    let scanned_at = scanned.then(|| values::text(field(attendee, "used_date")).and_then(|d| values::time_of(&d)).unwrap_or_else(now_millis));
+    let scanned_at = scanned.then(|| values::text(field(attendee, "used_date")).and_then(|d| values::french_time_of(&d)).unwrap_or_else(now_millis));
     let holder = values::holder(&[values::text(field(attendee, "firstname")), values::text(field(attendee, "name"))]);
     let category = values::text(field(attendee, "ticket")).or_else(|| values::text(field(attendee, "category")));
     values::ticket(&id, field(attendee, "barcode"), state, category, holder, attendee, scanned_at)
@@ -101,9 +101,9 @@ impl Connector for Billetweb {
                 Some(PartnerEvent {
                     id: values::text(field(e, "id"))?,
                     venue,
-                    starts_at: values::text(field(e, "start")).and_then(|d| values::time_of(&d)),
+                    starts_at: values::text(field(e, "start")).and_then(|d| values::french_time_of(&d)),
                     name,
-                    time_zone: None,
+                    time_zone: Some("Europe/Paris".to_owned()),
                 })
             })
             .collect();
@@ -135,13 +135,13 @@ mod tests {
 
     #[test]
     fn an_attendee_maps_with_its_scan_and_its_update_time() {
-        let raw = json!({"id": "8", "barcode": "BW8", "used": 1, "used_date": "2026-05-01 20:00:00", "firstname": "Ada",
+        let raw = json!({"id": "8", "barcode": "BW8", "used": 1, "used_date": "2026-05-01 22:00:00", "firstname": "Ada",
                          "name": "Lovelace", "ticket": "Plein tarif", "disabled": "0", "order_paid": "1", "last_update": "1700000000"});
         let ticket = ticket_from(&raw).expect("maps");
         assert_eq!((ticket.barcode.as_str(), ticket.category.as_str()), ("BW8", "Plein tarif"));
         assert_eq!(ticket.holder.as_deref(), Some("Ada Lovelace"));
         assert_eq!(ticket.partner_scanned_at, Some(1_777_665_600_000));
         assert_eq!(seconds_of(field(&raw, "last_update")), Some(1_700_000_000));
-        assert_eq!(seconds_of(&json!("2026-05-01 20:00:00")), Some(1_777_665_600));
+        assert_eq!(seconds_of(&json!("2026-05-01 22:00:00")), Some(1_777_665_600));
     }
 }

@@ -26,12 +26,24 @@ pub fn truthy(value: &Value) -> bool {
 
 /// An ISO date (with or without zone, `T` or space); a date without zone is read as UTC.
 pub fn time_of(text: &str) -> Option<Millis> {
+    time_in(text, chrono_tz::UTC)
+}
+
+/// The same, a date without zone read as French time: Weezevent and Billetweb give the
+/// organiser's local times.
+pub fn french_time_of(text: &str) -> Option<Millis> {
+    time_in(text, chrono_tz::Europe::Paris)
+}
+
+fn time_in(text: &str, zone: chrono_tz::Tz) -> Option<Millis> {
     let text = text.trim();
     DateTime::parse_from_rfc3339(text).map(|t| t.timestamp_millis()).ok().or_else(|| {
         ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
             .iter()
             .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-            .map(|t| t.and_utc().timestamp_millis())
+            // The earlier of an ambiguous hour (clocks going back).
+            .and_then(|t| t.and_local_timezone(zone).earliest())
+            .map(|t| t.timestamp_millis())
     })
 }
 
@@ -86,5 +98,8 @@ mod tests {
         assert_eq!(time_of("2026-05-01T22:00:00+02:00"), Some(1_777_665_600_000));
         assert_eq!(time_of("2026-05-01 20:00:00"), Some(1_777_665_600_000));
         assert_eq!(time_of("yesterday"), None);
+        assert_eq!(french_time_of("2026-05-01 22:00:00"), Some(1_777_665_600_000), "summer time");
+        assert_eq!(french_time_of("2026-12-01 21:00:00"), time_of("2026-12-01T20:00:00Z"), "winter time");
+        assert_eq!(french_time_of("2026-05-01T20:00:00Z"), Some(1_777_665_600_000));
     }
 }

@@ -81,7 +81,7 @@ fn ticket_from(participant: &Value) -> Result<app::backend::storage::ImportedTic
     let control = field(participant, "control_status");
     let (state, scanned) = state_of(field(participant, "deleted"), field(participant, "refund"), field(control, "status"));
     // No scan date: scanned all the same, as of now.
-    let scanned_at = scanned.then(|| values::text(field(control, "scan_date")).and_then(|d| values::time_of(&d)).unwrap_or_else(now_millis));
+    let scanned_at = scanned.then(|| values::text(field(control, "scan_date")).and_then(|d| values::french_time_of(&d)).unwrap_or_else(now_millis));
     let owner = field(participant, "owner");
     let holder = values::holder(&[values::text(field(owner, "first_name")), values::text(field(owner, "last_name"))]);
     let category = values::text(field(participant, "id_ticket"));
@@ -185,9 +185,9 @@ impl Connector for Weezevent {
                 Some(PartnerEvent {
                     id: values::text(field(e, "id"))?,
                     venue,
-                    starts_at: values::text(field(field(e, "date"), "start")).and_then(|d| values::time_of(&d)),
+                    starts_at: values::text(field(field(e, "date"), "start")).and_then(|d| values::french_time_of(&d)),
                     name,
-                    time_zone: None,
+                    time_zone: Some("Europe/Paris".to_owned()),
                 })
             })
             .collect();
@@ -221,7 +221,7 @@ mod tests {
     #[test]
     fn a_participant_keeps_its_fields_and_its_scan() {
         let raw = json!({"id_participant": 5, "id_event": 9, "id_ticket": "T1", "barcode": "WZ5", "deleted": "0", "refund": 0,
-                         "control_status": {"status": "1", "scan_date": "2026-05-01 20:00:00"},
+                         "control_status": {"status": "1", "scan_date": "2026-05-01 22:00:00"},
                          "owner": {"first_name": "Ada", "last_name": "Lovelace"}});
         let ticket = ticket_from(&raw).expect("maps");
         assert_eq!((ticket.barcode.as_str(), ticket.category.as_str()), ("WZ5", "T1"));

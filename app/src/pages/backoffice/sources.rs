@@ -177,6 +177,10 @@ fn label(i18n: leptos_i18n::I18nContext<Locale>, field: &FieldSpec) -> &'static 
     if i18n.get_locale() == Locale::fr { field.label_fr } else { field.label_en }
 }
 
+fn kind_title(i18n: leptos_i18n::I18nContext<Locale>, kind: SourceKind) -> &'static str {
+    if i18n.get_locale() == Locale::fr { kind.title_fr() } else { kind.title() }
+}
+
 /// Inputs for a list of fields, bound to `values`; `secrets_set` shows which secrets are kept.
 fn field_inputs(fields: &'static [FieldSpec], values: RwSignal<FieldValues>, secrets_set: Vec<String>) -> impl IntoView {
     let i18n = use_i18n();
@@ -259,7 +263,7 @@ fn SourceForm(institution: InstitutionId, editing: Option<SourceView>, done: Cal
                 <select name="kind" disabled=source.is_some()
                     on:change=move |ev| if let Some(k) = SourceKind::parse(&event_target_value(&ev)) { kind.set(k) }>
                     {SourceKind::ALL.iter().map(|k| view! {
-                        <option value=k.code() selected=move || kind.get() == *k>{k.title()}</option>
+                        <option value=k.code() selected=move || kind.get() == *k>{kind_title(i18n, *k)}</option>
                     }).collect_view()}
                 </select>
             </label>
@@ -318,7 +322,7 @@ pub fn SourcesTab(institution: InstitutionId) -> impl IntoView {
                                 let edit = s.clone();
                                 view! {
                                     <tr data-source=s.name.clone()>
-                                        <td>{s.name.clone()}</td><td>{s.kind.title()}</td>
+                                        <td>{s.name.clone()}</td><td>{kind_title(i18n, s.kind)}</td>
                                         <td>
                                             <button on:click=move |_| editing.set(Some(Some(edit.clone())))>{t!(i18n, edit)}</button>
                                             <button class="danger" on:click=move |_| remove(id)>{t!(i18n, delete)}</button>
@@ -501,7 +505,7 @@ pub fn PerformanceSourcesPanel(
         let is_file = a.kind.is_file();
         view! {
             <li data-attachment=a.name.clone() data-testid="attachment">
-                <strong>{a.name.clone()}</strong> " (" {a.kind.title()} ") · "
+                <strong>{a.name.clone()}</strong> " (" {kind_title(i18n, a.kind)} ") · "
                 {t!(i18n, tickets_count)} ": " <span data-testid="attachment-tickets">{a.tickets}</span>
                 {(a.duplicates > 0).then(|| view! { " · " {t!(i18n, duplicates_count)} ": " {a.duplicates} })}
                 " · " {t!(i18n, last_refresh)} ": " {last}
