@@ -119,6 +119,8 @@ async fn weezevent_pages_map_states_and_recover_from_faults(backend: support::Ba
     let settings = json!({"username": "org@example.org", "api_url": weez.url, "page_size": "3", "requests_per_minute": "0"});
     let source = attached_source(&admin, &institution, &performance, "weezevent", settings, json!({"password": password, "api_key": key}), json!({"event_id": "900"})).await;
 
+    // The access token expires after the first page: the connector asks for another.
+    weez.expire_token_after(1);
     app.partners.refresh_due().await.expect("refresh");
     let tickets = tickets_by_code(&app, &performance).await;
     let expected: BTreeMap<&str, &str> =
@@ -126,7 +128,7 @@ async fn weezevent_pages_map_states_and_recover_from_faults(backend: support::Ba
     assert_eq!(states(&tickets), expected);
     assert_eq!(tickets["WZ2"].1, "VIP");
     assert_eq!(weez.shared.requests(), 3, "7 participants, 3 a page");
-    assert_eq!(weez.tokens_issued(), 1, "one access token for the whole refresh");
+    assert_eq!(weez.tokens_issued(), 2, "a token for the refresh, and one when it expired");
     assert!(attachment(&admin, &performance).await["last_error"].is_null());
     assert_eq!(scan(&admin, &performance, "WZ7", "w-7").await["reason"], "already_scanned", "scanned at Weezevent");
     assert_eq!(scan(&admin, &performance, "WZ1", "w-1").await["verdict"], "accepted");

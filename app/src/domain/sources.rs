@@ -223,6 +223,8 @@ const WEEZEVENT_FIELDS: &[FieldSpec] = &[
     field("api_key", FieldType::Secret, true, "API key", "Clé d'API"),
     with_default(field("api_url", FieldType::Url, false, "API address", "Adresse de l'API"), "https://api.weezevent.com"),
     with_default(field("page_size", FieldType::Integer, false, "Participants a page", "Participants par page"), "500"),
+    // Not documented whether pages count from 0 or 1.
+    with_default(field("first_page", FieldType::Integer, false, "Number of the first page", "Numéro de la première page"), "0"),
     requests_per_minute("60"),
 ];
 

@@ -22,14 +22,16 @@ pub struct Weezevent {
     api_key: String,
     api_url: reqwest::Url,
     page_size: u64,
+    first_page: u64,
     pacer: Pacer,
     http: reqwest::Client,
     /// Asked once per connector, asked again when Weezevent refuses it (it expires).
     access_token: tokio::sync::Mutex<Option<String>>,
 }
 
-/// Where a refresh stands: `since` is the `last_update` asked for, `page` the next page, and
-/// `until` the `server_time` of the refresh's first page, the next refresh's `since`.
+/// Where a refresh stands: `since` is the `last_update` asked for, `page` the next page
+/// (counted from 0 whatever Weezevent numbers the first), and `until` the `server_time` of
+/// the refresh's first page, the next refresh's `since`.
 #[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Cursor {
     since: Option<String>,
@@ -97,6 +99,7 @@ impl Weezevent {
             api_key: fields.required("api_key")?,
             api_url: fields.url("api_url")?,
             page_size: fields.integer("page_size")?.max(1),
+            first_page: fields.integer("first_page")?,
             pacer: Pacer::per_minute(fields.integer("requests_per_minute")?),
             http,
             access_token: tokio::sync::Mutex::new(None),
@@ -156,7 +159,7 @@ impl Connector for Weezevent {
             ("include_deleted", "true".to_owned()),
             ("full", "1".to_owned()),
             ("max", self.page_size.to_string()),
-            ("page", at.page.to_string()),
+            ("page", (self.first_page + at.page).to_string()),
         ];
         if let Some(since) = &at.since {
             query.push(("last_update", since.clone()));

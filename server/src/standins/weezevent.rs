@@ -24,6 +24,8 @@ pub struct Data {
     clock: u64,
     tokens_issued: u64,
     access_token: Option<String>,
+    /// The access token stops working after this many more listing requests.
+    expires_after: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -107,6 +109,11 @@ impl WeezeventStandIn {
         self.shared.with(|d| d.events.push(event));
     }
 
+    /// The current access token expires after `requests` more participant listings.
+    pub fn expire_token_after(&self, requests: u64) {
+        self.shared.with(|d| d.expires_after = Some(requests));
+    }
+
     /// Access tokens handed out so far.
     pub fn tokens_issued(&self) -> u64 {
         self.shared.with(|d| d.tokens_issued)
@@ -132,6 +139,14 @@ async fn access_token(State(s): State<WeezeventStandIn>, Form(c): Form<Credentia
 }
 
 async fn participants(State(s): State<WeezeventStandIn>, Query(q): Query<ListQuery>) -> Response {
+    s.shared.with(|d| match d.expires_after {
+        Some(0) => {
+            d.access_token = None;
+            d.expires_after = None;
+        }
+        Some(n) => d.expires_after = Some(n - 1),
+        None => {}
+    });
     if !s.authorised(q.api_key.as_deref(), q.access_token.as_deref()) {
         return (StatusCode::UNAUTHORIZED, "invalid access token").into_response();
     }
