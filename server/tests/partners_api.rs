@@ -200,15 +200,18 @@ async fn billetweb_attendees_map_states_incrementally_and_recover(backend: suppo
     assert_eq!(tickets["BW3"].1, "Réduit");
     assert_eq!(scan(&admin, &performance, "BW4", "b-4").await["reason"], "already_scanned", "used at Billetweb");
 
-    // A refund and a sale; a malformed answer first, then recovery.
+    // A refund and a sale.
     let mut refunded = BilletwebStandIn::attendee(1, "E1", "BW1", "Plein tarif");
     refunded["disabled"] = json!("1");
     bw.put(refunded);
     bw.put(BilletwebStandIn::attendee(6, "E1", "BW6", "Plein tarif"));
-    bw.shared.fail_next(Fault::MalformedJson);
-    refresh_now(&app, &admin, &performance, &source).await;
-    assert_failed_keeping(&admin, &app, &performance, &[key], 4, "malformed JSON").await;
-    assert_eq!(tickets_by_code(&app, &performance).await["BW1"].0, "valid", "nothing of the failed answer is taken");
+    // A malformed answer, then one slower than the client's timeout, then recovery.
+    for fault in [Fault::MalformedJson, Fault::Stall(Duration::from_secs(3))] {
+        bw.shared.fail_next(fault);
+        refresh_now(&app, &admin, &performance, &source).await;
+        assert_failed_keeping(&admin, &app, &performance, &[key], 4, &format!("{fault:?}")).await;
+        assert_eq!(tickets_by_code(&app, &performance).await["BW1"].0, "valid", "{fault:?}: nothing of the failed answer is taken");
+    }
     refresh_now(&app, &admin, &performance, &source).await;
     let recovered = tickets_by_code(&app, &performance).await;
     assert_eq!((recovered["BW1"].0.as_str(), recovered.len()), ("cancelled", 5), "{recovered:?}");
