@@ -58,20 +58,28 @@ export async function startServer() {
   return { url, stop: () => server.kill('SIGTERM') };
 }
 
+const CHROMIUM = {
+  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
+};
+
 export async function launchBrowser() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  return chromium.launch(CHROMIUM);
+}
+
+/** A browser with a real profile (not incognito), as an installed app has. */
+export async function launchProfile(options = {}) {
+  const profile = mkdtempSync(join(tmpdir(), 'billetix-profile-'));
+  return chromium.launchPersistentContext(profile, { ...CHROMIUM, ...options });
 }
 
 /** Waits for the WASM app to take over the server-rendered page. */
@@ -87,4 +95,74 @@ export async function signIn(page, url, login, password) {
   await page.click('button[type=submit]');
   await page.waitForURL((u) => !u.pathname.startsWith('/signin'));
   await hydrated(page);
+}
+
+/** Calls a server function as the page's signed-in login; throws with the server's error. */
+export function call(page, name, args) {
+  return page.evaluate(async ([name, args]) => {
+    const response = await fetch(`/api/${name}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(args),
+    });
+    const body = await response.json();
+    if (!response.ok) throw new Error(`${name}: ${JSON.stringify(body)}`);
+    return body;
+  }, [name, args]);
+}
+
+/**
+ * A new institution under the page's Master with one performance fed from a CSV file and
+ * open for scanning (PDA ticked), made through the back office's own server functions.
+ */
+export async function seedPerformance(page, { institution: name, tickets }) {
+  const me = await call(page, 'whoami', {});
+  const institution = (await call(page, 'create_institution', { parent: me.master_of, name })).id;
+  const venue = await call(page, 'create_venue', { institution, name: 'Olympia', time_zone: 'Europe/Paris' });
+  const event = await call(page, 'create_event', { venue, name: `Gala ${name}` });
+  const performance = await call(page, 'create_performance', {
+    event, label: '', starts_at: '2030-06-01T20:00', valid_from: null, valid_to: null, import_end: null,
+  });
+  const source = await call(page, 'sources/save', {
+    institution, source: null, kind: 'file', name: 'Box office', settings: {}, secrets: {},
+    periods: { long_minutes: 240, short_minutes: 5, short_window_hours: 24 },
+  });
+  await call(page, 'sources/attach', { performance, source, options: {} });
+  const csv = 'barcode;category;holder_name;status\n'
+    + tickets.map((t) => `${t.barcode};${t.category ?? 'general'};${t.holder ?? ''};${t.status ?? 'valid'}`).join('\n') + '\n';
+  const imported = await page.evaluate(async ([performance, source, csv]) => {
+    const response = await fetch(`/upload/source-file?performance=${performance}&source=${source}&file_name=tickets.csv&dry_run=false`, {
+      method: 'POST', body: csv,
+    });
+    return { ok: response.ok, body: await response.text() };
+  }, [performance, source, csv]);
+  if (!imported.ok) throw new Error(`upload: ${imported.body}`);
+  await call(page, 'set_pda_open', { performance, open: true });
+  return { institution, performance };
+}
+
+/** Opens the scanner, signed in, with `performance` imported and under control. */
+export async function scannerAt(page, url, performance, { login = 'admin', password = ADMIN_PASSWORD } = {}) {
+  await page.goto(`${url}/scanner`);
+  await hydrated(page);
+  await page.locator('[data-testid=scanner][data-phase=ready]').waitFor();
+  const signin = page.locator('[data-testid=scanner-signin]');
+  await page.locator('[data-testid=scanner-signin], [data-testid=open-performances]').first().waitFor();
+  if (await signin.isVisible()) {
+    await signin.locator('input[name=login]').fill(login);
+    await signin.locator('input[name=password]').fill(password);
+    await signin.locator('button[type=submit]').click();
+  }
+  const open = page.locator(`[data-testid=open-performance][data-performance="${performance}"]`);
+  await open.locator('[data-testid=import]').click();
+  await page.locator(`[data-testid=control][data-performance="${performance}"]`).check();
+  await page.click('[data-testid=start-door]');
+  await page.locator('[data-testid=device-counter]').waitFor();
+}
+
+/** Types a code as a keyboard-wedge scanner does: fast keys, then Enter, no field focused. */
+export async function wedgeScan(page, code) {
+  await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+  await page.keyboard.type(code);
+  await page.keyboard.press('Enter');
 }

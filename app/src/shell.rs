@@ -7,6 +7,7 @@ use crate::i18n::I18nContextProvider;
 use crate::pages::account::AccountPage;
 use crate::pages::backoffice::BackOfficePage;
 use crate::pages::home::HomePage;
+use crate::pages::scanner::ScannerPage;
 use crate::pages::signin::SignInPage;
 
 /// The HTML document the server renders around the app.
@@ -50,6 +51,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signin") view=SignInPage />
                     <Route path=path!("/backoffice") view=BackOfficePage />
                     <Route path=path!("/account") view=AccountPage />
+                    <Route path=path!("/scanner") view=ScannerPage />
                 </Routes>
             </Router>
         </I18nContextProvider>

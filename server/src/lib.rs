@@ -4,6 +4,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod housekeeping;
 pub mod live;
+pub mod offline;
 pub mod reports;
 pub mod sources;
 pub mod standins;
@@ -25,6 +26,7 @@ use tower_http::compression::CompressionLayer;
 struct AppState {
     leptos_options: LeptosOptions,
     context: ServerContext,
+    worker: offline::WorkerScript,
 }
 
 async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
@@ -36,10 +38,12 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
 /// files.
 pub fn router(context: ServerContext, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
-    let state = AppState { leptos_options: leptos_options.clone(), context: context.clone() };
+    let worker = offline::WorkerScript::new(&leptos_options);
+    let state = AppState { leptos_options: leptos_options.clone(), context: context.clone(), worker };
     Router::new()
         .route("/api/{*fn_name}", axum::routing::post(server_fn_handler).get(server_fn_handler))
         .route("/live", axum::routing::get(live::live_events))
+        .route("/sw.js", axum::routing::get(offline::service_worker))
         .route("/export/report", axum::routing::get(reports::export::export))
         .route(
             "/upload/source-file",

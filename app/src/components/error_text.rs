@@ -85,7 +85,7 @@ fn failure_text(i18n: I18nContext<Locale>, failure: ParseFailure) -> String {
 
 /// A red message line, empty when there is nothing to say.
 #[component]
-pub fn ErrorLine(error: ReadSignal<Option<AppError>>) -> impl IntoView {
+pub fn ErrorLine(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
     let i18n = use_i18n();
     move || {
         error.get().map(|e| {

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use super::barcode::Barcode;
 use super::checkpoint::Checkpoint;
 use super::decide::{Scan, decide, pass_for};
-use super::ticket::{Pass, Ticket};
+use super::ticket::{Pass, PerformanceId, Ticket};
 use super::verdict::Verdict;
 
 /// Tickets with their passes, held in memory: the scanner's working copy, and the reference
@@ -66,9 +66,43 @@ impl TicketBook {
     pub fn record(&mut self, barcode: &Barcode, checkpoint: &Checkpoint, pass: Pass) {
         let Some(index) = self.entry_index(barcode, checkpoint) else { return };
         if let Some(slot) = self.entries.get_mut(barcode) {
-            let passes = &mut slot[index].1;
-            let at = passes.partition_point(|p| p.at <= pass.at);
-            passes.insert(at, pass);
+            insert_in_time_order(&mut slot[index].1, pass);
         }
     }
+
+    /// Adds a pass of that number in that performance; false when the book has no such ticket.
+    pub fn record_in(&mut self, barcode: &Barcode, performance: PerformanceId, pass: Pass) -> bool {
+        let entry = self.entries.get_mut(barcode).and_then(|slot| slot.iter_mut().find(|(t, _)| t.performance == performance));
+        match entry {
+            Some((_, passes)) => {
+                insert_in_time_order(passes, pass);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The ticket of that number in that performance.
+    pub fn ticket_in(&self, barcode: &Barcode, performance: PerformanceId) -> Option<&Ticket> {
+        self.entries.get(barcode)?.iter().map(|(t, _)| t).find(|t| t.performance == performance)
+    }
+
+    /// Up to `limit` numbers that two or more of `performances` share: a door may not control
+    /// them together, since one number would then stand for two tickets.
+    pub fn shared_numbers(&self, performances: &[PerformanceId], limit: usize) -> Vec<Barcode> {
+        let mut shared: Vec<Barcode> = self
+            .entries
+            .iter()
+            .filter(|(_, slot)| slot.iter().filter(|(t, _)| performances.contains(&t.performance)).count() > 1)
+            .map(|(barcode, _)| barcode.clone())
+            .collect();
+        shared.sort();
+        shared.truncate(limit);
+        shared
+    }
+}
+
+fn insert_in_time_order(passes: &mut Vec<Pass>, pass: Pass) {
+    let at = passes.partition_point(|p| p.at <= pass.at);
+    passes.insert(at, pass);
 }

@@ -3,6 +3,7 @@
 //! server's time so a device can measure its clock skew.
 
 pub mod api;
+pub mod device;
 pub mod protocol;
 #[cfg(feature = "ssr")]
 pub mod service;

@@ -1,0 +1,261 @@
+//! The scanner's screens: choosing the door (performances and mode), the door at work
+//! (counter, direction, typed entry, last scans, double entries) and the verdict itself.
+
+use leptos::prelude::*;
+
+use super::open_performances::{OpenPerformances, performance_title};
+use super::verdict::{colour_code, reason_code, verdict_text};
+use super::{Scanner, Session};
+use crate::components::error_text::{ErrorLine, fill};
+use crate::engine::{Direction, Mode, PerformanceId};
+use crate::error::AppError;
+use crate::i18n::*;
+use crate::sync::device::DoorError;
+use crate::sync::protocol::Door;
+
+pub fn door_error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &DoorError, scanner: Scanner) -> String {
+    match error {
+        DoorError::NothingChosen => t_string!(i18n, scanner_choose_one).to_string(),
+        DoorError::NotImported(id) => fill(t_string!(i18n, scanner_not_imported), &[("performance", &scanner.performance_name(id.0))]),
+        DoorError::SharedNumbers(numbers) => fill(t_string!(i18n, scanner_shared_numbers), &[("numbers", &numbers.join(", "))]),
+        DoorError::TimeZone(zone) => fill(t_string!(i18n, scanner_bad_zone), &[("zone", zone)]),
+    }
+}
+
+fn zone(scanner: Scanner) -> chrono_tz::Tz {
+    scanner.checkpoint.with_value(|c| c.as_ref().map(|c| c.time_zone)).unwrap_or(chrono_tz::UTC)
+}
+
+/// Signing in from the scanner: needed to import and to upload, not to scan.
+#[component]
+fn SignInPanel() -> impl IntoView {
+    let i18n = use_i18n();
+    let scanner = expect_context::<Scanner>();
+    let login = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<AppError>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match crate::pages::signin::sign_in(login.get_untracked(), password.get_untracked()).await {
+                Ok(me) => super::link::signed_in(scanner, me),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let previous = move || match scanner.session.get() {
+        Session::SignInNeeded(Some(e)) => Some(e),
+        _ => None,
+    };
+    view! {
+        <form class="scanner-signin" data-testid="scanner-signin" on:submit=submit>
+            <p>{t!(i18n, scanner_sign_in_needed)}</p>
+            {move || previous().map(|e| view! { <ErrorLine error=Signal::derive(move || Some(e.clone())) /> })}
+            <label>{t!(i18n, field_login)}
+                <input name="login" autocomplete="username" required bind:value=login />
+            </label>
+            <label>{t!(i18n, field_password)}
+                <input name="password" type="password" autocomplete="current-password" required bind:value=password />
+            </label>
+            <button type="submit">{t!(i18n, signin_button)}</button>
+            <ErrorLine error=error />
+        </form>
+    }
+}
+
+/// Choosing what this door controls, and how.
+#[component]
+pub fn DoorSetup() -> impl IntoView {
+    let i18n = use_i18n();
+    let scanner = expect_context::<Scanner>();
+    let chosen = RwSignal::new(Vec::<PerformanceId>::new());
+    let mode = RwSignal::new("single".to_owned());
+    let max_total = RwSignal::new(String::new());
+    let max_per_day = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let imported = move || {
+        scanner.changed.track();
+        scanner.book.with_value(|b| b.performances().map(|p| p.about.clone()).collect::<Vec<_>>())
+    };
+    let limit = |text: String| text.trim().parse::<u32>().ok().filter(|n| *n > 0);
+    let start = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let door_mode = match mode.get_untracked().as_str() {
+            "entry_exit" => Mode::EntryExit { direction: Direction::In },
+            "multi" => Mode::MultiPass { max_total: limit(max_total.get_untracked()), max_per_day: limit(max_per_day.get_untracked()) },
+            _ => Mode::SinglePass,
+        };
+        match scanner.open_door(Door { performances: chosen.get_untracked(), mode: door_mode }) {
+            Ok(()) => error.set(None),
+            Err(e) => error.set(Some(door_error_text(i18n, &e, scanner))),
+        }
+    };
+    let toggle = move |id: PerformanceId| {
+        chosen.update(|c| match c.iter().position(|p| *p == id) {
+            Some(i) => {
+                c.remove(i);
+            }
+            None => c.push(id),
+        })
+    };
+    view! {
+        <div class="door-setup">
+            {move || match scanner.session.get() {
+                Session::SignInNeeded(_) if scanner.online.get() => view! { <SignInPanel /> }.into_any(),
+                Session::SignedIn(me) if !me.pda => view! { <p class="error">{t!(i18n, scanner_no_pda)}</p> }.into_any(),
+                Session::SignedIn(_) => view! { <OpenPerformances /> }.into_any(),
+                _ if !scanner.online.get() => view! { <p class="hint">{t!(i18n, scanner_import_needs_network)}</p> }.into_any(),
+                _ => ().into_any(),
+            }}
+            <form class="door-choice" data-testid="door-choice" on:submit=start>
+                <h2>{t!(i18n, scanner_choose)}</h2>
+                <Show when=move || imported().is_empty()>
+                    <p class="hint">{t!(i18n, scanner_nothing_imported)}</p>
+                </Show>
+                <ul>
+                    <For each=imported key=|p| p.id let:about>
+                        {
+                            let id = about.id;
+                            view! {
+                                <li>
+                                    <label>
+                                        <input type="checkbox" data-testid="control" data-performance=id.0
+                                            prop:checked=move || chosen.with(|c| c.contains(&id))
+                                            on:change=move |_| toggle(id) />
+                                        {performance_title(&about)}
+                                    </label>
+                                </li>
+                            }
+                        }
+                    </For>
+                </ul>
+                <fieldset class="modes">
+                    <legend>{t!(i18n, scanner_mode)}</legend>
+                    {[("single", 0), ("entry_exit", 1), ("multi", 2)].into_iter().map(|(code, index)| view! {
+                        <label>
+                            <input type="radio" name="mode" value=code data-testid=format!("mode-{code}")
+                                prop:checked=move || mode.get() == code on:change=move |_| mode.set(code.to_owned()) />
+                            {match index {
+                                0 => t_string!(i18n, mode_single),
+                                1 => t_string!(i18n, mode_entry_exit),
+                                _ => t_string!(i18n, mode_multi),
+                            }}
+                        </label>
+                    }).collect_view()}
+                    <Show when=move || mode.get() == "multi">
+                        <label>{t!(i18n, multi_max_total)}<input type="number" min="1" bind:value=max_total /></label>
+                        <label>{t!(i18n, multi_max_per_day)}<input type="number" min="1" bind:value=max_per_day /></label>
+                    </Show>
+                </fieldset>
+                <button type="submit" class="primary" data-testid="start-door">{t!(i18n, scanner_start)}</button>
+                {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="door-error">{e}</p> })}
+            </form>
+        </div>
+    }
+}
+
+/// The door at work.
+#[component]
+pub fn DoorView() -> impl IntoView {
+    let i18n = use_i18n();
+    let scanner = expect_context::<Scanner>();
+    let typed = RwSignal::new(String::new());
+    let direction = move || {
+        scanner.door.with(|d| match d.as_ref().map(|d| d.mode) {
+            Some(Mode::EntryExit { direction }) => Some(direction),
+            _ => None,
+        })
+    };
+    let check = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let code = typed.get_untracked();
+        typed.set(String::new());
+        scanner.scan(code);
+    };
+    let titles = move || {
+        scanner.door.with(|d| {
+            d.as_ref()
+                .map(|d| d.performances.iter().map(|p| scanner.performance_name(p.0)).collect::<Vec<_>>().join(" + "))
+                .unwrap_or_default()
+        })
+    };
+    let counter = move || scanner.counter();
+    let conflicts = move || {
+        scanner.changed.track();
+        scanner.book.with_value(|b| b.conflicts())
+    };
+    view! {
+        <div class="door">
+            <p class="door-title">{titles}
+                <button class="link-button" data-testid="change-door" on:click=move |_| scanner.close_door()>{t!(i18n, scanner_change_door)}</button>
+            </p>
+            <p class="counter" data-testid="device-counter" data-admitted=move || counter().admitted.to_string()>
+                <span class="big">{move || counter().admitted}</span>" / "{move || counter().total}
+                " "{t!(i18n, scanner_admitted)}
+            </p>
+            {move || direction().map(|d| {
+                let next = if d == Direction::In { Direction::Out } else { Direction::In };
+                view! {
+                    <button class="direction" class:exit=d == Direction::Out data-testid="direction" data-direction=d.as_str()
+                        on:click=move |_| scanner.set_direction(next)>
+                        {if d == Direction::In { t_string!(i18n, direction_in) } else { t_string!(i18n, direction_out) }}
+                    </button>
+                }
+            })}
+            <form class="typed-entry" on:submit=check>
+                <input data-testid="typed-number" inputmode="text" autocomplete="off" placeholder=move || t_string!(i18n, scanner_type_number)
+                    bind:value=typed />
+                <button type="submit">{t!(i18n, scanner_check)}</button>
+            </form>
+            <Show when=move || !conflicts().is_empty()>
+                <section class="conflicts" data-testid="conflicts">
+                    <h3>{t!(i18n, scanner_double_entries)}</h3>
+                    <ul>{move || conflicts().into_iter().map(|c| view! { <li data-testid="conflict">{c}</li> }).collect_view()}</ul>
+                </section>
+            </Show>
+            <section class="recent">
+                <h3>{t!(i18n, scanner_recent)}</h3>
+                <ol data-testid="recent">
+                    {move || scanner.recent().into_iter().map(|s| {
+                        let verdict = s.scan.device_verdict.clone();
+                        let (title, detail) = verdict_text(i18n, &verdict, zone(scanner), &|id| scanner.performance_name(id));
+                        let time = chrono::DateTime::from_timestamp_millis(s.scan.scanned_at)
+                            .map(|t| t.with_timezone(&zone(scanner)).format("%H:%M:%S").to_string())
+                            .unwrap_or_default();
+                        view! {
+                            <li class=colour_code(verdict.colour()) data-reason=reason_code(&verdict)>
+                                <span class="time">{time}</span>
+                                <span class="number">{s.scan.barcode.clone()}</span>
+                                <span class="reason">{title}" "{detail}</span>
+                                {(!s.uploaded).then(|| view! { <span class="badge">{t!(i18n, scanner_waiting)}</span> })}
+                                {s.conflict.then(|| view! { <span class="badge anomaly">{t!(i18n, scanner_double_entry)}</span> })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ol>
+            </section>
+        </div>
+    }
+}
+
+/// The whole screen in the verdict's colour, with the reason in words; a tap dismisses it.
+#[component]
+pub fn VerdictOverlay() -> impl IntoView {
+    let i18n = use_i18n();
+    let scanner = expect_context::<Scanner>();
+    move || {
+        scanner.shown.get().map(|shown| {
+            let (title, detail) = verdict_text(i18n, &shown.verdict, zone(scanner), &|id| scanner.performance_name(id));
+            view! {
+                <div class=format!("verdict {}", colour_code(shown.verdict.colour())) data-testid="verdict"
+                    data-colour=colour_code(shown.verdict.colour()) data-reason=reason_code(&shown.verdict)
+                    data-scan=shown.scan_id.clone() role="alert" on:click=move |_| scanner.shown.set(None)>
+                    <p class="verdict-title">{title}</p>
+                    <p class="verdict-detail">{detail}</p>
+                    <p class="verdict-number">{shown.barcode.clone()}</p>
+                </div>
+            }
+        })
+    }
+}

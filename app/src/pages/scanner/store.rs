@@ -1,0 +1,185 @@
+//! The device's durable copy, in IndexedDB: imported performances (tickets in chunks),
+//! changes and passes received since, the door, and every scan made here until the server
+//! has it. Nothing else in the scanner touches IndexedDB.
+
+use idb::{Database, DatabaseEvent, KeyRange, ObjectStore, Query, Transaction, TransactionMode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
+
+use crate::engine::PerformanceId;
+use crate::sync::device::{DeviceScan, ImportedPerformance, TicketChunk};
+use crate::sync::protocol::{Door, PassRow, TicketChange};
+
+const DATABASE: &str = "billetix-scanner";
+const VERSION: u32 = 1;
+const PERFORMANCES: &str = "performances";
+const CHUNKS: &str = "chunks";
+const CHANGES: &str = "changes";
+const PASSES: &str = "passes";
+const SCANS: &str = "scans";
+const SETTINGS: &str = "settings";
+const DOOR_KEY: &str = "door";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("the device's storage failed: {0}")]
+    Storage(String),
+    #[error("the device's stored data cannot be read: {0}")]
+    Data(String),
+}
+
+impl From<idb::Error> for StoreError {
+    fn from(e: idb::Error) -> Self {
+        StoreError::Storage(e.to_string())
+    }
+}
+
+impl From<serde_wasm_bindgen::Error> for StoreError {
+    fn from(e: serde_wasm_bindgen::Error) -> Self {
+        StoreError::Data(e.to_string())
+    }
+}
+
+/// Everything the device had when it was last closed.
+#[derive(Debug, Default)]
+pub struct Stored {
+    pub performances: Vec<ImportedPerformance>,
+    pub chunks: Vec<TicketChunk>,
+    pub changes: Vec<TicketChange>,
+    pub passes: Vec<PassRow>,
+    pub scans: Vec<DeviceScan>,
+    pub door: Option<Door>,
+}
+
+pub struct DeviceStore {
+    db: Database,
+}
+
+fn performance_key(id: PerformanceId) -> JsValue {
+    JsValue::from_f64(id.0 as f64)
+}
+
+fn pair_key(performance: PerformanceId, second: JsValue) -> JsValue {
+    js_sys::Array::of2(&performance_key(performance), &second).into()
+}
+
+/// Every key of one performance in a store keyed `[performance, …]`.
+fn keys_of(performance: PerformanceId) -> Result<Query, StoreError> {
+    let lower = pair_key(performance, JsValue::from_f64(f64::NEG_INFINITY));
+    // Arrays sort after numbers and strings in IndexedDB's key order: `[p, []]` ends the range.
+    let upper = pair_key(performance, js_sys::Array::new().into());
+    Ok(Query::from(KeyRange::bound(&lower, &upper, None, None)?))
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, StoreError> {
+    Ok(serde_wasm_bindgen::to_value(value)?)
+}
+
+/// Waits for a transaction to commit: an aborted one wrote nothing.
+async fn finish(tx: Transaction) -> Result<(), StoreError> {
+    if tx.await?.is_committed() { Ok(()) } else { Err(StoreError::Storage("the write was aborted".to_owned())) }
+}
+
+async fn all<T: DeserializeOwned>(store: &ObjectStore) -> Result<Vec<T>, StoreError> {
+    store.get_all(None, None)?.await?.into_iter().map(|v| Ok(serde_wasm_bindgen::from_value(v)?)).collect()
+}
+
+impl DeviceStore {
+    pub async fn open() -> Result<Self, StoreError> {
+        let factory = idb::Factory::new()?;
+        let mut request = factory.open(DATABASE, Some(VERSION))?;
+        request.on_upgrade_needed(|event| {
+            let Ok(db) = event.database() else { return };
+            for name in [PERFORMANCES, CHUNKS, CHANGES, PASSES, SCANS, SETTINGS] {
+                if !db.store_names().iter().any(|n| n == name) {
+                    // Keys are given with each put: no key path.
+                    let _ = db.create_object_store(name, idb::ObjectStoreParams::new());
+                }
+            }
+        });
+        Ok(Self { db: request.await? })
+    }
+
+    pub async fn load(&self) -> Result<Stored, StoreError> {
+        let tx = self.db.transaction(&[PERFORMANCES, CHUNKS, CHANGES, PASSES, SCANS, SETTINGS], TransactionMode::ReadOnly)?;
+        let door = tx.object_store(SETTINGS)?.get(JsValue::from_str(DOOR_KEY))?.await?;
+        let stored = Stored {
+            performances: all(&tx.object_store(PERFORMANCES)?).await?,
+            chunks: all(&tx.object_store(CHUNKS)?).await?,
+            changes: all(&tx.object_store(CHANGES)?).await?,
+            passes: all(&tx.object_store(PASSES)?).await?,
+            scans: all(&tx.object_store(SCANS)?).await?,
+            door: door.map(serde_wasm_bindgen::from_value).transpose()?,
+        };
+        finish(tx).await?;
+        Ok(stored)
+    }
+
+    /// Clears what the device had of a performance before a new import.
+    pub async fn forget(&self, performance: PerformanceId) -> Result<(), StoreError> {
+        let tx = self.db.transaction(&[PERFORMANCES, CHUNKS, CHANGES], TransactionMode::ReadWrite)?;
+        tx.object_store(PERFORMANCES)?.delete(performance_key(performance))?;
+        tx.object_store(CHUNKS)?.delete(keys_of(performance)?)?;
+        tx.object_store(CHANGES)?.delete(keys_of(performance)?)?;
+        finish(tx).await?;
+        Ok(())
+    }
+
+    /// One batch of an import's tickets, in its own transaction.
+    pub async fn save_chunk(&self, chunk: &TicketChunk) -> Result<(), StoreError> {
+        let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadWrite)?;
+        let key = pair_key(chunk.performance, JsValue::from_f64(f64::from(chunk.index)));
+        tx.object_store(CHUNKS)?.put(&to_js(chunk)?, Some(&key))?;
+        finish(tx).await?;
+        Ok(())
+    }
+
+    /// Ends an import: the performance is written last, so a cut-off import is no import.
+    pub async fn save_performance(&self, imported: &ImportedPerformance, passes: &[PassRow]) -> Result<(), StoreError> {
+        let tx = self.db.transaction(&[PERFORMANCES, PASSES], TransactionMode::ReadWrite)?;
+        let store = tx.object_store(PASSES)?;
+        for row in passes {
+            store.put(&to_js(row)?, Some(&JsValue::from_str(&row.scan_id)))?;
+        }
+        tx.object_store(PERFORMANCES)?.put(&to_js(imported)?, Some(&performance_key(imported.about.id)))?;
+        finish(tx).await?;
+        Ok(())
+    }
+
+    /// What a delta brought, with the performances' new cursors.
+    pub async fn save_delta(&self, performances: &[ImportedPerformance], changes: &[TicketChange], passes: &[PassRow]) -> Result<(), StoreError> {
+        let tx = self.db.transaction(&[PERFORMANCES, CHANGES, PASSES], TransactionMode::ReadWrite)?;
+        let store = tx.object_store(CHANGES)?;
+        for change in changes {
+            store.put(&to_js(change)?, Some(&pair_key(change.performance, JsValue::from_str(&change.barcode))))?;
+        }
+        let store = tx.object_store(PASSES)?;
+        for row in passes {
+            store.put(&to_js(row)?, Some(&JsValue::from_str(&row.scan_id)))?;
+        }
+        let store = tx.object_store(PERFORMANCES)?;
+        for imported in performances {
+            store.put(&to_js(imported)?, Some(&performance_key(imported.about.id)))?;
+        }
+        finish(tx).await?;
+        Ok(())
+    }
+
+    pub async fn save_scans(&self, scans: &[DeviceScan]) -> Result<(), StoreError> {
+        let tx = self.db.transaction(&[SCANS], TransactionMode::ReadWrite)?;
+        let store = tx.object_store(SCANS)?;
+        for scan in scans {
+            store.put(&to_js(scan)?, Some(&JsValue::from_str(&scan.scan.scan_id)))?;
+        }
+        finish(tx).await?;
+        Ok(())
+    }
+
+    pub async fn save_door(&self, door: &Door) -> Result<(), StoreError> {
+        let tx = self.db.transaction(&[SETTINGS], TransactionMode::ReadWrite)?;
+        tx.object_store(SETTINGS)?.put(&to_js(door)?, Some(&JsValue::from_str(DOOR_KEY)))?;
+        finish(tx).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+// The scanner as stewards use it: a keyboard-wedge scanner at the door, a night with no
+// network (the service worker opens the app, scans wait in IndexedDB and reach the server
+// once), and two offline devices admitting the same ticket (a double entry both are told of).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ADMIN_PASSWORD, call, launchBrowser, launchProfile, scannerAt, seedPerformance, signIn, startServer, wedgeScan } from '../support.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+const numbered = (prefix, count) => Array.from({ length: count }, (_, i) => ({ barcode: `${prefix}-${String(i).padStart(4, '0')}` }));
+
+/** The admissions the server recorded for a performance, from the device protocol's delta. */
+async function serverPasses(page, performance) {
+  const delta = await call(page, 'sync_delta', { performances: [performance], cursor: 0 });
+  return delta.passes;
+}
+
+async function verdictOf(page, code) {
+  const scans = page.locator('[data-testid=verdict]');
+  const before = await scans.getAttribute('data-scan').catch(() => null);
+  await wedgeScan(page, code);
+  const shown = page.locator('[data-testid=verdict]' + (before ? `:not([data-scan="${before}"])` : ''));
+  await shown.waitFor();
+  return { colour: await shown.getAttribute('data-colour'), reason: await shown.getAttribute('data-reason'), text: await shown.textContent() };
+}
+
+test('a keyboard-wedge scanner admits 50 tickets, refuses repeats, and the server counts them', async () => {
+  // A real profile: Chromium does not offer to install apps from incognito contexts.
+  const context = await launchProfile({ locale: 'en-GB' });
+  const page = await context.newPage();
+  await signIn(page, server.url, 'admin', ADMIN_PASSWORD);
+  const tickets = numbered('WEDGE', 50);
+  const { performance } = await seedPerformance(page, { institution: 'Wedge hall', tickets: [...tickets, { barcode: 'WEDGE-VOID', status: 'cancelled' }] });
+  await scannerAt(page, server.url, performance);
+
+  // Installable: Chromium finds nothing missing in the manifest and worker.
+  const cdp = await context.newCDPSession(page);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  assert.deepEqual(installabilityErrors, []);
+
+  const first = await verdictOf(page, tickets[0].barcode);
+  assert.deepEqual([first.colour, first.reason], ['green', 'accepted_in']);
+  for (const ticket of tickets.slice(1)) await wedgeScan(page, ticket.barcode);
+  await page.locator('[data-testid=device-counter][data-admitted="50"]').waitFor();
+  assert.match(await page.locator('[data-testid=device-counter]').textContent(), /50\s*\/\s*50/);
+
+  const again = await verdictOf(page, tickets[7].barcode);
+  assert.deepEqual([again.colour, again.reason], ['red', 'already_scanned']);
+  assert.match(again.text, /Already scanned on .* by PDA-/);
+  const cancelled = await verdictOf(page, 'WEDGE-VOID');
+  assert.equal(cancelled.reason, 'cancelled');
+  const unknown = await verdictOf(page, 'NOT-A-TICKET');
+  assert.equal(unknown.reason, 'unknown_number');
+
+  await page.locator('[data-testid=pending][data-count="0"]').waitFor({ timeout: 20_000 });
+  const passes = await serverPasses(page, performance);
+  assert.equal(passes.length, 50);
+  assert.equal(new Set(passes.map((p) => p.barcode)).size, 50);
+  await context.close();
+});
+
+test('offline: the app reopens from its worker, 100 scans wait on the device and reach the server once', async () => {
+  const context = await browser.newContext({ locale: 'fr-FR' });
+  let page = await context.newPage();
+  await signIn(page, server.url, 'admin', ADMIN_PASSWORD);
+  const tickets = numbered('NIGHT', 100);
+  const { institution, performance } = await seedPerformance(page, { institution: 'Night club', tickets });
+  await scannerAt(page, server.url, performance);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+
+  await context.setOffline(true);
+  await page.reload();
+  await page.locator('[data-testid=scanner][data-phase=ready]').waitFor();
+  await page.locator('[data-testid=online][data-online=false]').waitFor();
+  // The door comes back as it was: the device's copy is in IndexedDB.
+  await page.locator('[data-testid=device-counter]').waitFor();
+  for (const ticket of tickets) await wedgeScan(page, ticket.barcode);
+  await page.locator('[data-testid=device-counter][data-admitted="100"]').waitFor();
+  await page.locator('[data-testid=pending][data-count="100"]').waitFor();
+  assert.match(await page.locator('[data-testid=pending]').textContent(), /100 contrôles en attente/);
+  await page.close();
+
+  page = await context.newPage();
+  await page.goto(`${server.url}/scanner`);
+  await page.locator('[data-testid=pending][data-count="100"]').waitFor();
+  await context.setOffline(false);
+  await page.locator('[data-testid=pending][data-count="0"]').waitFor({ timeout: 30_000 });
+
+  const passes = await serverPasses(page, performance);
+  assert.equal(passes.length, 100, 'each scan recorded once');
+  assert.equal(new Set(passes.map((p) => p.scan_id)).size, 100);
+
+  // The back office shows them.
+  const grid = await call(page, 'performance_grid', { institution, with_archived: false });
+  assert.deepEqual([grid[0].admitted, grid[0].total], [100, 100]);
+  await page.goto(`${server.url}/backoffice`);
+  await page.locator('.tree .node', { hasText: 'Night club' }).click();
+  await page.locator(`tr[data-performance="${performance}"] [data-testid=counter]`, { hasText: '100 / 100' }).waitFor();
+  await context.close();
+});
+
+test('two offline devices admit the same ticket: the server records a double entry and both show it', async () => {
+  const adminContext = await browser.newContext({ locale: 'en-GB' });
+  const admin = await adminContext.newPage();
+  await signIn(admin, server.url, 'admin', ADMIN_PASSWORD);
+  const { institution, performance } = await seedPerformance(admin, { institution: 'Stadium', tickets: numbered('GATE', 3) });
+  const rights = { admin: false, pda: true, backoffice: false };
+  await call(admin, 'create_login', { institution, login: 'gate-north', password: 'north-door-password', rights });
+  await call(admin, 'create_login', { institution, login: 'gate-south', password: 'south-door-password', rights });
+
+  const devices = [];
+  for (const [login, password] of [['gate-north', 'north-door-password'], ['gate-south', 'south-door-password']]) {
+    const context = await browser.newContext({ locale: 'en-GB' });
+    const page = await context.newPage();
+    await scannerAt(page, server.url, performance, { login, password });
+    devices.push({ context, page });
+  }
+  for (const { context } of devices) await context.setOffline(true);
+  for (const { page } of devices) {
+    await page.locator('[data-testid=online][data-online=false]').waitFor();
+    const verdict = await verdictOf(page, 'GATE-0001');
+    assert.equal(verdict.colour, 'green', 'offline, each device admits on its own copy');
+  }
+  for (const { context } of devices) await context.setOffline(false);
+  for (const { page } of devices) {
+    await page.locator('[data-testid=pending][data-count="0"]').waitFor({ timeout: 30_000 });
+  }
+
+  const passes = (await serverPasses(admin, performance)).filter((p) => p.barcode === 'GATE-0001');
+  assert.equal(passes.length, 2, 'both admissions are kept');
+  assert.equal(passes.filter((p) => p.conflict).length, 1, 'the later one is flagged');
+  // Each device learns of it: its own upload's answer, or the other's scan by delta.
+  for (const { page } of devices) {
+    await page.locator('[data-testid=conflict]', { hasText: 'GATE-0001' }).waitFor({ timeout: 30_000 });
+  }
+  for (const { context } of devices) await context.close();
+  await adminContext.close();
+});
