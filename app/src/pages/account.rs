@@ -21,6 +21,7 @@ pub fn AccountPage() -> impl IntoView {
                         <h1>{t!(i18n, account_title)}</h1>
                         <p data-testid="account-login">{me.login.to_string()}</p>
                         <p>{if me.pda { t_string!(i18n, account_can_scan) } else { t_string!(i18n, account_no_rights) }}</p>
+                        {me.pda.then(|| view! { <a class="button" href="/scanner" data-testid="open-scanner">{t!(i18n, account_open_scanner)}</a> })}
                     }.into_any(),
                     Err(e) => view! { <Redirect path=signin_path_for(&e) /> }.into_any(),
                 })}

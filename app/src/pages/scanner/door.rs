@@ -185,8 +185,13 @@ pub fn DoorView() -> impl IntoView {
         scanner.changed.track();
         scanner.book.with_value(|b| b.conflicts())
     };
+    // Scans keep waiting on the device until someone signs in again.
+    let signin_needed = move || matches!(scanner.session.get(), Session::SignInNeeded(_)) && scanner.online.get();
     view! {
         <div class="door">
+            <Show when=signin_needed>
+                <SignInPanel />
+            </Show>
             <p class="door-title">{titles}
                 <button class="link-button" data-testid="change-door" on:click=move |_| scanner.close_door()>{t!(i18n, scanner_change_door)}</button>
             </p>
