@@ -1,5 +1,5 @@
-//! Back-office housekeeping over HTTP, on both databases: undated performances, archiving,
-//! the two-year purge, and root's usage report.
+//! Back-office housekeeping over HTTP, on both databases: undated performances, editing
+//! venues, events and performances, archiving, the two-year purge, and root's usage report.
 
 mod support;
 
@@ -29,6 +29,21 @@ async fn archive_purge_and_usage(backend: support::Backend) {
     let summer = rows.as_array().expect("rows").iter().find(|r| r["performance"] == undated).cloned().expect("listed");
     assert!(summer["starts_at"].is_null());
     assert_eq!(summer["window"][0].as_i64(), Some(1_906_527_600_000), "09:00 in Paris on 1 June 2030 is 07:00 UTC");
+
+    // Venues, events and performances are edited in place.
+    admin.call("rename_venue", json!({"venue": venue, "name": "Grande galerie"})).await.expect("rename venue");
+    admin.call("rename_event", json!({"event": event, "name": "Exposition d'été"})).await.expect("rename event");
+    let dates = |from: Option<&str>| json!({"performance": undated, "label": "Pass été 2030", "starts_at": null,
+                                            "valid_from": from, "valid_to": "2030-08-31T18:00", "import_end": "2030-08-01T00:00"});
+    let no_dates = admin.call("update_performance", dates(None)).await;
+    assert!(matches!(&no_dates, Err(AppError::InvalidInput { field, .. }) if field == "starts_at"), "{no_dates:?}");
+    admin.call("update_performance", dates(Some("2030-06-02T09:00"))).await.expect("update");
+    let rows = grid(false).await.expect("grid");
+    let summer = rows.as_array().expect("rows").iter().find(|r| r["performance"] == undated).cloned().expect("listed");
+    assert_eq!((summer["venue"].as_str(), summer["event"].as_str(), summer["label"].as_str()),
+               (Some("Grande galerie"), Some("Exposition d'été"), Some("Pass été 2030")));
+    assert_eq!(summer["window"][0].as_i64(), Some(1_906_527_600_000 + 86_400_000), "a day later");
+    assert_eq!(summer["import_end"].as_i64(), Some(1_911_765_600_000), "midnight in Paris on 1 August 2030");
 
     // Archived: hidden unless asked for.
     admin.call("set_archived", json!({"performance": undated, "archived": true})).await.expect("archive");

@@ -1,7 +1,8 @@
 //! Web-service partners over HTTP and through the refresher, on both databases: Weezevent,
 //! Billetweb, Eventbrite, SecuTix and TIXNGO against their stand-ins (pages, states, tickets
 //! the partner already scanned, incremental refreshes, faults that keep what was imported and
-//! recover, secrets that never come back), and the scans pushed to SecuTix and TIXNGO.
+//! recover, secrets that never come back), the scans pushed to SecuTix and TIXNGO, and the
+//! cancellations pushed to TIXNGO.
 
 mod support;
 
@@ -412,3 +413,62 @@ async fn tixngo_reads_the_status_feed_and_gets_controlled_tickets(backend: suppo
     assert_eq!(pushed, vec![("TX2".to_owned(), "EV1".to_owned()), ("TX6".to_owned(), "EV1".to_owned())]);
 }
 on_both_backends!(tixngo_reads_the_status_feed_and_gets_controlled_tickets);
+
+async fn tixngo_is_told_of_the_scans_and_cancellations_of_tickets_its_wallet_holds(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, performance) = a_performance(&app, &admin, "Arène").await;
+    // The issuer (SecuTix 360, by its reseller file) imports first; the wallet holds copies.
+    let issuer = save_source(&admin, &institution, "secutix_reseller", json!({}), json!({})).await.expect("issuer");
+    admin.call("sources/attach", json!({"performance": performance, "source": issuer, "options": {}})).await.expect("attach");
+    let upload = format!("/upload/source-file?performance={performance}&source={issuer}&file_name=sales.csv&dry_run=false");
+    let row = |code: &str, state: &str| format!("{code};{state};F1;P1;Match;2030-06-01;T1;Plein;42.00;2030-05-01;C9\n");
+    let sales: String = ["10000000000101", "10000000000102", "10000000000103"].iter().map(|c| row(c, "PRINTED")).collect();
+    assert_eq!(admin.post_bytes(&upload, sales.into_bytes()).await.0, 200);
+    let api_key = "tixngo-api-key";
+    let tix = TixngoStandIn::start(api_key).await.expect("stand-in");
+    tix.put(TixngoStandIn::ticket(1, "EV1", "10000000000101", "INJECTED", "Cat 1"));
+    tix.put(TixngoStandIn::ticket(2, "EV1", "10000000000102", "INJECTED", "Cat 1"));
+    tix.put(TixngoStandIn::ticket(3, "EV1", "WALLET-ONLY", "INJECTED", "Cat 1"));
+    let settings = json!({"api_url": tix.url, "requests_per_minute": "0"});
+    let wallet = attached_source(&admin, &institution, &performance, "tixngo", settings, json!({"api_key": api_key}), json!({"event_id": "EV1"})).await;
+    app.partners.refresh_due().await.expect("refresh");
+    assert_eq!(tickets_by_code(&app, &performance).await.len(), 4);
+
+    // The issuer cancels 101 (in the wallet) and 103 (never in it); the wallet itself deletes
+    // its own ticket: only 101 is the wallet's to be told of. 102, the issuer's, is scanned:
+    // the wallet holds it too, so it hears of that as well.
+    let cancellations: String = ["10000000000101", "10000000000103"].iter().map(|c| row(c, "CANCELLED")).collect();
+    assert_eq!(admin.post_bytes(&upload, cancellations.into_bytes()).await.0, 200);
+    tix.put(TixngoStandIn::ticket(3, "EV1", "WALLET-ONLY", "DELETED", "Cat 1"));
+    refresh_now(&app, &admin, &performance, &wallet).await;
+    assert_eq!(scan(&admin, &performance, "10000000000102", "w-2").await["verdict"], "accepted");
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let tickets = tickets_by_code(&app, &performance).await;
+    let cancelled: Vec<&str> = tickets.iter().filter(|(_, (state, _))| state == "cancelled").map(|(code, _)| code.as_str()).collect();
+    assert_eq!(cancelled, ["10000000000101", "10000000000103", "WALLET-ONLY"]);
+
+    // A failure is shown on the source and retried; once taken, a cancellation is not sent again.
+    let wallet_row = || async {
+        let attached = admin.call("sources/of_performance", json!({"performance": performance})).await.expect("list")["attached"].clone();
+        attached.as_array().expect("list").iter().find(|a| a["source"] == wallet).cloned().expect("wallet row")
+    };
+    tix.shared.fail_next_push(Fault::ServerError);
+    app.partners.push_now().await.expect("push");
+    assert!(tix.shared.pushes().is_empty());
+    assert!(wallet_row().await["push_error"].as_str().is_some_and(|e| e.contains("500")), "the error is on the source");
+    app.partners.push_now().await.expect("push");
+    app.partners.push_now().await.expect("push");
+    let pushes = tix.shared.pushes();
+    assert_eq!(pushes.len(), 2, "{pushes:?}");
+    assert_eq!((&pushes[0]["barcode"], pushes[0]["controlDate"].is_string()), (&json!("10000000000102"), true), "the scan");
+    assert_eq!(pushes[1], json!({"eventId": "EV1", "barcode": "10000000000101"}), "the cancellation");
+    assert!(wallet_row().await["push_error"].is_null());
+
+    // The wallet's feed then reports the deletion: nothing changes and nothing is sent again.
+    refresh_now(&app, &admin, &performance, &wallet).await;
+    app.partners.push_now().await.expect("push");
+    assert_eq!(tix.shared.pushes().len(), 2);
+    assert_eq!(tickets_by_code(&app, &performance).await["10000000000101"].0, "cancelled");
+}
+on_both_backends!(tixngo_is_told_of_the_scans_and_cancellations_of_tickets_its_wallet_holds);

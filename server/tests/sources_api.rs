@@ -367,3 +367,40 @@ async fn scans_are_pushed_to_shotgun_once_unless_the_performance_says_not_to(bac
     assert!(attachment(&admin, &performance).await["push_error"].is_null());
 }
 on_both_backends!(scans_are_pushed_to_shotgun_once_unless_the_performance_says_not_to);
+
+async fn refreshes_stop_at_the_import_end_and_a_deleted_source_takes_its_tickets(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let root = app.storage.root_institution().await.expect("root").expect("exists").id;
+    let institution = admin.call("create_institution", json!({"parent": root, "name": "Cirque"})).await.expect("institution")["id"].clone();
+    let venue = admin.call("create_venue", json!({"institution": institution, "name": "Chapiteau", "time_zone": "Europe/Paris"})).await.expect("venue");
+    let event = admin.call("create_event", json!({"venue": venue, "name": "Tournée"})).await.expect("event");
+    let closed = admin
+        .call("create_performance", json!({"event": event, "label": "", "starts_at": "2030-06-01T20:00",
+                                           "valid_from": null, "valid_to": null, "import_end": "2020-01-01T00:00"}))
+        .await
+        .expect("performance");
+    let shotgun = ShotgunStandIn::start("tok", 5, 100).await.expect("stand-in");
+    shotgun.put_ticket(ShotgunStandIn::ticket(1, 50, "SG-END-1", "valid", "Early"));
+    let source = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "5", "api_url": shotgun.url}), json!({"token": "tok"}))
+        .await
+        .expect("shotgun");
+    admin.call("sources/attach", json!({"performance": closed, "source": source, "options": {"event_id": "50"}})).await.expect("attach");
+
+    // Past its import end the scheduler leaves the performance alone; "refresh now" still works.
+    app.partners.refresh_due().await.expect("refresh");
+    assert!(tickets_by_code(&app, &closed).await.is_empty(), "no refresh after the import end");
+    assert_eq!(shotgun.ticket_requests(), 0);
+    admin.call("sources/refresh", json!({"performance": closed, "source": source})).await.expect("refresh now");
+    app.partners.refresh_due().await.expect("refresh");
+    assert_eq!(tickets_by_code(&app, &closed).await.len(), 1, "a person asked");
+    app.partners.refresh_due().await.expect("refresh");
+    assert_eq!(shotgun.ticket_requests(), 1, "and only once");
+
+    // Deleting the source detaches it and removes the tickets it imported.
+    admin.call("sources/delete", json!({"source": source})).await.expect("delete");
+    assert!(tickets_by_code(&app, &closed).await.is_empty());
+    assert!(attachment(&admin, &closed).await.is_null());
+    assert!(admin.call("sources/list", json!({"institution": institution})).await.expect("list").as_array().is_some_and(Vec::is_empty));
+}
+on_both_backends!(refreshes_stop_at_the_import_end_and_a_deleted_source_takes_its_tickets);

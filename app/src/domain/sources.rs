@@ -273,6 +273,7 @@ const TIXNGO_FIELDS: &[FieldSpec] = &[
     field("api_key", FieldType::Secret, true, "API key", "Clé d'API"),
     with_default(field("diff_path", FieldType::Text, false, "Status diff feed path", "Chemin du flux des changements d'état"), "/organizer/tickets/diff"),
     with_default(field("control_path", FieldType::Text, false, "Controlled tickets path", "Chemin des billets contrôlés"), "/organizer/tickets/control"),
+    with_default(field("invalidate_path", FieldType::Text, false, "Cancelled tickets path", "Chemin des billets annulés"), "/organizer/tickets/invalidate"),
     with_default(field("page_size", FieldType::Integer, false, "Tickets a batch", "Billets par lot"), "1000"),
     requests_per_minute("60"),
 ];

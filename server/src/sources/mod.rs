@@ -22,7 +22,7 @@ pub mod weezevent;
 
 use std::time::Duration;
 
-use app::backend::storage::{ImportedTicket, PendingPush};
+use app::backend::storage::{ImportedTicket, PendingCancellation, PendingPush};
 use app::domain::{FieldValues, PartnerEvent, SourceKind};
 use async_trait::async_trait;
 
@@ -87,6 +87,16 @@ pub trait Connector: Send + Sync {
     }
 
     async fn push_scan(&self, _options: &FieldValues, _scan: &PendingPush) -> Result<(), ConnectorError> {
+        Err(ConnectorError::Unsupported)
+    }
+
+    /// Whether cancellations of tickets the partner also holds are to be pushed to it.
+    fn pushes_cancellations(&self, _options: &FieldValues) -> bool {
+        false
+    }
+
+    /// Tells the partner a ticket it holds is cancelled (so a wallet removes it).
+    async fn push_cancellation(&self, _options: &FieldValues, _ticket: &PendingCancellation) -> Result<(), ConnectorError> {
         Err(ConnectorError::Unsupported)
     }
 }

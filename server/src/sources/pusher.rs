@@ -2,6 +2,9 @@
 //! want them (Shotgun, SecuTix, TIXNGO), in scan order, from the scan log itself: the
 //! attachment's cursor moves only past scans the partner took, so a failure
 //! or a restart retries them, and a lease keeps two processes from pushing the same one.
+//! Cancellations go the same way to partners that hold copies of tickets another source
+//! cancelled (TIXNGO's wallet), from the tickets table: a ticket is marked once the partner
+//! took its cancellation.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -21,7 +24,7 @@ const BATCH: u32 = 100;
 const LEASE_MS: Millis = 30_000;
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
-/// The kinds whose connectors push scans.
+/// The kinds whose connectors push scans or cancellations.
 const PUSHING_KINDS: [SourceKind; 3] = [SourceKind::Shotgun, SourceKind::Secutix, SourceKind::Tixngo];
 
 impl Partners {
@@ -50,7 +53,8 @@ impl Partners {
                     continue;
                 }
                 let Ok(connector) = self.connector_for(&source) else { continue };
-                if !connector.pushes_scans(&options) {
+                let (scans, cancellations) = (connector.pushes_scans(&options), connector.pushes_cancellations(&options));
+                if !scans && !cancellations {
                     continue;
                 }
                 let lease = format!("push:{performance}:{}", source.id);
@@ -58,17 +62,35 @@ impl Partners {
                 if !self.storage.try_lease(&lease, &self.owner, now, now + LEASE_MS).await? {
                     continue;
                 }
-                let pending = self.storage.pending_pushes(performance, source.id, now - SETTLE_MS, BATCH, connector.pushes_refusals()).await?;
                 let mut pushed = None;
                 let mut failure = None;
-                for scan in &pending {
-                    match connector.push_scan(&options, scan).await {
-                        Ok(()) => pushed = Some(scan.scan_id),
-                        Err(e) => {
-                            failure = Some(e);
-                            break;
+                if scans {
+                    let pending = self.storage.pending_pushes(performance, source.id, now - SETTLE_MS, BATCH, connector.pushes_refusals()).await?;
+                    for scan in &pending {
+                        match connector.push_scan(&options, scan).await {
+                            Ok(()) => pushed = Some(scan.scan_id),
+                            Err(e) => {
+                                failure = Some(e);
+                                break;
+                            }
                         }
                     }
+                }
+                let mut cancelled = false;
+                if cancellations && failure.is_none() {
+                    let pending = self.storage.pending_cancellations(performance, source.id, BATCH).await?;
+                    let mut taken = Vec::with_capacity(pending.len());
+                    for ticket in &pending {
+                        match connector.push_cancellation(&options, ticket).await {
+                            Ok(()) => taken.push(ticket.ticket_id),
+                            Err(e) => {
+                                failure = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                    self.storage.cancellations_pushed(&taken, now_millis()).await?;
+                    cancelled = !taken.is_empty();
                 }
                 if let Some(e) = &failure {
                     let wait = match e {
@@ -76,11 +98,11 @@ impl Partners {
                         _ => backoff.get(&key).map_or(Duration::from_secs(1), |(_, last)| (*last * 2).min(MAX_BACKOFF)),
                     };
                     backoff.insert(key, (Instant::now() + wait, wait));
-                    tracing::warn!(source = %source.id, %performance, error = %e, "scan push failed; retrying later");
+                    tracing::warn!(source = %source.id, %performance, error = %e, "push to the partner failed; retrying later");
                 } else {
                     backoff.remove(&key);
                 }
-                if pushed.is_some() || failure.is_some() {
+                if pushed.is_some() || cancelled || failure.is_some() {
                     let message = failure.map(|e| e.to_string());
                     self.storage.pushed(performance, source.id, pushed.unwrap_or(0), message.as_deref()).await?;
                 }

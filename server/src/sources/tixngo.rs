@@ -1,13 +1,15 @@
 //! TIXNGO wallet: ticket statuses from its diff feed (batches of up to 1000, resumed from the
-//! feed's cursor) and controlled tickets pushed so the wallet hides their QR code
-//! (partners.md). The paths are not public: they are settings (`diff_path`, `control_path`).
-//! Assumed shapes, to adjust with TIXNGO: `GET <diff_path>?eventId=&cursor=&size=` answers
-//! `{"tickets":[{ticketId, barcode, status, category, statusDate, spectator{firstName,
-//! lastName}}], "nextCursor", "hasMore"}`; `POST <control_path>` takes `{eventId, barcode,
-//! controlDate, device}`. Authentication is a Bearer API key.
+//! feed's cursor), controlled tickets pushed so the wallet hides their QR code, and tickets
+//! another source (SecuTix 360, the issuer) cancelled pushed so the wallet removes them
+//! (partners.md, SPEC §5). The paths are not public: they are settings (`diff_path`,
+//! `control_path`, `invalidate_path`). Assumed shapes, to adjust with TIXNGO: `GET
+//! <diff_path>?eventId=&cursor=&size=` answers `{"tickets":[{ticketId, barcode, status,
+//! category, statusDate, spectator{firstName, lastName}}], "nextCursor", "hasMore"}`; `POST
+//! <control_path>` takes `{eventId, barcode, controlDate, device}`; `POST <invalidate_path>`
+//! takes `{eventId, barcode}`. Authentication is a Bearer API key.
 
 use app::backend::now_millis;
-use app::backend::storage::{ImportedTicket, PendingPush};
+use app::backend::storage::{ImportedTicket, PendingCancellation, PendingPush};
 use app::domain::{FieldValues, SourceKind};
 use app::engine::TicketState;
 use async_trait::async_trait;
@@ -25,6 +27,7 @@ pub struct Tixngo {
     api_key: String,
     diff_path: String,
     control_path: String,
+    invalidate_path: String,
     page_size: u64,
     pacer: Pacer,
     http: reqwest::Client,
@@ -69,6 +72,7 @@ impl Tixngo {
             api_key: fields.required("api_key")?,
             diff_path: fields.required("diff_path")?,
             control_path: fields.required("control_path")?,
+            invalidate_path: fields.required("invalidate_path")?,
             page_size: fields.integer("page_size")?.max(1),
             pacer: Pacer::per_minute(fields.integer("requests_per_minute")?),
             http,
@@ -114,6 +118,19 @@ impl Connector for Tixngo {
         });
         self.pacer.wait().await;
         let request = self.http.post(http::endpoint(&self.api_url, &self.control_path)).bearer_auth(&self.api_key).json(&body);
+        http::send(request).await.map(|_| ())
+    }
+
+    // Whatever the "do not push" option: that one is about scans, and a cancelled ticket
+    // left in the wallet would still show a QR code.
+    fn pushes_cancellations(&self, _options: &FieldValues) -> bool {
+        true
+    }
+
+    async fn push_cancellation(&self, options: &FieldValues, ticket: &PendingCancellation) -> Result<(), ConnectorError> {
+        let body = json!({"eventId": Self::options(options)?.required("event_id")?, "barcode": ticket.barcode});
+        self.pacer.wait().await;
+        let request = self.http.post(http::endpoint(&self.api_url, &self.invalidate_path)).bearer_auth(&self.api_key).json(&body);
         http::send(request).await.map(|_| ())
     }
 }

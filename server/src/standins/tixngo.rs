@@ -1,7 +1,9 @@
 //! A stand-in for the TIXNGO wallet, in the shape the connector assumes (the real paths are
 //! not public): `GET /organizer/tickets/diff?eventId=&cursor=&size=` (Bearer) serves the log of
 //! status changes from `cursor` with `nextCursor` and `hasMore`; `POST
-//! /organizer/tickets/control` records the controlled tickets it receives.
+//! /organizer/tickets/control` records the controlled tickets it receives; `POST
+//! /organizer/tickets/invalidate` records the cancelled ones (404 for a barcode it never
+//! served) and moves them to DELETION_PENDING in its feed, as TIXNGO does.
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -40,6 +42,7 @@ impl TixngoStandIn {
         let router = Router::new()
             .route("/organizer/tickets/diff", get(diff))
             .route("/organizer/tickets/control", post(control))
+            .route("/organizer/tickets/invalidate", post(invalidate))
             .with_state(stand_in.clone());
         spawn(listener, router);
         Ok(stand_in)
@@ -82,4 +85,20 @@ async fn control(State(s): State<TixngoStandIn>, headers: HeaderMap, Json(body):
         return (StatusCode::UNAUTHORIZED, "bad API key").into_response();
     }
     s.shared.record_push(body, json!({"result": "OK"}).to_string()).await
+}
+
+async fn invalidate(State(s): State<TixngoStandIn>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if !s.authorised(&headers) {
+        return (StatusCode::UNAUTHORIZED, "bad API key").into_response();
+    }
+    let held = s.shared.with(|d| d.log.iter().rev().find(|t| t["barcode"] == body["barcode"] && t["eventId"] == body["eventId"]).cloned());
+    let Some(mut ticket) = held else {
+        return (StatusCode::NOT_FOUND, "no such ticket").into_response();
+    };
+    let response = s.shared.record_push(body, json!({"result": "OK"}).to_string()).await;
+    if response.status().is_success() {
+        ticket["status"] = json!("DELETION_PENDING");
+        s.put(ticket);
+    }
+    response
 }

@@ -9,7 +9,7 @@ use super::shared::*;
 use super::{OpenError, database_error};
 use app::backend::storage::{
     Anomaly, DueAttachment, ImportMode, ImportedTicket, Judge, LoginRecord, MemberRecord, Millis, NewPerformance, NewScan,
-    NewSource, NewTicket, PendingPush, PerformanceContext, ScanRecord, SessionActor, SessionEnd, SourceRecord, StorageError,
+    NewSource, NewTicket, PendingCancellation, PendingPush, PerformanceContext, ScanRecord, SessionActor, SessionEnd, SourceRecord, StorageError,
     StorageResult, TicketRow,
 };
 use app::domain::{

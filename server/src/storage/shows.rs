@@ -45,6 +45,49 @@ macro_rules! show_storage {
                 Ok(PerformanceId(id))
             }
 
+            async fn rename_venue(&self, venue: VenueId, name: &str) -> StorageResult<()> {
+                let done = sqlx::query("UPDATE venues SET name = $2 WHERE id = $1")
+                    .bind(venue.0)
+                    .bind(name)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(database_error)?;
+                if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
+            }
+
+            async fn rename_event(&self, event: EventId, name: &str) -> StorageResult<()> {
+                let done = sqlx::query("UPDATE events SET name = $2 WHERE id = $1")
+                    .bind(event.0)
+                    .bind(name)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(database_error)?;
+                if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
+            }
+
+            async fn update_performance(
+                &self,
+                performance: PerformanceId,
+                label: &str,
+                starts_at: Option<Millis>,
+                window: Option<(Millis, Millis)>,
+                import_end: Option<Millis>,
+            ) -> StorageResult<()> {
+                let done = sqlx::query(
+                    "UPDATE performances SET label = $2, starts_at = $3, valid_from = $4, valid_to = $5, import_end = $6 WHERE id = $1",
+                )
+                .bind(performance.0)
+                .bind(label)
+                .bind(starts_at)
+                .bind(window.map(|w| w.0))
+                .bind(window.map(|w| w.1))
+                .bind(import_end)
+                .execute(&self.writer)
+                .await
+                .map_err(database_error)?;
+                if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
+            }
+
             async fn set_pda_open(&self, performance: PerformanceId, open: bool) -> StorageResult<()> {
                 let done = sqlx::query("UPDATE performances SET pda_open = $1 WHERE id = $2")
                     .bind(open)

@@ -491,7 +491,8 @@ macro_rules! source_storage {
                         insert.push(
                             " ON CONFLICT (performance_id, barcode) DO UPDATE SET state = excluded.state, \
                              category = excluded.category, holder = excluded.holder, fields = excluded.fields, \
-                             changed_at = excluded.changed_at WHERE tickets.source_id = excluded.source_id",
+                             changed_at = excluded.changed_at, cancellation_pushed_at = CASE WHEN tickets.state = excluded.state \
+                             THEN tickets.cancellation_pushed_at END WHERE tickets.source_id = excluded.source_id",
                         );
                         insert.build().execute(&mut *tx).await.map_err(|e| match &e {
                             sqlx::Error::Database(db) if db.is_foreign_key_violation() => StorageError::NotFound,
@@ -527,9 +528,11 @@ macro_rules! source_storage {
             ) -> StorageResult<Vec<PendingPush>> {
                 let rows = sqlx::query(
                     "SELECT s.id, s.barcode, s.scanned_at, s.device, s.admitted, s.offline, s.verdict FROM performance_sources a \
-                     JOIN tickets t ON t.performance_id = a.performance_id AND t.source_id = a.source_id \
+                     JOIN tickets t ON t.performance_id = a.performance_id \
                      JOIN scans s ON s.ticket_id = t.id \
-                     WHERE a.performance_id = $1 AND a.source_id = $2 AND (s.admitted OR $5) AND s.id > a.pushed_scan_id \
+                     WHERE a.performance_id = $1 AND a.source_id = $2 AND (t.source_id = a.source_id OR EXISTS (SELECT 1 \
+                     FROM ticket_duplicates d WHERE d.performance_id = t.performance_id AND d.barcode = t.barcode \
+                     AND d.source_id = a.source_id)) AND (s.admitted OR $5) AND s.id > a.pushed_scan_id \
                      AND s.server_time < $3 AND s.scan_uuid NOT LIKE 'partner:%' ORDER BY s.id LIMIT $4",
                 )
                 .bind(performance.0)
@@ -571,6 +574,43 @@ macro_rules! source_storage {
                 .execute(&self.writer)
                 .await
                 .map_err(database_error)?;
+                Ok(())
+            }
+
+            async fn pending_cancellations(&self, performance: PerformanceId, source: SourceId, limit: u32) -> StorageResult<Vec<PendingCancellation>> {
+                let rows = sqlx::query(
+                    "SELECT t.id, t.barcode FROM tickets t JOIN ticket_duplicates d ON d.performance_id = t.performance_id \
+                     AND d.barcode = t.barcode AND d.source_id = $2 WHERE t.performance_id = $1 AND t.state = 'cancelled' \
+                     AND t.cancellation_pushed_at IS NULL ORDER BY t.id LIMIT $3",
+                )
+                .bind(performance.0)
+                .bind(source.0)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(PendingCancellation {
+                            ticket_id: r.try_get("id").map_err(database_error)?,
+                            barcode: r.try_get("barcode").map_err(database_error)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn cancellations_pushed(&self, tickets: &[i64], now: Millis) -> StorageResult<()> {
+                if tickets.is_empty() {
+                    return Ok(());
+                }
+                let mut update = sqlx::QueryBuilder::<$db>::new("UPDATE tickets SET cancellation_pushed_at = ");
+                update.push_bind(now).push(" WHERE state = 'cancelled' AND id IN (");
+                let mut list = update.separated(", ");
+                for id in tickets {
+                    list.push_bind(*id);
+                }
+                list.push_unseparated(")");
+                update.build().execute(&self.writer).await.map_err(database_error)?;
                 Ok(())
             }
 

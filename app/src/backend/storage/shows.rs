@@ -29,6 +29,18 @@ pub trait ShowStorage: Send + Sync {
     async fn create_venue(&self, institution: InstitutionId, name: &str, time_zone: &str) -> StorageResult<VenueId>;
     async fn create_event(&self, venue: VenueId, name: &str) -> StorageResult<EventId>;
     async fn create_performance(&self, performance: &NewPerformance) -> StorageResult<PerformanceId>;
+    async fn rename_venue(&self, venue: VenueId, name: &str) -> StorageResult<()>;
+    async fn rename_event(&self, event: EventId, name: &str) -> StorageResult<()>;
+    /// Changes a performance's label, dates and import end (its event stays); `NotFound` if
+    /// there is no such performance.
+    async fn update_performance(
+        &self,
+        performance: PerformanceId,
+        label: &str,
+        starts_at: Option<Millis>,
+        window: Option<(Millis, Millis)>,
+        import_end: Option<Millis>,
+    ) -> StorageResult<()>;
     async fn venues(&self, institution: InstitutionId) -> StorageResult<Vec<VenueRecord>>;
     async fn venue_institution(&self, venue: VenueId) -> StorageResult<Option<(InstitutionId, String)>>;
     async fn events(&self, institution: InstitutionId) -> StorageResult<Vec<EventRecord>>;

@@ -75,6 +75,13 @@ pub struct PendingPush {
     pub refusal: Option<String>,
 }
 
+/// A cancelled ticket the partner holds a copy of, whose cancellation it has not taken yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCancellation {
+    pub ticket_id: i64,
+    pub barcode: String,
+}
+
 #[async_trait]
 pub trait SourceStorage: Send + Sync {
     /// `AlreadyExists` for a second source of one file kind in an institution.
@@ -128,7 +135,9 @@ pub trait SourceStorage: Send + Sync {
         now: Millis,
     ) -> StorageResult<ImportSummary>;
 
-    /// Admitted scans of the source's tickets in that performance not yet pushed, oldest first.
+    /// Admitted scans of the source's tickets in that performance not yet pushed, oldest first;
+    /// its tickets are those it imported and those it carried after another source (its
+    /// duplicates: the partner holds them too, a wallet hides their QR code once scanned).
     /// Only scans recorded before `settled` (server time): a scan id allocated earlier but
     /// committed later is not skipped.
     async fn pending_pushes(
@@ -141,6 +150,13 @@ pub trait SourceStorage: Send + Sync {
     ) -> StorageResult<Vec<PendingPush>>;
     /// Moves the push cursor; `error` is shown on the attachment until a push succeeds.
     async fn pushed(&self, performance: PerformanceId, source: SourceId, up_to_scan: i64, error: Option<&str>) -> StorageResult<()>;
+    /// Cancelled tickets of the performance that the source also carried (another source
+    /// imported them first, so they are its duplicates) and whose cancellation it has not
+    /// been given yet, oldest first. Tickets the source itself imported are left out: it
+    /// told us of their cancellation.
+    async fn pending_cancellations(&self, performance: PerformanceId, source: SourceId, limit: u32) -> StorageResult<Vec<PendingCancellation>>;
+    /// Marks those tickets' cancellations as pushed (if they are still cancelled).
+    async fn cancellations_pushed(&self, tickets: &[i64], now: Millis) -> StorageResult<()>;
     /// Every attachment of sources of that kind (the pusher's work list).
     async fn attachments_of_kind(&self, kind: SourceKind) -> StorageResult<Vec<(PerformanceId, SourceRecord, FieldValues)>>;
 }

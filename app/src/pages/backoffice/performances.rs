@@ -51,6 +51,38 @@ pub(super) mod guard {
         Ok((storage, actor))
     }
 
+    /// A performance as the form gives it, checked, its times read in the venue's zone.
+    pub struct PerformanceForm {
+        pub label: String,
+        pub starts_at: Option<i64>,
+        pub window: Option<(i64, i64)>,
+        pub import_end: Option<i64>,
+    }
+
+    /// A dated performance needs `starts_at`, an undated one a validity window.
+    pub fn performance_form(
+        zone: &str,
+        label: &str,
+        starts_at: Option<String>,
+        valid_from: Option<String>,
+        valid_to: Option<String>,
+        import_end: Option<String>,
+    ) -> Result<PerformanceForm, AppError> {
+        let given = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let starts_at = given(starts_at).map(|v| local_time("starts_at", &v, zone)).transpose()?;
+        let window = match (given(valid_from), given(valid_to)) {
+            (Some(from), Some(to)) => Some((local_time("valid_from", &from, zone)?, local_time("valid_to", &to, zone)?)),
+            _ => None,
+        };
+        if starts_at.is_none() && window.is_none() {
+            return Err(AppError::InvalidInput { field: "starts_at".into(), reason: crate::domain::ParseFailure::Empty });
+        }
+        let label = if label.trim().is_empty() && starts_at.is_some() { "—" } else { label };
+        let label = crate::domain::DisplayName::parse(label)?.to_string();
+        let import_end = given(import_end).map(|v| local_time("import_end", &v, zone)).transpose()?;
+        Ok(PerformanceForm { label, starts_at, window, import_end })
+    }
+
     /// A `datetime-local` value ("2026-11-22T20:30") at a venue, as milliseconds since the epoch.
     pub fn local_time(field: &'static str, value: &str, zone: &str) -> Result<i64, AppError> {
         use chrono::TimeZone;
@@ -109,21 +141,54 @@ pub async fn create_performance(
     let storage = crate::backend::context()?.storage;
     let (institution, zone) = storage.event_place(event).await?.ok_or(AppError::NotFound)?;
     let (storage, _) = guard::backoffice_of(institution).await?;
-    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-    let starts_at = given(&starts_at).map(|v| guard::local_time("starts_at", &v, &zone)).transpose()?;
-    let window = match (given(&valid_from), given(&valid_to)) {
-        (Some(from), Some(to)) => Some((guard::local_time("valid_from", &from, &zone)?, guard::local_time("valid_to", &to, &zone)?)),
-        _ => None,
-    };
-    if starts_at.is_none() && window.is_none() {
-        return Err(AppError::InvalidInput { field: "starts_at".into(), reason: crate::domain::ParseFailure::Empty });
-    }
-    let label = if label.trim().is_empty() && starts_at.is_some() { "—".to_owned() } else { label };
-    let label = crate::domain::DisplayName::parse(&label)?;
-    let import_end = given(&import_end).map(|v| guard::local_time("import_end", &v, &zone)).transpose()?;
+    let form = guard::performance_form(&zone, &label, starts_at, valid_from, valid_to, import_end)?;
     Ok(storage
-        .create_performance(&NewPerformance { event, label: label.to_string(), starts_at, window, import_end })
+        .create_performance(&NewPerformance {
+            event,
+            label: form.label,
+            starts_at: form.starts_at,
+            window: form.window,
+            import_end: form.import_end,
+        })
         .await?)
+}
+
+#[server(endpoint = "rename_venue", input = leptos::server_fn::codec::Json)]
+pub async fn rename_venue(venue: VenueId, name: String) -> Result<(), AppError> {
+    let storage = crate::backend::context()?.storage;
+    let (institution, _) = storage.venue_institution(venue).await?.ok_or(AppError::NotFound)?;
+    let (storage, _) = guard::backoffice_of(institution).await?;
+    let name = crate::domain::DisplayName::parse(&name)?;
+    Ok(storage.rename_venue(venue, name.as_str()).await?)
+}
+
+#[server(endpoint = "rename_event", input = leptos::server_fn::codec::Json)]
+pub async fn rename_event(event: EventId, name: String) -> Result<(), AppError> {
+    let storage = crate::backend::context()?.storage;
+    let (institution, _) = storage.event_place(event).await?.ok_or(AppError::NotFound)?;
+    let (storage, _) = guard::backoffice_of(institution).await?;
+    let name = crate::domain::DisplayName::parse(&name)?;
+    Ok(storage.rename_event(event, name.as_str()).await?)
+}
+
+/// Changes a performance's label, dates and import end, read as `create_performance` reads them.
+#[server(endpoint = "update_performance", input = leptos::server_fn::codec::Json)]
+pub async fn update_performance(
+    performance: PerformanceId,
+    label: String,
+    starts_at: Option<String>,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+    import_end: Option<String>,
+) -> Result<(), AppError> {
+    let storage = crate::backend::context()?.storage;
+    let context = storage.performance_contexts(&[performance]).await?.pop().ok_or(AppError::NotFound)?;
+    let (storage, _) = guard::backoffice_of(context.institution).await?;
+    let form = guard::performance_form(&context.time_zone, &label, starts_at, valid_from, valid_to, import_end)?;
+    storage.update_performance(performance, &form.label, form.starts_at, form.window, form.import_end).await?;
+    // Devices and the scan step read the validity window from the cached context.
+    crate::backend::context()?.performances.forget(performance);
+    Ok(())
 }
 
 /// Ticks or unticks PDA: open or closed for scanning.
@@ -206,6 +271,15 @@ fn format_time(millis: Option<i64>, zone: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A time as a `datetime-local` field shows it, at the venue.
+fn form_time(millis: Option<i64>, zone: &str) -> String {
+    use std::str::FromStr;
+    let (Some(millis), Ok(zone)) = (millis, chrono_tz::Tz::from_str(zone)) else { return String::new() };
+    chrono::DateTime::from_timestamp_millis(millis)
+        .map(|t| t.with_timezone(&zone).format("%Y-%m-%dT%H:%M").to_string())
+        .unwrap_or_default()
+}
+
 /// Refetches the grid whenever a scan of one of its performances is recorded.
 fn follow_live(performances: Vec<PerformanceId>, on_scan: impl Fn() + 'static) {
     #[cfg(feature = "hydrate")]
@@ -280,6 +354,10 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
     let performance_undated = RwSignal::new(false);
     let performance_from = RwSignal::new(String::new());
     let performance_to = RwSignal::new(String::new());
+    // The performance the form edits; `None`: the form adds one.
+    let editing = RwSignal::new(None::<PerformanceId>);
+    let renamed = RwSignal::new(String::new());
+    let new_name = RwSignal::new(String::new());
 
     let add_venue = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -292,21 +370,42 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
         let Ok(venue) = event_venue.get_untracked().parse::<i64>() else { return };
         spawn_local(async move { report(create_event(VenueId(venue), event_name.get_untracked()).await.map(|_| ())) });
     };
+    let rename = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let target = renamed.get_untracked();
+        let name = new_name.get_untracked();
+        spawn_local(async move {
+            let done = match target.split_once(':').map(|(kind, id)| (kind, id.parse::<i64>())) {
+                Some(("venue", Ok(id))) => rename_venue(VenueId(id), name).await,
+                Some(("event", Ok(id))) => rename_event(EventId(id), name).await,
+                _ => return,
+            };
+            report(done);
+        });
+    };
     let add_performance = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Ok(event) = performance_event.get_untracked().parse::<i64>() else { return };
+        let edited = editing.get_untracked();
+        let event = performance_event.get_untracked().parse::<i64>();
+        if edited.is_none() && event.is_err() {
+            return;
+        }
         spawn_local(async move {
             let undated = performance_undated.get_untracked();
-            let created = create_performance(
-                EventId(event),
-                performance_label.get_untracked(),
-                (!undated).then(|| performance_start.get_untracked()),
-                undated.then(|| performance_from.get_untracked()),
-                undated.then(|| performance_to.get_untracked()),
-                Some(performance_import_end.get_untracked()),
-            )
-            .await;
-            report(created.map(|_| ()));
+            let label = performance_label.get_untracked();
+            let starts_at = (!undated).then(|| performance_start.get_untracked());
+            let valid_from = undated.then(|| performance_from.get_untracked());
+            let valid_to = undated.then(|| performance_to.get_untracked());
+            let import_end = Some(performance_import_end.get_untracked());
+            let done = match (edited, event) {
+                (Some(performance), _) => update_performance(performance, label, starts_at, valid_from, valid_to, import_end).await,
+                (None, Ok(event)) => create_performance(EventId(event), label, starts_at, valid_from, valid_to, import_end).await.map(|_| ()),
+                (None, Err(_)) => return,
+            };
+            if done.is_ok() {
+                editing.set(None);
+            }
+            report(done);
         });
     };
 
@@ -323,6 +422,19 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
         };
         let archived = row.archived;
         let archive = move |_| spawn_local(async move { report(set_archived(performance, !archived).await) });
+        let edit = {
+            let row = row.clone();
+            move |_| {
+                let local = |millis: Option<i64>| form_time(millis, &row.time_zone);
+                performance_label.set(if row.label == "—" { String::new() } else { row.label.clone() });
+                performance_undated.set(row.window.is_some());
+                performance_start.set(local(row.starts_at));
+                performance_from.set(local(row.window.map(|w| w.0)));
+                performance_to.set(local(row.window.map(|w| w.1)));
+                performance_import_end.set(local(row.import_end));
+                editing.set(Some(performance));
+            }
+        };
         view! {
             <tr data-performance=performance.to_string() data-venue=row.venue.clone() class:archived=archived>
                 <td>{row.event.clone()} <small class="muted">{row.venue.clone()} " · " {row.label.clone()}</small></td>
@@ -332,6 +444,7 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
                 <td data-testid="counter">{row.admitted} " / " {row.total}</td>
                 <td><input type="checkbox" data-testid="pda" prop:checked=row.pda_open on:change=toggle /></td>
                 <td>
+                    <button type="button" class="link" data-testid="edit" on:click=edit>{t!(i18n, edit)}</button>
                     <button type="button" class="link" data-testid="archive" on:click=archive>
                         {if archived { t!(i18n, unarchive).into_any() } else { t!(i18n, archive).into_any() }}
                     </button>
@@ -405,16 +518,38 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
                         on:input=move |ev| event_name.set(event_target_value(&ev)) />
                     <button type="submit">{t!(i18n, add_event)}</button>
                 </form>
-                <form class="card" on:submit=add_performance data-testid="performance-form">
-                    <h3>{t!(i18n, add_performance)}</h3>
-                    <select name="performance-event" on:change=move |ev| performance_event.set(event_target_value(&ev))>
-                        <option value="">{t!(i18n, choose_event)}</option>
+                <form class="card" on:submit=rename data-testid="rename-form">
+                    <h3>{t!(i18n, rename)}</h3>
+                    <select name="renamed" on:change=move |ev| renamed.set(event_target_value(&ev))>
+                        <option value="">{t!(i18n, choose_venue_or_event)}</option>
                         <Transition>
-                            {move || catalogue.get().and_then(|c| c.ok()).map(|c| c.events.into_iter().map(|e| view! {
-                                <option value=e.id.to_string()>{e.name.clone()}</option>
-                            }).collect_view())}
+                            {move || catalogue.get().and_then(|c| c.ok()).map(|c| {
+                                let venues = c.venues.into_iter().map(|v| view! {
+                                    <option value=format!("venue:{}", v.id)>{v.name.clone()}</option>
+                                }).collect_view();
+                                let events = c.events.into_iter().map(|e| view! {
+                                    <option value=format!("event:{}", e.id)>{e.name.clone()}</option>
+                                }).collect_view();
+                                (venues, events)
+                            })}
                         </Transition>
                     </select>
+                    <input name="new-name" placeholder=move || t_string!(i18n, field_name) prop:value=new_name
+                        on:input=move |ev| new_name.set(event_target_value(&ev)) />
+                    <button type="submit">{t!(i18n, rename)}</button>
+                </form>
+                <form class="card" on:submit=add_performance data-testid="performance-form">
+                    <h3>{move || if editing.get().is_some() { t!(i18n, edit).into_any() } else { t!(i18n, add_performance).into_any() }}</h3>
+                    <Show when=move || editing.get().is_none()>
+                        <select name="performance-event" on:change=move |ev| performance_event.set(event_target_value(&ev))>
+                            <option value="">{t!(i18n, choose_event)}</option>
+                            <Transition>
+                                {move || catalogue.get().and_then(|c| c.ok()).map(|c| c.events.into_iter().map(|e| view! {
+                                    <option value=e.id.to_string() selected=performance_event.get_untracked() == e.id.to_string()>{e.name.clone()}</option>
+                                }).collect_view())}
+                            </Transition>
+                        </select>
+                    </Show>
                     <input name="performance-label" placeholder=move || t_string!(i18n, field_label) prop:value=performance_label
                         on:input=move |ev| performance_label.set(event_target_value(&ev)) />
                     <label class="check"><input type="checkbox" name="performance-undated" prop:checked=performance_undated
@@ -435,7 +570,12 @@ pub fn PerformanceGrid(institution: InstitutionId) -> impl IntoView {
                     <label>{t!(i18n, col_import_end)} " "
                         <input name="performance-import-end" type="datetime-local" prop:value=performance_import_end
                             on:input=move |ev| performance_import_end.set(event_target_value(&ev)) /></label>
-                    <button type="submit">{t!(i18n, add_performance)}</button>
+                    <Show when=move || editing.get().is_some() fallback=move || view! {
+                        <button type="submit">{t!(i18n, add_performance)}</button>
+                    }>
+                        <button type="submit">{t!(i18n, save)}</button>
+                        <button type="button" on:click=move |_| editing.set(None)>{t!(i18n, cancel)}</button>
+                    </Show>
                 </form>
             </div>
         </section>
