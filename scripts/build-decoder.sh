@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
-# Builds the scanner's barcode decoder (crate `decoder`) into target/site/decoder/ (decoder.js and
-# decoder_bg.wasm), which the server serves from its site root as /decoder/…, loaded by
-# public/decoder-worker.js. Run it after `cargo leptos build`: that build empties target/site.
-# Does nothing when the output is newer than the decoder's sources.
+# Builds the scanner's barcode decoder (crate `decoder`) to WASM and puts it in
+# target/site/decoder/ (decoder.js, decoder_bg.wasm), which the server serves from its site root
+# as /decoder/…, for public/decoder-worker.js. Run it after `cargo leptos build`: that build
+# empties target/site. The optimised build is kept under the cargo target folder and only
+# redone when the decoder's sources are newer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-OUT=target/site/decoder
-WASM="$OUT/decoder_bg.wasm"
-INPUT="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/decoder-release/decoder.wasm"
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+BUILT="$TARGET_DIR/decoder-web" # wasm-bindgen + wasm-opt output, kept across site builds
+WASM="$BUILT/decoder_bg.wasm"
+SITE=target/site/decoder
 
-if [ -f "$WASM" ] && [ -f "$OUT/decoder.js" ] &&
+if [ -f "$WASM" ] && [ -f "$BUILT/decoder.js" ] &&
   [ -z "$(find decoder Cargo.toml Cargo.lock -newer "$WASM" -print -quit)" ]; then
-  echo "decoder: $OUT is up to date"
-  exit 0
+  echo "decoder: $BUILT is up to date"
+else
+  printf '\n== barcode decoder (WASM)\n'
+  cargo build -p decoder --lib --target wasm32-unknown-unknown --profile decoder-release
+  rm -rf "$BUILT"
+  wasm-bindgen --target web --out-dir "$BUILT" "$TARGET_DIR/wasm32-unknown-unknown/decoder-release/decoder.wasm"
+  # The features rustc's wasm32 target emits by default; wasm-opt would reject them otherwise.
+  wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "$WASM" -o "$WASM"
+  echo "decoder: $(wc -c <"$WASM") bytes of WASM, $(gzip -9c "$WASM" | wc -c) gzipped"
 fi
-
-printf '\n== barcode decoder (WASM) into %s\n' "$OUT"
-cargo build -p decoder --lib --target wasm32-unknown-unknown --profile decoder-release
-wasm-bindgen --target web --out-dir "$OUT" "$INPUT"
-# The features rustc's wasm32 target emits by default; wasm-opt would reject them otherwise.
-wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  "$WASM" -o "$WASM"
-echo "decoder: $(wc -c <"$WASM") bytes of WASM, $(gzip -9c "$WASM" | wc -c) gzipped"
+mkdir -p "$SITE"
+cp "$BUILT/decoder.js" "$WASM" "$SITE/"

@@ -27,9 +27,11 @@ fi
 
 printf '\n== unit and integration tests\n'
 cargo test --no-fail-fast # the default members: app and server
+cargo test --no-fail-fast -p decoder # not a default member: built on its own, without Leptos
 
 printf '\n== release build for the browser tests\n'
 cargo leptos build --release
+scripts/build-decoder.sh # after the site build, which empties target/site
 
 printf '\n== browser tests (headless Chromium)\n'
 npm test --prefix end2end
