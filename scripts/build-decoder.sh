@@ -21,10 +21,7 @@ else
   cargo build -p decoder --lib --target wasm32-unknown-unknown --profile decoder-release
   rm -rf "$BUILT"
   wasm-bindgen --target web --out-dir "$BUILT" "$TARGET_DIR/wasm32-unknown-unknown/decoder-release/decoder.wasm"
-  # The features rustc's wasm32 target emits by default; wasm-opt would reject them otherwise.
-  wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    "$WASM" -o "$WASM"
+  wasm-opt -O3 "$WASM" -o "$WASM"
   echo "decoder: $(wc -c <"$WASM") bytes of WASM, $(gzip -9c "$WASM" | wc -c) gzipped"
 fi
 mkdir -p "$SITE"
