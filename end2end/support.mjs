@@ -38,7 +38,8 @@ async function waitUntilUp(url, server, deadline) {
 export async function startServer() {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'billetix-e2e-'));
-  const server = spawn(join(ROOT, 'target', 'release', 'billetix'), [], {
+  const targetDir = resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target');
+  const server = spawn(join(targetDir, 'release', 'billetix'), [], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -58,7 +59,8 @@ export async function startServer() {
   return { url, stop: () => server.kill('SIGTERM') };
 }
 
-export async function launchBrowser() {
+/** `extraArgs`: more Chromium switches, such as a fake camera's. */
+export async function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     headless: true,
@@ -70,6 +72,7 @@ export async function launchBrowser() {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      ...extraArgs,
     ],
   });
 }
