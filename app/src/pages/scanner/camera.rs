@@ -108,7 +108,8 @@ mod browser {
             };
             let shared = Rc::new(Shared { video, stream, reader, stopped: Cell::new(false) });
             if let Ok(play) = shared.video.play() {
-                // Autoplay of a muted stream is allowed; a refusal still leaves frames to read.
+                // Muted, it may play without a tap; if still refused, frames wait for the page's
+                // own play() on a tap.
                 let _ = JsFuture::from(play).await;
             }
             spawn_local(read_codes(shared.clone(), Box::new(on_code)));
