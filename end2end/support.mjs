@@ -1,5 +1,5 @@
 // Shared by the browser tests: start the release server on a fresh database, and Chromium.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,7 +38,8 @@ async function waitUntilUp(url, server, deadline) {
 export async function startServer() {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'billetix-e2e-'));
-  const server = spawn(join(ROOT, 'target', 'release', 'billetix'), [], {
+  const targetDir = resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target');
+  const server = spawn(join(targetDir, 'release', 'billetix'), [], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -72,8 +73,9 @@ const CHROMIUM = {
   ],
 };
 
-export async function launchBrowser() {
-  return chromium.launch(CHROMIUM);
+/** `extraArgs`: more Chromium switches, such as a fake camera's. */
+export async function launchBrowser(extraArgs = []) {
+  return chromium.launch({ ...CHROMIUM, args: [...CHROMIUM.args, ...extraArgs] });
 }
 
 /** A browser with a real profile (not incognito), as an installed app has. */
@@ -165,4 +167,19 @@ export async function wedgeScan(page, code) {
   await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
   await page.keyboard.type(code);
   await page.keyboard.press('Enter');
+}
+
+/** A fake-camera video (.y4m) of `text` drawn as a `format` code by rxing (`ticket_y4m`). */
+export function ticketVideo(format, text) {
+  const out = join(mkdtempSync(join(tmpdir(), 'billetix-y4m-')), `${format}.y4m`);
+  execFileSync('cargo', ['run', '-q', '-p', 'decoder', '--bin', 'ticket_y4m', '--', '--format', format, '--text', text, '--out', out], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  return out;
+}
+
+/** Chromium showing `y4m` as its camera. */
+export async function withCamera(y4m) {
+  return launchBrowser(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`]);
 }

@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 source scripts/env.sh
+# Copied into the site by cargo-leptos with the other assets.
+scripts/build-decoder.sh
 exec cargo leptos serve --release

@@ -27,8 +27,10 @@ fi
 
 printf '\n== unit and integration tests\n'
 cargo test --no-fail-fast # the default members: app and server
+cargo test --no-fail-fast -p decoder # not a default member: built on its own, without Leptos
 
 printf '\n== release build for the browser tests\n'
+scripts/build-decoder.sh # into public/, copied into the site by the build
 cargo leptos build --release
 
 printf '\n== browser tests (headless Chromium)\n'

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::open_performances::{OpenPerformances, performance_title};
 use super::verdict::{colour_code, reason_code, verdict_text};
+use super::camera::CameraError;
 use super::{Scanner, Session};
 use crate::components::error_text::{ErrorLine, fill};
 use crate::engine::{Direction, Mode, PerformanceId};
@@ -155,6 +156,62 @@ pub fn DoorSetup() -> impl IntoView {
     }
 }
 
+fn camera_error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &CameraError) -> String {
+    match error {
+        CameraError::Unsupported => t_string!(i18n, camera_unsupported).to_string(),
+        CameraError::PermissionDenied => t_string!(i18n, camera_denied).to_string(),
+        CameraError::NoCamera => t_string!(i18n, camera_none).to_string(),
+        CameraError::Busy => t_string!(i18n, camera_busy).to_string(),
+        CameraError::Failed(why) => fill(t_string!(i18n, camera_failed), &[("why", why)]),
+    }
+}
+
+/// The camera as an input: codes it reads are scans like any other.
+#[component]
+fn CameraPanel() -> impl IntoView {
+    let i18n = use_i18n();
+    let scanner = expect_context::<Scanner>();
+    let video = NodeRef::<leptos::html::Video>::new();
+    let running = RwSignal::new(false);
+    let error = RwSignal::new(None::<CameraError>);
+    // Dropped with the panel, which stops the camera and its decoder.
+    #[cfg(feature = "hydrate")]
+    let camera = StoredValue::new_local(None::<super::camera::Camera>);
+    let toggle = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            if running.get_untracked() {
+                camera.set_value(None);
+                running.set(false);
+                return;
+            }
+            let Some(element) = video.get_untracked() else { return };
+            error.set(None);
+            running.set(true);
+            leptos::task::spawn_local(async move {
+                match super::camera::Camera::start(element, move |code| scanner.scan(code)).await {
+                    Ok(started) => camera.set_value(Some(started)),
+                    Err(e) => {
+                        error.set(Some(e));
+                        running.set(false);
+                    }
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (scanner, video);
+    };
+    view! {
+        <section class="camera">
+            <button data-testid="camera" data-running=move || running.get().to_string() on:click=toggle>
+                {move || if running.get() { t_string!(i18n, camera_stop) } else { t_string!(i18n, camera_start) }}
+            </button>
+            <video node_ref=video data-testid="camera-video" class:hidden=move || !running.get()></video>
+            {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="camera-error">{camera_error_text(i18n, &e)}</p> })}
+        </section>
+    }
+}
+
 /// The door at work.
 #[component]
 pub fn DoorView() -> impl IntoView {
@@ -213,6 +270,7 @@ pub fn DoorView() -> impl IntoView {
                     bind:value=typed />
                 <button type="submit">{t!(i18n, scanner_check)}</button>
             </form>
+            <CameraPanel />
             <Show when=move || !conflicts().is_empty()>
                 <section class="conflicts" data-testid="conflicts">
                     <h3>{t!(i18n, scanner_double_entries)}</h3>

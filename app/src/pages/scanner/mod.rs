@@ -5,6 +5,7 @@
 //! The server renders only the empty frame: everything the device knows is its own, read from
 //! IndexedDB once the page runs, so the same page works with no network at all.
 
+pub mod camera;
 mod door;
 mod link;
 pub mod open_performances;
