@@ -313,7 +313,7 @@ pub fn VerdictOverlay() -> impl IntoView {
             view! {
                 <div class=format!("verdict {}", colour_code(shown.verdict.colour())) data-testid="verdict"
                     data-colour=colour_code(shown.verdict.colour()) data-reason=reason_code(&shown.verdict)
-                    data-scan=shown.scan_id.clone() role="alert" on:click=move |_| scanner.shown.set(None)>
+                    data-scan=shown.scan_id.clone() data-decided-ms=shown.decided_in_ms.to_string() role="alert" on:click=move |_| scanner.shown.set(None)>
                     <p class="verdict-title">{title}</p>
                     <p class="verdict-detail">{detail}</p>
                     <p class="verdict-number">{shown.barcode.clone()}</p>

@@ -57,6 +57,9 @@ pub struct Shown {
     pub barcode: String,
     pub verdict: Verdict,
     pub at: Millis,
+    /// How long the engine took, deciding and counting on the device's copy (milliseconds,
+    /// as finely as the browser's clock tells).
+    pub decided_in_ms: f64,
 }
 
 /// The scanner's state, shared by its parts as a context. Handles only: copies are free.
@@ -169,13 +172,16 @@ impl Scanner {
         let now = now_millis();
         let scan_id = link::new_scan_id();
         let device = self.device.get_untracked();
+        let started = performance_now();
         let decided = self.checkpoint.with_value(|checkpoint| {
             let checkpoint = checkpoint.as_ref()?;
             self.book.try_update_value(|b| b.scan(&raw, checkpoint, &scan_id, now, &device)).flatten()
         });
+        let decided_in_ms = performance_now() - started;
         let Some((barcode, verdict)) = decided else { return };
         let barcode = String::from(barcode);
-        self.shown.set(Some(Shown { scan_id: scan_id.clone(), barcode: barcode.clone(), verdict: verdict.clone(), at: now }));
+        let shown = Shown { scan_id: scan_id.clone(), barcode: barcode.clone(), verdict: verdict.clone(), at: now, decided_in_ms };
+        self.shown.set(Some(shown));
         #[cfg(feature = "hydrate")]
         verdict::sound_and_vibrate(verdict.colour());
         let scan = DeviceScan {
@@ -207,6 +213,13 @@ impl Scanner {
             .with_value(|b| b.performance(PerformanceId(id)).map(|p| open_performances::performance_title(&p.about)))
             .unwrap_or_else(|| format!("#{id}"))
     }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The page's monotonic clock, in milliseconds.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
 }
 
 pub fn now_millis() -> Millis {
