@@ -9,7 +9,6 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use app::engine::PerformanceId;
 use app::error::AppError;
 use serde_json::{Value, json};
 use server::standins::Fault;
@@ -54,21 +53,6 @@ async fn attached_source(admin: &Client, institution: &Value, performance: &Valu
     source
 }
 
-async fn attachment(admin: &Client, performance: &Value) -> Value {
-    admin.call("sources/of_performance", json!({"performance": performance})).await.expect("attachments")["attached"][0].clone()
-}
-
-async fn tickets_by_code(app: &TestApp, performance: &Value) -> BTreeMap<String, (String, String)> {
-    let id = PerformanceId(performance.as_i64().expect("id"));
-    app.storage
-        .performance_tickets(id)
-        .await
-        .expect("tickets")
-        .into_iter()
-        .map(|t| (t.barcode.to_string(), (t.state.as_str().to_owned(), t.category)))
-        .collect()
-}
-
 fn states(tickets: &BTreeMap<String, (String, String)>) -> BTreeMap<&str, &str> {
     tickets.iter().map(|(code, (state, _))| (code.as_str(), state.as_str())).collect()
 }
@@ -86,12 +70,12 @@ async fn refresh_now(app: &TestApp, admin: &Client, performance: &Value, source:
 
 /// The refresh failed: the error is on the source, without the secrets, and nothing is lost.
 async fn assert_failed_keeping(admin: &Client, app: &TestApp, performance: &Value, secrets: &[&str], before: usize, what: &str) {
-    let error = attachment(admin, performance).await["last_error"].as_str().unwrap_or_default().to_owned();
+    let error = admin.attachment(performance).await["last_error"].as_str().unwrap_or_default().to_owned();
     assert!(!error.is_empty(), "{what}: the error is shown on the source");
     for secret in secrets {
         assert!(!error.contains(secret), "{what}: a secret in the error: {error}");
     }
-    assert!(tickets_by_code(app, performance).await.len() >= before, "{what}: nothing imported before is lost");
+    assert!(app.tickets_by_code(performance).await.len() >= before, "{what}: nothing imported before is lost");
 }
 
 async fn weezevent_pages_map_states_and_recover_from_faults(backend: support::Backend) {
@@ -123,14 +107,14 @@ async fn weezevent_pages_map_states_and_recover_from_faults(backend: support::Ba
     // The access token expires after the first page: the connector asks for another.
     weez.expire_token_after(1);
     app.partners.refresh_due().await.expect("refresh");
-    let tickets = tickets_by_code(&app, &performance).await;
+    let tickets = app.tickets_by_code(&performance).await;
     let expected: BTreeMap<&str, &str> =
         [("WZ1", "valid"), ("WZ2", "valid"), ("WZ3", "valid"), ("WZ4", "valid"), ("WZ5", "cancelled"), ("WZ6", "cancelled"), ("WZ7", "valid")].into();
     assert_eq!(states(&tickets), expected);
     assert_eq!(tickets["WZ2"].1, "VIP");
     assert_eq!(weez.shared.requests(), 3, "7 participants, 3 a page");
     assert_eq!(weez.tokens_issued(), 2, "a token for the refresh, and one when it expired");
-    assert!(attachment(&admin, &performance).await["last_error"].is_null());
+    assert!(admin.attachment(&performance).await["last_error"].is_null());
     assert_eq!(scan(&admin, &performance, "WZ7", "w-7").await["reason"], "already_scanned", "scanned at Weezevent");
     assert_eq!(scan(&admin, &performance, "WZ1", "w-1").await["verdict"], "accepted");
     assert_eq!(scan(&admin, &performance, "WZ5", "w-5").await["reason"], "cancelled");
@@ -150,20 +134,20 @@ async fn weezevent_pages_map_states_and_recover_from_faults(backend: support::Ba
         weez.shared.fail_next(fault);
         refresh_now(&app, &admin, &performance, &source).await;
         assert_failed_keeping(&admin, &app, &performance, &[password, key, "wz-access"], 7, &format!("{fault:?}")).await;
-        let kept = tickets_by_code(&app, &performance).await;
+        let kept = app.tickets_by_code(&performance).await;
         assert_eq!(kept["WZ2"].0, "cancelled", "{fault:?}: the first page of the changes is committed");
         assert!(kept.contains_key("WZ11") && !kept.contains_key("WZ13"), "{fault:?}: {kept:?}");
     }
     let before = weez.shared.requests();
     refresh_now(&app, &admin, &performance, &source).await;
-    let recovered = tickets_by_code(&app, &performance).await;
+    let recovered = app.tickets_by_code(&performance).await;
     assert_eq!(recovered.len(), 11, "{recovered:?}");
     assert_eq!(recovered["WZ13"], ("valid".to_owned(), "Late".to_owned()));
-    assert!(attachment(&admin, &performance).await["last_error"].is_null());
+    assert!(admin.attachment(&performance).await["last_error"].is_null());
     assert_eq!(weez.shared.requests() - before, 1, "resumed at the page that failed");
     // Nothing changed since: one request, nothing new, the scan's pass kept.
     refresh_now(&app, &admin, &performance, &source).await;
-    assert_eq!(tickets_by_code(&app, &performance).await.len(), 11);
+    assert_eq!(app.tickets_by_code(&performance).await.len(), 11);
     assert_eq!(scan(&admin, &performance, "WZ1", "w-1b").await["reason"], "already_scanned");
 
     let listed = admin.call("partner_events", json!({"institution": institution})).await.expect("events");
@@ -195,7 +179,7 @@ async fn billetweb_attendees_map_states_incrementally_and_recover(backend: suppo
     let settings = json!({"user": "4242", "api_url": bw.url, "requests_per_minute": "0"});
     let source = attached_source(&admin, &institution, &performance, "billetweb", settings, json!({"key": key}), json!({"event_id": "E1"})).await;
     app.partners.refresh_due().await.expect("refresh");
-    let tickets = tickets_by_code(&app, &performance).await;
+    let tickets = app.tickets_by_code(&performance).await;
     let expected: BTreeMap<&str, &str> = [("BW1", "valid"), ("BW2", "cancelled"), ("BW3", "cancelled"), ("BW4", "valid")].into();
     assert_eq!(states(&tickets), expected);
     assert_eq!(tickets["BW3"].1, "Réduit");
@@ -211,12 +195,12 @@ async fn billetweb_attendees_map_states_incrementally_and_recover(backend: suppo
         bw.shared.fail_next(fault);
         refresh_now(&app, &admin, &performance, &source).await;
         assert_failed_keeping(&admin, &app, &performance, &[key], 4, &format!("{fault:?}")).await;
-        assert_eq!(tickets_by_code(&app, &performance).await["BW1"].0, "valid", "{fault:?}: nothing of the failed answer is taken");
+        assert_eq!(app.tickets_by_code(&performance).await["BW1"].0, "valid", "{fault:?}: nothing of the failed answer is taken");
     }
     refresh_now(&app, &admin, &performance, &source).await;
-    let recovered = tickets_by_code(&app, &performance).await;
+    let recovered = app.tickets_by_code(&performance).await;
     assert_eq!((recovered["BW1"].0.as_str(), recovered.len()), ("cancelled", 5), "{recovered:?}");
-    assert!(attachment(&admin, &performance).await["last_error"].is_null());
+    assert!(admin.attachment(&performance).await["last_error"].is_null());
     // The stand-in's clock gave the first refresh's latest change 1_780_000_004.
     assert_eq!(bw.last_since(), Some(1_780_000_004 - 1), "incremental, from the latest change seen, one second back");
 
@@ -252,13 +236,13 @@ async fn eventbrite_follows_continuations_and_splits_barcodes(backend: support::
     eb.shared.pass_next();
     eb.shared.fail_next(Fault::TooManyRequests { retry_after_secs: 1 });
     app.partners.refresh_due().await.expect("refresh");
-    let tickets = tickets_by_code(&app, &performance).await;
+    let tickets = app.tickets_by_code(&performance).await;
     let expected: BTreeMap<&str, &str> =
         [("EB1A", "valid"), ("EB1B", "valid"), ("EB2", "cancelled"), ("EB3", "cancelled"), ("EB4", "valid"), ("EB5", "valid")].into();
     assert_eq!(states(&tickets), expected);
     assert_eq!(tickets["EB1B"].1, "Early bird");
     assert_eq!(eb.shared.requests(), 4, "5 attendees, 2 a page, one 429");
-    assert!(attachment(&admin, &performance).await["last_error"].is_null());
+    assert!(admin.attachment(&performance).await["last_error"].is_null());
     assert_eq!(scan(&admin, &performance, "EB4", "e-4").await["reason"], "already_scanned", "checked in at Eventbrite");
 
     // Two sales, then a cancellation, then a sale: two pages; the second fails, then recovers.
@@ -272,14 +256,14 @@ async fn eventbrite_follows_continuations_and_splits_barcodes(backend: support::
     eb.shared.fail_next(Fault::ServerError);
     refresh_now(&app, &admin, &performance, &source).await;
     assert_failed_keeping(&admin, &app, &performance, &[token], 6, "500").await;
-    let kept = tickets_by_code(&app, &performance).await;
+    let kept = app.tickets_by_code(&performance).await;
     assert!(kept.contains_key("EB8") && !kept.contains_key("EB9"), "the first page of the changes is committed: {kept:?}");
     assert_eq!(kept["EB5"].0, "valid");
     let before = eb.shared.requests();
     refresh_now(&app, &admin, &performance, &source).await;
-    let recovered = tickets_by_code(&app, &performance).await;
+    let recovered = app.tickets_by_code(&performance).await;
     assert_eq!((recovered["EB5"].0.as_str(), recovered.len()), ("cancelled", 9), "{recovered:?}");
-    assert!(attachment(&admin, &performance).await["last_error"].is_null());
+    assert!(admin.attachment(&performance).await["last_error"].is_null());
     assert_eq!(eb.shared.requests() - before, 1, "resumed from the continuation that failed");
 }
 on_both_backends!(eventbrite_follows_continuations_and_splits_barcodes);
@@ -303,7 +287,7 @@ async fn secutix_exports_incrementally_and_gets_every_control_result(backend: su
     let settings = json!({"service_url": stx.url, "user": "ws-user", "ac_identifier": "AC1", "page_size": "2", "requests_per_minute": "0"});
     let source = attached_source(&admin, &institution, &performance, "secutix", settings, json!({"password": password}), json!({"performance_code": "PERF1"})).await;
     app.partners.refresh_due().await.expect("refresh");
-    let tickets = tickets_by_code(&app, &performance).await;
+    let tickets = app.tickets_by_code(&performance).await;
     let expected: BTreeMap<&str, &str> =
         [("10000000000001", "valid"), ("10000000000002", "cancelled"), ("10000000000003", "valid"), ("10000000000005", "valid")].into();
     assert_eq!(states(&tickets), expected);
@@ -316,7 +300,7 @@ async fn secutix_exports_incrementally_and_gets_every_control_result(backend: su
     stx.put(SecutixStandIn::item("10000000000006", "PERF1", "ADULT"));
     let before = stx.shared.requests();
     refresh_now(&app, &admin, &performance, &source).await;
-    let tickets = tickets_by_code(&app, &performance).await;
+    let tickets = app.tickets_by_code(&performance).await;
     assert_eq!((tickets["10000000000003"].0.as_str(), tickets.len()), ("cancelled", 5), "{tickets:?}");
     assert!(stx.shared.requests() - before <= 2, "not the whole list again");
 
@@ -337,7 +321,7 @@ async fn secutix_exports_incrementally_and_gets_every_control_result(backend: su
     stx.shared.fail_next_push(Fault::ServerError);
     app.partners.push_now().await.expect("push");
     assert!(stx.shared.pushes().is_empty());
-    assert!(attachment(&admin, &performance).await["push_error"].as_str().is_some_and(|e| e.contains("500")));
+    assert!(admin.attachment(&performance).await["push_error"].as_str().is_some_and(|e| e.contains("500")));
     app.partners.push_now().await.expect("push");
     app.partners.push_now().await.expect("push");
     let pushed: Vec<(String, String, String)> = stx
@@ -361,7 +345,7 @@ async fn secutix_exports_incrementally_and_gets_every_control_result(backend: su
     .collect();
     assert_eq!(pushed, expected, "every control once, in order, with its result");
     assert!(stx.shared.pushes().iter().all(|p| p["acIdentifier"] == "AC1"));
-    assert!(attachment(&admin, &performance).await["push_error"].is_null());
+    assert!(admin.attachment(&performance).await["push_error"].is_null());
 }
 on_both_backends!(secutix_exports_incrementally_and_gets_every_control_result);
 
@@ -381,7 +365,7 @@ async fn tixngo_reads_the_status_feed_and_gets_controlled_tickets(backend: suppo
     let settings = json!({"api_url": tix.url, "page_size": "2", "requests_per_minute": "0"});
     let source = attached_source(&admin, &institution, &performance, "tixngo", settings, json!({"api_key": api_key}), json!({"event_id": "EV1"})).await;
     app.partners.refresh_due().await.expect("refresh");
-    let tickets = tickets_by_code(&app, &performance).await;
+    let tickets = app.tickets_by_code(&performance).await;
     let expected: BTreeMap<&str, &str> =
         [("TX1", "valid"), ("TX2", "valid"), ("TX3", "cancelled"), ("TX4", "cancelled"), ("TX5", "valid"), ("TX6", "valid")].into();
     assert_eq!(states(&tickets), expected);
@@ -393,7 +377,7 @@ async fn tixngo_reads_the_status_feed_and_gets_controlled_tickets(backend: suppo
     tix.put(TixngoStandIn::ticket(7, "EV1", "TX7", "ASSIGNED", "Cat 2"));
     let before = tix.shared.requests();
     refresh_now(&app, &admin, &performance, &source).await;
-    let tickets = tickets_by_code(&app, &performance).await;
+    let tickets = app.tickets_by_code(&performance).await;
     assert_eq!((tickets["TX1"].0.as_str(), tickets["TX7"].0.as_str()), ("cancelled", "valid"));
     assert_eq!(tix.shared.requests() - before, 1, "only the new changes");
 
@@ -433,7 +417,7 @@ async fn tixngo_is_told_of_the_scans_and_cancellations_of_tickets_its_wallet_hol
     let settings = json!({"api_url": tix.url, "requests_per_minute": "0"});
     let wallet = attached_source(&admin, &institution, &performance, "tixngo", settings, json!({"api_key": api_key}), json!({"event_id": "EV1"})).await;
     app.partners.refresh_due().await.expect("refresh");
-    assert_eq!(tickets_by_code(&app, &performance).await.len(), 4);
+    assert_eq!(app.tickets_by_code(&performance).await.len(), 4);
 
     // The issuer cancels 101 (in the wallet) and 103 (never in it); the wallet itself deletes
     // its own ticket: only 101 is the wallet's to be told of. 102, the issuer's, is scanned:
@@ -444,7 +428,7 @@ async fn tixngo_is_told_of_the_scans_and_cancellations_of_tickets_its_wallet_hol
     refresh_now(&app, &admin, &performance, &wallet).await;
     assert_eq!(scan(&admin, &performance, "10000000000102", "w-2").await["verdict"], "accepted");
     tokio::time::sleep(Duration::from_millis(2_100)).await;
-    let tickets = tickets_by_code(&app, &performance).await;
+    let tickets = app.tickets_by_code(&performance).await;
     let cancelled: Vec<&str> = tickets.iter().filter(|(_, (state, _))| state == "cancelled").map(|(code, _)| code.as_str()).collect();
     assert_eq!(cancelled, ["10000000000101", "10000000000103", "WALLET-ONLY"]);
 
@@ -469,6 +453,6 @@ async fn tixngo_is_told_of_the_scans_and_cancellations_of_tickets_its_wallet_hol
     refresh_now(&app, &admin, &performance, &wallet).await;
     app.partners.push_now().await.expect("push");
     assert_eq!(tix.shared.pushes().len(), 2);
-    assert_eq!(tickets_by_code(&app, &performance).await["10000000000101"].0, "cancelled");
+    assert_eq!(app.tickets_by_code(&performance).await["10000000000101"].0, "cancelled");
 }
 on_both_backends!(tixngo_is_told_of_the_scans_and_cancellations_of_tickets_its_wallet_holds);

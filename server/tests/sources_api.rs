@@ -6,7 +6,6 @@
 mod support;
 
 use app::error::AppError;
-use app::engine::PerformanceId;
 use serde_json::{Value, json};
 use server::standins::Fault;
 use server::standins::shotgun::ShotgunStandIn;
@@ -41,21 +40,6 @@ async fn save_source(admin: &Client, institution: &Value, kind: &str, name: &str
         .await
 }
 
-async fn attachment(admin: &Client, performance: &Value) -> Value {
-    admin.call("sources/of_performance", json!({"performance": performance})).await.expect("attachments")["attached"][0].clone()
-}
-
-async fn tickets_by_code(app: &TestApp, performance: &Value) -> std::collections::BTreeMap<String, (String, String)> {
-    let id = PerformanceId(performance.as_i64().expect("id"));
-    app.storage
-        .performance_tickets(id)
-        .await
-        .expect("tickets")
-        .into_iter()
-        .map(|t| (t.barcode.to_string(), (t.state.as_str().to_owned(), t.category)))
-        .collect()
-}
-
 fn upload_path(performance: &Value, source: &Value, dry_run: bool) -> String {
     format!("/upload/source-file?performance={performance}&source={source}&file_name=tickets.csv&dry_run={dry_run}")
 }
@@ -77,7 +61,7 @@ async fn a_file_import_is_checked_all_or_nothing_and_cumulative(backend: support
     assert_eq!(checked["tickets"], 3);
     assert_eq!(checked["preview"]["mapping"]["barcode"], "barcode");
     assert!(checked["imported"].is_null());
-    assert!(tickets_by_code(&app, &performance).await.is_empty(), "a check imports nothing");
+    assert!(app.tickets_by_code(&performance).await.is_empty(), "a check imports nothing");
 
     // One bad row: nothing imported, every bad row named by its line.
     let bad = "barcode,status\nB1,valid\n,valid\nB3,perhaps\n";
@@ -86,7 +70,7 @@ async fn a_file_import_is_checked_all_or_nothing_and_cumulative(backend: support
     let error: AppError = serde_json::from_value(error).expect("an AppError");
     let AppError::FileRejected { rows, more: 0 } = error else { panic!("expected rejected rows, got {error:?}") };
     assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![3, 4]);
-    assert!(tickets_by_code(&app, &performance).await.is_empty());
+    assert!(app.tickets_by_code(&performance).await.is_empty());
 
     let (status, imported) = admin.post_bytes(&upload_path(&performance, &source, false), file.as_bytes().to_vec()).await;
     assert_eq!(status, 200, "{imported}");
@@ -100,22 +84,22 @@ async fn a_file_import_is_checked_all_or_nothing_and_cumulative(backend: support
     let later = "barcode,category,status\nA2,general,cancelled\nA3,upgraded,valid\nA4,vip,valid\n";
     let (_, summary) = admin.post_bytes(&upload_path(&performance, &source, false), later.as_bytes().to_vec()).await;
     assert_eq!(summary["imported"]["added"], 1);
-    let tickets = tickets_by_code(&app, &performance).await;
+    let tickets = app.tickets_by_code(&performance).await;
     assert_eq!(tickets["A1"], ("valid".to_owned(), "vip".to_owned()));
     assert_eq!(tickets["A2"].0, "cancelled");
     assert_eq!(tickets["A3"], ("valid".to_owned(), "general".to_owned()));
     assert_eq!(tickets["A4"].0, "valid");
     // A cancelled number stays cancelled when an older file lists it valid again.
     admin.post_bytes(&upload_path(&performance, &source, false), file.as_bytes().to_vec()).await;
-    assert_eq!(tickets_by_code(&app, &performance).await["A2"].0, "cancelled");
+    assert_eq!(app.tickets_by_code(&performance).await["A2"].0, "cancelled");
 
-    let listed = attachment(&admin, &performance).await;
+    let listed = admin.attachment(&performance).await;
     assert_eq!(listed["tickets"], 4);
 
     // Detaching removes its tickets and the filters on categories no ticket carries any more.
     admin.call("set_category_filters", json!({"performance": performance, "excluded": ["vip"]})).await.expect("filter");
     admin.call("sources/detach", json!({"performance": performance, "source": source})).await.expect("detach");
-    assert!(tickets_by_code(&app, &performance).await.is_empty());
+    assert!(app.tickets_by_code(&performance).await.is_empty());
     let filters = admin.call("category_filters", json!({"performance": performance})).await.expect("filters");
     assert_eq!(filters, json!([]));
 }
@@ -161,9 +145,9 @@ async fn shotgun_pages_map_states_keep_imports_through_errors_and_recover(backen
     // The second page fails: the first page stays imported and the error is shown.
     shotgun.fail_next(Fault::TooManyRequests { retry_after_secs: 1 });
     app.partners.refresh_due().await.expect("refresh");
-    let after_429 = tickets_by_code(&app, &performance).await;
+    let after_429 = app.tickets_by_code(&performance).await;
     assert_eq!(after_429.len(), 8, "a 429 is waited out within the refresh: {after_429:?}");
-    assert!(attachment(&admin, &performance).await["last_error"].is_null());
+    assert!(admin.attachment(&performance).await["last_error"].is_null());
     let tickets = after_429;
     assert_eq!(tickets["SG0001"], ("valid".to_owned(), "Early".to_owned()));
     assert_eq!(tickets["SG0003"].0, "duplicated");
@@ -190,22 +174,22 @@ async fn shotgun_pages_map_states_keep_imports_through_errors_and_recover(backen
         admin.call("sources/refresh", json!({"performance": performance, "source": source})).await.expect("refresh now");
         shotgun.fail_next(fault);
         app.partners.refresh_due().await.expect("refresh");
-        let shown = attachment(&admin, &performance).await;
+        let shown = admin.attachment(&performance).await;
         let error = shown["last_error"].as_str().unwrap_or_default().to_owned();
         assert!(!error.is_empty(), "{fault:?}: the error is shown on the source");
         assert!(!error.contains(token), "{fault:?}: the token stays secret: {error}");
-        let kept = tickets_by_code(&app, &performance).await;
+        let kept = app.tickets_by_code(&performance).await;
         assert!(kept.len() >= 8, "{fault:?}: nothing imported before is lost");
         assert_eq!(kept["SG0001"].0, "valid");
     }
     admin.call("sources/refresh", json!({"performance": performance, "source": source})).await.expect("refresh now");
     let requests_before = shotgun.ticket_requests();
     app.partners.refresh_due().await.expect("refresh");
-    let recovered = tickets_by_code(&app, &performance).await;
+    let recovered = app.tickets_by_code(&performance).await;
     assert_eq!(recovered.len(), 12, "{recovered:?}");
     assert_eq!(recovered["SG0002"].0, "cancelled");
     assert_eq!(recovered["SG0013"], ("valid".to_owned(), "Late".to_owned()));
-    assert!(attachment(&admin, &performance).await["last_error"].is_null());
+    assert!(admin.attachment(&performance).await["last_error"].is_null());
     assert!(shotgun.ticket_requests() - requests_before <= 2, "incremental: only the pages after the cursor");
     // A scanned ticket keeps its pass through refreshes.
     assert_eq!(admin.call("scan", scan("SG0001", "s-1b")).await.expect("scan")["verdict"]["reason"], "already_scanned");
@@ -231,7 +215,7 @@ async fn the_first_source_to_import_a_number_keeps_it(backend: support::Backend)
     admin.call("sources/attach", json!({"performance": performance, "source": web, "options": {"event_id": "50"}})).await.expect("attach");
     app.partners.refresh_due().await.expect("refresh");
 
-    let tickets = tickets_by_code(&app, &performance).await;
+    let tickets = app.tickets_by_code(&performance).await;
     assert_eq!(tickets.len(), 3);
     assert_eq!(tickets["SHARED"].1, "Box office", "the first imported wins");
     let attached = admin.call("sources/of_performance", json!({"performance": performance})).await.expect("list")["attached"].clone();
@@ -271,11 +255,11 @@ async fn partner_files_go_through_their_own_checks(backend: support::Backend) {
     assert_eq!(status, 422);
     let message = error.to_string();
     assert!(message.contains("02000000000002") && message.contains("15.00") && message.contains("12.50"), "{message}");
-    assert!(tickets_by_code(&app, &performance).await.is_empty(), "the price check stops the whole integration");
+    assert!(app.tickets_by_code(&performance).await.is_empty(), "the price check stops the whole integration");
     let good = format!("{header}02000000000001;77;;;;;1;10;20.00;;Curie;Marie\n02000000000002;77;;;;;1;11;12,50;;;\n");
     let (status, imported) = admin.post_bytes(&upload_path(&performance, &ticketnet, false), good.into_bytes()).await;
     assert_eq!(status, 200, "{imported}");
-    assert_eq!(tickets_by_code(&app, &performance).await["02000000000001"], ("valid".to_owned(), "Tribune Nord".to_owned()));
+    assert_eq!(app.tickets_by_code(&performance).await["02000000000001"], ("valid".to_owned(), "Tribune Nord".to_owned()));
 
     // SecuTix reseller file, no header: a cancelled ticket and a controlled one.
     let secutix = save_source(&admin, &institution, "secutix_reseller", "SecuTix", json!({}), json!({})).await.expect("secutix source");
@@ -284,7 +268,7 @@ async fn partner_files_go_through_their_own_checks(backend: support::Backend) {
                     10000191230537;CONTROLLED;F2;P1;Match;2030-06-01;T1;Plein;42.00;2030-05-02;C8\n";
     let (status, imported) = admin.post_bytes(&upload_path(&performance, &secutix, false), reseller.as_bytes().to_vec()).await;
     assert_eq!(status, 200, "{imported}");
-    let tickets = tickets_by_code(&app, &performance).await;
+    let tickets = app.tickets_by_code(&performance).await;
     assert_eq!(tickets["10000191230536"].0, "cancelled");
     admin.call("set_pda_open", json!({"performance": performance, "open": true})).await.expect("PDA");
     let outcome = admin
@@ -356,7 +340,7 @@ async fn scans_are_pushed_to_shotgun_once_unless_the_performance_says_not_to(bac
     shotgun.fail_next_push(Fault::ServerError);
     app.partners.push_now().await.expect("push");
     assert!(shotgun.pushes().is_empty());
-    assert!(attachment(&admin, &performance).await["push_error"].as_str().is_some_and(|e| e.contains("500")));
+    assert!(admin.attachment(&performance).await["push_error"].as_str().is_some_and(|e| e.contains("500")));
     app.partners.push_now().await.expect("push");
     admin.call("scan", scan(&performance, "P2", "push-2")).await.expect("scan");
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
@@ -364,7 +348,7 @@ async fn scans_are_pushed_to_shotgun_once_unless_the_performance_says_not_to(bac
     app.partners.push_now().await.expect("push");
     let pushed: Vec<String> = shotgun.pushes().iter().map(|p| p["ticket_scan_code"].as_str().unwrap_or_default().to_owned()).collect();
     assert_eq!(pushed, vec!["P1", "P2"], "each admission once, in order; none from the do-not-push performance");
-    assert!(attachment(&admin, &performance).await["push_error"].is_null());
+    assert!(admin.attachment(&performance).await["push_error"].is_null());
 }
 on_both_backends!(scans_are_pushed_to_shotgun_once_unless_the_performance_says_not_to);
 
@@ -389,18 +373,18 @@ async fn refreshes_stop_at_the_import_end_and_a_deleted_source_takes_its_tickets
 
     // Past its import end the scheduler leaves the performance alone; "refresh now" still works.
     app.partners.refresh_due().await.expect("refresh");
-    assert!(tickets_by_code(&app, &closed).await.is_empty(), "no refresh after the import end");
+    assert!(app.tickets_by_code(&closed).await.is_empty(), "no refresh after the import end");
     assert_eq!(shotgun.ticket_requests(), 0);
     admin.call("sources/refresh", json!({"performance": closed, "source": source})).await.expect("refresh now");
     app.partners.refresh_due().await.expect("refresh");
-    assert_eq!(tickets_by_code(&app, &closed).await.len(), 1, "a person asked");
+    assert_eq!(app.tickets_by_code(&closed).await.len(), 1, "a person asked");
     app.partners.refresh_due().await.expect("refresh");
     assert_eq!(shotgun.ticket_requests(), 1, "and only once");
 
     // Deleting the source detaches it and removes the tickets it imported.
     admin.call("sources/delete", json!({"source": source})).await.expect("delete");
-    assert!(tickets_by_code(&app, &closed).await.is_empty());
-    assert!(attachment(&admin, &closed).await.is_null());
+    assert!(app.tickets_by_code(&closed).await.is_empty());
+    assert!(admin.attachment(&closed).await.is_null());
     assert!(admin.call("sources/list", json!({"institution": institution})).await.expect("list").as_array().is_some_and(Vec::is_empty));
 }
 on_both_backends!(refreshes_stop_at_the_import_end_and_a_deleted_source_takes_its_tickets);

@@ -136,6 +136,18 @@ impl TestApp {
         }
     }
 
+    /// A performance's tickets by number: (state, category).
+    pub async fn tickets_by_code(&self, performance: &Value) -> std::collections::BTreeMap<String, (String, String)> {
+        let id = app::engine::PerformanceId(performance.as_i64().expect("id"));
+        self.storage
+            .performance_tickets(id)
+            .await
+            .expect("tickets")
+            .into_iter()
+            .map(|t| (t.barcode.to_string(), (t.state.as_str().to_owned(), t.category)))
+            .collect()
+    }
+
     /// A client already signed in.
     pub async fn signed_in(&self, login: &str, password: &str) -> Client {
         let client = self.client();
@@ -151,6 +163,11 @@ impl TestApp {
 pub type CallError = app::error::AppError;
 
 impl Client {
+    /// The first source attached to a performance, as the back office shows it.
+    pub async fn attachment(&self, performance: &Value) -> Value {
+        self.call("sources/of_performance", json!({"performance": performance})).await.expect("attachments")["attached"][0].clone()
+    }
+
     /// A raw POST (file uploads): the status and the body as JSON.
     pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
         let response = self
