@@ -27,8 +27,13 @@ use serde_json::json;
 use server::sources::scheduler::Partners;
 use server::sources::secrets::SecretBox;
 
+const USAGE: &str = "report_bench [--csv tickets.csv] [--tickets N (100000)] [--admitted SHARE (0.6)] [--database-url URL]
+  Loads a performance, admits a share of its valid tickets, then times report pages (sorts,
+  filters) and the full .xlsx and CSV exports over HTTP. Default database: a new SQLite file.";
 const PASSWORD: &str = "benchmark password";
 const REQUESTS: usize = 50;
+/// Concurrent doors admitting the tickets before the measure.
+const DOORS: usize = 16;
 
 struct Args {
     tickets: usize,
@@ -60,7 +65,11 @@ fn args() -> Result<Args, String> {
                     .map_err(|_| "--admitted takes a share, 0 to 1".to_owned())?
             }
             "--database-url" => parsed.database_url = Some(value()?),
-            other => return Err(format!("unknown argument {other}")),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
     Ok(parsed)
@@ -200,26 +209,20 @@ async fn main() -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
 
-    // Admit a share of the valid tickets, spread over the file and over the hour before the show.
+    // Admit a share of the valid tickets, spread over the file and over the hour before the show,
+    // from 16 doors at once as at a real opening (and so that PostgreSQL's round trips overlap).
     let started = Instant::now();
     let step = (1.0 / args.admitted.clamp(0.001, 1.0)).max(1.0);
-    let admit = |_: Option<&app::engine::Ticket>, _: &[app::engine::Pass]| Judgement {
-        verdict: Verdict::Accepted {
-            direction: Direction::In,
-        },
-        admitted: true,
-        anomaly: None,
-    };
-    let mut admitted = 0usize;
     let mut next = 0.0f64;
     let base = 4_102_444_800_000 - 3_600_000;
+    let mut scans = Vec::new();
     for (i, ticket) in tickets.iter().enumerate() {
         if (i as f64) < next || ticket.state != TicketState::Valid {
             continue;
         }
         next += step;
         let at = base + (i as i64 % 3_600) * 1_000;
-        let scan = NewScan {
+        scans.push(NewScan {
             scan_uuid: format!("bench-{i}"),
             barcode: ticket.barcode.clone(),
             device: format!("gate-{}", i % 4),
@@ -229,12 +232,30 @@ async fn main() -> Result<(), String> {
             server_time: at,
             direction: Direction::In,
             offline: false,
-        };
-        storage
-            .record_scan(&[institution], &[performance], &scan, &admit)
-            .await
-            .map_err(|e| e.to_string())?;
-        admitted += 1;
+        });
+    }
+    let admitted = scans.len();
+    let scans = Arc::new(scans);
+    let mut doors = tokio::task::JoinSet::new();
+    for door in 0..DOORS {
+        let (storage, scans) = (storage.clone(), scans.clone());
+        doors.spawn(async move {
+            let admit = |_: Option<&app::engine::Ticket>, _: &[app::engine::Pass]| Judgement {
+                verdict: Verdict::Accepted { direction: Direction::In },
+                admitted: true,
+                anomaly: None,
+            };
+            for scan in scans.iter().skip(door).step_by(DOORS) {
+                storage
+                    .record_scan(&[institution], &[performance], scan, &admit)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok::<(), String>(())
+        });
+    }
+    while let Some(door) = doors.join_next().await {
+        door.map_err(|e| e.to_string())??;
     }
     println!(
         "admitted {admitted} tickets through record_scan in {:.2} s",

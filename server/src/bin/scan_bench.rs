@@ -22,6 +22,11 @@ use serde_json::json;
 
 const PASSWORD: &str = "benchmark password";
 
+const USAGE: &str = "scan_bench --workload DIR [--concurrency 1,16] [--database-url URL]
+  Loads DIR/tickets.csv (../shared/bench/gen_workload.py) into a performance, replays
+  DIR/scans.txt over HTTP at each concurrency, prints scans/s and latency percentiles, checks
+  the tally and times the engine alone. Default database: a new SQLite file.";
+
 struct Args {
     workload: PathBuf,
     database_url: Option<String>,
@@ -41,7 +46,11 @@ fn args() -> Result<Args, String> {
             "--concurrency" => {
                 concurrency = value()?.split(',').map(|c| c.parse().map_err(|_| format!("bad concurrency {c}"))).collect::<Result<_, _>>()?
             }
-            other => return Err(format!("unknown argument {other}")),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
     Ok(Args { workload: workload.ok_or("--workload DIR is required")?, database_url, concurrency })

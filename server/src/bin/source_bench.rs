@@ -25,6 +25,10 @@ use server::standins::shotgun::ShotgunStandIn;
 
 const PASSWORD: &str = "benchmark password";
 
+const USAGE: &str = "source_bench [--tickets N (100000)] [--csv FILE] [--database-url URL]
+  Uploads a CSV of N rows (or FILE) over HTTP into a file source, then pulls N tickets from the
+  Shotgun stand-in at 100 a page, and prints both times. Default database: a new SQLite file.";
+
 struct Args {
     tickets: usize,
     csv: Option<std::path::PathBuf>,
@@ -40,7 +44,11 @@ fn args() -> Result<Args, String> {
             "--tickets" => parsed.tickets = value()?.parse().map_err(|_| "--tickets takes a number".to_owned())?,
             "--csv" => parsed.csv = Some(value()?.into()),
             "--database-url" => parsed.database_url = Some(value()?),
-            other => return Err(format!("unknown argument {other}")),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
     Ok(parsed)

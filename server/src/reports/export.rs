@@ -233,7 +233,12 @@ async fn xlsx_bytes(sheet: Sheet) -> Result<Vec<u8>, AppError> {
         tokio::task::spawn_blocking(move || -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
             use rust_xlsxwriter::{Format, Workbook};
             let mut workbook = Workbook::new();
-            let worksheet = workbook.add_worksheet();
+            // Excel's own compression level: a third faster than the default for a file ~5%
+            // larger (rust_xlsxwriter's measures).
+            workbook.set_zip_compression_level(3);
+            // Rows go to a temporary file as they are written, strings inline: memory stays
+            // flat at 100,000 rows, and no shared string table is kept.
+            let worksheet = workbook.add_worksheet_with_constant_memory()?;
             let bold = Format::new().set_bold();
             let date = Format::new().set_num_format("dd/mm/yyyy hh:mm:ss");
             for (column, title) in (0u16..).zip(&header) {

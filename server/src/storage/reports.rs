@@ -4,8 +4,9 @@
 //!
 //! A page is found in two steps inside one statement: the ids of the page's tickets (sorted and
 //! filtered on narrow columns, by index where the sort allows), then their details and their
-//! scans grouped once over the page. Sorting on a scan figure groups the performance's scans
-//! once to rank every ticket.
+//! scans grouped once over the page. The figures a report sorts on (passes, first entry) are
+//! kept on each ticket by the database (migration 0007), so every sort but the source's walks
+//! an index.
 
 /// The keys of the performance's tickets' JSON fields (`$1`), on SQLite.
 pub(super) const SQLITE_FIELD_KEYS: &str = "SELECT DISTINCT j.key FROM tickets t, json_each(CASE WHEN NOT json_valid(t.fields) THEN '{}' \
@@ -18,17 +19,7 @@ pub(super) const POSTGRES_FIELD_KEYS: &str = "SELECT DISTINCT k.key FROM tickets
 
 macro_rules! report_storage {
     ($storage:ty, $db:ty, $row:ty, $field_keys_sql:expr) => {
-        /// Scan figures per ticket, over the scans `$scope` selects.
-        fn report_aggregate(scope: &str) -> String {
-            format!(
-                "SELECT s.ticket_id, SUM(CASE WHEN s.admitted THEN 1 ELSE 0 END) AS passes, \
-                 MIN(CASE WHEN s.admitted AND s.direction = 'in' THEN s.scanned_at END) AS first_entry, \
-                 MAX(s.scanned_at) AS last_scan, SUM(CASE WHEN s.anomaly IS NOT NULL THEN 1 ELSE 0 END) AS anomalies \
-                 FROM scans s WHERE {scope} GROUP BY s.ticket_id"
-            )
-        }
-
-        /// The `ORDER BY` of a sort over `t` (tickets), `src` (sources) and `a` (scan figures).
+        /// The `ORDER BY` of a sort over `t` (tickets) and `src` (sources).
         /// Missing values sort first ascending on both databases; the barcode breaks ties.
         fn report_order(sort: app::domain::ReportColumn, descending: bool) -> String {
             use app::domain::ReportColumn;
@@ -39,21 +30,23 @@ macro_rules! report_storage {
                 ReportColumn::Category => format!("t.category {dir}"),
                 ReportColumn::Holder => format!("t.holder {dir} {nulls}"),
                 ReportColumn::Source => format!("src.name {dir} {nulls}"),
-                ReportColumn::FirstEntry => format!("a.first_entry {dir} {nulls}"),
-                ReportColumn::Passes => format!("COALESCE(a.passes, 0) {dir}"),
+                ReportColumn::FirstEntry => format!("t.first_entry {dir} {nulls}"),
+                ReportColumn::Passes => format!("t.passes {dir}"),
             };
             format!("{key}, t.barcode {dir}")
         }
 
-        /// Details and scan figures of the tickets `page` (a CTE of ticket ids) lists.
+        /// Details and scan figures of the tickets `page` (a CTE of ticket ids) lists; the last
+        /// scan and the anomalies are grouped over the page's scans alone.
         fn report_rows_sql(page: &str, order: &str) -> String {
             format!(
-                "WITH page AS ({page}), a AS ({aggregate}) \
+                "WITH page AS ({page}), a AS (SELECT s.ticket_id, MAX(s.scanned_at) AS last_scan, \
+                 SUM(CASE WHEN s.anomaly IS NOT NULL THEN 1 ELSE 0 END) AS anomalies \
+                 FROM scans s WHERE s.ticket_id IN (SELECT id FROM page) GROUP BY s.ticket_id) \
                  SELECT t.barcode, t.state, t.category, t.holder, t.fields, src.name AS source_name, \
-                 COALESCE(a.passes, 0) AS passes, a.first_entry, a.last_scan, COALESCE(a.anomalies, 0) AS anomalies \
+                 t.passes, t.first_entry, a.last_scan, COALESCE(a.anomalies, 0) AS anomalies \
                  FROM page JOIN tickets t ON t.id = page.id LEFT JOIN sources src ON src.id = t.source_id \
-                 LEFT JOIN a ON a.ticket_id = t.id ORDER BY {order}",
-                aggregate = report_aggregate("s.ticket_id IN (SELECT id FROM page)"),
+                 LEFT JOIN a ON a.ticket_id = t.id ORDER BY {order}"
             )
         }
 
@@ -89,11 +82,8 @@ macro_rules! report_storage {
                 let next = if pattern.is_some() { 3 } else { 2 };
                 let order = report_order(query.sort, query.descending);
                 let ranked_by = match query.sort {
-                    ReportColumn::FirstEntry | ReportColumn::Passes => {
-                        format!("LEFT JOIN ({}) a ON a.ticket_id = t.id", report_aggregate("s.performance_id = $1 AND s.ticket_id IS NOT NULL"))
-                    }
-                    ReportColumn::Source => "LEFT JOIN sources src ON src.id = t.source_id".to_owned(),
-                    _ => String::new(),
+                    ReportColumn::Source => "LEFT JOIN sources src ON src.id = t.source_id",
+                    _ => "",
                 };
                 let page = format!(
                     "SELECT t.id FROM tickets t {ranked_by} WHERE t.performance_id = $1{filter} ORDER BY {order} LIMIT ${next} OFFSET ${}",
@@ -114,38 +104,26 @@ macro_rules! report_storage {
                     count = count.bind(pattern.as_str());
                 }
                 let count = count.fetch_one(&self.pool);
-                // Totals are counted apart and merged: each side reads one index, where a
-                // per-ticket test of its scans costs hundreds of milliseconds at 100,000 tickets.
-                let counts = sqlx::query(
-                    "SELECT category, COUNT(*) AS tickets, SUM(CASE WHEN state = 'valid' THEN 1 ELSE 0 END) AS valid \
-                     FROM tickets WHERE performance_id = $1 GROUP BY category",
+                // Totals from one index (migration 0007): a ticket with a pass is admitted.
+                let totals = sqlx::query(
+                    "SELECT category, COUNT(*) AS tickets, SUM(CASE WHEN state = 'valid' THEN 1 ELSE 0 END) AS valid, \
+                     SUM(CASE WHEN passes > 0 THEN 1 ELSE 0 END) AS admitted FROM tickets WHERE performance_id = $1 GROUP BY category",
                 )
                 .bind(query.performance.0)
                 .fetch_all(&self.pool);
-                let admitted = sqlx::query(
-                    "SELECT t.category, COUNT(*) AS admitted FROM (SELECT DISTINCT s.ticket_id FROM scans s \
-                     WHERE s.performance_id = $1 AND s.admitted AND s.ticket_id IS NOT NULL) a \
-                     JOIN tickets t ON t.id = a.ticket_id GROUP BY t.category",
-                )
-                .bind(query.performance.0)
-                .fetch_all(&self.pool);
-                // Four reads at once, each on its own connection of the pool.
-                let (rows, count, counts, admitted) = tokio::try_join!(rows, count, counts, admitted).map_err(database_error)?;
+                // Three reads at once, each on its own connection of the pool.
+                let (rows, count, totals) = tokio::try_join!(rows, count, totals).map_err(database_error)?;
                 let rows = rows.iter().map(report_row).collect::<StorageResult<Vec<_>>>()?;
                 let total_matching = count_from(count);
-                let mut admitted = admitted
-                    .iter()
-                    .map(|r| Ok((r.try_get::<String, _>("category").map_err(database_error)?, count_from(r.try_get("admitted").map_err(database_error)?))))
-                    .collect::<StorageResult<std::collections::HashMap<_, _>>>()?;
-                let mut totals_by_category = counts
+                let figure = |r: &$row, name: &str| r.try_get::<i64, _>(name).map(count_from).map_err(database_error);
+                let mut totals_by_category = totals
                     .iter()
                     .map(|r| {
-                        let category: String = r.try_get("category").map_err(database_error)?;
                         Ok(app::domain::CategoryTotal {
-                            admitted: admitted.remove(&category).unwrap_or(0),
-                            category,
-                            tickets: count_from(r.try_get("tickets").map_err(database_error)?),
-                            valid: count_from(r.try_get("valid").map_err(database_error)?),
+                            category: r.try_get("category").map_err(database_error)?,
+                            tickets: figure(r, "tickets")?,
+                            valid: figure(r, "valid")?,
+                            admitted: figure(r, "admitted")?,
                         })
                     })
                     .collect::<StorageResult<Vec<_>>>()?;

@@ -275,8 +275,9 @@ macro_rules! scan_storage {
             }
 
             async fn admission_counts(&self, performance: PerformanceId) -> StorageResult<(u64, u64)> {
+                // A ticket that ever entered carries its first entry (migration 0007).
                 let admitted: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(DISTINCT ticket_id) FROM scans WHERE performance_id = $1 AND admitted AND direction = 'in'",
+                    "SELECT COUNT(*) FROM tickets WHERE performance_id = $1 AND first_entry IS NOT NULL",
                 )
                 .bind(performance.0)
                 .fetch_one(&self.pool)

@@ -1,6 +1,6 @@
 //! The storage contract: the same stories against SQLite and PostgreSQL.
 
-mod support;
+use crate::support;
 
 use app::backend::storage::{SessionActor, SessionEnd, Storage, StorageError};
 use app::domain::{InstitutionName, LoginName, Rights};

@@ -4,7 +4,7 @@
 //! recover, secrets that never come back), the scans pushed to SecuTix and TIXNGO, and the
 //! cancellations pushed to TIXNGO.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,8 +1,6 @@
 //! Test helpers: a fresh database per test on each backend, and the real server on a random
 //! port (`spawn_app`), called over HTTP like the browser does.
 
-#![allow(dead_code)] // each test file uses its own part of these helpers
-
 use std::sync::Arc;
 
 use server::sources::scheduler::Partners;
@@ -219,7 +217,6 @@ impl Client {
 
 /// Runs one story against each backend; the PostgreSQL half runs when
 /// `BILLETIX_TEST_POSTGRES_URL` is set (CI sets it).
-#[macro_export]
 macro_rules! on_both_backends {
     ($story:ident) => {
         mod $story {

@@ -1,6 +1,6 @@
 //! Sign-in, sessions and rights, through the real server over HTTP, on both backends.
 
-mod support;
+use crate::support;
 
 use app::error::AppError;
 use serde_json::{Value, json};

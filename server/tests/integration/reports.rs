@@ -3,7 +3,7 @@
 //! category-filtered tickets included), a ticket's history with an offline double entry, the
 //! .xlsx and CSV downloads, and refusal to a login without back-office access.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

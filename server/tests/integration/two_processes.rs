@@ -2,7 +2,7 @@
 //! all scanning the same 1,000 single-pass tickets, admit each ticket exactly once.
 //! Runs when BILLETIX_TEST_POSTGRES_URL is set.
 
-mod support;
+use crate::support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! Back-office housekeeping over HTTP, on both databases: undated performances, editing
 //! venues, events and performances, archiving, the two-year purge, and root's usage report.
 
-mod support;
+use crate::support;
 
 use app::error::AppError;
 use serde_json::json;

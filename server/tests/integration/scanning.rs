@@ -1,7 +1,7 @@
 //! Doors over HTTP: online scans, snapshots, deltas, offline uploads and the live feed, on
 //! both backends; and the engine alone agreeing with the server's online endpoint.
 
-mod support;
+use crate::support;
 
 use app::backend::storage::{NewPerformance, NewTicket, Storage};
 use app::domain::{InstitutionId, InstitutionName};

@@ -3,7 +3,7 @@
 //! (pages, states, errors that keep what was imported, recovery), several sources on one
 //! performance, secrets that never come back, and the refresh lease.
 
-mod support;
+use crate::support;
 
 use app::error::AppError;
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! The back office's performance grid over HTTP: venues, events, performances in the venue's
 //! time zone, the PDA box, counters, and rights.
 
-mod support;
+use crate::support;
 
 use app::backend::storage::NewTicket;
 use app::engine::{Barcode, TicketState};

@@ -1,7 +1,7 @@
 //! Property: for random tickets, filters, modes and scan sequences, the engine run alone (as a
 //! device runs it) gives the verdicts the server's online endpoint gives.
 
-mod support;
+use crate::support;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
