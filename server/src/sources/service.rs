@@ -56,7 +56,28 @@ impl SourceService for Partners {
 
     async fn list_events(&self, source: &SourceRecord) -> Result<Vec<PartnerEvent>, AppError> {
         let connector = self.connector_for(source).map_err(refresh_error)?;
-        connector.list_events(&|_| {}).await.map_err(|e| refresh_error(e.into()))
+        self.storage.record_events_listed(source.id, 0).await?;
+        // The connector reports each page as it comes; the latest count is written beside it.
+        let (seen, mut counts) = tokio::sync::watch::channel(0u64);
+        let report = move |n: u64| {
+            seen.send_replace(n);
+        };
+        let listing = connector.list_events(&report);
+        tokio::pin!(listing);
+        let events = loop {
+            tokio::select! {
+                biased;
+                listed = &mut listing => break listed.map_err(|e| refresh_error(e.into()))?,
+                Ok(()) = counts.changed() => {
+                    let n = *counts.borrow_and_update();
+                    if let Err(e) = self.storage.record_events_listed(source.id, n).await {
+                        tracing::warn!(source = source.id.0, error = %e, "listing progress not recorded");
+                    }
+                }
+            }
+        };
+        self.storage.record_events_listed(source.id, events.len() as u64).await?;
+        Ok(events)
     }
 
     fn wake_scheduler(&self) {

@@ -189,6 +189,28 @@ macro_rules! source_storage {
                 if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
             }
 
+            async fn record_events_listed(&self, source: SourceId, seen: u64) -> StorageResult<()> {
+                sqlx::query("UPDATE sources SET events_listed = $2 WHERE id = $1")
+                    .bind(source.0)
+                    .bind(i64::try_from(seen).unwrap_or(i64::MAX))
+                    .execute(&self.writer)
+                    .await
+                    .map_err(database_error)?;
+                Ok(())
+            }
+
+            async fn events_listed(&self, institution: InstitutionId) -> StorageResult<u64> {
+                // SUM of a BIGINT is a NUMERIC on PostgreSQL: cast back.
+                let seen: i64 = sqlx::query_scalar(
+                    "SELECT CAST(COALESCE(SUM(events_listed), 0) AS BIGINT) FROM sources WHERE institution_id = $1",
+                )
+                    .bind(institution.0)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                Ok(count_from(seen))
+            }
+
             async fn delete_source(&self, id: SourceId) -> StorageResult<()> {
                 let mut tx = self.writer.begin().await.map_err(database_error)?;
                 Self::remove_source_tickets(&mut tx, id, None).await?;

@@ -310,6 +310,38 @@ async fn performances_are_created_from_the_partners_events(backend: support::Bac
 }
 on_both_backends!(performances_are_created_from_the_partners_events);
 
+/// Without Key Events the listing reads every event of the organisation, past pages too, and
+/// records how many it has read, which the back office polls for its progress line.
+async fn listing_all_the_organisations_events_reports_its_progress(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, _) = a_performance(&app, &admin, "Salle de concert").await;
+    let shotgun = ShotgunStandIn::start("key", 9, 100).await.expect("stand-in");
+    // 150 future and 120 past events: two pages of each at 100 a page.
+    for id in 0..150 {
+        shotgun.put_event(json!({"id": 1000 + id, "name": format!("Concert {id}"), "startTime": "2031-03-01T20:00:00Z", "venue": {"name": "Le Trianon"}}));
+    }
+    for id in 0..120 {
+        shotgun.put_event(json!({"id": 5000 + id, "name": "Passé", "startTime": "2020-03-02T22:00:00Z", "past": true}));
+    }
+    save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "9", "key_events": "false", "api_url": shotgun.url, "smartboard_url": shotgun.url}), json!({"token": "key"}))
+        .await
+        .expect("source");
+    assert_eq!(admin.call("partner_events_progress", json!({"institution": institution})).await.expect("progress"), 0);
+
+    let listed = admin.call("partner_events", json!({"institution": institution})).await.expect("events");
+    assert_eq!(listed[0]["events"].as_array().map(Vec::len), Some(150), "past events are read but not offered");
+    assert_eq!(admin.call("partner_events_progress", json!({"institution": institution})).await.expect("progress"), 270, "every event read, past ones too");
+    admin
+        .call("create_login", json!({"institution": institution, "login": "door", "password": "a long enough password",
+                                     "rights": {"admin": false, "pda": true, "backoffice": false}}))
+        .await
+        .expect("login");
+    let door = app.signed_in("door", "a long enough password").await;
+    assert_eq!(door.call("partner_events_progress", json!({"institution": institution})).await, Err(AppError::Forbidden));
+}
+on_both_backends!(listing_all_the_organisations_events_reports_its_progress);
+
 async fn scans_are_pushed_to_shotgun_once_unless_the_performance_says_not_to(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;

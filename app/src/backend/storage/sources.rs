@@ -92,6 +92,11 @@ pub trait SourceStorage: Send + Sync {
     async fn delete_source(&self, id: SourceId) -> StorageResult<()>;
     async fn source(&self, id: SourceId) -> StorageResult<Option<SourceRecord>>;
     async fn sources(&self, institution: InstitutionId) -> StorageResult<Vec<SourceRecord>>;
+    /// Events the listing of the source's events has read so far (its total once done): kept in
+    /// the database so a page polling any server process sees the listing move.
+    async fn record_events_listed(&self, source: SourceId, seen: u64) -> StorageResult<()>;
+    /// The sum of those counts over the institution's sources.
+    async fn events_listed(&self, institution: InstitutionId) -> StorageResult<u64>;
 
     /// Attaches (or re-configures) a source on a performance; a new attachment is due now.
     async fn attach_source(&self, performance: PerformanceId, source: SourceId, options: &FieldValues, now: Millis) -> StorageResult<()>;

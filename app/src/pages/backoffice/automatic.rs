@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
-use crate::components::error_text::ErrorLine;
+use crate::components::error_text::{ErrorLine, fill};
 use crate::domain::{InstitutionId, PartnerEvent, SourceId};
 use crate::error::AppError;
 use crate::i18n::*;
@@ -49,6 +49,16 @@ pub async fn partner_events(institution: InstitutionId) -> Result<Vec<SourceEven
         answer.push(SourceEvents { source: source.id, source_name: source.name, events });
     }
     Ok(answer)
+}
+
+/// Events the running listing has read so far, for its progress line.
+#[server(endpoint = "partner_events_progress", input = leptos::server_fn::codec::Json)]
+pub async fn partner_events_progress(institution: InstitutionId) -> Result<u64, AppError> {
+    use crate::backend::{context, session::current_actor};
+    let context = context()?;
+    let actor = current_actor().await?;
+    crate::backend::guard::backoffice_of(context.storage.as_ref(), &actor, institution).await?;
+    Ok(context.storage.events_listed(institution).await?)
 }
 
 /// Creates the chosen events' performances (venue and event found by name or created), attaches
@@ -99,8 +109,32 @@ fn date_text(millis: Option<i64>, zone: Option<&str>) -> String {
 pub fn AutomaticCreation(institution: InstitutionId, created: Callback<()>) -> impl IntoView {
     let i18n = use_i18n();
     let asked = RwSignal::new(false);
+    // Events read so far while a listing runs (a partner may take many pages).
+    let listed = RwSignal::new(None::<u64>);
     let listing = Resource::new(move || asked.get(), move |asked| async move {
-        if asked { partner_events(institution).await.map(Some) } else { Ok(None) }
+        if !asked {
+            return Ok(None);
+        }
+        listed.set(Some(0));
+        let answer = partner_events(institution).await.map(Some);
+        listed.set(None);
+        answer
+    });
+    Effect::new(move || {
+        if listed.get().is_some() {
+            set_timeout(
+                move || {
+                    spawn_local(async move {
+                        if let Ok(seen) = partner_events_progress(institution).await
+                            && listed.get_untracked().is_some()
+                        {
+                            listed.set(Some(seen));
+                        }
+                    })
+                },
+                std::time::Duration::from_millis(500),
+            );
+        }
     });
     let chosen = RwSignal::new(Vec::<(SourceId, PartnerEvent)>::new());
     let (error, set_error) = signal(None::<AppError>);
@@ -130,7 +164,10 @@ pub fn AutomaticCreation(institution: InstitutionId, created: Callback<()>) -> i
                 {t!(i18n, list_partner_events)}
             </button>
             <ErrorLine error />
-            <Transition fallback=move || view! { <progress></progress> }>
+            {move || listed.get().map(|seen| view! {
+                <p data-testid="listing-progress"><progress></progress> " " {fill(t_string!(i18n, events_read), &[("count", &seen.to_string())])}</p>
+            })}
+            <Transition fallback=|| ()>
                 {move || listing.get().map(|r| match r {
                     Ok(Some(sources)) => sources.into_iter().map(|s| {
                         let mut tree: BTreeMap<String, BTreeMap<String, Vec<PartnerEvent>>> = BTreeMap::new();
