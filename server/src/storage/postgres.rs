@@ -52,6 +52,11 @@ const ADMIT: &str = "WITH bump AS ( \
      WHERE NOT $11 OR $3 IS NULL OR EXISTS (SELECT 1 FROM bump) \
      ON CONFLICT (scan_uuid) DO NOTHING";
 
+/// A large import leaves PostgreSQL's statistics saying the performance has a few hundred tickets:
+/// report pages then read the heap instead of an index until autovacuum runs. ANALYZE samples
+/// the table in a fraction of a second.
+const AFTER_BULK_IMPORT: Option<&str> = Some("ANALYZE tickets");
+
 show_storage!(PgStorage);
 account_storage!(PgStorage, PgRow);
 scan_storage!(PgStorage, sqlx::Postgres, PgRow);

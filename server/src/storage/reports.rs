@@ -68,6 +68,75 @@ macro_rules! report_storage {
             })
         }
 
+        impl $storage {
+            /// The ids of a page sorted on the source's name, without sorting every ticket: the
+            /// tickets are counted per source, the sources put in name order (in Rust, one order
+            /// on both databases), and the page read from the group or groups its rows fall in,
+            /// each in barcode order along the index (performance, source, barcode). With the
+            /// page's query, the number of matching tickets.
+            async fn source_sorted_page(
+                &self,
+                query: &app::domain::ReportQuery,
+                filter: &str,
+                pattern: Option<&str>,
+            ) -> StorageResult<(String, u64)> {
+                let counts_sql = format!(
+                    "SELECT t.source_id, src.name, COUNT(*) AS tickets FROM tickets t LEFT JOIN sources src ON src.id = t.source_id \
+                     WHERE t.performance_id = $1{filter} GROUP BY t.source_id, src.name"
+                );
+                let mut counts = sqlx::query(&counts_sql).bind(query.performance.0);
+                if let Some(pattern) = pattern {
+                    counts = counts.bind(pattern);
+                }
+                let counts = counts.fetch_all(&self.pool).await.map_err(database_error)?;
+                // Sources of one name are one group: their tickets interleave by barcode.
+                let mut groups: std::collections::BTreeMap<Option<String>, (Vec<Option<i64>>, u64)> = Default::default();
+                for row in &counts {
+                    let group = groups.entry(row.try_get("name").map_err(database_error)?).or_default();
+                    group.0.push(row.try_get("source_id").map_err(database_error)?);
+                    group.1 += count_from(row.try_get("tickets").map_err(database_error)?);
+                }
+                let matching = groups.values().map(|(_, tickets)| tickets).sum();
+                let mut groups: Vec<_> = groups.into_values().collect();
+                if query.descending {
+                    groups.reverse();
+                }
+                let direction = if query.descending { "DESC" } else { "ASC" };
+                let (mut skip, mut wanted) = (query.offset(), u64::from(query.page_size.get()));
+                let mut parts = Vec::new();
+                for (sources, tickets) in groups {
+                    if wanted == 0 {
+                        break;
+                    }
+                    if skip >= tickets {
+                        skip -= tickets;
+                        continue;
+                    }
+                    let taken = wanted.min(tickets - skip);
+                    let ids: Vec<String> = sources.iter().flatten().map(i64::to_string).collect();
+                    let mut within = Vec::new();
+                    if !ids.is_empty() {
+                        within.push(format!("t.source_id IN ({})", ids.join(", ")));
+                    }
+                    if sources.contains(&None) {
+                        within.push("t.source_id IS NULL".to_owned());
+                    }
+                    parts.push(format!(
+                        "SELECT id FROM (SELECT t.id FROM tickets t WHERE t.performance_id = $1{filter} AND ({}) \
+                         ORDER BY t.barcode {direction} LIMIT {taken} OFFSET {skip}) AS g{}",
+                        within.join(" OR "),
+                        parts.len()
+                    ));
+                    wanted -= taken;
+                    skip = 0;
+                }
+                if parts.is_empty() {
+                    parts.push("SELECT t.id FROM tickets t WHERE t.performance_id = $1 AND 1 = 0".to_owned());
+                }
+                Ok((parts.join(" UNION ALL "), matching))
+            }
+        }
+
         #[async_trait::async_trait]
         impl app::backend::storage::ReportStorage for $storage {
             async fn report_page(&self, query: &app::domain::ReportQuery) -> StorageResult<app::domain::ReportPage> {
@@ -81,29 +150,41 @@ macro_rules! report_storage {
                 };
                 let next = if pattern.is_some() { 3 } else { 2 };
                 let order = report_order(query.sort, query.descending);
-                let ranked_by = match query.sort {
-                    ReportColumn::Source => "LEFT JOIN sources src ON src.id = t.source_id",
-                    _ => "",
+                // The source's sort counts the matching tickets on its way.
+                let (page, source_counted) = if query.sort == ReportColumn::Source {
+                    let (page, counted) = self.source_sorted_page(query, filter, pattern.as_deref()).await?;
+                    (page, Some(counted))
+                } else {
+                    let page = format!(
+                        "SELECT t.id FROM tickets t WHERE t.performance_id = $1{filter} ORDER BY {order} LIMIT ${next} OFFSET ${}",
+                        next + 1
+                    );
+                    (page, None)
                 };
-                let page = format!(
-                    "SELECT t.id FROM tickets t {ranked_by} WHERE t.performance_id = $1{filter} ORDER BY {order} LIMIT ${next} OFFSET ${}",
-                    next + 1
-                );
                 let sql = report_rows_sql(&page, &order);
                 let mut rows = sqlx::query(&sql).bind(query.performance.0);
                 if let Some(pattern) = &pattern {
                     rows = rows.bind(pattern.as_str());
                 }
-                let rows = rows
-                    .bind(i64::from(query.page_size.get()))
-                    .bind(i64::try_from(query.offset()).unwrap_or(i64::MAX))
-                    .fetch_all(&self.pool);
-                let count_sql = format!("SELECT COUNT(*) FROM tickets t WHERE t.performance_id = $1{filter}");
-                let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(query.performance.0);
-                if let Some(pattern) = &pattern {
-                    count = count.bind(pattern.as_str());
+                // The source's page carries its numbers in its text.
+                if query.sort != ReportColumn::Source {
+                    rows = rows
+                        .bind(i64::from(query.page_size.get()))
+                        .bind(i64::try_from(query.offset()).unwrap_or(i64::MAX));
                 }
-                let count = count.fetch_one(&self.pool);
+                let rows = rows.fetch_all(&self.pool);
+                // Unfiltered, the matching tickets are all of them, which the totals count.
+                let count = async {
+                    if pattern.is_none() || source_counted.is_some() {
+                        return Ok(None);
+                    }
+                    let count_sql = format!("SELECT COUNT(*) FROM tickets t WHERE t.performance_id = $1{filter}");
+                    let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(query.performance.0);
+                    if let Some(pattern) = &pattern {
+                        count = count.bind(pattern.as_str());
+                    }
+                    count.fetch_one(&self.pool).await.map(Some)
+                };
                 // Totals from one index (migration 0007): a ticket with a pass is admitted.
                 let totals = sqlx::query(
                     "SELECT category, COUNT(*) AS tickets, SUM(CASE WHEN state = 'valid' THEN 1 ELSE 0 END) AS valid, \
@@ -111,10 +192,9 @@ macro_rules! report_storage {
                 )
                 .bind(query.performance.0)
                 .fetch_all(&self.pool);
-                // Three reads at once, each on its own connection of the pool.
+                // The reads at once, each on its own connection of the pool.
                 let (rows, count, totals) = tokio::try_join!(rows, count, totals).map_err(database_error)?;
                 let rows = rows.iter().map(report_row).collect::<StorageResult<Vec<_>>>()?;
-                let total_matching = count_from(count);
                 let figure = |r: &$row, name: &str| r.try_get::<i64, _>(name).map(count_from).map_err(database_error);
                 let mut totals_by_category = totals
                     .iter()
@@ -129,6 +209,11 @@ macro_rules! report_storage {
                     .collect::<StorageResult<Vec<_>>>()?;
                 // One order on both databases, whatever their collation.
                 totals_by_category.sort_by(|a, b| a.category.cmp(&b.category));
+                let total_matching = match (count, source_counted) {
+                    (Some(count), _) => count_from(count),
+                    (None, Some(counted)) => counted,
+                    (None, None) => totals_by_category.iter().map(|t| t.tickets).sum(),
+                };
                 Ok(app::domain::ReportPage { rows, total_matching, totals_by_category })
             }
 

@@ -105,3 +105,7 @@ pub(super) fn periods_from(long: i64, short: i64, window: i64) -> RefreshPeriods
 pub(super) fn count_from(count: i64) -> u64 {
     u64::try_from(count).unwrap_or(0)
 }
+
+/// Tickets in one import from which the database's planner statistics are refreshed at once
+/// (`AFTER_BULK_IMPORT` of each backend), rather than when the autovacuum gets to it.
+pub(super) const BULK_IMPORT: usize = 10_000;

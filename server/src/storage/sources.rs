@@ -537,6 +537,14 @@ macro_rules! source_storage {
                     Self::record_partner_passes(&mut tx, performance, source, &device, &scanned, now).await?;
                 }
                 tx.commit().await.map_err(database_error)?;
+                if tickets.len() >= BULK_IMPORT {
+                    if let Some(statement) = AFTER_BULK_IMPORT {
+                        // Statistics only: a failure costs speed, never tickets.
+                        if let Err(e) = sqlx::query(statement).execute(&self.writer).await {
+                            tracing::warn!(error = %e, "statistics not refreshed after an import");
+                        }
+                    }
+                }
                 Ok(summary)
             }
 

@@ -66,6 +66,9 @@ const ADMIT: &str = "INSERT INTO scans (scan_uuid, performance_id, ticket_id, ba
      WHERE NOT $11 OR $3 IS NULL OR EXISTS (SELECT 1 FROM tickets WHERE id = $3 AND pass_version = $15) \
      ON CONFLICT (scan_uuid) DO NOTHING";
 
+/// SQLite's planner picks the report's indexes without statistics.
+const AFTER_BULK_IMPORT: Option<&str> = None;
+
 show_storage!(SqliteStorage);
 account_storage!(SqliteStorage, SqliteRow);
 scan_storage!(SqliteStorage, sqlx::Sqlite, SqliteRow);
