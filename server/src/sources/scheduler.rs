@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::backend::now_millis;
-use app::backend::storage::{DueAttachment, ImportMode, Millis, SourceRecord, Storage, StorageError};
+use app::backend::storage::{DueAttachment, Millis, SourceRecord, Storage, StorageError};
 use app::domain::{ImportSummary, RefreshPeriods};
 use tokio::sync::Notify;
 
@@ -137,6 +137,7 @@ impl Partners {
         let mut summary = ImportSummary::default();
         let mut seen = 0u64;
         let mut rate_limited = 0;
+        let mut renewed_at = now_millis();
         loop {
             let page = match connector.fetch_tickets(&attachment.options, cursor.as_deref()).await {
                 Ok(page) => page,
@@ -147,14 +148,17 @@ impl Partners {
                 }
                 Err(e) => return Err(e.into()),
             };
-            summary.add(self.storage.import_tickets(performance, id, ImportMode::Mirror, &page.tickets, now_millis()).await?);
             seen += page.tickets.len() as u64;
             if page.cursor.is_some() {
                 cursor = page.cursor;
             }
-            self.storage.refresh_progress(performance, id, cursor.as_deref(), seen).await?;
+            summary.add(self.storage.import_page(performance, id, &page.tickets, cursor.as_deref(), seen, now_millis()).await?);
+            // Renewed well before it runs out, not at every page: one commit fewer per page.
             let now = now_millis();
-            self.storage.try_lease(lease, &self.owner, now, now + LEASE_MS).await?;
+            if now - renewed_at >= LEASE_MS / 4 {
+                self.storage.try_lease(lease, &self.owner, now, now + LEASE_MS).await?;
+                renewed_at = now;
+            }
             if !page.more {
                 return Ok(summary);
             }

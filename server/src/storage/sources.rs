@@ -118,6 +118,113 @@ macro_rules! source_storage {
 
             /// Removes tickets a source imported (all performances, or one), the duplicates it
             /// recorded, and the category filters left without any ticket.
+            /// Imports tickets inside `tx` (see `SourceStorage::import_tickets`).
+            async fn import_in(
+                &self,
+                tx: &mut sqlx::Transaction<'_, $db>,
+                performance: PerformanceId,
+                source: SourceId,
+                mode: ImportMode,
+                tickets: &[ImportedTicket],
+                now: Millis,
+            ) -> StorageResult<ImportSummary> {
+                // Eight binds a row: 500 rows stay under both databases' bind limits.
+                const CHUNK: usize = 500;
+                let device: String = sqlx::query_scalar("SELECT name FROM sources WHERE id = $1")
+                    .bind(source.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database_error)?
+                    .ok_or(StorageError::NotFound)?;
+                let mut summary = ImportSummary::default();
+                for chunk in tickets.chunks(CHUNK) {
+                    let stored = Self::stored_tickets(tx, performance, chunk.iter().map(|t| t.barcode.as_str())).await?;
+                    let mut writes: Vec<(&str, &str, &str, Option<&str>, &str)> = Vec::with_capacity(chunk.len());
+                    let mut duplicates = Vec::new();
+                    let mut scanned = Vec::new();
+                    for ticket in chunk {
+                        let barcode = ticket.barcode.as_str();
+                        match stored.get(barcode) {
+                            None => {
+                                summary.added += 1;
+                                writes.push((barcode, ticket.state.as_str(), &ticket.category, ticket.holder.as_deref(), &ticket.fields));
+                            }
+                            Some(existing) if existing.source != Some(source.0) => {
+                                summary.duplicates += 1;
+                                duplicates.push(barcode);
+                            }
+                            Some(existing) => {
+                                let write = match mode {
+                                    ImportMode::Mirror => (barcode, ticket.state.as_str(), ticket.category.as_str(), ticket.holder.as_deref(), ticket.fields.as_str()),
+                                    // A file only ever cancels what it had added.
+                                    ImportMode::Cumulative => (
+                                        barcode,
+                                        if existing.state == "valid" { ticket.state.as_str() } else { existing.state.as_str() },
+                                        existing.category.as_str(),
+                                        existing.holder.as_deref(),
+                                        existing.fields.as_deref().unwrap_or(&ticket.fields),
+                                    ),
+                                };
+                                let unchanged = write.1 == existing.state
+                                    && write.2 == existing.category
+                                    && write.3 == existing.holder.as_deref()
+                                    && Some(write.4) == existing.fields.as_deref();
+                                if unchanged {
+                                    summary.unchanged += 1;
+                                } else {
+                                    summary.updated += 1;
+                                    writes.push(write);
+                                }
+                            }
+                        }
+                        if let Some(at) = ticket.partner_scanned_at {
+                            scanned.push((barcode, at));
+                        }
+                    }
+                    if !writes.is_empty() {
+                        let mut insert = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO tickets (performance_id, barcode, state, category, holder, fields, source_id, changed_at) ",
+                        );
+                        insert.push_values(&writes, |mut row, (barcode, state, category, holder, fields)| {
+                            row.push_bind(performance.0)
+                                .push_bind(*barcode)
+                                .push_bind(*state)
+                                .push_bind(*category)
+                                .push_bind(*holder)
+                                .push_bind(*fields)
+                                .push_bind(source.0)
+                                .push_bind(now);
+                        });
+                        // Another source's number that landed meanwhile stays as it is.
+                        insert.push(
+                            " ON CONFLICT (performance_id, barcode) DO UPDATE SET state = excluded.state, \
+                             category = excluded.category, holder = excluded.holder, fields = excluded.fields, \
+                             changed_at = excluded.changed_at, cancellation_pushed_at = CASE WHEN tickets.state = excluded.state \
+                             THEN tickets.cancellation_pushed_at END WHERE tickets.source_id = excluded.source_id",
+                        );
+                        insert.build().execute(&mut **tx).await.map_err(|e| match &e {
+                            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StorageError::NotFound,
+                            _ => database_error(e),
+                        })?;
+                    }
+                    for barcode in duplicates {
+                        sqlx::query(
+                            "INSERT INTO ticket_duplicates (performance_id, barcode, source_id, seen_at) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT DO NOTHING",
+                        )
+                        .bind(performance.0)
+                        .bind(barcode)
+                        .bind(source.0)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(database_error)?;
+                    }
+                    Self::record_partner_passes(tx, performance, source, &device, &scanned, now).await?;
+                }
+                Ok(summary)
+            }
+
             async fn remove_source_tickets(
                 tx: &mut sqlx::Transaction<'_, $db>,
                 source: SourceId,
@@ -396,20 +503,6 @@ macro_rules! source_storage {
                 Ok(())
             }
 
-            async fn refresh_progress(&self, performance: PerformanceId, source: SourceId, cursor: Option<&str>, progress: u64) -> StorageResult<()> {
-                sqlx::query(
-                    "UPDATE performance_sources SET cursor = COALESCE($3, cursor), progress = $4 WHERE performance_id = $1 AND source_id = $2",
-                )
-                .bind(performance.0)
-                .bind(source.0)
-                .bind(cursor)
-                .bind(i64::try_from(progress).unwrap_or(i64::MAX))
-                .execute(&self.writer)
-                .await
-                .map_err(database_error)?;
-                Ok(())
-            }
-
             async fn refresh_finished(
                 &self,
                 performance: PerformanceId,
@@ -441,101 +534,8 @@ macro_rules! source_storage {
                 tickets: &[ImportedTicket],
                 now: Millis,
             ) -> StorageResult<ImportSummary> {
-                // Eight binds a row: 500 rows stay under both databases' bind limits.
-                const CHUNK: usize = 500;
-                let device: String = sqlx::query_scalar("SELECT name FROM sources WHERE id = $1")
-                    .bind(source.0)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(database_error)?
-                    .ok_or(StorageError::NotFound)?;
-                let mut summary = ImportSummary::default();
                 let mut tx = self.writer.begin().await.map_err(database_error)?;
-                for chunk in tickets.chunks(CHUNK) {
-                    let stored = Self::stored_tickets(&mut tx, performance, chunk.iter().map(|t| t.barcode.as_str())).await?;
-                    let mut writes: Vec<(&str, &str, &str, Option<&str>, &str)> = Vec::with_capacity(chunk.len());
-                    let mut duplicates = Vec::new();
-                    let mut scanned = Vec::new();
-                    for ticket in chunk {
-                        let barcode = ticket.barcode.as_str();
-                        match stored.get(barcode) {
-                            None => {
-                                summary.added += 1;
-                                writes.push((barcode, ticket.state.as_str(), &ticket.category, ticket.holder.as_deref(), &ticket.fields));
-                            }
-                            Some(existing) if existing.source != Some(source.0) => {
-                                summary.duplicates += 1;
-                                duplicates.push(barcode);
-                            }
-                            Some(existing) => {
-                                let write = match mode {
-                                    ImportMode::Mirror => (barcode, ticket.state.as_str(), ticket.category.as_str(), ticket.holder.as_deref(), ticket.fields.as_str()),
-                                    // A file only ever cancels what it had added.
-                                    ImportMode::Cumulative => (
-                                        barcode,
-                                        if existing.state == "valid" { ticket.state.as_str() } else { existing.state.as_str() },
-                                        existing.category.as_str(),
-                                        existing.holder.as_deref(),
-                                        existing.fields.as_deref().unwrap_or(&ticket.fields),
-                                    ),
-                                };
-                                let unchanged = write.1 == existing.state
-                                    && write.2 == existing.category
-                                    && write.3 == existing.holder.as_deref()
-                                    && Some(write.4) == existing.fields.as_deref();
-                                if unchanged {
-                                    summary.unchanged += 1;
-                                } else {
-                                    summary.updated += 1;
-                                    writes.push(write);
-                                }
-                            }
-                        }
-                        if let Some(at) = ticket.partner_scanned_at {
-                            scanned.push((barcode, at));
-                        }
-                    }
-                    if !writes.is_empty() {
-                        let mut insert = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO tickets (performance_id, barcode, state, category, holder, fields, source_id, changed_at) ",
-                        );
-                        insert.push_values(&writes, |mut row, (barcode, state, category, holder, fields)| {
-                            row.push_bind(performance.0)
-                                .push_bind(*barcode)
-                                .push_bind(*state)
-                                .push_bind(*category)
-                                .push_bind(*holder)
-                                .push_bind(*fields)
-                                .push_bind(source.0)
-                                .push_bind(now);
-                        });
-                        // Another source's number that landed meanwhile stays as it is.
-                        insert.push(
-                            " ON CONFLICT (performance_id, barcode) DO UPDATE SET state = excluded.state, \
-                             category = excluded.category, holder = excluded.holder, fields = excluded.fields, \
-                             changed_at = excluded.changed_at, cancellation_pushed_at = CASE WHEN tickets.state = excluded.state \
-                             THEN tickets.cancellation_pushed_at END WHERE tickets.source_id = excluded.source_id",
-                        );
-                        insert.build().execute(&mut *tx).await.map_err(|e| match &e {
-                            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StorageError::NotFound,
-                            _ => database_error(e),
-                        })?;
-                    }
-                    for barcode in duplicates {
-                        sqlx::query(
-                            "INSERT INTO ticket_duplicates (performance_id, barcode, source_id, seen_at) VALUES ($1, $2, $3, $4) \
-                             ON CONFLICT DO NOTHING",
-                        )
-                        .bind(performance.0)
-                        .bind(barcode)
-                        .bind(source.0)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(database_error)?;
-                    }
-                    Self::record_partner_passes(&mut tx, performance, source, &device, &scanned, now).await?;
-                }
+                let summary = self.import_in(&mut tx, performance, source, mode, tickets, now).await?;
                 tx.commit().await.map_err(database_error)?;
                 if tickets.len() >= BULK_IMPORT {
                     if let Some(statement) = AFTER_BULK_IMPORT {
@@ -545,6 +545,31 @@ macro_rules! source_storage {
                         }
                     }
                 }
+                Ok(summary)
+            }
+
+            async fn import_page(
+                &self,
+                performance: PerformanceId,
+                source: SourceId,
+                tickets: &[ImportedTicket],
+                cursor: Option<&str>,
+                progress: u64,
+                now: Millis,
+            ) -> StorageResult<ImportSummary> {
+                let mut tx = self.writer.begin().await.map_err(database_error)?;
+                let summary = self.import_in(&mut tx, performance, source, ImportMode::Mirror, tickets, now).await?;
+                sqlx::query(
+                    "UPDATE performance_sources SET cursor = COALESCE($3, cursor), progress = $4 WHERE performance_id = $1 AND source_id = $2",
+                )
+                .bind(performance.0)
+                .bind(source.0)
+                .bind(cursor)
+                .bind(i64::try_from(progress).unwrap_or(i64::MAX))
+                .execute(&mut *tx)
+                .await
+                .map_err(database_error)?;
+                tx.commit().await.map_err(database_error)?;
                 Ok(summary)
             }
 

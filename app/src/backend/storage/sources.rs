@@ -118,8 +118,6 @@ pub trait SourceStorage: Send + Sync {
     async fn release_lease(&self, name: &str, owner: &str) -> StorageResult<()>;
     async fn due_attachments(&self, source: SourceId, now: Millis) -> StorageResult<Vec<DueAttachment>>;
     async fn refresh_started(&self, performance: PerformanceId, source: SourceId) -> StorageResult<()>;
-    /// Saves the cursor after a page is imported, and the running count.
-    async fn refresh_progress(&self, performance: PerformanceId, source: SourceId, cursor: Option<&str>, progress: u64) -> StorageResult<()>;
     async fn refresh_finished(
         &self,
         performance: PerformanceId,
@@ -137,6 +135,17 @@ pub trait SourceStorage: Send + Sync {
         source: SourceId,
         mode: ImportMode,
         tickets: &[ImportedTicket],
+        now: Millis,
+    ) -> StorageResult<ImportSummary>;
+    /// Imports a partner's page (`ImportMode::Mirror`) with the cursor after it and the running
+    /// count, in one transaction: a page is imported with its cursor or not at all.
+    async fn import_page(
+        &self,
+        performance: PerformanceId,
+        source: SourceId,
+        tickets: &[ImportedTicket],
+        cursor: Option<&str>,
+        progress: u64,
         now: Millis,
     ) -> StorageResult<ImportSummary>;
 
