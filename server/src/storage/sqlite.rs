@@ -24,6 +24,29 @@ pub struct SqliteStorage {
     /// SQLite takes one writer at a time: queueing writes on one connection here is fairer
     /// and faster than letting several connections poll the file lock.
     writer: SqlitePool,
+    /// Alive as long as this storage: the checkpointer stops when it goes.
+    _alive: std::sync::Arc<()>,
+}
+
+/// How often the WAL is copied back into the database file, off the writer's path.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// The writer never checkpoints (it would stall the scan whose commit crossed the threshold):
+/// a reader does it in the background, passively, so neither side waits for the other.
+fn spawn_checkpointer(pool: SqlitePool, alive: std::sync::Weak<()>) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(CHECKPOINT_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if alive.upgrade().is_none() {
+                return;
+            }
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        }
+    });
 }
 
 impl SqliteStorage {
@@ -41,7 +64,7 @@ impl SqliteStorage {
         }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await
             .map_err(OpenError::Connect)?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await.map_err(OpenError::Migrate)?;
@@ -53,7 +76,9 @@ impl SqliteStorage {
             .connect_with(options)
             .await
             .map_err(OpenError::Connect)?;
-        Ok(Self { pool, writer })
+        let alive = std::sync::Arc::new(());
+        spawn_checkpointer(pool.clone(), std::sync::Arc::downgrade(&alive));
+        Ok(Self { pool, writer, _alive: alive })
     }
 }
 
