@@ -7,7 +7,8 @@ use crate::support;
 
 use std::collections::BTreeMap;
 
-use app::backend::storage::NewTicket;
+use app::backend::storage::{ImportMode, ImportedTicket, NewSource, NewTicket};
+use app::domain::{FieldValues, InstitutionId, RefreshPeriods, SourceKind, SourceId};
 use app::engine::{Barcode, Mode, PerformanceId, TicketState};
 use app::error::AppError;
 use serde_json::{Value, json};
@@ -19,6 +20,7 @@ const T0: i64 = 1_780_000_000_000;
 /// A performance open for scanning with tickets from a file source (fields `seat`, `price`)
 /// and two entered without a source; scanned by `door` and `door2`, with a double entry.
 struct Scene {
+    institution: Value,
     performance: Value,
     admin: Client,
 }
@@ -143,7 +145,7 @@ async fn scene(app: &TestApp) -> Scene {
         )
         .await
         .expect("upload");
-    Scene { performance, admin }
+    Scene { institution, performance, admin }
 }
 
 fn query(
@@ -283,6 +285,75 @@ async fn pages_and_sorting(backend: support::Backend) {
     }
 }
 on_both_backends!(pages_and_sorting);
+
+/// The source's sort reads each source's tickets apart: two sources of one name are one group,
+/// their tickets interleaved by barcode, and pages cross from one group to the next.
+async fn sorting_on_the_source_merges_sources_of_one_name(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else {
+        return;
+    };
+    let s = scene(&app).await;
+    let institution = InstitutionId(s.institution.as_i64().expect("institution id"));
+    let performance = PerformanceId(s.performance.as_i64().expect("performance id"));
+    let source = |name: &str, kind: SourceKind| NewSource {
+        institution,
+        kind,
+        name: name.to_owned(),
+        settings: FieldValues::new(),
+        sealed_secrets: None,
+        periods: RefreshPeriods::default(),
+    };
+    let import = |source: SourceId, codes: &'static [&'static str]| {
+        let storage = app.storage.clone();
+        async move {
+            storage.attach_source(performance, source, &FieldValues::new(), 0).await.expect("attach");
+            let tickets: Vec<ImportedTicket> = codes
+                .iter()
+                .map(|code| ImportedTicket {
+                    barcode: Barcode::parse(code).expect("barcode"),
+                    state: TicketState::Valid,
+                    category: "general".into(),
+                    holder: None,
+                    fields: "{}".into(),
+                    partner_scanned_at: None,
+                })
+                .collect();
+            storage.import_tickets(performance, source, ImportMode::Cumulative, &tickets, 1).await.expect("import");
+        }
+    };
+    let agency = app.storage.create_source(&source("Agence", SourceKind::Weezevent)).await.expect("source");
+    let agency_too = app.storage.create_source(&source("Agence", SourceKind::Billetweb)).await.expect("source");
+    let arena = app.storage.create_source(&source("Zénith", SourceKind::Eventbrite)).await.expect("source");
+    import(agency, &["A1", "A4"]).await;
+    import(agency_too, &["A2", "A3", "B0"]).await;
+    import(arena, &["Z1"]).await;
+
+    // No source first, then Agence (both), Box office, Zénith; by barcode within each.
+    let ascending = ["R06", "R07", "A1", "A2", "A3", "A4", "B0", "R01", "R02", "R03", "R04", "R05", "X_9", "Z1"];
+    for descending in [false, true] {
+        let mut expected: Vec<&str> = ascending.to_vec();
+        if descending {
+            expected.reverse();
+        }
+        let mut got = Vec::new();
+        for number in 0..5 {
+            let p = page(&s.admin, query(&s.performance, number, 3, "source", descending, "")).await.expect("page");
+            assert_eq!(p["total_matching"], 14);
+            got.extend(barcodes(&p));
+        }
+        assert_eq!(got, expected, "descending {descending}");
+    }
+    // Filtered ("a": A1 to A4 by number; Alice, Carla, David, Eve and Zed by name), the groups
+    // count only the matching tickets.
+    let mut got = Vec::new();
+    for number in 0..3 {
+        let p = page(&s.admin, query(&s.performance, number, 4, "source", false, "a")).await.expect("filtered");
+        assert_eq!(p["total_matching"], 9);
+        got.extend(barcodes(&p));
+    }
+    assert_eq!(got, ["R07", "A1", "A2", "A3", "A4", "R01", "R03", "R04", "R05"]);
+}
+on_both_backends!(sorting_on_the_source_merges_sources_of_one_name);
 
 async fn filter_and_totals(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else {
