@@ -5,8 +5,8 @@
 //! A page is found in two steps inside one statement: the ids of the page's tickets (sorted and
 //! filtered on narrow columns, by index where the sort allows), then their details and their
 //! scans grouped once over the page. The figures a report sorts on (passes, first entry) are
-//! kept on each ticket by the database (migration 0007), so every sort but the source's walks
-//! an index.
+//! kept on each ticket by the database (migration 0007), so every sort walks an index; the
+//! source's sort walks one per source (`source_sorted_page`).
 
 /// The keys of the performance's tickets' JSON fields (`$1`), on SQLite.
 pub(super) const SQLITE_FIELD_KEYS: &str = "SELECT DISTINCT j.key FROM tickets t, json_each(CASE WHEN NOT json_valid(t.fields) THEN '{}' \
