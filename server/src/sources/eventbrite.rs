@@ -32,17 +32,6 @@ struct Cursor {
     until: Option<String>,
 }
 
-impl Cursor {
-    fn read(text: Option<&str>) -> Self {
-        // A cursor this module did not write starts over: a full pull is always safe.
-        text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default()
-    }
-
-    fn write(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
-
 #[derive(Deserialize)]
 struct AttendeePage {
     #[serde(default)]
@@ -114,7 +103,7 @@ impl Connector for Eventbrite {
 
     async fn fetch_tickets(&self, options: &FieldValues, cursor: Option<&str>) -> Result<TicketPage, ConnectorError> {
         let event_id = Self::event_id(options)?;
-        let at = Cursor::read(cursor);
+        let at: Cursor = values::cursor_from(cursor);
         let mut query = Vec::new();
         if let Some(since) = &at.since {
             query.push(("changed_since", since.clone()));
@@ -137,7 +126,7 @@ impl Connector for Eventbrite {
         } else {
             Cursor { since: until.or(at.since), continuation: None, until: None }
         };
-        Ok(TicketPage { tickets, cursor: Some(next.write()), more })
+        Ok(TicketPage { tickets, cursor: Some(values::cursor_text(&next)), more })
     }
 }
 

@@ -8,6 +8,17 @@ use serde_json::Value;
 
 use super::ConnectorError;
 
+/// A connector's own cursor, kept as JSON. One it did not write (another shape, or none) starts
+/// over: a full pull is always safe.
+pub fn cursor_from<T: serde::de::DeserializeOwned + Default>(text: Option<&str>) -> T {
+    text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default()
+}
+
+/// The text of a connector's cursor, for `cursor_from`.
+pub fn cursor_text<T: serde::Serialize>(cursor: &T) -> String {
+    serde_json::to_string(cursor).unwrap_or_default()
+}
+
 /// A string or a number as text; `None` for null, absent or empty.
 pub fn text(value: &Value) -> Option<String> {
     let text = match value {

@@ -40,17 +40,6 @@ struct Cursor {
     until: Option<String>,
 }
 
-impl Cursor {
-    fn read(text: Option<&str>) -> Self {
-        // A cursor this module did not write starts over: a full pull is always safe.
-        text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default()
-    }
-
-    fn write(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
-
 #[derive(Deserialize)]
 struct TokenAnswer {
     #[serde(rename = "accessToken")]
@@ -153,7 +142,7 @@ impl Connector for Weezevent {
 
     async fn fetch_tickets(&self, options: &FieldValues, cursor: Option<&str>) -> Result<TicketPage, ConnectorError> {
         let event_id = Self::event_id(options)?;
-        let at = Cursor::read(cursor);
+        let at: Cursor = values::cursor_from(cursor);
         let mut query = vec![
             ("id_event[]", event_id),
             ("include_deleted", "true".to_owned()),
@@ -173,7 +162,7 @@ impl Connector for Weezevent {
         } else {
             Cursor { since: until.or(at.since), page: 0, until: None }
         };
-        Ok(TicketPage { tickets, cursor: Some(next.write()), more })
+        Ok(TicketPage { tickets, cursor: Some(values::cursor_text(&next)), more })
     }
 
     async fn list_events(&self, progress: Progress<'_>) -> Result<Vec<PartnerEvent>, ConnectorError> {
@@ -237,7 +226,7 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_unknown_ones_start_over() {
         let cursor = Cursor { since: Some("2026-01-01 00:00:00".into()), page: 2, until: Some("2026-01-02 00:00:00".into()) };
-        assert_eq!(Cursor::read(Some(&cursor.write())), cursor);
-        assert_eq!(Cursor::read(Some("garbage")), Cursor::default());
+        assert_eq!(values::cursor_from::<Cursor>(Some(&values::cursor_text(&cursor))), cursor);
+        assert_eq!(values::cursor_from::<Cursor>(Some("garbage")), Cursor::default());
     }
 }
