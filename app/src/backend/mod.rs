@@ -1,6 +1,7 @@
 //! The server half of the app crate: what server functions need to reach storage and to know
 //! who is asking. Compiled only with the `ssr` feature.
 
+pub mod actor_cache;
 pub mod guard;
 pub mod live;
 pub mod password;
@@ -22,6 +23,7 @@ pub struct ServerContext {
     pub storage: Arc<dyn Storage>,
     pub live: Arc<dyn live::LiveBus>,
     pub performances: Arc<performance_cache::PerformanceCache>,
+    pub actors: Arc<actor_cache::ActorCache>,
     pub sources: Arc<dyn sources::SourceService>,
     /// Set behind TLS so the session cookie is `Secure`.
     pub secure_cookies: bool,
@@ -34,7 +36,7 @@ impl ServerContext {
         sources: Arc<dyn sources::SourceService>,
         secure_cookies: bool,
     ) -> Self {
-        Self { storage, live, performances: Arc::default(), sources, secure_cookies }
+        Self { storage, live, performances: Arc::default(), actors: Arc::default(), sources, secure_cookies }
     }
 }
 

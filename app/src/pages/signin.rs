@@ -55,6 +55,8 @@ pub async fn sign_in(login: String, password: String) -> Result<Me, AppError> {
     storage.clear_signin_failures(&login_key).await?;
     let token = session::new_token();
     storage.start_session(record.id, &session::token_hash(&token), now).await?;
+    // The login's other session just ended.
+    ctx.actors.forget_all();
     session::set_session_cookie(&token, ctx.secure_cookies)?;
     tracing::info!(login = %name, "signed in");
     let memberships = storage.memberships(record.id).await?;

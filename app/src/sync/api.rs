@@ -9,9 +9,9 @@ use crate::error::AppError;
 
 #[server(endpoint = "scan", input = Json)]
 pub async fn scan(request: ScanRequest) -> Result<ScanOutcome, AppError> {
-    use crate::backend::{context, session::current_actor};
+    use crate::backend::{context, session::current_door_actor};
     let ctx = context()?;
-    let actor = current_actor().await?;
+    let actor = current_door_actor().await?;
     let record = super::service::scan_online(ctx.storage.as_ref(), &ctx.performances, &actor, request).await?;
     ctx.live.publish_scan(&record);
     // The time the scan was decided at, which is when its pass (if any) happened.
@@ -20,9 +20,9 @@ pub async fn scan(request: ScanRequest) -> Result<ScanOutcome, AppError> {
 
 #[server(endpoint = "sync_upload", input = Json)]
 pub async fn sync_upload(scans: Vec<OfflineScan>) -> Result<UploadOutcome, AppError> {
-    use crate::backend::{context, session::current_actor};
+    use crate::backend::{context, session::current_door_actor};
     let ctx = context()?;
-    let actor = current_actor().await?;
+    let actor = current_door_actor().await?;
     let (results, records) = super::service::upload(ctx.storage.as_ref(), &ctx.performances, &actor, scans).await?;
     for record in &records {
         ctx.live.publish_scan(record);

@@ -1,7 +1,7 @@
 //! Where every SQL statement lives: one implementation of `app::backend::storage::Storage`
 //! per database. Both run the same statements, written once (`accounts.rs`, `shows.rs`, `scanning.rs`, `sources.rs`);
 //! what differs (connection set-up, migrations, notifications) stays in `sqlite.rs` and
-//! `postgres.rs`.
+//! `postgres.rs`; SQLite's one writer commits the doors' scans in groups (`group_commit.rs`).
 
 #[macro_use]
 mod accounts;
@@ -13,6 +13,7 @@ mod scanning;
 mod shows;
 #[macro_use]
 mod sources;
+mod group_commit;
 mod postgres;
 mod shared;
 mod sqlite;

@@ -39,6 +39,15 @@ impl PgStorage {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// Writes a decided scan in a transaction of its own: PostgreSQL commits concurrent
+    /// connections together, and a longer transaction would hold the ticket's row lock longer.
+    /// The record if written; `None` if this scan id was recorded before or the ticket's
+    /// version moved.
+    async fn admit(&self, admission: Admission) -> StorageResult<Option<ScanRecord>> {
+        let written = admit_statement(&admission)?.execute(&self.writer).await.map_err(database_error)?;
+        Ok((written.rows_affected() == 1).then_some(admission.record))
+    }
 }
 
 /// Writes a scan; an admission only if bumping the ticket's pass version from `$15` succeeds.

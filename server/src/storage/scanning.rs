@@ -1,6 +1,7 @@
 //! Performances, tickets and scans: the SQL both databases run, written once, as
-//! `scan_storage!(Type, Database, RowType)` for a type with `pool` and `writer` fields and an
-//! `ADMIT` statement of its dialect in scope (the one statement that differs).
+//! `scan_storage!(Type, Database, RowType)` for a type with `pool` and `writer` fields, the
+//! `ADMIT` statement of its dialect in scope (the one statement that differs), and an
+//! `admit(Admission)` method that runs it (each backend commits it its own way).
 
 macro_rules! scan_storage {
     ($storage:ty, $db:ty, $row:ty) => {
@@ -48,6 +49,30 @@ macro_rules! scan_storage {
             ticket: Ticket,
             passes: Vec<Pass>,
             version: i64,
+        }
+
+        /// One statement: the scan is written, and an admission only if the ticket's pass
+        /// version is still the one it was decided on (compare-and-set).
+        fn admit_statement(
+            admission: &Admission,
+        ) -> StorageResult<sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments<'_>>> {
+            let record = &admission.record;
+            Ok(sqlx::query(ADMIT)
+                .bind(&record.scan_uuid)
+                .bind(record.performance.map(|p| p.0))
+                .bind(admission.ticket_id)
+                .bind(&record.barcode)
+                .bind(&record.device)
+                .bind(admission.login)
+                .bind(record.scanned_at)
+                .bind(admission.client_time)
+                .bind(record.server_time)
+                .bind(record.direction.as_str())
+                .bind(record.admitted)
+                .bind(verdict_json(&record.verdict)?)
+                .bind(record.offline)
+                .bind(record.anomaly.map(Anomaly::as_str))
+                .bind(admission.version))
         }
 
         const SCAN_COLUMNS: &str = "scan_uuid, performance_id, barcode, device, scanned_at, server_time, \
@@ -211,29 +236,15 @@ macro_rules! scan_storage {
                         offline: scan.offline,
                         anomaly: judgement.anomaly,
                     };
-                    // One statement: the scan is written, and an admission only if the ticket's
-                    // pass version is still the one it was decided on (compare-and-set).
-                    let written = sqlx::query(ADMIT)
-                        .bind(&record.scan_uuid)
-                        .bind(record.performance.map(|p| p.0))
-                        .bind(found.as_ref().map(|f| f.id))
-                        .bind(&record.barcode)
-                        .bind(&record.device)
-                        .bind(scan.login.map(|l| l.0))
-                        .bind(record.scanned_at)
-                        .bind(scan.client_time)
-                        .bind(record.server_time)
-                        .bind(record.direction.as_str())
-                        .bind(record.admitted)
-                        .bind(verdict_json(&record.verdict)?)
-                        .bind(record.offline)
-                        .bind(record.anomaly.map(Anomaly::as_str))
-                        .bind(found.as_ref().map_or(0, |f| f.version))
-                        .execute(&self.writer)
-                        .await
-                        .map_err(database_error)?;
-                    if written.rows_affected() == 1 {
-                        return Ok(record);
+                    let admission = Admission {
+                        record,
+                        ticket_id: found.as_ref().map(|f| f.id),
+                        login: scan.login.map(|l| l.0),
+                        client_time: scan.client_time,
+                        version: found.as_ref().map_or(0, |f| f.version),
+                    };
+                    if let Some(written) = self.admit(admission).await? {
+                        return Ok(written);
                     }
                     // Either this scan id was recorded before (a retry: answer as the first
                     // time), or another admission of the ticket landed first: decide again.

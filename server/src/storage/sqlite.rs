@@ -6,6 +6,7 @@ use std::time::Duration;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 
+use super::group_commit::GroupCommit;
 use super::shared::*;
 use super::{OpenError, database_error};
 use app::backend::storage::{
@@ -24,6 +25,8 @@ pub struct SqliteStorage {
     /// SQLite takes one writer at a time: queueing writes on one connection here is fairer
     /// and faster than letting several connections poll the file lock.
     writer: SqlitePool,
+    /// The doors' admissions, committed on `writer` in groups.
+    admissions: GroupCommit,
     /// Alive as long as this storage: the checkpointer stops when it goes.
     _alive: std::sync::Arc<()>,
 }
@@ -78,7 +81,14 @@ impl SqliteStorage {
             .map_err(OpenError::Connect)?;
         let alive = std::sync::Arc::new(());
         spawn_checkpointer(pool.clone(), std::sync::Arc::downgrade(&alive));
-        Ok(Self { pool, writer, _alive: alive })
+        let admissions = GroupCommit::start(writer.clone(), admit_statement);
+        Ok(Self { pool, writer, admissions, _alive: alive })
+    }
+
+    /// The record if written; `None` if this scan id was recorded before or the ticket's
+    /// version moved.
+    async fn admit(&self, admission: Admission) -> StorageResult<Option<ScanRecord>> {
+        self.admissions.admit(admission).await
     }
 }
 

@@ -111,6 +111,57 @@ async fn online_scans_follow_the_rules(backend: support::Backend) {
 }
 on_both_backends!(online_scans_follow_the_rules);
 
+/// Three doors scanning the same tickets at once, 24 requests in flight: however the
+/// database groups their writes, a single-pass ticket is admitted once and a ticket allowed
+/// two passes twice, and every scan is logged.
+async fn doors_scanning_at_once_admit_each_ticket_as_often_as_allowed(backend: support::Backend) {
+    const TICKETS: usize = 150;
+    const SCANS_PER_TICKET: usize = 4;
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let codes: Vec<String> = (0..TICKETS).map(|i| format!("RUSH{i:04}")).collect();
+    let tickets: Vec<(&str, TicketState, &str)> = codes.iter().map(|c| (c.as_str(), TicketState::Valid, "general")).collect();
+    let v = venue(&app, &tickets).await;
+    let twice = performance(app.storage.as_ref(), v.institution, &tickets).await;
+    let mut clients = Vec::new();
+    for login in ["door", "door2", "door3"] {
+        clients.push(std::sync::Arc::new(app.signed_in(login, PASSWORD).await));
+    }
+    let doors = [
+        (door(v.performance, Mode::SinglePass), 1),
+        (door(twice, Mode::MultiPass { max_total: Some(2), max_per_day: None }), 2),
+    ];
+    for (run, (door, allowed)) in doors.iter().enumerate() {
+        let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(24));
+        let mut scans = tokio::task::JoinSet::new();
+        for round in 0..SCANS_PER_TICKET {
+            for (i, code) in codes.iter().enumerate() {
+                let (client, door, code) = (clients[(i + round) % clients.len()].clone(), door.clone(), code.clone());
+                let in_flight = in_flight.clone();
+                scans.spawn(async move {
+                    let _slot = in_flight.acquire_owned().await.expect("semaphore");
+                    let verdict = scan(&client, &format!("r{run}-{round}-{code}"), &code, "gate", &door).await.expect("scan");
+                    (code, verdict)
+                });
+            }
+        }
+        let mut admitted: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        while let Some(done) = scans.join_next().await {
+            let (code, verdict) = done.expect("scan task");
+            match verdict {
+                Verdict::Accepted { .. } => *admitted.entry(code).or_default() += 1,
+                Verdict::Refused { reason: Refusal::AlreadyScanned { .. } | Refusal::TotalQuotaReached { .. } } => {}
+                other => panic!("unexpected verdict {other:?}"),
+            }
+        }
+        assert_eq!(admitted.len(), TICKETS, "every ticket admitted (run {run})");
+        assert!(admitted.values().all(|n| *n == *allowed), "admissions per ticket: {admitted:?} (run {run})");
+    }
+    assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts"), (TICKETS as u64, TICKETS as u64));
+    let logged = app.storage.scans_since(&[v.performance, twice], 0).await.expect("scan log");
+    assert_eq!(logged.len(), 2 * TICKETS * SCANS_PER_TICKET, "every scan is logged");
+}
+on_both_backends!(doors_scanning_at_once_admit_each_ticket_as_often_as_allowed);
+
 async fn doors_need_the_right_and_an_open_performance(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let v = venue(&app, &[("T1", TicketState::Valid, "general")]).await;

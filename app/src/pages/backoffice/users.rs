@@ -20,6 +20,14 @@ pub struct MemberView {
     pub manageable: bool,
 }
 
+/// Doors read who is signed in from a cache (`backend/actor_cache.rs`): a change to
+/// someone's rights reaches this process's doors at once.
+#[cfg(feature = "ssr")]
+fn rights_changed() -> Result<(), AppError> {
+    crate::backend::context()?.actors.forget_all();
+    Ok(())
+}
+
 #[cfg(feature = "ssr")]
 mod guard {
     use crate::authorization::{Actor, Ancestry, TargetLogin};
@@ -88,7 +96,8 @@ pub async fn add_member(institution: InstitutionId, login: String, rights: Right
     let (storage, _) = guard::administrator_of(institution).await?;
     let name = crate::domain::LoginName::parse(&login)?;
     let record = storage.login_by_name(&name).await?.ok_or(AppError::NotFound)?;
-    Ok(storage.set_membership(record.id, institution, rights).await?)
+    storage.set_membership(record.id, institution, rights).await?;
+    rights_changed()
 }
 
 #[server(endpoint = "create_login", input = leptos::server_fn::codec::Json)]
@@ -119,14 +128,16 @@ pub async fn set_rights(institution: InstitutionId, login_id: LoginId, rights: R
     if !storage.members(institution).await?.iter().any(|m| m.login_id == login_id) {
         return Err(AppError::NotFound);
     }
-    Ok(storage.set_membership(login_id, institution, rights).await?)
+    storage.set_membership(login_id, institution, rights).await?;
+    rights_changed()
 }
 
 /// Logins are never deleted, only disabled; disabling ends the login's session.
 #[server(endpoint = "set_login_disabled", input = leptos::server_fn::codec::Json)]
 pub async fn set_login_disabled(login_id: LoginId, disabled: bool) -> Result<(), AppError> {
     let storage = guard::manager_of(login_id).await?;
-    Ok(storage.set_login_disabled(login_id, disabled, crate::backend::now_millis()).await?)
+    storage.set_login_disabled(login_id, disabled, crate::backend::now_millis()).await?;
+    rights_changed()
 }
 
 /// Passwords are replaced, never shown nor recovered.
@@ -152,7 +163,8 @@ pub async fn set_master(login_id: LoginId, branch: Option<InstitutionId>) -> Res
         storage.institution(branch).await?.ok_or(AppError::NotFound)?;
     }
     storage.login(login_id).await?.ok_or(AppError::NotFound)?;
-    Ok(storage.set_master(login_id, branch).await?)
+    storage.set_master(login_id, branch).await?;
+    rights_changed()
 }
 
 #[component]
