@@ -2,16 +2,17 @@
 //! inside the storage's atomic scan step.
 
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 use chrono::DateTime;
 
 use super::protocol::*;
 use crate::authorization::Actor;
-use crate::backend::storage::{Anomaly, Judgement, NewScan, ScanRecord, Storage};
+use crate::backend::storage::{Anomaly, DoorScan, Judgement, NewScan, ScanRecord, Storage};
 use crate::backend::now_millis;
 use crate::backend::performance_cache::PerformanceCache;
 use crate::domain::{InstitutionId, ParseFailure};
-use crate::engine::{Barcode, Checkpoint, Direction, Mode, PerformanceId, Refusal, Scan, Verdict, decide};
+use crate::engine::{Barcode, Checkpoint, Direction, Mode, Pass, PerformanceId, Refusal, Scan, Ticket, Verdict, decide};
 use crate::error::AppError;
 
 /// Deltas re-read this far behind their cursor, so a row stamped just before the cursor but
@@ -110,11 +111,15 @@ pub async fn scan_online(storage: &dyn Storage, cache: &PerformanceCache, actor:
         offline: false,
     };
     let at = time(now)?;
-    let judge = |ticket: Option<&crate::engine::Ticket>, passes: &[crate::engine::Pass]| {
-        let verdict = decide(ticket, passes, &gate.checkpoint, &Scan { at, device: &scan.device });
+    let device = scan.device.clone();
+    let checkpoint = gate.checkpoint;
+    let judge = Box::new(move |ticket: Option<&Ticket>, passes: &[Pass]| {
+        let verdict = decide(ticket, passes, &checkpoint, &Scan { at, device: &device });
         Judgement { admitted: verdict.is_accepted(), verdict, anomaly: None }
-    };
-    Ok(storage.record_scan(&gate.institutions, &request.door.performances, &scan, &judge).await?)
+    });
+    let door_scan = DoorScan { scan, performances: request.door.performances, institutions: gate.institutions, judge };
+    let mut answers = storage.record_scans(vec![door_scan]).await;
+    Ok(answers.pop().ok_or(AppError::Internal)??)
 }
 
 /// What an offline admission the server would have refused amounts to.
@@ -142,9 +147,10 @@ pub async fn upload(
 ) -> Result<(Vec<UploadedScan>, Vec<ScanRecord>), AppError> {
     scans.sort_by_key(|s| s.scanned_at);
     let now = now_millis();
-    let mut results = Vec::with_capacity(scans.len());
-    let mut records = Vec::with_capacity(scans.len());
     let mut gates: Vec<(Door, Gate)> = Vec::new();
+    let mut door_scans = Vec::with_capacity(scans.len());
+    // What the server's engine said of each scan, filled in by its judge.
+    let mut server_verdicts = Vec::with_capacity(scans.len());
     for offline in scans {
         short_text("scan_id", &offline.scan_id)?;
         short_text("device", &offline.device)?;
@@ -175,23 +181,29 @@ pub async fn upload(
             offline: true,
         };
         let at = time(offline.scanned_at)?;
-        let server_verdict = std::sync::Mutex::new(None);
-        let judge = |ticket: Option<&crate::engine::Ticket>, passes: &[crate::engine::Pass]| {
-            let verdict = decide(ticket, passes, &gate.checkpoint, &Scan { at, device: &scan.device });
-            let admitted = offline.device_verdict.is_accepted();
+        let server_verdict = Arc::new(Mutex::new(None));
+        let (checkpoint, device, device_verdict, told) =
+            (gate.checkpoint.clone(), offline.device, offline.device_verdict, server_verdict.clone());
+        let judge = Box::new(move |ticket: Option<&Ticket>, passes: &[Pass]| {
+            let verdict = decide(ticket, passes, &checkpoint, &Scan { at, device: &device });
+            let admitted = device_verdict.is_accepted();
             let anomaly = (admitted && !verdict.is_accepted()).then(|| anomaly_of(&verdict));
-            if let Ok(mut slot) = server_verdict.lock() {
+            if let Ok(mut slot) = told.lock() {
                 *slot = Some(verdict);
             }
-            Judgement { verdict: offline.device_verdict.clone(), admitted, anomaly }
-        };
-        let record = storage.record_scan(&gate.institutions, &offline.door.performances, &scan, &judge).await?;
-        let server_verdict = server_verdict.into_inner().ok().flatten().unwrap_or_else(|| record.verdict.clone());
-        results.push(UploadedScan {
-            scan_id: offline.scan_id,
-            server_verdict,
-            conflict: record.anomaly.is_some(),
+            Judgement { verdict: device_verdict.clone(), admitted, anomaly }
         });
+        server_verdicts.push(server_verdict);
+        door_scans.push(DoorScan { scan, performances: offline.door.performances, institutions: gate.institutions.clone(), judge });
+    }
+    // All at once: the storage writes them in as few transactions as it can, in this order.
+    let mut results = Vec::with_capacity(door_scans.len());
+    let mut records = Vec::with_capacity(door_scans.len());
+    for (answer, server_verdict) in storage.record_scans(door_scans).await.into_iter().zip(server_verdicts) {
+        let record = answer?;
+        // A scan recorded before is not judged again: its first verdict stands.
+        let server_verdict = server_verdict.lock().ok().and_then(|mut slot| slot.take()).unwrap_or_else(|| record.verdict.clone());
+        results.push(UploadedScan { scan_id: record.scan_uuid.clone(), server_verdict, conflict: record.anomaly.is_some() });
         records.push(record);
     }
     Ok((results, records))

@@ -6,7 +6,7 @@
 //!
 //! Loads a performance of `--tickets` tickets (or the `tickets.csv` of the neutral workload:
 //! `barcode,category,holder_name,status`) through a file source, admits a share of the valid
-//! ones through `record_scan`, then measures over HTTP, signed in:
+//! ones through `record_scans`, then measures over HTTP, signed in:
 //! 1. report pages sorted on several columns, with and without a filter (p50 / p95 of 50
 //!    requests each, pages spread over the report);
 //! 2. a full .xlsx export and a full CSV export (time, bytes).
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use app::backend::ServerContext;
 use app::backend::storage::{
-    ImportMode, ImportedTicket, Judgement, NewPerformance, NewScan, NewSource,
+    DoorScan, ImportMode, ImportedTicket, Judgement, NewPerformance, NewScan, NewSource,
 };
 use app::domain::{FieldValues, InstitutionName, RefreshPeriods, SourceKind};
 use app::engine::{Barcode, Direction, TicketState, Verdict};
@@ -245,11 +245,19 @@ async fn main() -> Result<(), String> {
                 admitted: true,
                 anomaly: None,
             };
-            for scan in scans.iter().skip(door).step_by(DOORS) {
-                storage
-                    .record_scan(&[institution], &[performance], scan, &admit)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            let door_scans = scans
+                .iter()
+                .skip(door)
+                .step_by(DOORS)
+                .map(|scan| DoorScan {
+                    scan: scan.clone(),
+                    performances: vec![performance],
+                    institutions: vec![institution],
+                    judge: Box::new(admit),
+                })
+                .collect();
+            for answer in storage.record_scans(door_scans).await {
+                answer.map_err(|e| e.to_string())?;
             }
             Ok::<(), String>(())
         });
@@ -258,7 +266,7 @@ async fn main() -> Result<(), String> {
         door.map_err(|e| e.to_string())??;
     }
     println!(
-        "admitted {admitted} tickets through record_scan in {:.2} s",
+        "admitted {admitted} tickets through record_scans in {:.2} s",
         started.elapsed().as_secs_f64()
     );
 

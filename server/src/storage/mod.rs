@@ -1,7 +1,7 @@
 //! Where every SQL statement lives: one implementation of `app::backend::storage::Storage`
 //! per database. Both run the same statements, written once (`accounts.rs`, `shows.rs`, `scanning.rs`, `sources.rs`);
 //! what differs (connection set-up, migrations, notifications) stays in `sqlite.rs` and
-//! `postgres.rs`; SQLite's one writer commits the doors' scans in groups (`group_commit.rs`).
+//! `postgres.rs`; the doors' scans are decided and written in groups (`door_queue.rs`).
 
 #[macro_use]
 mod accounts;
@@ -13,7 +13,7 @@ mod scanning;
 mod shows;
 #[macro_use]
 mod sources;
-mod group_commit;
+mod door_queue;
 mod postgres;
 mod shared;
 mod sqlite;
@@ -34,6 +34,8 @@ pub enum OpenError {
     DataDir { path: String, source: std::io::Error },
     #[error("cannot connect to the database: {0}")]
     Connect(#[source] sqlx::Error),
+    #[error("cannot start the scan writer: {0}")]
+    Writer(#[source] std::io::Error),
     #[error("cannot apply migrations: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
 }

@@ -2,13 +2,17 @@
 
 use std::str::FromStr;
 
-use sqlx::Row;
+use std::collections::HashMap;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Postgres, QueryBuilder, Row};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 
+use super::door_queue::DoorQueue;
 use super::shared::*;
 use super::{OpenError, database_error};
 use app::backend::storage::{
-    Anomaly, DueAttachment, ImportMode, ImportedTicket, Judge, LoginRecord, MemberRecord, Millis, NewPerformance, NewScan,
+    Anomaly, DueAttachment, ImportMode, ImportedTicket, DoorScan, LoginRecord, MemberRecord, Millis, NewPerformance,
     NewSource, NewTicket, PendingCancellation, PendingPush, PerformanceContext, ScanRecord, SessionActor, SessionEnd, SourceRecord, StorageError,
     StorageResult, TicketRow,
 };
@@ -16,12 +20,14 @@ use app::domain::{
     AttachmentView, EventId, EventRecord, FieldValues, GridRow, ImportSummary, Institution, InstitutionId, InstitutionName,
     LoginId, LoginName, Rights, SourceId, SourceKind, VenueId, VenueRecord,
 };
-use app::engine::{Barcode, Pass, PerformanceId, Ticket};
+use app::engine::{Pass, PerformanceId, Ticket};
 
 pub struct PgStorage {
     pool: PgPool,
     /// The same pool: PostgreSQL takes concurrent writers.
     writer: PgPool,
+    /// The doors' scans, decided and written in groups.
+    doors: DoorQueue,
 }
 
 impl PgStorage {
@@ -29,37 +35,52 @@ impl PgStorage {
         let options = PgConnectOptions::from_str(url).map_err(OpenError::Connect)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(OpenError::Connect)?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await.map_err(OpenError::Migrate)?;
-        Ok(Self { writer: pool.clone(), pool })
+        // The scan writer's own connection, opened on its thread: its answers arrive there.
+        let door_pool = PgPoolOptions::new().max_connections(1).test_before_acquire(false).connect_lazy_with(options);
+        let doors = DoorQueue::start(DoorWriter { pool: door_pool }).map_err(OpenError::Writer)?;
+        Ok(Self { doors, writer: pool.clone(), pool })
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
-
-    /// Writes a decided scan in a transaction of its own: PostgreSQL commits concurrent
-    /// connections together, and a longer transaction would hold the ticket's row lock longer.
-    /// The record if written; `None` if this scan id was recorded before or the ticket's
-    /// version moved.
-    async fn admit(&self, admission: Admission) -> StorageResult<Option<ScanRecord>> {
-        let written = admit_statement(&admission)?.execute(&self.writer).await.map_err(database_error)?;
-        Ok((written.rows_affected() == 1).then_some(admission.record))
-    }
 }
 
-/// Writes a scan; an admission only if bumping the ticket's pass version from `$15` succeeds.
-/// The UPDATE locks the ticket's row, so a concurrent admission waits, then finds the version
-/// moved and writes nothing: one admission per version, whatever the number of processes.
-const ADMIT: &str = "WITH bump AS ( \
-         UPDATE tickets SET pass_version = pass_version + 1 WHERE id = $3 AND pass_version = $15 AND $11 RETURNING id \
-     ) INSERT INTO scans (scan_uuid, performance_id, ticket_id, barcode, device, login_id, scanned_at, \
-     client_time, server_time, direction, admitted, verdict, offline, anomaly) \
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
-     WHERE NOT $11 OR $3 IS NULL OR EXISTS (SELECT 1 FROM bump) \
-     ON CONFLICT (scan_uuid) DO NOTHING";
+/// Decides and writes a group of door scans. Several processes write scans at once: the
+/// group's tickets' rows are locked first (`FOR UPDATE`), so an admission of one of them
+/// elsewhere waits for this one, and the other way round. Locked in id order, so two
+/// processes' groups never wait for each other in a circle.
+async fn write_door_group(
+    connection: &mut PoolConnection<Postgres>,
+    group: &[DoorScan],
+    look_for_retries: bool,
+) -> StorageResult<Vec<ScanRecord>> {
+    let mut tx = sqlx::Connection::begin(&mut **connection).await.map_err(database_error)?;
+    let mut lock = QueryBuilder::<Postgres>::new("SELECT t.id");
+    push_group_tickets(&mut lock, group, false);
+    lock.push(" ORDER BY t.id FOR UPDATE OF t");
+    lock.build().execute(&mut *tx).await.map_err(database_error)?;
+    let recorded = match look_for_retries {
+        true => recorded_before(&mut *tx, group).await?,
+        false => HashMap::new(),
+    };
+    // A statement after the locks: its snapshot sees every admission committed before them.
+    let mut read = QueryBuilder::<Postgres>::new("");
+    push_candidates_query(&mut read, group);
+    let rows = read.build().fetch_all(&mut *tx).await.map_err(database_error)?;
+    let (answers, decided) = decide_group(group, candidates_from(&rows)?, recorded)?;
+    if !decided.is_empty() {
+        let mut write = QueryBuilder::<Postgres>::new("");
+        push_insert(&mut write, &decided)?;
+        write.build().execute(&mut *tx).await.map_err(database_error)?;
+    }
+    tx.commit().await.map_err(database_error)?;
+    Ok(answers)
+}
 
 /// A large import leaves PostgreSQL's statistics saying the performance has a few hundred tickets:
 /// report pages then read the heap instead of an index until autovacuum runs. ANALYZE samples

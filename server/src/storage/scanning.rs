@@ -1,7 +1,7 @@
 //! Performances, tickets and scans: the SQL both databases run, written once, as
-//! `scan_storage!(Type, Database, RowType)` for a type with `pool` and `writer` fields, the
-//! `ADMIT` statement of its dialect in scope (the one statement that differs), and an
-//! `admit(Admission)` method that runs it (each backend commits it its own way).
+//! `scan_storage!(Type, Database, RowType)` for a type with `pool`, `writer` and `doors`
+//! (a `DoorQueue`) fields, and its dialect's `write_door_group` in scope: how a group of door
+//! scans holds its tickets while it is decided, in how many round trips.
 
 macro_rules! scan_storage {
     ($storage:ty, $db:ty, $row:ty) => {
@@ -42,107 +42,230 @@ macro_rules! scan_storage {
             })
         }
 
-        /// A ticket found for a scan: its row id, what the engine needs, and the pass version
-        /// the decision is made on.
-        struct FoundTicket {
-            id: i64,
-            ticket: Ticket,
-            passes: Vec<Pass>,
-            version: i64,
-        }
-
-        /// One statement: the scan is written, and an admission only if the ticket's pass
-        /// version is still the one it was decided on (compare-and-set).
-        fn admit_statement(
-            admission: &Admission,
-        ) -> StorageResult<sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments<'_>>> {
-            let record = &admission.record;
-            Ok(sqlx::query(ADMIT)
-                .bind(&record.scan_uuid)
-                .bind(record.performance.map(|p| p.0))
-                .bind(admission.ticket_id)
-                .bind(&record.barcode)
-                .bind(&record.device)
-                .bind(admission.login)
-                .bind(record.scanned_at)
-                .bind(admission.client_time)
-                .bind(record.server_time)
-                .bind(record.direction.as_str())
-                .bind(record.admitted)
-                .bind(verdict_json(&record.verdict)?)
-                .bind(record.offline)
-                .bind(record.anomaly.map(Anomaly::as_str))
-                .bind(admission.version))
-        }
-
         const SCAN_COLUMNS: &str = "scan_uuid, performance_id, barcode, device, scanned_at, server_time, \
                                     direction, admitted, verdict, offline, anomaly";
 
-        impl $storage {
-            /// The ticket a door sees for a number, with its passes oldest first: in a
-            /// controlled performance first, else in another performance of the same
-            /// institutions (so the door can say which). One round trip each.
-            async fn find_ticket(
-                &self,
-                institutions: &[InstitutionId],
-                performances: &[PerformanceId],
-                barcode: &Barcode,
-            ) -> StorageResult<Option<FoundTicket>> {
-                const COLUMNS: &str = "SELECT t.id, t.performance_id, t.state, t.category, t.pass_version, \
-                                       p.valid_from, p.valid_to, s.scanned_at, s.direction, s.device \
-                                       FROM tickets t JOIN performances p ON p.id = t.performance_id \
-                                       LEFT JOIN scans s ON s.ticket_id = t.id AND s.admitted ";
-                const ORDER: &str = " ORDER BY t.id, s.scanned_at, s.id";
-                let mut controlled = sqlx::QueryBuilder::<$db>::new(COLUMNS);
-                controlled.push("WHERE t.barcode = ").push_bind(barcode.as_str()).push(" AND t.performance_id IN ");
-                push_ids(&mut controlled, performances.iter().map(|p| p.0));
-                controlled.push(ORDER);
-                let mut rows = controlled.build().fetch_all(&self.pool).await.map_err(database_error)?;
-                if rows.is_empty() && !institutions.is_empty() {
-                    let mut elsewhere = sqlx::QueryBuilder::<$db>::new(COLUMNS);
-                    elsewhere
-                        .push("JOIN events e ON e.id = p.event_id JOIN venues v ON v.id = e.venue_id WHERE t.barcode = ")
-                        .push_bind(barcode.as_str())
-                        .push(" AND v.institution_id IN ");
-                    push_ids(&mut elsewhere, institutions.iter().map(|i| i.0));
-                    elsewhere.push(ORDER);
-                    rows = elsewhere.build().fetch_all(&self.pool).await.map_err(database_error)?;
+        /// A ticket a scan of the group may be about, with its passes oldest first.
+        struct Candidate {
+            id: i64,
+            barcode: String,
+            institution: i64,
+            ticket: Ticket,
+            passes: Vec<Pass>,
+        }
+
+        /// `FROM … WHERE` over the tickets any scan of `group` may be about (its numbers in the
+        /// doors' performances, or elsewhere in their institutions), with their passes or not.
+        fn push_group_tickets(query: &mut sqlx::QueryBuilder<'_, $db>, group: &[DoorScan], with_passes: bool) {
+            let mut barcodes: Vec<&str> = group.iter().map(|d| d.scan.barcode.as_str()).collect();
+            barcodes.sort_unstable();
+            barcodes.dedup();
+            let mut performances: Vec<i64> = group.iter().flat_map(|d| d.performances.iter().map(|p| p.0)).collect();
+            performances.sort_unstable();
+            performances.dedup();
+            let mut institutions: Vec<i64> = group.iter().flat_map(|d| d.institutions.iter().map(|i| i.0)).collect();
+            institutions.sort_unstable();
+            institutions.dedup();
+            query.push(
+                " FROM tickets t JOIN performances p ON p.id = t.performance_id JOIN events e ON e.id = p.event_id \
+                 JOIN venues v ON v.id = e.venue_id ",
+            );
+            if with_passes {
+                query.push("LEFT JOIN scans s ON s.ticket_id = t.id AND s.admitted ");
+            }
+            query.push("WHERE t.barcode IN (");
+            let mut list = query.separated(", ");
+            for barcode in barcodes {
+                list.push_bind(barcode.to_owned());
+            }
+            list.push_unseparated(") AND (t.performance_id IN ");
+            push_ids(query, performances);
+            query.push(" OR v.institution_id IN ");
+            push_ids(query, institutions);
+            query.push(")");
+        }
+
+        /// Appends to `query` the statement reading the tickets `group` may be about, as stored.
+        fn push_candidates_query(query: &mut sqlx::QueryBuilder<'_, $db>, group: &[DoorScan]) {
+            query.push(
+                "SELECT t.id, t.barcode, v.institution_id, t.performance_id, t.state, t.category, \
+                 p.valid_from, p.valid_to, s.scanned_at, s.direction, s.device",
+            );
+            push_group_tickets(query, group, true);
+            query.push(" ORDER BY t.id, s.scanned_at, s.id");
+        }
+
+        fn candidates_from(rows: &[$row]) -> StorageResult<Vec<Candidate>> {
+            let mut candidates: Vec<Candidate> = Vec::new();
+            for row in rows {
+                let id: i64 = row.try_get("id").map_err(database_error)?;
+                if candidates.last().is_none_or(|c| c.id != id) {
+                    candidates.push(Candidate {
+                        id,
+                        barcode: row.try_get("barcode").map_err(database_error)?,
+                        institution: row.try_get("institution_id").map_err(database_error)?,
+                        ticket: Ticket {
+                            performance: PerformanceId(row.try_get("performance_id").map_err(database_error)?),
+                            state: ticket_state_from(&row.try_get::<String, _>("state").map_err(database_error)?)?,
+                            category: row.try_get("category").map_err(database_error)?,
+                            window: window_from(
+                                row.try_get("valid_from").map_err(database_error)?,
+                                row.try_get("valid_to").map_err(database_error)?,
+                            ),
+                        },
+                        passes: Vec::new(),
+                    });
                 }
-                let Some(first) = rows.first() else { return Ok(None) };
-                let id: i64 = first.try_get("id").map_err(database_error)?;
-                let ticket = Ticket {
-                    performance: PerformanceId(first.try_get("performance_id").map_err(database_error)?),
-                    state: ticket_state_from(&first.try_get::<String, _>("state").map_err(database_error)?)?,
-                    category: first.try_get("category").map_err(database_error)?,
-                    window: window_from(
-                        first.try_get("valid_from").map_err(database_error)?,
-                        first.try_get("valid_to").map_err(database_error)?,
-                    ),
+                if let (Some(at), Some(candidate)) =
+                    (row.try_get::<Option<i64>, _>("scanned_at").map_err(database_error)?, candidates.last_mut())
+                {
+                    candidate.passes.push(Pass {
+                        at: time_from(at)?,
+                        direction: direction_from(&row.try_get::<String, _>("direction").map_err(database_error)?)?,
+                        device: row.try_get("device").map_err(database_error)?,
+                    });
+                }
+            }
+            Ok(candidates)
+        }
+
+        /// The ticket a door sees for its scan: in a controlled performance first, else in
+        /// another performance of its institutions (so the door can say which). Two tickets
+        /// sharing a number at one door: the first imported wins. `candidates` are by id.
+        fn ticket_for(candidates: &[Candidate], door_scan: &DoorScan) -> Option<usize> {
+            let number = door_scan.scan.barcode.as_str();
+            let of_number = || candidates.iter().enumerate().filter(move |(_, c)| c.barcode == number);
+            of_number()
+                .find(|(_, c)| door_scan.performances.contains(&c.ticket.performance))
+                .or_else(|| of_number().find(|(_, c)| door_scan.institutions.iter().any(|i| i.0 == c.institution)))
+                .map(|(index, _)| index)
+        }
+
+        /// Scans of `group` recorded before (retries), by scan id.
+        async fn recorded_before(
+            connection: &mut <$db as sqlx::Database>::Connection,
+            group: &[DoorScan],
+        ) -> StorageResult<HashMap<String, ScanRecord>> {
+            let mut query = sqlx::QueryBuilder::<$db>::new(format!("SELECT {SCAN_COLUMNS} FROM scans WHERE scan_uuid IN ("));
+            let mut list = query.separated(", ");
+            for door_scan in group {
+                list.push_bind(door_scan.scan.scan_uuid.clone());
+            }
+            list.push_unseparated(")");
+            let rows = query.build().fetch_all(&mut *connection).await.map_err(database_error)?;
+            rows.iter().map(|row| scan_row(row).map(|record| (record.scan_uuid.clone(), record))).collect()
+        }
+
+        /// A decided scan to write: its record and its ticket's row.
+        struct Decided {
+            record: ScanRecord,
+            ticket_id: Option<i64>,
+            login: Option<i64>,
+            client_time: Millis,
+        }
+
+        /// Decides each scan of `group` in order, on `candidates` as stored plus the
+        /// admissions before it in the group. Scans in `recorded` (retries) are answered with
+        /// their first record. Returns every scan's answer, and what to write.
+        fn decide_group(
+            group: &[DoorScan],
+            mut candidates: Vec<Candidate>,
+            mut recorded: HashMap<String, ScanRecord>,
+        ) -> StorageResult<(Vec<ScanRecord>, Vec<Decided>)> {
+            let mut answers = Vec::with_capacity(group.len());
+            let mut decided = Vec::with_capacity(group.len());
+            for door_scan in group {
+                let scan = &door_scan.scan;
+                if let Some(first) = recorded.get(&scan.scan_uuid) {
+                    answers.push(first.clone());
+                    continue;
+                }
+                let found = ticket_for(&candidates, door_scan);
+                let judgement = match found {
+                    Some(index) => (door_scan.judge)(Some(&candidates[index].ticket), &candidates[index].passes),
+                    None => (door_scan.judge)(None, &[]),
                 };
-                let mut passes = Vec::new();
-                for row in &rows {
-                    // Two performances under control sharing a number: the first ticket wins.
-                    if row.try_get::<i64, _>("id").map_err(database_error)? != id {
-                        break;
-                    }
-                    if let Some(at) = row.try_get::<Option<i64>, _>("scanned_at").map_err(database_error)? {
-                        passes.push(Pass {
-                            at: time_from(at)?,
-                            direction: direction_from(&row.try_get::<String, _>("direction").map_err(database_error)?)?,
-                            device: row.try_get("device").map_err(database_error)?,
-                        });
-                    }
+                let record = ScanRecord {
+                    scan_uuid: scan.scan_uuid.clone(),
+                    performance: found.map(|index| candidates[index].ticket.performance),
+                    barcode: scan.barcode.to_string(),
+                    device: scan.device.clone(),
+                    scanned_at: scan.scanned_at,
+                    server_time: scan.server_time,
+                    direction: scan.direction,
+                    admitted: judgement.admitted,
+                    verdict: judgement.verdict,
+                    offline: scan.offline,
+                    anomaly: judgement.anomaly,
+                };
+                if let (Some(index), true) = (found, record.admitted) {
+                    let pass = Pass { at: time_from(record.scanned_at)?, direction: record.direction, device: record.device.clone() };
+                    let passes = &mut candidates[index].passes;
+                    let position = passes.partition_point(|p| p.at <= pass.at);
+                    passes.insert(position, pass);
                 }
-                Ok(Some(FoundTicket { id, ticket, passes, version: first.try_get("pass_version").map_err(database_error)? }))
+                recorded.insert(record.scan_uuid.clone(), record.clone());
+                answers.push(record.clone());
+                decided.push(Decided {
+                    record,
+                    ticket_id: found.map(|index| candidates[index].id),
+                    login: scan.login.map(|l| l.0),
+                    client_time: scan.client_time,
+                });
+            }
+            Ok((answers, decided))
+        }
+
+        /// Appends to `query` the statement writing `decided` (not empty). A scan id recorded
+        /// meanwhile fails it: the group is then decided again, knowing.
+        fn push_insert(query: &mut sqlx::QueryBuilder<'_, $db>, decided: &[Decided]) -> StorageResult<()> {
+            let mut verdicts = Vec::with_capacity(decided.len());
+            for d in decided {
+                verdicts.push(verdict_json(&d.record.verdict)?);
+            }
+            query.push(
+                "INSERT INTO scans (scan_uuid, performance_id, ticket_id, barcode, device, login_id, scanned_at, \
+                 client_time, server_time, direction, admitted, verdict, offline, anomaly) ",
+            );
+            query.push_values(decided.iter().zip(verdicts), |mut row, (d, verdict)| {
+                let record = &d.record;
+                row.push_bind(record.scan_uuid.clone())
+                    .push_bind(record.performance.map(|p| p.0))
+                    .push_bind(d.ticket_id)
+                    .push_bind(record.barcode.clone())
+                    .push_bind(record.device.clone())
+                    .push_bind(d.login)
+                    .push_bind(record.scanned_at)
+                    .push_bind(d.client_time)
+                    .push_bind(record.server_time)
+                    .push_bind(record.direction.as_str())
+                    .push_bind(record.admitted)
+                    .push_bind(verdict)
+                    .push_bind(record.offline)
+                    .push_bind(record.anomaly.map(Anomaly::as_str));
+            });
+            Ok(())
+        }
+
+        /// Writes the doors' groups (`door_queue.rs`) on one connection of `pool`, in
+        /// transactions of the dialect's `write_door_group`.
+        struct DoorWriter {
+            pool: sqlx::Pool<$db>,
+        }
+
+        impl super::door_queue::WriteGroup for DoorWriter {
+            type Connection = sqlx::pool::PoolConnection<$db>;
+
+            async fn connect(&self) -> StorageResult<Self::Connection> {
+                self.pool.acquire().await.map_err(database_error)
             }
 
-            async fn scan_by_uuid(&self, scan_uuid: &str) -> StorageResult<Option<ScanRecord>> {
-                let row = sqlx::query(&format!("SELECT {SCAN_COLUMNS} FROM scans WHERE scan_uuid = $1"))
-                    .bind(scan_uuid)
-                    .fetch_optional(&self.writer)
-                    .await
-                    .map_err(database_error)?;
-                row.map(|r| scan_row(&r)).transpose()
+            async fn write(&self, connection: &mut Self::Connection, group: &[DoorScan]) -> StorageResult<Vec<ScanRecord>> {
+                // Retried scans are rare: looked for only once the insert met one.
+                match write_door_group(connection, group, false).await {
+                    Err(StorageError::AlreadyExists) => write_door_group(connection, group, true).await,
+                    done => done,
+                }
             }
         }
 
@@ -213,45 +336,8 @@ macro_rules! scan_storage {
                 tx.commit().await.map_err(database_error)
             }
 
-            async fn record_scan(
-                &self,
-                institutions: &[InstitutionId],
-                performances: &[PerformanceId],
-                scan: &NewScan,
-                judge: Judge<'_>,
-            ) -> StorageResult<ScanRecord> {
-                loop {
-                    let found = self.find_ticket(institutions, performances, &scan.barcode).await?;
-                    let judgement = judge(found.as_ref().map(|f| &f.ticket), found.as_ref().map_or(&[], |f| &f.passes));
-                    let record = ScanRecord {
-                        scan_uuid: scan.scan_uuid.clone(),
-                        performance: found.as_ref().map(|f| f.ticket.performance),
-                        barcode: scan.barcode.to_string(),
-                        device: scan.device.clone(),
-                        scanned_at: scan.scanned_at,
-                        server_time: scan.server_time,
-                        direction: scan.direction,
-                        admitted: judgement.admitted,
-                        verdict: judgement.verdict,
-                        offline: scan.offline,
-                        anomaly: judgement.anomaly,
-                    };
-                    let admission = Admission {
-                        record,
-                        ticket_id: found.as_ref().map(|f| f.id),
-                        login: scan.login.map(|l| l.0),
-                        client_time: scan.client_time,
-                        version: found.as_ref().map_or(0, |f| f.version),
-                    };
-                    if let Some(written) = self.admit(admission).await? {
-                        return Ok(written);
-                    }
-                    // Either this scan id was recorded before (a retry: answer as the first
-                    // time), or another admission of the ticket landed first: decide again.
-                    if let Some(first) = self.scan_by_uuid(&scan.scan_uuid).await? {
-                        return Ok(first);
-                    }
-                }
+            async fn record_scans(&self, scans: Vec<DoorScan>) -> Vec<StorageResult<ScanRecord>> {
+                self.doors.record(scans).await
             }
 
             async fn performance_tickets(&self, performance: PerformanceId) -> StorageResult<Vec<TicketRow>> {

@@ -70,16 +70,6 @@ pub(super) fn verdict_json(verdict: &Verdict) -> StorageResult<String> {
     serde_json::to_string(verdict).map_err(|e| StorageError::Database(Box::new(e)))
 }
 
-/// A decided scan as the dialect's `ADMIT` statement writes it: the record, the ticket's row,
-/// and the pass version the decision was made on.
-pub(super) struct Admission {
-    pub record: app::backend::storage::ScanRecord,
-    pub ticket_id: Option<i64>,
-    pub login: Option<i64>,
-    pub client_time: app::backend::storage::Millis,
-    pub version: i64,
-}
-
 pub(super) fn verdict_from(json: &str) -> StorageResult<Verdict> {
     serde_json::from_str(json).map_err(|e| StorageError::Database(Box::new(e)))
 }

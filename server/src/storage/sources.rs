@@ -105,8 +105,7 @@ macro_rules! source_storage {
                     .execute(&mut **tx)
                     .await
                     .map_err(database_error)?;
-                    // An admission decided on the old version must now fail.
-                    sqlx::query("UPDATE tickets SET pass_version = pass_version + 1, changed_at = $2 WHERE id = $1")
+                    sqlx::query("UPDATE tickets SET changed_at = $2 WHERE id = $1")
                         .bind(ticket)
                         .bind(now)
                         .execute(&mut **tx)

@@ -3,14 +3,17 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::Row;
+use std::collections::HashMap;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{QueryBuilder, Row, Sqlite};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 
-use super::group_commit::GroupCommit;
+use super::door_queue::DoorQueue;
 use super::shared::*;
 use super::{OpenError, database_error};
 use app::backend::storage::{
-    Anomaly, DueAttachment, ImportMode, ImportedTicket, Judge, LoginRecord, MemberRecord, Millis, NewPerformance, NewScan,
+    Anomaly, DueAttachment, ImportMode, ImportedTicket, DoorScan, LoginRecord, MemberRecord, Millis, NewPerformance,
     NewSource, NewTicket, PendingCancellation, PendingPush, PerformanceContext, ScanRecord, SessionActor, SessionEnd, SourceRecord, StorageError,
     StorageResult, TicketRow,
 };
@@ -18,15 +21,15 @@ use app::domain::{
     AttachmentView, EventId, EventRecord, FieldValues, GridRow, ImportSummary, Institution, InstitutionId, InstitutionName,
     LoginId, LoginName, Rights, SourceId, SourceKind, VenueId, VenueRecord,
 };
-use app::engine::{Barcode, Pass, PerformanceId, Ticket};
+use app::engine::{Pass, PerformanceId, Ticket};
 
 pub struct SqliteStorage {
     pool: SqlitePool,
     /// SQLite takes one writer at a time: queueing writes on one connection here is fairer
     /// and faster than letting several connections poll the file lock.
     writer: SqlitePool,
-    /// The doors' admissions, committed on `writer` in groups.
-    admissions: GroupCommit,
+    /// The doors' scans, decided and written on `writer` in groups.
+    doors: DoorQueue,
     /// Alive as long as this storage: the checkpointer stops when it goes.
     _alive: std::sync::Arc<()>,
 }
@@ -60,13 +63,16 @@ impl SqliteStorage {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-65536");
         if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|source| OpenError::DataDir { path: dir.display().to_string(), source })?;
         }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await
             .map_err(OpenError::Connect)?;
@@ -81,25 +87,46 @@ impl SqliteStorage {
             .map_err(OpenError::Connect)?;
         let alive = std::sync::Arc::new(());
         spawn_checkpointer(pool.clone(), std::sync::Arc::downgrade(&alive));
-        let admissions = GroupCommit::start(writer.clone(), admit_statement);
-        Ok(Self { pool, writer, admissions, _alive: alive })
-    }
-
-    /// The record if written; `None` if this scan id was recorded before or the ticket's
-    /// version moved.
-    async fn admit(&self, admission: Admission) -> StorageResult<Option<ScanRecord>> {
-        self.admissions.admit(admission).await
+        let doors = DoorQueue::start(DoorWriter { pool: writer.clone() }).map_err(OpenError::Writer)?;
+        Ok(Self { pool, writer, doors, _alive: alive })
     }
 }
 
-/// Writes a scan; an admission only while the ticket's pass version is still `$15`. The
-/// trigger of migration 0003 bumps the version in the same statement, and SQLite runs one
-/// writer at a time, so two admissions decided on one version cannot both be written.
-const ADMIT: &str = "INSERT INTO scans (scan_uuid, performance_id, ticket_id, barcode, device, login_id, scanned_at, \
-     client_time, server_time, direction, admitted, verdict, offline, anomaly) \
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
-     WHERE NOT $11 OR $3 IS NULL OR EXISTS (SELECT 1 FROM tickets WHERE id = $3 AND pass_version = $15) \
-     ON CONFLICT (scan_uuid) DO NOTHING";
+/// Decides and writes a group of door scans in two round trips to SQLite's thread: the write
+/// lock (`BEGIN IMMEDIATE`, so no other writer commits between the decision and its record)
+/// with the read of the group's tickets, then the write with the commit. Each round trip is a
+/// wake-up of that thread, and they made most of a scan's time.
+async fn write_door_group(
+    connection: &mut PoolConnection<Sqlite>,
+    group: &[DoorScan],
+    look_for_retries: bool,
+) -> StorageResult<Vec<ScanRecord>> {
+    let written = async {
+        let mut read = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE; ");
+        push_candidates_query(&mut read, group);
+        let rows = read.build().fetch_all(&mut **connection).await.map_err(database_error)?;
+        let recorded = match look_for_retries {
+            true => recorded_before(&mut **connection, group).await?,
+            false => HashMap::new(),
+        };
+        let (answers, decided) = decide_group(group, candidates_from(&rows)?, recorded)?;
+        let mut write = QueryBuilder::<Sqlite>::new("");
+        if !decided.is_empty() {
+            push_insert(&mut write, &decided)?;
+            write.push("; ");
+        }
+        write.push("COMMIT");
+        write.build().execute(&mut **connection).await.map_err(database_error)?;
+        Ok(answers)
+    }
+    .await;
+    if written.is_err() {
+        // Whatever failed, the connection goes back to the pool with no transaction open
+        // (an error here only says none was).
+        let _ = sqlx::query("ROLLBACK").execute(&mut **connection).await;
+    }
+    written
+}
 
 /// SQLite's planner picks the report's indexes without statistics.
 const AFTER_BULK_IMPORT: Option<&str> = None;

@@ -291,6 +291,40 @@ async fn two_offline_devices_admitting_one_ticket_is_a_double_entry(backend: sup
 }
 on_both_backends!(two_offline_devices_admitting_one_ticket_is_a_double_entry);
 
+/// One upload is written as one group: each scan is decided on the admissions before it in
+/// the group, in time order, and retried ids among new ones are answered as the first time.
+async fn an_upload_is_decided_in_time_order_within_itself(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let v = venue(&app, &[("G1", TicketState::Valid, "g"), ("G2", TicketState::Valid, "g")]).await;
+    let client = app.signed_in("door", PASSWORD).await;
+    let first = client
+        .call("sync_upload", json!({"scans": [offline_scan("g-a", "G1", "tab-1", 1_780_000_000_000, v.performance)]}))
+        .await
+        .expect("upload");
+    assert_eq!(first["results"][0]["conflict"], json!(false));
+    // Sent out of order, a retry first: G2 by tab-2 at +5 s, G2 by tab-1 at +3 s.
+    let batch = json!([
+        offline_scan("g-a", "G1", "tab-1", 1_780_000_000_000, v.performance),
+        offline_scan("g-c", "G2", "tab-2", 1_780_000_005_000, v.performance),
+        offline_scan("g-b", "G2", "tab-1", 1_780_000_003_000, v.performance),
+    ]);
+    let outcome = client.call("sync_upload", json!({"scans": batch})).await.expect("upload");
+    let results: Vec<(String, bool)> = outcome["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| (r["scan_id"].as_str().unwrap_or_default().to_owned(), r["conflict"] == json!(true)))
+        .collect();
+    assert_eq!(
+        results,
+        vec![("g-a".to_owned(), false), ("g-b".to_owned(), false), ("g-c".to_owned(), true)],
+        "the earlier G2 entry stands, the later one is the double entry, the retry is unchanged"
+    );
+    assert_eq!(app.storage.scans_since(&[v.performance], 0).await.expect("scans").len(), 3);
+    assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 2);
+}
+on_both_backends!(an_upload_is_decided_in_time_order_within_itself);
+
 async fn the_live_feed_pushes_scans(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let v = venue(&app, &[("L1", TicketState::Valid, "g")]).await;

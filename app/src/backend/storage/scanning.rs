@@ -102,8 +102,21 @@ pub struct ScanRecord {
     pub anomaly: Option<Anomaly>,
 }
 
-/// Decides a scan from the ticket (if the number is known) and its passes, oldest first.
-pub type Judge<'a> = &'a (dyn Fn(Option<&Ticket>, &[Pass]) -> Judgement + Send + Sync);
+/// Decides a scan from the ticket (if the number is known) and its passes, oldest first. It
+/// runs inside the transaction that records the scan, and again if that transaction is
+/// retried: what it says of the last run is what was recorded.
+pub type Judge = Box<dyn Fn(Option<&Ticket>, &[Pass]) -> Judgement + Send + Sync>;
+
+/// A scan to decide and record at a door.
+pub struct DoorScan {
+    pub scan: NewScan,
+    /// The performances the door controls: the number is looked for there first.
+    pub performances: Vec<PerformanceId>,
+    /// Their institutions: a number found elsewhere in them lets the door say which
+    /// performance it belongs to.
+    pub institutions: Vec<InstitutionId>,
+    pub judge: Judge,
+}
 
 #[async_trait]
 pub trait ScanStorage: Send + Sync {
@@ -112,18 +125,13 @@ pub trait ScanStorage: Send + Sync {
     /// Adds new numbers and updates known ones, in one transaction.
     async fn upsert_tickets(&self, performance: PerformanceId, tickets: &[NewTicket], now: Millis) -> StorageResult<()>;
 
-    /// Decides and records one scan as a single atomic step: `judge` sees the ticket and its
-    /// passes as stored, and an admission is written only if no other admission of that ticket
-    /// landed in between (otherwise `judge` runs again on the new state). The ticket is looked
-    /// for in `performances` first, then in the other performances of `institutions`. A scan
-    /// id already recorded returns the first record unchanged.
-    async fn record_scan(
-        &self,
-        institutions: &[InstitutionId],
-        performances: &[PerformanceId],
-        scan: &NewScan,
-        judge: Judge<'_>,
-    ) -> StorageResult<ScanRecord>;
+    /// Decides and records scans, each as one atomic step, in the order given: `judge` sees
+    /// the ticket and its passes as stored, admissions of the scans before it included, and
+    /// no other admission of that ticket can land between the decision and its record,
+    /// whatever the number of server processes. The ticket is looked for in the door's
+    /// performances first, then in the other performances of its institutions. A scan id
+    /// already recorded is answered with the first record, unchanged. One answer a scan.
+    async fn record_scans(&self, scans: Vec<DoorScan>) -> Vec<StorageResult<ScanRecord>>;
 
     async fn performance_tickets(&self, performance: PerformanceId) -> StorageResult<Vec<TicketRow>>;
     async fn tickets_changed_since(&self, performances: &[PerformanceId], since: Millis) -> StorageResult<Vec<TicketRow>>;
