@@ -39,9 +39,14 @@ impl PgStorage {
             .await
             .map_err(OpenError::Connect)?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await.map_err(OpenError::Migrate)?;
-        // The scan writer's own connection, opened on its thread: its answers arrive there.
-        let door_pool = PgPoolOptions::new().max_connections(1).test_before_acquire(false).connect_lazy_with(options);
-        let doors = DoorQueue::start(DoorWriter { pool: door_pool }).map_err(OpenError::Writer)?;
+        // Each scan writer has a connection of its own, opened on its thread: its answers
+        // arrive there.
+        let door_writers = (0..DOOR_WRITERS)
+            .map(|_| DoorWriter {
+                pool: PgPoolOptions::new().max_connections(1).test_before_acquire(false).connect_lazy_with(options.clone()),
+            })
+            .collect();
+        let doors = DoorQueue::start(door_writers).map_err(OpenError::Writer)?;
         Ok(Self { doors, writer: pool.clone(), pool })
     }
 
@@ -49,6 +54,10 @@ impl PgStorage {
         &self.pool
     }
 }
+
+/// Groups of door scans written at once by a process: while one waits for its commit to reach
+/// the disk, another is decided. Groups that share a ticket wait for each other's locks.
+const DOOR_WRITERS: usize = 2;
 
 /// Decides and writes a group of door scans. Several processes write scans at once: the
 /// group's tickets' rows are locked first (`FOR UPDATE`), so an admission of one of them

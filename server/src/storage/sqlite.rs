@@ -87,7 +87,7 @@ impl SqliteStorage {
             .map_err(OpenError::Connect)?;
         let alive = std::sync::Arc::new(());
         spawn_checkpointer(pool.clone(), std::sync::Arc::downgrade(&alive));
-        let doors = DoorQueue::start(DoorWriter { pool: writer.clone() }).map_err(OpenError::Writer)?;
+        let doors = DoorQueue::start(vec![DoorWriter { pool: writer.clone() }]).map_err(OpenError::Writer)?;
         Ok(Self { pool, writer, doors, _alive: alive })
     }
 }
