@@ -74,7 +74,7 @@ async fn write_door_group(
     lock.push(" ORDER BY t.id FOR UPDATE OF t");
     lock.build().execute(&mut *tx).await.map_err(database_error)?;
     let recorded = match look_for_retries {
-        true => recorded_before(&mut *tx, group).await?,
+        true => recorded_before(&mut tx, group).await?,
         false => HashMap::new(),
     };
     // A statement after the locks: its snapshot sees every admission committed before them.

@@ -106,7 +106,7 @@ async fn write_door_group(
         push_candidates_query(&mut read, group);
         let rows = read.build().fetch_all(&mut **connection).await.map_err(database_error)?;
         let recorded = match look_for_retries {
-            true => recorded_before(&mut **connection, group).await?,
+            true => recorded_before(connection, group).await?,
             false => HashMap::new(),
         };
         let (answers, decided) = decide_group(group, candidates_from(&rows)?, recorded)?;
