@@ -201,8 +201,10 @@ pub async fn upload(
     let mut records = Vec::with_capacity(door_scans.len());
     for (answer, server_verdict) in storage.record_scans(door_scans).await.into_iter().zip(server_verdicts) {
         let record = answer?;
-        // A scan recorded before is not judged again: its first verdict stands.
-        let server_verdict = server_verdict.lock().ok().and_then(|mut slot| slot.take()).unwrap_or_else(|| record.verdict.clone());
+        // A scan recorded by an earlier call keeps its first verdict (its judge may have run
+        // before the storage found it recorded, on a state that holds its own pass).
+        let judged_now = server_verdict.lock().ok().and_then(|mut slot| slot.take()).filter(|_| record.server_time == now);
+        let server_verdict = judged_now.unwrap_or_else(|| record.verdict.clone());
         results.push(UploadedScan { scan_id: record.scan_uuid.clone(), server_verdict, conflict: record.anomaly.is_some() });
         records.push(record);
     }

@@ -320,6 +320,8 @@ async fn an_upload_is_decided_in_time_order_within_itself(backend: support::Back
         vec![("g-a".to_owned(), false), ("g-b".to_owned(), false), ("g-c".to_owned(), true)],
         "the earlier G2 entry stands, the later one is the double entry, the retry is unchanged"
     );
+    assert_eq!(outcome["results"][0]["server_verdict"], first["results"][0]["server_verdict"], "the retry keeps its first verdict");
+    assert_eq!(outcome["results"][0]["server_verdict"]["verdict"], json!("accepted"));
     assert_eq!(app.storage.scans_since(&[v.performance], 0).await.expect("scans").len(), 3);
     assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 2);
 }
