@@ -127,10 +127,13 @@ async fn write_groups<W: WriteGroup>(writer: W, batches: Arc<Mutex<mpsc::Receive
     }
 }
 
+fn not_recorded(e: &StorageError) -> StorageError {
+    StorageError::Database(format!("the scan was not recorded: {e}").into())
+}
+
 fn answer_all_failed(group: Group, e: &StorageError) {
     for batch in group.batches {
-        let failed = batch.scans.iter().map(|_| Err(StorageError::Database(format!("the scan was not recorded: {e}").into())));
-        let _ = batch.answer.send(failed.collect());
+        let _ = batch.answer.send(batch.scans.iter().map(|_| Err(not_recorded(e))).collect());
     }
 }
 
@@ -157,7 +160,7 @@ async fn write_group<W: WriteGroup>(writer: &W, connection: &mut W::Connection, 
         }
         Err(e) => {
             tracing::error!(error = %e, "a scan could not be recorded");
-            vec![Err(StorageError::Database(format!("the scan was not recorded: {e}").into()))]
+            vec![Err(not_recorded(&e))]
         }
     };
     let mut records = records.into_iter();

@@ -84,7 +84,7 @@ async fn write_door_group(
     let (answers, decided) = decide_group(group, candidates_from(&rows)?, recorded)?;
     if !decided.is_empty() {
         let mut write = QueryBuilder::<Postgres>::new("");
-        push_insert(&mut write, &decided)?;
+        push_insert(&mut write, &answers, &decided)?;
         write.build().execute(&mut *tx).await.map_err(database_error)?;
     }
     tx.commit().await.map_err(database_error)?;

@@ -57,15 +57,15 @@ macro_rules! scan_storage {
         /// `FROM … WHERE` over the tickets any scan of `group` may be about (its numbers in the
         /// doors' performances, or elsewhere in their institutions), with their passes or not.
         fn push_group_tickets(query: &mut sqlx::QueryBuilder<'_, $db>, group: &[DoorScan], with_passes: bool) {
-            let mut barcodes: Vec<&str> = group.iter().map(|d| d.scan.barcode.as_str()).collect();
-            barcodes.sort_unstable();
-            barcodes.dedup();
-            let mut performances: Vec<i64> = group.iter().flat_map(|d| d.performances.iter().map(|p| p.0)).collect();
-            performances.sort_unstable();
-            performances.dedup();
-            let mut institutions: Vec<i64> = group.iter().flat_map(|d| d.institutions.iter().map(|i| i.0)).collect();
-            institutions.sort_unstable();
-            institutions.dedup();
+            fn distinct<T: Ord>(items: impl Iterator<Item = T>) -> Vec<T> {
+                let mut items: Vec<T> = items.collect();
+                items.sort_unstable();
+                items.dedup();
+                items
+            }
+            let barcodes = distinct(group.iter().map(|d| d.scan.barcode.as_str()));
+            let performances = distinct(group.iter().flat_map(|d| d.performances.iter().map(|p| p.0)));
+            let institutions = distinct(group.iter().flat_map(|d| d.institutions.iter().map(|i| i.0)));
             query.push(
                 " FROM tickets t JOIN performances p ON p.id = t.performance_id JOIN events e ON e.id = p.event_id \
                  JOIN venues v ON v.id = e.venue_id ",
@@ -156,28 +156,35 @@ macro_rules! scan_storage {
             rows.iter().map(|row| scan_row(row).map(|record| (record.scan_uuid.clone(), record))).collect()
         }
 
-        /// A decided scan to write: its record and its ticket's row.
+        /// A decided scan to write: its record (an index into the group's answers) and its
+        /// ticket's row.
         struct Decided {
-            record: ScanRecord,
+            answer: usize,
             ticket_id: Option<i64>,
             login: Option<i64>,
             client_time: Millis,
         }
 
         /// Decides each scan of `group` in order, on `candidates` as stored plus the
-        /// admissions before it in the group. Scans in `recorded` (retries) are answered with
-        /// their first record. Returns every scan's answer, and what to write.
+        /// admissions before it in the group. Scans in `recorded` (retries), or met earlier in
+        /// the group, are answered with their first record. Returns every scan's answer, and
+        /// what to write.
         fn decide_group(
             group: &[DoorScan],
             mut candidates: Vec<Candidate>,
-            mut recorded: HashMap<String, ScanRecord>,
+            recorded: HashMap<String, ScanRecord>,
         ) -> StorageResult<(Vec<ScanRecord>, Vec<Decided>)> {
-            let mut answers = Vec::with_capacity(group.len());
+            let mut answers: Vec<ScanRecord> = Vec::with_capacity(group.len());
             let mut decided = Vec::with_capacity(group.len());
+            let mut decided_here: HashMap<&str, usize> = HashMap::new();
             for door_scan in group {
                 let scan = &door_scan.scan;
                 if let Some(first) = recorded.get(&scan.scan_uuid) {
                     answers.push(first.clone());
+                    continue;
+                }
+                if let Some(&first) = decided_here.get(scan.scan_uuid.as_str()) {
+                    answers.push(answers[first].clone());
                     continue;
                 }
                 let found = ticket_for(&candidates, door_scan);
@@ -185,7 +192,20 @@ macro_rules! scan_storage {
                     Some(index) => (door_scan.judge)(Some(&candidates[index].ticket), &candidates[index].passes),
                     None => (door_scan.judge)(None, &[]),
                 };
-                let record = ScanRecord {
+                if let (Some(index), true) = (found, judgement.admitted) {
+                    let pass = Pass { at: time_from(scan.scanned_at)?, direction: scan.direction, device: scan.device.clone() };
+                    let passes = &mut candidates[index].passes;
+                    let position = passes.partition_point(|p| p.at <= pass.at);
+                    passes.insert(position, pass);
+                }
+                decided_here.insert(&scan.scan_uuid, answers.len());
+                decided.push(Decided {
+                    answer: answers.len(),
+                    ticket_id: found.map(|index| candidates[index].id),
+                    login: scan.login.map(|l| l.0),
+                    client_time: scan.client_time,
+                });
+                answers.push(ScanRecord {
                     scan_uuid: scan.scan_uuid.clone(),
                     performance: found.map(|index| candidates[index].ticket.performance),
                     barcode: scan.barcode.to_string(),
@@ -197,38 +217,25 @@ macro_rules! scan_storage {
                     verdict: judgement.verdict,
                     offline: scan.offline,
                     anomaly: judgement.anomaly,
-                };
-                if let (Some(index), true) = (found, record.admitted) {
-                    let pass = Pass { at: time_from(record.scanned_at)?, direction: record.direction, device: record.device.clone() };
-                    let passes = &mut candidates[index].passes;
-                    let position = passes.partition_point(|p| p.at <= pass.at);
-                    passes.insert(position, pass);
-                }
-                recorded.insert(record.scan_uuid.clone(), record.clone());
-                answers.push(record.clone());
-                decided.push(Decided {
-                    record,
-                    ticket_id: found.map(|index| candidates[index].id),
-                    login: scan.login.map(|l| l.0),
-                    client_time: scan.client_time,
                 });
             }
             Ok((answers, decided))
         }
 
-        /// Appends to `query` the statement writing `decided` (not empty). A scan id recorded
-        /// meanwhile fails it: the group is then decided again, knowing.
-        fn push_insert(query: &mut sqlx::QueryBuilder<'_, $db>, decided: &[Decided]) -> StorageResult<()> {
+        /// Appends to `query` the statement writing `decided` (not empty), whose records are
+        /// in `answers`. A scan id recorded meanwhile fails it: the group is then decided
+        /// again, knowing.
+        fn push_insert(query: &mut sqlx::QueryBuilder<'_, $db>, answers: &[ScanRecord], decided: &[Decided]) -> StorageResult<()> {
             let mut verdicts = Vec::with_capacity(decided.len());
             for d in decided {
-                verdicts.push(verdict_json(&d.record.verdict)?);
+                verdicts.push(verdict_json(&answers[d.answer].verdict)?);
             }
             query.push(
                 "INSERT INTO scans (scan_uuid, performance_id, ticket_id, barcode, device, login_id, scanned_at, \
                  client_time, server_time, direction, admitted, verdict, offline, anomaly) ",
             );
             query.push_values(decided.iter().zip(verdicts), |mut row, (d, verdict)| {
-                let record = &d.record;
+                let record = &answers[d.answer];
                 row.push_bind(record.scan_uuid.clone())
                     .push_bind(record.performance.map(|p| p.0))
                     .push_bind(d.ticket_id)

@@ -112,7 +112,7 @@ async fn write_door_group(
         let (answers, decided) = decide_group(group, candidates_from(&rows)?, recorded)?;
         let mut write = QueryBuilder::<Sqlite>::new("");
         if !decided.is_empty() {
-            push_insert(&mut write, &decided)?;
+            push_insert(&mut write, &answers, &decided)?;
             write.push("; ");
         }
         write.push("COMMIT");
