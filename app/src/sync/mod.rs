@@ -5,5 +5,6 @@
 pub mod api;
 pub mod device;
 pub mod protocol;
+pub mod scan_id;
 #[cfg(feature = "ssr")]
 pub mod service;

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use app::backend::ServerContext;
 use app::backend::storage::{NewPerformance, NewTicket, Storage};
 use app::domain::{InstitutionId, InstitutionName, LoginName, Password, Rights};
+use app::sync::scan_id::time_ordered_scan_id;
 use app::engine::{Barcode, Checkpoint, Mode, PerformanceId, Scan, Ticket, TicketBook, TicketState};
 use leptos::prelude::LeptosOptions;
 use serde_json::json;
@@ -164,7 +165,7 @@ async fn snapshot_size(base_url: &str, performance: PerformanceId, tickets: usiz
     }
 }
 
-async fn replay(base_url: &str, performance: PerformanceId, scans: &Arc<Vec<String>>, concurrency: usize, run: usize) -> Vec<(Duration, String)> {
+async fn replay(base_url: &str, performance: PerformanceId, scans: &Arc<Vec<String>>, concurrency: usize) -> Vec<(Duration, String)> {
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
     for worker in 0..concurrency {
@@ -182,7 +183,9 @@ async fn replay(base_url: &str, performance: PerformanceId, scans: &Arc<Vec<Stri
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(barcode) = scans.get(i) else { break };
-                let body = json!({"request": {"scan_id": format!("r{run}-{i}"), "barcode": barcode, "device": format!("bench{worker}"),
+                // Ids as the scanner makes them (time first), unique across runs on one database.
+                let scan_id = time_ordered_scan_id(chrono::Utc::now().timestamp_millis(), rand::random());
+                let body = json!({"request": {"scan_id": scan_id, "barcode": barcode, "device": format!("bench{worker}"),
                                               "client_time": 0, "door": {"performances": [performance], "mode": {"mode": "single_pass"}}}});
                 let started = Instant::now();
                 let answer: serde_json::Value =
@@ -237,6 +240,16 @@ fn check_tally(tickets: &[WorkloadTicket], scans: &[String], outcomes: &[(Durati
     Ok(())
 }
 
+/// The figures reports and gauges read (tickets admitted) count every acceptance, once.
+async fn check_figures(storage: &dyn Storage, performance: PerformanceId, outcomes: &[(Duration, String)]) -> Result<(), String> {
+    let accepted = outcomes.iter().filter(|(_, outcome)| outcome == "accepted").count() as u64;
+    let (admitted, _) = storage.admission_counts(performance).await.map_err(|e| e.to_string())?;
+    match admitted == accepted {
+        true => Ok(println!("  figures OK: {admitted} tickets admitted")),
+        false => Err(format!("figures wrong: {admitted} tickets admitted, {accepted} acceptances")),
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = args()?;
@@ -287,7 +300,7 @@ async fn main() -> Result<(), String> {
             snapshot_size(&base_url, performance, tickets.len()).await;
         }
         let started = Instant::now();
-        let outcomes = replay(&base_url, performance, &scans, concurrency, run).await;
+        let outcomes = replay(&base_url, performance, &scans, concurrency).await;
         let elapsed = started.elapsed();
         let mut latencies: Vec<Duration> = outcomes.iter().map(|(l, _)| *l).collect();
         latencies.sort();
@@ -300,7 +313,11 @@ async fn main() -> Result<(), String> {
             percentile(&latencies, 0.95).as_secs_f64() * 1e3,
             percentile(&latencies, 0.99).as_secs_f64() * 1e3,
         );
-        if let Err(e) = check_tally(&tickets, &scans, &outcomes) {
+        let checked = match check_tally(&tickets, &scans, &outcomes) {
+            Ok(()) => check_figures(storage.as_ref(), performance, &outcomes).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = checked {
             println!("  {e}");
             failed = true;
         }

@@ -140,6 +140,7 @@ macro_rules! report_storage {
         #[async_trait::async_trait]
         impl app::backend::storage::ReportStorage for $storage {
             async fn report_page(&self, query: &app::domain::ReportQuery) -> StorageResult<app::domain::ReportPage> {
+                self.figures_up_to_date().await?;
                 use app::domain::ReportColumn;
                 let pattern = (!query.filter.is_empty()).then(|| query.filter.like_pattern());
                 // Numbered in order of appearance: $1 performance, then the pattern if any.
@@ -255,6 +256,7 @@ macro_rules! report_storage {
             }
 
             async fn report_chunk(&self, performance: PerformanceId, after: Option<&str>, limit: u32) -> StorageResult<Vec<app::domain::ReportRow>> {
+                self.figures_up_to_date().await?;
                 let (after_clause, limit_param) = if after.is_some() { (" AND t.barcode > $2", "$3") } else { ("", "$2") };
                 let page = format!(
                     "SELECT t.id FROM tickets t WHERE t.performance_id = $1{after_clause} ORDER BY t.barcode LIMIT {limit_param}"

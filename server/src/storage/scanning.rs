@@ -379,6 +379,7 @@ macro_rules! scan_storage {
             }
 
             async fn admission_counts(&self, performance: PerformanceId) -> StorageResult<(u64, u64)> {
+                self.figures_up_to_date().await?;
                 // A ticket that ever entered carries its first entry (migration 0007).
                 let admitted: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM tickets WHERE performance_id = $1 AND first_entry IS NOT NULL",

@@ -254,6 +254,7 @@ macro_rules! show_storage {
             }
 
             async fn performance_grid(&self, institution: InstitutionId, with_archived: bool) -> StorageResult<Vec<GridRow>> {
+                self.figures_up_to_date().await?;
                 let rows = sqlx::query(
                     "SELECT p.id, p.label, p.starts_at, p.valid_from, p.valid_to, p.import_end, p.pda_open, p.archived, \
                      e.name AS event_name, v.name AS venue_name, v.time_zone, \

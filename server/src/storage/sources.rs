@@ -80,7 +80,7 @@ macro_rules! source_storage {
                 for (barcode, at) in scanned {
                     let ticket: Option<i64> = sqlx::query_scalar(
                         "SELECT t.id FROM tickets t WHERE t.performance_id = $1 AND t.barcode = $2 AND t.source_id = $3 \
-                         AND t.passes = 0",
+                         AND NOT EXISTS (SELECT 1 FROM scans s WHERE s.ticket_id = t.id AND s.admitted)",
                     )
                     .bind(performance.0)
                     .bind(*barcode)

@@ -30,29 +30,67 @@ pub struct SqliteStorage {
     writer: SqlitePool,
     /// The doors' scans, decided and written on `writer` in groups.
     doors: DoorQueue,
-    /// Alive as long as this storage: the checkpointer stops when it goes.
+    /// Alive as long as this storage: the background upkeep stops when it goes.
     _alive: std::sync::Arc<()>,
 }
 
 /// How often the WAL is copied back into the database file, off the writer's path.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-/// The writer never checkpoints (it would stall the scan whose commit crossed the threshold):
-/// a reader does it in the background, passively, so neither side waits for the other.
-fn spawn_checkpointer(pool: SqlitePool, alive: std::sync::Weak<()>) {
+/// How often the tickets' figures catch up with the scans (migration 0010). A batch costs about
+/// 8 µs an admission (measured: 9,422 in 78 ms), so at 10,000 scans/s it holds the write lock
+/// some 40 ms every half second; reports bring the figures up to date before they read them.
+const FIGURES_EVERY: Duration = Duration::from_millis(500);
+
+/// Runs `job` every `period` in the background, as long as `alive` is.
+fn spawn_upkeep<F, Fut>(period: Duration, alive: std::sync::Weak<()>, job: F)
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(CHECKPOINT_EVERY);
+        let mut ticks = tokio::time::interval(period);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
             if alive.upgrade().is_none() {
                 return;
             }
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
-                tracing::warn!(error = %e, "WAL checkpoint failed");
-            }
+            job().await;
         }
     });
+}
+
+/// The writer never checkpoints (it would stall the scan whose commit crossed the threshold):
+/// a reader does it in the background, passively, so neither side waits for the other.
+async fn checkpoint(pool: &SqlitePool) {
+    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(pool).await {
+        tracing::warn!(error = %e, "WAL checkpoint failed");
+    }
+}
+
+/// Adds the admissions recorded since the last batch to their tickets' passes and first entry
+/// (the figures reports sort on), and moves the mark, in one transaction.
+async fn bring_figures_up_to_date(writer: &SqlitePool) -> StorageResult<()> {
+    let mut connection = writer.acquire().await.map_err(database_error)?;
+    let done = sqlx::query(
+        "BEGIN IMMEDIATE; \
+         UPDATE tickets SET passes = tickets.passes + f.passes, \
+         first_entry = COALESCE(MIN(tickets.first_entry, f.first_entry), tickets.first_entry, f.first_entry) \
+         FROM (SELECT ticket_id, COUNT(*) AS passes, MIN(CASE WHEN direction = 'in' THEN scanned_at END) AS first_entry \
+               FROM scans WHERE id > (SELECT last_scan_id FROM ticket_figures_counted) AND admitted AND ticket_id IS NOT NULL \
+               GROUP BY ticket_id) AS f \
+         WHERE tickets.id = f.ticket_id; \
+         UPDATE ticket_figures_counted SET last_scan_id = (SELECT COALESCE(MAX(id), last_scan_id) FROM scans); \
+         COMMIT",
+    )
+    .execute(&mut *connection)
+    .await;
+    if done.is_err() {
+        // The connection goes back to the pool with no transaction open.
+        let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+    }
+    done.map(|_| ()).map_err(database_error)
 }
 
 impl SqliteStorage {
@@ -86,7 +124,20 @@ impl SqliteStorage {
             .await
             .map_err(OpenError::Connect)?;
         let alive = std::sync::Arc::new(());
-        spawn_checkpointer(pool.clone(), std::sync::Arc::downgrade(&alive));
+        let readers = pool.clone();
+        spawn_upkeep(CHECKPOINT_EVERY, std::sync::Arc::downgrade(&alive), move || {
+            let readers = readers.clone();
+            async move { checkpoint(&readers).await }
+        });
+        let figures_writer = writer.clone();
+        spawn_upkeep(FIGURES_EVERY, std::sync::Arc::downgrade(&alive), move || {
+            let writer = figures_writer.clone();
+            async move {
+                if let Err(e) = bring_figures_up_to_date(&writer).await {
+                    tracing::warn!(error = %e, "the tickets' figures could not catch up with the scans");
+                }
+            }
+        });
         let doors = DoorQueue::start(vec![DoorWriter { pool: writer.clone() }]).map_err(OpenError::Writer)?;
         Ok(Self { pool, writer, doors, _alive: alive })
     }
@@ -126,6 +177,13 @@ async fn write_door_group(
         let _ = sqlx::query("ROLLBACK").execute(&mut **connection).await;
     }
     written
+}
+
+impl SqliteStorage {
+    /// Reports read the figures up to the last scan recorded.
+    async fn figures_up_to_date(&self) -> StorageResult<()> {
+        bring_figures_up_to_date(&self.writer).await
+    }
 }
 
 /// SQLite's planner picks the report's indexes without statistics.

@@ -164,3 +164,98 @@ async fn bootstrap_creates_root_and_first_master_once(backend: support::Backend)
     .is_err(), "a too-short admin password is refused with a clear error");
 }
 on_both_backends!(bootstrap_creates_root_and_first_master_once);
+
+/// An admission or a refusal, as a door's judge would say it, without its rules.
+fn judged(admitted: bool) -> app::backend::storage::Judge {
+    use app::backend::storage::Judgement;
+    use app::engine::{Direction, Refusal, Verdict};
+    Box::new(move |_, _| {
+        let verdict = if admitted { Verdict::Accepted { direction: Direction::In } } else { Verdict::Refused { reason: Refusal::Cancelled } };
+        Judgement { verdict, admitted, anomaly: None }
+    })
+}
+
+fn door_scan(
+    id: &str,
+    barcode: &str,
+    at: i64,
+    direction: app::engine::Direction,
+    door: (app::engine::PerformanceId, app::domain::InstitutionId),
+    admitted: bool,
+) -> app::backend::storage::DoorScan {
+    app::backend::storage::DoorScan {
+        scan: app::backend::storage::NewScan {
+            scan_uuid: id.to_owned(),
+            barcode: app::engine::Barcode::parse(barcode).expect("code"),
+            device: "gate".to_owned(),
+            login: None,
+            scanned_at: at,
+            client_time: at,
+            server_time: at,
+            direction,
+            offline: false,
+        },
+        performances: vec![door.0],
+        institutions: vec![door.1],
+        judge: judged(admitted),
+    }
+}
+
+/// The figures reports sort on (passes, first entry) count every admission and nothing else,
+/// whenever they are read: right after the scans, and after the storage was closed and opened
+/// again on the same database.
+async fn ticket_figures_count_every_admission(backend: support::Backend) {
+    use app::backend::storage::{NewPerformance, NewTicket};
+    use app::engine::{Barcode, Direction, TicketState};
+    let Some(url) = support::fresh_database_url(backend).await else { return };
+    let storage = server::storage::open(&url).await.expect("open").storage;
+    let root = storage.create_institution(None, &name("root")).await.expect("root").id;
+    let venue = storage.create_venue(root, "Hall", "Europe/Paris").await.expect("venue");
+    let event = storage.create_event(venue, "Show").await.expect("event");
+    let performance = storage
+        .create_performance(&NewPerformance { event, label: "Tonight".into(), starts_at: None, window: None, import_end: None })
+        .await
+        .expect("performance");
+    let tickets: Vec<NewTicket> = ["A1", "B2", "C3"]
+        .iter()
+        .map(|b| NewTicket { barcode: Barcode::parse(b).expect("code"), state: TicketState::Valid, category: "floor".into(), holder: None })
+        .collect();
+    storage.upsert_tickets(performance, &tickets, 1).await.expect("tickets");
+    let door = (performance, root);
+    let figures = |rows: Vec<app::domain::ReportRow>| -> Vec<(String, u32, Option<i64>)> {
+        rows.into_iter().map(|r| (r.barcode, r.passes, r.first_entry)).collect()
+    };
+
+    let answers = storage
+        .record_scans(vec![
+            door_scan("s1", "A1", 2_000, Direction::In, door, true),
+            door_scan("s2", "A1", 3_000, Direction::Out, door, true),
+            door_scan("s3", "B2", 2_500, Direction::Out, door, true),
+            door_scan("s4", "C3", 2_600, Direction::In, door, false),
+        ])
+        .await;
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    let rows = storage.report_chunk(performance, None, 10).await.expect("report");
+    assert_eq!(
+        figures(rows),
+        vec![("A1".into(), 2, Some(2_000)), ("B2".into(), 1, None), ("C3".into(), 0, None)],
+        "an exit is a pass but no entry; a refusal is neither"
+    );
+    assert_eq!(storage.admission_counts(performance).await.expect("counts"), (1, 3));
+
+    // Scanned, then closed at once: whatever was not counted yet is counted after the reopen.
+    let answers = storage.record_scans(vec![door_scan("s5", "A1", 1_000, Direction::In, door, true)]).await;
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    drop(storage);
+    let storage = server::storage::open(&url).await.expect("reopen").storage;
+    let answers = storage.record_scans(vec![door_scan("s6", "C3", 4_000, Direction::In, door, true)]).await;
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    let rows = storage.report_chunk(performance, None, 10).await.expect("report");
+    assert_eq!(
+        figures(rows),
+        vec![("A1".into(), 3, Some(1_000)), ("B2".into(), 1, None), ("C3".into(), 1, Some(4_000))],
+        "an earlier entry recorded later moves the first entry back"
+    );
+    assert_eq!(storage.admission_counts(performance).await.expect("counts"), (2, 3));
+}
+on_both_backends!(ticket_figures_count_every_admission);

@@ -40,10 +40,14 @@ fn store() -> Option<Rc<DeviceStore>> {
 
 /// A fresh id for a scan: the server counts each id once, however often it is sent.
 pub fn new_scan_id() -> String {
-    web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .map(|c| c.random_uuid())
-        .unwrap_or_else(|| format!("{}-{}", now_millis(), (js_sys::Math::random() * 1e12) as u64))
+    let mut random = [0u8; 16];
+    let filled = web_sys::window().and_then(|w| w.crypto().ok()).is_some_and(|c| c.get_random_values_with_u8_array(&mut random).is_ok());
+    if !filled {
+        // No Web Crypto (an old browser): the id only has to be unique, not secret.
+        let (high, low) = (js_sys::Math::random().to_bits() as u128, js_sys::Math::random().to_bits() as u128);
+        random = ((high << 64) | low).to_le_bytes();
+    }
+    crate::sync::scan_id::time_ordered_scan_id(now_millis(), u128::from_le_bytes(random))
 }
 
 /// This device's name, made once and kept: it is what "already scanned by" shows.
