@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use app::backend::ServerContext;
 use app::backend::storage::{NewPerformance, NewTicket, Storage};
 use app::domain::{InstitutionId, InstitutionName, LoginName, Password, Rights};
+use app::sync::protocol::{Door, ScanRequest};
 use app::sync::scan_id::time_ordered_scan_id;
 use app::engine::{Barcode, Checkpoint, Mode, PerformanceId, Scan, Ticket, TicketBook, TicketState};
 use leptos::prelude::LeptosOptions;
@@ -168,6 +169,12 @@ async fn snapshot_size(base_url: &str, performance: PerformanceId, tickets: usiz
     }
 }
 
+/// The arguments of the `scan` server function, as the scanner sends them.
+#[derive(serde::Serialize)]
+struct ScanCall<'a> {
+    request: &'a ScanRequest,
+}
+
 async fn replay(base_url: &str, performance: PerformanceId, scans: &Arc<Vec<String>>, concurrency: usize) -> Vec<(Duration, String)> {
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
@@ -180,19 +187,33 @@ async fn replay(base_url: &str, performance: PerformanceId, scans: &Arc<Vec<Stri
             .await
             .expect("sign in");
         assert!(signed.status().is_success(), "sign-in failed");
-        let (next, scans, base_url) = (next.clone(), scans.clone(), base_url.to_owned());
+        let scan_url = reqwest::Url::parse(&format!("{base_url}/api/scan")).expect("scan URL");
+        let (next, scans) = (next.clone(), scans.clone());
         workers.push(tokio::spawn(async move {
+            let door = Door { performances: vec![performance], mode: Mode::SinglePass };
             let mut results = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(barcode) = scans.get(i) else { break };
-                // Ids as the scanner makes them (time first), unique across runs on one database.
-                let scan_id = time_ordered_scan_id(chrono::Utc::now().timestamp_millis(), rand::random());
-                let body = json!({"request": {"scan_id": scan_id, "barcode": barcode, "device": format!("bench{worker}"),
-                                              "client_time": 0, "door": {"performances": [performance], "mode": {"mode": "single_pass"}}}});
+                let request = ScanRequest {
+                    // Ids as the scanner makes them (time first), unique across runs on one database.
+                    scan_id: time_ordered_scan_id(chrono::Utc::now().timestamp_millis(), rand::random()),
+                    barcode: barcode.clone(),
+                    device: format!("bench{worker}"),
+                    client_time: 0,
+                    door: door.clone(),
+                };
                 let started = Instant::now();
-                let answer: serde_json::Value =
-                    http.post(format!("{base_url}/api/scan")).header("accept-encoding", BROWSER_ENCODINGS).json(&body).send().await.expect("scan").json().await.expect("json");
+                let answer: serde_json::Value = http
+                    .post(scan_url.clone())
+                    .header("accept-encoding", BROWSER_ENCODINGS)
+                    .json(&ScanCall { request: &request })
+                    .send()
+                    .await
+                    .expect("scan")
+                    .json()
+                    .await
+                    .expect("json");
                 let latency = started.elapsed();
                 let outcome = match answer["verdict"]["verdict"].as_str() {
                     Some("accepted") => "accepted".to_owned(),

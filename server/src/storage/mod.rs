@@ -17,6 +17,7 @@ mod door_queue;
 mod postgres;
 mod shared;
 mod sqlite;
+mod upkeep;
 
 use std::sync::Arc;
 

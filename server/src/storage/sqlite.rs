@@ -10,6 +10,7 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 
 use super::door_queue::DoorQueue;
+use super::upkeep::Upkeep;
 use super::shared::*;
 use super::{OpenError, database_error};
 use app::backend::storage::{
@@ -30,8 +31,8 @@ pub struct SqliteStorage {
     writer: SqlitePool,
     /// The doors' scans, decided and written on `writer` in groups.
     doors: DoorQueue,
-    /// Alive as long as this storage: the background upkeep stops when it goes.
-    _alive: std::sync::Arc<()>,
+    /// Checkpoints and figures, in the background while this storage lives.
+    _upkeep: Upkeep,
 }
 
 /// How often the WAL is copied back into the database file, off the writer's path.
@@ -39,27 +40,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// How often the tickets' figures catch up with the scans (migration 0010). A batch costs about
 /// 8 µs an admission (measured: 9,422 in 78 ms), so at 10,000 scans/s it holds the write lock
-/// some 40 ms every half second; reports bring the figures up to date before they read them.
+/// some 40 ms every half second. Reports bring the figures up to date before they read them.
 const FIGURES_EVERY: Duration = Duration::from_millis(500);
-
-/// Runs `job` every `period` in the background, as long as `alive` is.
-fn spawn_upkeep<F, Fut>(period: Duration, alive: std::sync::Weak<()>, job: F)
-where
-    F: Fn() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(period);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            if alive.upgrade().is_none() {
-                return;
-            }
-            job().await;
-        }
-    });
-}
 
 /// The writer never checkpoints (it would stall the scan whose commit crossed the threshold):
 /// a reader does it in the background, passively, so neither side waits for the other.
@@ -123,14 +105,14 @@ impl SqliteStorage {
             .connect_with(options)
             .await
             .map_err(OpenError::Connect)?;
-        let alive = std::sync::Arc::new(());
+        let upkeep = Upkeep::new();
         let readers = pool.clone();
-        spawn_upkeep(CHECKPOINT_EVERY, std::sync::Arc::downgrade(&alive), move || {
+        upkeep.every(CHECKPOINT_EVERY, move || {
             let readers = readers.clone();
             async move { checkpoint(&readers).await }
         });
         let figures_writer = writer.clone();
-        spawn_upkeep(FIGURES_EVERY, std::sync::Arc::downgrade(&alive), move || {
+        upkeep.every(FIGURES_EVERY, move || {
             let writer = figures_writer.clone();
             async move {
                 if let Err(e) = bring_figures_up_to_date(&writer).await {
@@ -139,7 +121,7 @@ impl SqliteStorage {
             }
         });
         let doors = DoorQueue::start(vec![DoorWriter { pool: writer.clone() }]).map_err(OpenError::Writer)?;
-        Ok(Self { pool, writer, doors, _alive: alive })
+        Ok(Self { pool, writer, doors, _upkeep: upkeep })
     }
 }
 
