@@ -86,13 +86,16 @@ macro_rules! scan_storage {
         }
 
         /// Appends to `query` the statement reading the tickets `group` may be about, as stored.
-        fn push_candidates_query(query: &mut sqlx::QueryBuilder<'_, $db>, group: &[DoorScan]) {
+        /// `extra_columns` (", …") and `locking` (" FOR …") are the dialect's own.
+        fn push_candidates_query(query: &mut sqlx::QueryBuilder<'_, $db>, group: &[DoorScan], extra_columns: &str, locking: &str) {
             query.push(
                 "SELECT t.id, t.barcode, v.institution_id, t.performance_id, t.state, t.category, \
                  p.valid_from, p.valid_to, s.scanned_at, s.direction, s.device",
             );
+            query.push(extra_columns);
             push_group_tickets(query, group, true);
             query.push(" ORDER BY t.id, s.scanned_at, s.id");
+            query.push(locking);
         }
 
         fn candidates_from(rows: &[$row]) -> StorageResult<Vec<Candidate>> {

@@ -136,7 +136,7 @@ async fn write_door_group(
 ) -> StorageResult<Vec<ScanRecord>> {
     let written = async {
         let mut read = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE; ");
-        push_candidates_query(&mut read, group);
+        push_candidates_query(&mut read, group, "", "");
         let rows = read.build().fetch_all(&mut **connection).await.map_err(database_error)?;
         let recorded = match look_for_retries {
             true => recorded_before(connection, group).await?,

@@ -259,3 +259,68 @@ async fn ticket_figures_count_every_admission(backend: support::Backend) {
     assert_eq!(storage.admission_counts(performance).await.expect("counts"), (2, 3));
 }
 on_both_backends!(ticket_figures_count_every_admission);
+
+/// The engine's own judge for a single-pass door of `performance`, at `at`.
+fn single_pass_judge(performance: app::engine::PerformanceId, at: i64) -> app::backend::storage::Judge {
+    use app::backend::storage::Judgement;
+    use app::engine::{Checkpoint, Mode, Scan, decide};
+    let checkpoint = Checkpoint { mode: Mode::SinglePass, under_control: vec![performance], excluded: Vec::new(), time_zone: chrono_tz::Europe::Paris };
+    let at = chrono::DateTime::from_timestamp_millis(at).expect("time");
+    Box::new(move |ticket, passes| {
+        let verdict = decide(ticket, passes, &checkpoint, &Scan { at, device: "gate" });
+        Judgement { admitted: verdict.is_accepted(), verdict, anomaly: None }
+    })
+}
+
+/// Sixteen doors scanning one ticket at the same moment, through two storages on one database
+/// (as two server processes would), admit it once: the others see its pass, whichever group
+/// waited for whose lock.
+async fn one_ticket_scanned_by_every_door_at_once_is_admitted_once(backend: support::Backend) {
+    use app::backend::storage::{NewPerformance, NewTicket};
+    use app::engine::{Barcode, Direction, TicketState, Verdict};
+    const TICKETS: usize = 30;
+    const DOORS: usize = 16;
+    let Some(url) = support::fresh_database_url(backend).await else { return };
+    let first = server::storage::open(&url).await.expect("open").storage;
+    let second = server::storage::open(&url).await.expect("open again").storage;
+    let root = first.create_institution(None, &name("root")).await.expect("root").id;
+    let venue = first.create_venue(root, "Hall", "Europe/Paris").await.expect("venue");
+    let event = first.create_event(venue, "Show").await.expect("event");
+    let performance = first
+        .create_performance(&NewPerformance { event, label: "Tonight".into(), starts_at: None, window: None, import_end: None })
+        .await
+        .expect("performance");
+    let codes: Vec<String> = (0..TICKETS).map(|i| format!("CROWD{i:03}")).collect();
+    let tickets: Vec<NewTicket> = codes
+        .iter()
+        .map(|b| NewTicket { barcode: Barcode::parse(b).expect("code"), state: TicketState::Valid, category: "floor".into(), holder: None })
+        .collect();
+    first.upsert_tickets(performance, &tickets, 1).await.expect("tickets");
+    for (t, code) in codes.iter().enumerate() {
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(DOORS));
+        let mut doors = tokio::task::JoinSet::new();
+        for d in 0..DOORS {
+            let storage = if d % 2 == 0 { first.clone() } else { second.clone() };
+            let (start, code) = (start.clone(), code.clone());
+            let at = 10_000 + (t * DOORS + d) as i64;
+            doors.spawn(async move {
+                let mut scan = door_scan(&format!("{code}-{d}"), &code, at, Direction::In, (performance, root), false);
+                scan.judge = single_pass_judge(performance, at);
+                start.wait().await;
+                storage.record_scans(vec![scan]).await.pop().expect("an answer").expect("recorded")
+            });
+        }
+        let mut admitted = 0;
+        while let Some(record) = doors.join_next().await {
+            let record = record.expect("door task");
+            match record.verdict {
+                Verdict::Accepted { .. } => admitted += 1,
+                Verdict::Refused { reason: app::engine::Refusal::AlreadyScanned { .. } } => {}
+                other => panic!("{code}: unexpected verdict {other:?}"),
+            }
+        }
+        assert_eq!(admitted, 1, "{code} admitted once");
+    }
+    assert_eq!(first.admission_counts(performance).await.expect("counts"), (TICKETS as u64, TICKETS as u64));
+}
+on_both_backends!(one_ticket_scanned_by_every_door_at_once_is_admitted_once);
