@@ -268,10 +268,11 @@ fn check_tally(tickets: &[WorkloadTicket], scans: &[String], outcomes: &[(Durati
 async fn check_figures(storage: &dyn Storage, performance: PerformanceId, outcomes: &[(Duration, String)]) -> Result<(), String> {
     let accepted = outcomes.iter().filter(|(_, outcome)| outcome == "accepted").count() as u64;
     let (admitted, _) = storage.admission_counts(performance).await.map_err(|e| e.to_string())?;
-    match admitted == accepted {
-        true => Ok(println!("  figures OK: {admitted} tickets admitted")),
-        false => Err(format!("figures wrong: {admitted} tickets admitted, {accepted} acceptances")),
+    if admitted != accepted {
+        return Err(format!("figures wrong: {admitted} tickets admitted, {accepted} acceptances"));
     }
+    println!("  figures OK: {admitted} tickets admitted");
+    Ok(())
 }
 
 #[tokio::main]
