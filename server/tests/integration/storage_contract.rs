@@ -201,14 +201,14 @@ fn door_scan(
     }
 }
 
-/// The figures reports sort on (passes, first entry) count every admission and nothing else,
-/// whenever they are read: right after the scans, and after the storage was closed and opened
-/// again on the same database.
-async fn ticket_figures_count_every_admission(backend: support::Backend) {
+/// A performance of a new root institution with valid tickets of these `codes`: the door
+/// `(performance, institution)`.
+async fn door_with_tickets(
+    storage: &dyn app::backend::storage::Storage,
+    codes: &[String],
+) -> (app::engine::PerformanceId, app::domain::InstitutionId) {
     use app::backend::storage::{NewPerformance, NewTicket};
-    use app::engine::{Barcode, Direction, TicketState};
-    let Some(url) = support::fresh_database_url(backend).await else { return };
-    let storage = server::storage::open(&url).await.expect("open").storage;
+    use app::engine::{Barcode, TicketState};
     let root = storage.create_institution(None, &name("root")).await.expect("root").id;
     let venue = storage.create_venue(root, "Hall", "Europe/Paris").await.expect("venue");
     let event = storage.create_event(venue, "Show").await.expect("event");
@@ -216,12 +216,24 @@ async fn ticket_figures_count_every_admission(backend: support::Backend) {
         .create_performance(&NewPerformance { event, label: "Tonight".into(), starts_at: None, window: None, import_end: None })
         .await
         .expect("performance");
-    let tickets: Vec<NewTicket> = ["A1", "B2", "C3"]
+    let tickets: Vec<NewTicket> = codes
         .iter()
         .map(|b| NewTicket { barcode: Barcode::parse(b).expect("code"), state: TicketState::Valid, category: "floor".into(), holder: None })
         .collect();
     storage.upsert_tickets(performance, &tickets, 1).await.expect("tickets");
-    let door = (performance, root);
+    (performance, root)
+}
+
+/// The figures reports sort on (passes, first entry) count every admission and nothing else,
+/// whenever they are read: right after the scans, and after the storage was closed and opened
+/// again on the same database.
+async fn ticket_figures_count_every_admission(backend: support::Backend) {
+    use app::engine::Direction;
+    let Some(url) = support::fresh_database_url(backend).await else { return };
+    let storage = server::storage::open(&url).await.expect("open").storage;
+    let codes = ["A1", "B2", "C3"].map(String::from);
+    let door = door_with_tickets(storage.as_ref(), &codes).await;
+    let performance = door.0;
     let figures = |rows: Vec<app::domain::ReportRow>| -> Vec<(String, u32, Option<i64>)> {
         rows.into_iter().map(|r| (r.barcode, r.passes, r.first_entry)).collect()
     };
@@ -276,26 +288,14 @@ fn single_pass_judge(performance: app::engine::PerformanceId, at: i64) -> app::b
 /// (as two server processes would), admit it once: the others see its pass, whichever group
 /// waited for whose lock.
 async fn one_ticket_scanned_by_every_door_at_once_is_admitted_once(backend: support::Backend) {
-    use app::backend::storage::{NewPerformance, NewTicket};
-    use app::engine::{Barcode, Direction, TicketState, Verdict};
+    use app::engine::{Direction, Verdict};
     const TICKETS: usize = 30;
     const DOORS: usize = 16;
     let Some(url) = support::fresh_database_url(backend).await else { return };
     let first = server::storage::open(&url).await.expect("open").storage;
     let second = server::storage::open(&url).await.expect("open again").storage;
-    let root = first.create_institution(None, &name("root")).await.expect("root").id;
-    let venue = first.create_venue(root, "Hall", "Europe/Paris").await.expect("venue");
-    let event = first.create_event(venue, "Show").await.expect("event");
-    let performance = first
-        .create_performance(&NewPerformance { event, label: "Tonight".into(), starts_at: None, window: None, import_end: None })
-        .await
-        .expect("performance");
     let codes: Vec<String> = (0..TICKETS).map(|i| format!("CROWD{i:03}")).collect();
-    let tickets: Vec<NewTicket> = codes
-        .iter()
-        .map(|b| NewTicket { barcode: Barcode::parse(b).expect("code"), state: TicketState::Valid, category: "floor".into(), holder: None })
-        .collect();
-    first.upsert_tickets(performance, &tickets, 1).await.expect("tickets");
+    let (performance, root) = door_with_tickets(first.as_ref(), &codes).await;
     for (t, code) in codes.iter().enumerate() {
         let start = std::sync::Arc::new(tokio::sync::Barrier::new(DOORS));
         let mut doors = tokio::task::JoinSet::new();
