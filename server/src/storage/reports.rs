@@ -1,12 +1,14 @@
 //! Reports: the SQL both databases run, written once, as
-//! `report_storage!(Type, Database, RowType, FIELD_KEYS_SQL)` for a type with a `pool` field.
-//! Only listing the keys of the sources' JSON fields differs between the databases.
+//! `report_storage!(Type, Database, RowType, FIELD_KEYS_SQL)` for a type with a `pool` field
+//! and a `figures_up_to_date` method. Only listing the keys of the sources' JSON fields differs
+//! between the databases.
 //!
 //! A page is found in two steps inside one statement: the ids of the page's tickets (sorted and
 //! filtered on narrow columns, by index where the sort allows), then their details and their
 //! scans grouped once over the page. The figures a report sorts on (passes, first entry) are
-//! kept on each ticket by the database (migration 0007), so every sort walks an index; the
-//! source's sort walks one per source (`source_sorted_page`).
+//! kept on each ticket (migration 0007; on SQLite counted in batches, 0010, and brought up to
+//! date before a report reads them), so every sort walks an index; the source's sort walks one
+//! per source (`source_sorted_page`).
 
 /// The keys of the performance's tickets' JSON fields (`$1`), on SQLite.
 pub(super) const SQLITE_FIELD_KEYS: &str = "SELECT DISTINCT j.key FROM tickets t, json_each(CASE WHEN NOT json_valid(t.fields) THEN '{}' \
