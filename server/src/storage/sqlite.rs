@@ -123,6 +123,11 @@ impl SqliteStorage {
         let doors = DoorQueue::start(vec![DoorWriter { pool: writer.clone() }]).map_err(OpenError::Writer)?;
         Ok(Self { pool, writer, doors, _upkeep: upkeep })
     }
+
+    /// Reports read the figures up to the last scan recorded.
+    async fn figures_up_to_date(&self) -> StorageResult<()> {
+        bring_figures_up_to_date(&self.writer).await
+    }
 }
 
 /// Decides and writes a group of door scans in two round trips to SQLite's thread: the write
@@ -159,13 +164,6 @@ async fn write_door_group(
         let _ = sqlx::query("ROLLBACK").execute(&mut **connection).await;
     }
     written
-}
-
-impl SqliteStorage {
-    /// Reports read the figures up to the last scan recorded.
-    async fn figures_up_to_date(&self) -> StorageResult<()> {
-        bring_figures_up_to_date(&self.writer).await
-    }
 }
 
 /// SQLite's planner picks the report's indexes without statistics.
