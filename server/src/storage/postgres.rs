@@ -59,11 +59,13 @@ impl PgStorage {
 /// the disk, another is decided. Groups that share a ticket wait for each other's locks.
 const DOOR_WRITERS: usize = 2;
 
-/// Decides and writes a group of door scans. Several processes write scans at once: the
-/// group's tickets' rows are locked (`FOR UPDATE`) by the statement that reads them, so an
-/// admission of one of them elsewhere waits for this one, and the other way round. Locked in
-/// id order, so two processes' groups never wait for each other in a circle. Four round trips:
-/// begin, lock and read, write, commit.
+/// Decides and writes a group of door scans. Several processes write scans at once: the rows of
+/// the group's tickets' figures are locked (`FOR UPDATE`) by the statement that reads them, so
+/// an admission of one of them elsewhere, which updates them, waits for this one, and the other
+/// way round. The figures, not the tickets: locking a row writes to its page, and the ticket's
+/// row is read by every scan but written by none. Locked in ticket order, so two processes'
+/// groups never wait for each other in a circle. Four round trips: begin, lock and read,
+/// write, commit.
 async fn write_door_group(
     connection: &mut PoolConnection<Postgres>,
     group: &[DoorScan],
@@ -71,13 +73,19 @@ async fn write_door_group(
 ) -> StorageResult<Vec<ScanRecord>> {
     let mut tx = sqlx::Connection::begin(&mut **connection).await.map_err(database_error)?;
     let mut read = QueryBuilder::<Postgres>::new("");
-    push_candidates_query(&mut read, group, ", t.passes AS counted_passes", " FOR UPDATE OF t");
+    push_candidates_query(
+        &mut read,
+        group,
+        ", f.passes AS counted_passes",
+        "JOIN ticket_figures f ON f.ticket_id = t.id",
+        " FOR UPDATE OF f",
+    );
     let mut rows = read.build().fetch_all(&mut *tx).await.map_err(database_error)?;
     let mut candidates = candidates_from(&rows)?;
     if read_before_an_admission(&rows, &candidates)? {
         // The locks are held now: a new statement sees every admission committed before them.
         let mut again = QueryBuilder::<Postgres>::new("");
-        push_candidates_query(&mut again, group, "", "");
+        push_candidates_query(&mut again, group, "", "", "");
         rows = again.build().fetch_all(&mut *tx).await.map_err(database_error)?;
         candidates = candidates_from(&rows)?;
     }
@@ -96,9 +104,10 @@ async fn write_door_group(
 }
 
 /// Whether the locking read missed passes. Its snapshot was taken before it waited for a lock:
-/// a ticket that the transaction it waited for admitted comes back as that transaction left it,
-/// with one pass more counted (the figure, kept by the admission's own statement, migration
-/// 0007), but without that pass among its passes, which were read in the older snapshot.
+/// the figures of a ticket that the transaction it waited for admitted come back as that
+/// transaction left them (the locked row is read again), with one pass more counted (by the
+/// admission's own statement, migration 0011), but without that pass among the ticket's
+/// passes, which were read in the older snapshot.
 fn read_before_an_admission(rows: &[PgRow], candidates: &[Candidate]) -> StorageResult<bool> {
     let mut counted: HashMap<i64, i64> = HashMap::with_capacity(candidates.len());
     for row in rows {
@@ -108,11 +117,9 @@ fn read_before_an_admission(rows: &[PgRow], candidates: &[Candidate]) -> Storage
 }
 
 impl PgStorage {
-    /// The figures are kept by the admission's own statement (a trigger, migration 0007). With
+    /// The figures are kept by the admission's own statement (a trigger, migration 0011). With
     /// several processes writing, scans do not commit in id order, so SQLite's mark could not
-    /// say which were counted; and counting them later in batches, from notes the trigger
-    /// leaves, was measured no faster here: each count still writes a new version of the
-    /// ticket into every one of its indexes, in the door's transaction or after it.
+    /// say which were counted; and the door's lock needs them counted at once.
     async fn figures_up_to_date(&self) -> StorageResult<()> {
         Ok(())
     }

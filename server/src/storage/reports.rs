@@ -6,9 +6,10 @@
 //! A page is found in two steps inside one statement: the ids of the page's tickets (sorted and
 //! filtered on narrow columns, by index where the sort allows), then their details and their
 //! scans grouped once over the page. The figures a report sorts on (passes, first entry) are
-//! kept on each ticket (migration 0007; on SQLite counted in batches, 0010, and brought up to
-//! date before a report reads them), so every sort walks an index; the source's sort walks one
-//! per source (`source_sorted_page`).
+//! kept for each ticket in `ticket_figures` (migration 0011: by the admitting statement on
+//! PostgreSQL; on SQLite counted in batches, 0010, and brought up to date before a report reads
+//! them), so every sort walks an index; the source's sort walks one per source
+//! (`source_sorted_page`).
 
 /// The keys of the performance's tickets' JSON fields (`$1`), on SQLite.
 pub(super) const SQLITE_FIELD_KEYS: &str = "SELECT DISTINCT j.key FROM tickets t, json_each(CASE WHEN NOT json_valid(t.fields) THEN '{}' \
@@ -21,8 +22,14 @@ pub(super) const POSTGRES_FIELD_KEYS: &str = "SELECT DISTINCT k.key FROM tickets
 
 macro_rules! report_storage {
     ($storage:ty, $db:ty, $row:ty, $field_keys_sql:expr) => {
-        /// The `ORDER BY` of a sort over `t` (tickets) and `src` (sources).
-        /// Missing values sort first ascending on both databases; the barcode breaks ties.
+        /// Whether a sort is on the figures (`f`, `ticket_figures`) rather than the tickets.
+        fn sorts_on_figures(sort: app::domain::ReportColumn) -> bool {
+            matches!(sort, app::domain::ReportColumn::FirstEntry | app::domain::ReportColumn::Passes)
+        }
+
+        /// The `ORDER BY` of a sort over `t` (tickets), `f` (their figures) and `src` (sources).
+        /// Missing values sort first ascending on both databases; the barcode breaks ties, read
+        /// from the table sorted on so that one index gives the whole order.
         fn report_order(sort: app::domain::ReportColumn, descending: bool) -> String {
             use app::domain::ReportColumn;
             let (dir, nulls) = if descending { ("DESC", "NULLS LAST") } else { ("ASC", "NULLS FIRST") };
@@ -32,8 +39,8 @@ macro_rules! report_storage {
                 ReportColumn::Category => format!("t.category {dir}"),
                 ReportColumn::Holder => format!("t.holder {dir} {nulls}"),
                 ReportColumn::Source => format!("src.name {dir} {nulls}"),
-                ReportColumn::FirstEntry => format!("t.first_entry {dir} {nulls}"),
-                ReportColumn::Passes => format!("t.passes {dir}"),
+                ReportColumn::FirstEntry => return format!("f.first_entry {dir} {nulls}, f.barcode {dir}"),
+                ReportColumn::Passes => return format!("f.passes {dir}, f.barcode {dir}"),
             };
             format!("{key}, t.barcode {dir}")
         }
@@ -46,8 +53,9 @@ macro_rules! report_storage {
                  SUM(CASE WHEN s.anomaly IS NOT NULL THEN 1 ELSE 0 END) AS anomalies \
                  FROM scans s WHERE s.ticket_id IN (SELECT id FROM page) GROUP BY s.ticket_id) \
                  SELECT t.barcode, t.state, t.category, t.holder, t.fields, src.name AS source_name, \
-                 t.passes, t.first_entry, a.last_scan, COALESCE(a.anomalies, 0) AS anomalies \
-                 FROM page JOIN tickets t ON t.id = page.id LEFT JOIN sources src ON src.id = t.source_id \
+                 f.passes, f.first_entry, a.last_scan, COALESCE(a.anomalies, 0) AS anomalies \
+                 FROM page JOIN tickets t ON t.id = page.id JOIN ticket_figures f ON f.ticket_id = t.id \
+                 LEFT JOIN sources src ON src.id = t.source_id \
                  LEFT JOIN a ON a.ticket_id = t.id ORDER BY {order}"
             )
         }
@@ -158,10 +166,16 @@ macro_rules! report_storage {
                     let (page, counted) = self.source_sorted_page(query, filter, pattern.as_deref()).await?;
                     (page, Some(counted))
                 } else {
-                    let page = format!(
-                        "SELECT t.id FROM tickets t WHERE t.performance_id = $1{filter} ORDER BY {order} LIMIT ${next} OFFSET ${}",
-                        next + 1
-                    );
+                    // A sort on the figures walks their index; the tickets only when filtering.
+                    let from = match (sorts_on_figures(query.sort), pattern.is_some()) {
+                        (false, _) => "SELECT t.id FROM tickets t WHERE t.performance_id = $1",
+                        (true, false) => "SELECT f.ticket_id AS id FROM ticket_figures f WHERE f.performance_id = $1",
+                        (true, true) => {
+                            "SELECT f.ticket_id AS id FROM ticket_figures f JOIN tickets t ON t.id = f.ticket_id \
+                             WHERE f.performance_id = $1"
+                        }
+                    };
+                    let page = format!("{from}{filter} ORDER BY {order} LIMIT ${next} OFFSET ${}", next + 1);
                     (page, None)
                 };
                 let sql = report_rows_sql(&page, &order);
@@ -188,10 +202,11 @@ macro_rules! report_storage {
                     }
                     count.fetch_one(&self.pool).await.map(Some)
                 };
-                // Totals from one index (migration 0007): a ticket with a pass is admitted.
+                // Totals from the tickets' index and their figures' keys: a ticket with a pass is admitted.
                 let totals = sqlx::query(
-                    "SELECT category, COUNT(*) AS tickets, SUM(CASE WHEN state = 'valid' THEN 1 ELSE 0 END) AS valid, \
-                     SUM(CASE WHEN passes > 0 THEN 1 ELSE 0 END) AS admitted FROM tickets WHERE performance_id = $1 GROUP BY category",
+                    "SELECT t.category, COUNT(*) AS tickets, SUM(CASE WHEN t.state = 'valid' THEN 1 ELSE 0 END) AS valid, \
+                     SUM(CASE WHEN f.passes > 0 THEN 1 ELSE 0 END) AS admitted \
+                     FROM tickets t JOIN ticket_figures f ON f.ticket_id = t.id WHERE t.performance_id = $1 GROUP BY t.category",
                 )
                 .bind(query.performance.0)
                 .fetch_all(&self.pool);

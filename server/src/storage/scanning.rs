@@ -55,8 +55,9 @@ macro_rules! scan_storage {
         }
 
         /// `FROM … WHERE` over the tickets any scan of `group` may be about (its numbers in the
-        /// doors' performances, or elsewhere in their institutions), with their passes or not.
-        fn push_group_tickets(query: &mut sqlx::QueryBuilder<'_, $db>, group: &[DoorScan], with_passes: bool) {
+        /// doors' performances, or elsewhere in their institutions), with their passes and
+        /// `extra_joins`.
+        fn push_group_tickets(query: &mut sqlx::QueryBuilder<'_, $db>, group: &[DoorScan], extra_joins: &str) {
             fn distinct<T: Ord>(items: impl Iterator<Item = T>) -> Vec<T> {
                 let mut items: Vec<T> = items.collect();
                 items.sort_unstable();
@@ -68,12 +69,10 @@ macro_rules! scan_storage {
             let institutions = distinct(group.iter().flat_map(|d| d.institutions.iter().map(|i| i.0)));
             query.push(
                 " FROM tickets t JOIN performances p ON p.id = t.performance_id JOIN events e ON e.id = p.event_id \
-                 JOIN venues v ON v.id = e.venue_id ",
+                 JOIN venues v ON v.id = e.venue_id LEFT JOIN scans s ON s.ticket_id = t.id AND s.admitted ",
             );
-            if with_passes {
-                query.push("LEFT JOIN scans s ON s.ticket_id = t.id AND s.admitted ");
-            }
-            query.push("WHERE t.barcode IN (");
+            query.push(extra_joins);
+            query.push(" WHERE t.barcode IN (");
             let mut list = query.separated(", ");
             for barcode in barcodes {
                 list.push_bind(barcode.to_owned());
@@ -86,14 +85,21 @@ macro_rules! scan_storage {
         }
 
         /// Appends to `query` the statement reading the tickets `group` may be about, as stored.
-        /// `extra_columns` (", …") and `locking` (" FOR …") are the dialect's own.
-        fn push_candidates_query(query: &mut sqlx::QueryBuilder<'_, $db>, group: &[DoorScan], extra_columns: &str, locking: &str) {
+        /// `extra_columns` (", …"), the `extra_joins` they read and `locking` (" FOR …") are the
+        /// dialect's own.
+        fn push_candidates_query(
+            query: &mut sqlx::QueryBuilder<'_, $db>,
+            group: &[DoorScan],
+            extra_columns: &str,
+            extra_joins: &str,
+            locking: &str,
+        ) {
             query.push(
                 "SELECT t.id, t.barcode, v.institution_id, t.performance_id, t.state, t.category, \
                  p.valid_from, p.valid_to, s.scanned_at, s.direction, s.device",
             );
             query.push(extra_columns);
-            push_group_tickets(query, group, true);
+            push_group_tickets(query, group, extra_joins);
             query.push(" ORDER BY t.id, s.scanned_at, s.id");
             query.push(locking);
         }
@@ -383,9 +389,9 @@ macro_rules! scan_storage {
 
             async fn admission_counts(&self, performance: PerformanceId) -> StorageResult<(u64, u64)> {
                 self.figures_up_to_date().await?;
-                // A ticket that ever entered carries its first entry (migration 0007).
+                // A ticket that ever entered has a first entry (migration 0011).
                 let admitted: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM tickets WHERE performance_id = $1 AND first_entry IS NOT NULL",
+                    "SELECT COUNT(*) FROM ticket_figures WHERE performance_id = $1 AND first_entry IS NOT NULL",
                 )
                 .bind(performance.0)
                 .fetch_one(&self.pool)

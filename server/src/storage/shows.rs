@@ -258,7 +258,7 @@ macro_rules! show_storage {
                 let rows = sqlx::query(
                     "SELECT p.id, p.label, p.starts_at, p.valid_from, p.valid_to, p.import_end, p.pda_open, p.archived, \
                      e.name AS event_name, v.name AS venue_name, v.time_zone, \
-                     (SELECT COUNT(*) FROM tickets t WHERE t.performance_id = p.id AND t.first_entry IS NOT NULL) AS admitted, \
+                     (SELECT COUNT(*) FROM ticket_figures f WHERE f.performance_id = p.id AND f.first_entry IS NOT NULL) AS admitted, \
                      (SELECT COUNT(*) FROM tickets t WHERE t.performance_id = p.id AND t.state = 'valid') AS total \
                      FROM performances p JOIN events e ON e.id = p.event_id JOIN venues v ON v.id = e.venue_id \
                      WHERE v.institution_id = $1 AND (NOT p.archived OR $2) \

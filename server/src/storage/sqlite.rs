@@ -51,18 +51,18 @@ async fn checkpoint(pool: &SqlitePool) {
     }
 }
 
-/// Adds the admissions recorded since the last batch to their tickets' passes and first entry
-/// (the figures reports sort on), and moves the mark, in one transaction.
+/// Adds the admissions recorded since the last batch to their tickets' figures (passes and
+/// first entry, migration 0011), and moves the mark, in one transaction.
 async fn bring_figures_up_to_date(writer: &SqlitePool) -> StorageResult<()> {
     let mut connection = writer.acquire().await.map_err(database_error)?;
     let done = sqlx::query(
         "BEGIN IMMEDIATE; \
-         UPDATE tickets SET passes = tickets.passes + f.passes, \
-         first_entry = COALESCE(MIN(tickets.first_entry, f.first_entry), tickets.first_entry, f.first_entry) \
+         UPDATE ticket_figures SET passes = ticket_figures.passes + f.passes, \
+         first_entry = COALESCE(MIN(ticket_figures.first_entry, f.first_entry), ticket_figures.first_entry, f.first_entry) \
          FROM (SELECT ticket_id, COUNT(*) AS passes, MIN(CASE WHEN direction = 'in' THEN scanned_at END) AS first_entry \
                FROM scans WHERE id > (SELECT last_scan_id FROM ticket_figures_counted) AND admitted AND ticket_id IS NOT NULL \
                GROUP BY ticket_id) AS f \
-         WHERE tickets.id = f.ticket_id; \
+         WHERE ticket_figures.ticket_id = f.ticket_id; \
          UPDATE ticket_figures_counted SET last_scan_id = (SELECT COALESCE(MAX(id), last_scan_id) FROM scans); \
          COMMIT",
     )
@@ -141,7 +141,7 @@ async fn write_door_group(
 ) -> StorageResult<Vec<ScanRecord>> {
     let written = async {
         let mut read = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE; ");
-        push_candidates_query(&mut read, group, "", "");
+        push_candidates_query(&mut read, group, "", "", "");
         let rows = read.build().fetch_all(&mut **connection).await.map_err(database_error)?;
         let recorded = match look_for_retries {
             true => recorded_before(connection, group).await?,
