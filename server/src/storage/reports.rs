@@ -166,13 +166,14 @@ macro_rules! report_storage {
                     let (page, counted) = self.source_sorted_page(query, filter, pattern.as_deref()).await?;
                     (page, Some(counted))
                 } else {
-                    // A sort on the figures walks their index; the tickets only when filtering.
+                    // A sort on the figures walks their index. Filtered, it reads the matching
+                    // tickets first and sorts those (SQLite takes a CROSS JOIN's tables in the
+                    // order written): walking the figures would look up every ticket to filter it.
                     let from = match (sorts_on_figures(query.sort), pattern.is_some()) {
                         (false, _) => "SELECT t.id FROM tickets t WHERE t.performance_id = $1",
                         (true, false) => "SELECT f.ticket_id AS id FROM ticket_figures f WHERE f.performance_id = $1",
                         (true, true) => {
-                            "SELECT f.ticket_id AS id FROM ticket_figures f JOIN tickets t ON t.id = f.ticket_id \
-                             WHERE f.performance_id = $1"
+                            "SELECT t.id FROM tickets t CROSS JOIN ticket_figures f WHERE f.ticket_id = t.id AND t.performance_id = $1"
                         }
                     };
                     let page = format!("{from}{filter} ORDER BY {order} LIMIT ${next} OFFSET ${}", next + 1);
@@ -202,26 +203,36 @@ macro_rules! report_storage {
                     }
                     count.fetch_one(&self.pool).await.map(Some)
                 };
-                // Totals from the tickets' index and their figures' keys: a ticket with a pass is admitted.
+                // Totals by category, each from one index: the tickets' (migration 0005), and the
+                // figures' passes (0011), which carries the category. A ticket with a pass is admitted.
                 let totals = sqlx::query(
-                    "SELECT t.category, COUNT(*) AS tickets, SUM(CASE WHEN t.state = 'valid' THEN 1 ELSE 0 END) AS valid, \
-                     SUM(CASE WHEN f.passes > 0 THEN 1 ELSE 0 END) AS admitted \
-                     FROM tickets t JOIN ticket_figures f ON f.ticket_id = t.id WHERE t.performance_id = $1 GROUP BY t.category",
+                    "SELECT category, COUNT(*) AS tickets, SUM(CASE WHEN state = 'valid' THEN 1 ELSE 0 END) AS valid \
+                     FROM tickets WHERE performance_id = $1 GROUP BY category",
+                )
+                .bind(query.performance.0)
+                .fetch_all(&self.pool);
+                let admitted = sqlx::query(
+                    "SELECT category, COUNT(*) AS admitted FROM ticket_figures WHERE performance_id = $1 AND passes > 0 GROUP BY category",
                 )
                 .bind(query.performance.0)
                 .fetch_all(&self.pool);
                 // The reads at once, each on its own connection of the pool.
-                let (rows, count, totals) = tokio::try_join!(rows, count, totals).map_err(database_error)?;
+                let (rows, count, totals, admitted) = tokio::try_join!(rows, count, totals, admitted).map_err(database_error)?;
                 let rows = rows.iter().map(report_row).collect::<StorageResult<Vec<_>>>()?;
                 let figure = |r: &$row, name: &str| r.try_get::<i64, _>(name).map(count_from).map_err(database_error);
+                let admitted = admitted
+                    .iter()
+                    .map(|r| Ok((r.try_get::<String, _>("category").map_err(database_error)?, figure(r, "admitted")?)))
+                    .collect::<StorageResult<std::collections::HashMap<String, u64>>>()?;
                 let mut totals_by_category = totals
                     .iter()
                     .map(|r| {
+                        let category: String = r.try_get("category").map_err(database_error)?;
                         Ok(app::domain::CategoryTotal {
-                            category: r.try_get("category").map_err(database_error)?,
+                            admitted: admitted.get(&category).copied().unwrap_or(0),
+                            category,
                             tickets: figure(r, "tickets")?,
                             valid: figure(r, "valid")?,
-                            admitted: figure(r, "admitted")?,
                         })
                     })
                     .collect::<StorageResult<Vec<_>>>()?;

@@ -228,7 +228,8 @@ async fn door_with_tickets(
 /// whenever they are read: right after the scans, and after the storage was closed and opened
 /// again on the same database.
 async fn ticket_figures_count_every_admission(backend: support::Backend) {
-    use app::engine::Direction;
+    use app::backend::storage::NewTicket;
+    use app::engine::{Barcode, Direction, TicketState};
     let Some(url) = support::fresh_database_url(backend).await else { return };
     let storage = server::storage::open(&url).await.expect("open").storage;
     let codes = ["A1", "B2", "C3"].map(String::from);
@@ -269,6 +270,36 @@ async fn ticket_figures_count_every_admission(backend: support::Backend) {
         "an earlier entry recorded later moves the first entry back"
     );
     assert_eq!(storage.admission_counts(performance).await.expect("counts"), (2, 3));
+
+    // A ticket imported later has figures too; a category changed by an import moves the
+    // ticket's admission to its new category in the totals.
+    let reimported = ["A1", "D4"].map(|b| NewTicket {
+        barcode: Barcode::parse(b).expect("code"),
+        state: TicketState::Valid,
+        category: "balcony".into(),
+        holder: None,
+    });
+    storage.upsert_tickets(performance, &reimported, 5_000).await.expect("re-import");
+    let page = |sort, filter: &str| app::domain::ReportQuery {
+        performance,
+        page: 0,
+        page_size: 10.into(),
+        sort,
+        descending: true,
+        filter: filter.to_owned().into(),
+    };
+    let report = storage.report_page(&page(app::domain::ReportColumn::Passes, "")).await.expect("report");
+    assert_eq!(
+        figures(report.rows),
+        vec![("A1".into(), 3, Some(1_000)), ("C3".into(), 1, Some(4_000)), ("B2".into(), 1, None), ("D4".into(), 0, None)],
+        "most passes first, the barcode breaking ties"
+    );
+    let totals: Vec<(String, u64, u64)> =
+        report.totals_by_category.into_iter().map(|t| (t.category, t.tickets, t.admitted)).collect();
+    assert_eq!(totals, vec![("balcony".into(), 2, 1), ("floor".into(), 2, 2)]);
+    let filtered = storage.report_page(&page(app::domain::ReportColumn::FirstEntry, "3")).await.expect("report");
+    assert_eq!(figures(filtered.rows), vec![("C3".into(), 1, Some(4_000))]);
+    assert_eq!(filtered.total_matching, 1);
 }
 on_both_backends!(ticket_figures_count_every_admission);
 
