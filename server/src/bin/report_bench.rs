@@ -276,7 +276,7 @@ async fn main() -> Result<(), String> {
         use sqlx::Connection;
         let started = Instant::now();
         let mut connection = sqlx::PgConnection::connect(&url).await.map_err(|e| e.to_string())?;
-        for table in ["tickets", "scans"] {
+        for table in ["tickets", "ticket_figures", "scans"] {
             sqlx::query(&format!("VACUUM ANALYZE {table}"))
                 .execute(&mut connection)
                 .await

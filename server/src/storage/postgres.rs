@@ -128,7 +128,7 @@ impl PgStorage {
 /// A large import leaves PostgreSQL's statistics saying the performance has a few hundred tickets:
 /// report pages then read the heap instead of an index until autovacuum runs. ANALYZE samples
 /// the table in a fraction of a second.
-const AFTER_BULK_IMPORT: Option<&str> = Some("ANALYZE tickets");
+const AFTER_BULK_IMPORT: Option<&str> = Some("ANALYZE tickets, ticket_figures");
 
 show_storage!(PgStorage);
 account_storage!(PgStorage, PgRow);
