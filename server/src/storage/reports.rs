@@ -45,15 +45,16 @@ macro_rules! report_storage {
             format!("{key}, t.barcode {dir}")
         }
 
-        /// Details and scan figures of the tickets `page` (a CTE of ticket ids) lists; the last
-        /// scan and the anomalies are grouped over the page's scans alone.
-        fn report_rows_sql(page: &str, order: &str) -> String {
+        /// Details and scan figures of the tickets `page` (a CTE of ticket ids) lists, with the
+        /// page's `page_columns` (", page.…"); the last scan and the anomalies are grouped over
+        /// the page's scans alone.
+        fn report_rows_sql(page: &str, order: &str, page_columns: &str) -> String {
             format!(
                 "WITH page AS ({page}), a AS (SELECT s.ticket_id, MAX(s.scanned_at) AS last_scan, \
                  SUM(CASE WHEN s.anomaly IS NOT NULL THEN 1 ELSE 0 END) AS anomalies \
                  FROM scans s WHERE s.ticket_id IN (SELECT id FROM page) GROUP BY s.ticket_id) \
                  SELECT t.barcode, t.state, t.category, t.holder, t.fields, src.name AS source_name, \
-                 f.passes, f.first_entry, a.last_scan, COALESCE(a.anomalies, 0) AS anomalies \
+                 f.passes, f.first_entry, a.last_scan, COALESCE(a.anomalies, 0) AS anomalies{page_columns} \
                  FROM page JOIN tickets t ON t.id = page.id JOIN ticket_figures f ON f.ticket_id = t.id \
                  LEFT JOIN sources src ON src.id = t.source_id \
                  LEFT JOIN a ON a.ticket_id = t.id ORDER BY {order}"
@@ -161,6 +162,9 @@ macro_rules! report_storage {
                 };
                 let next = if pattern.is_some() { 3 } else { 2 };
                 let order = report_order(query.sort, query.descending);
+                // Filtered and sorted on the figures, the page reads every matching ticket anyway:
+                // it counts them on its way (`matching`) instead of a second scan of the tickets.
+                let counted_in_page = sorts_on_figures(query.sort) && pattern.is_some();
                 // The source's sort counts the matching tickets on its way.
                 let (page, source_counted) = if query.sort == ReportColumn::Source {
                     let (page, counted) = self.source_sorted_page(query, filter, pattern.as_deref()).await?;
@@ -173,13 +177,14 @@ macro_rules! report_storage {
                         (false, _) => "SELECT t.id FROM tickets t WHERE t.performance_id = $1",
                         (true, false) => "SELECT f.ticket_id AS id FROM ticket_figures f WHERE f.performance_id = $1",
                         (true, true) => {
-                            "SELECT t.id FROM tickets t CROSS JOIN ticket_figures f WHERE f.ticket_id = t.id AND t.performance_id = $1"
+                            "SELECT t.id, COUNT(*) OVER () AS matching FROM tickets t CROSS JOIN ticket_figures f \
+                             WHERE f.ticket_id = t.id AND t.performance_id = $1"
                         }
                     };
                     let page = format!("{from}{filter} ORDER BY {order} LIMIT ${next} OFFSET ${}", next + 1);
                     (page, None)
                 };
-                let sql = report_rows_sql(&page, &order);
+                let sql = report_rows_sql(&page, &order, if counted_in_page { ", page.matching" } else { "" });
                 let mut rows = sqlx::query(&sql).bind(query.performance.0);
                 if let Some(pattern) = &pattern {
                     rows = rows.bind(pattern.as_str());
@@ -191,17 +196,20 @@ macro_rules! report_storage {
                         .bind(i64::try_from(query.offset()).unwrap_or(i64::MAX));
                 }
                 let rows = rows.fetch_all(&self.pool);
-                // Unfiltered, the matching tickets are all of them, which the totals count.
-                let count = async {
-                    if pattern.is_none() || source_counted.is_some() {
-                        return Ok(None);
-                    }
+                let count_matching = || async {
                     let count_sql = format!("SELECT COUNT(*) FROM tickets t WHERE t.performance_id = $1{filter}");
                     let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(query.performance.0);
                     if let Some(pattern) = &pattern {
                         count = count.bind(pattern.as_str());
                     }
-                    count.fetch_one(&self.pool).await.map(Some)
+                    count.fetch_one(&self.pool).await
+                };
+                // Unfiltered, the matching tickets are all of them, which the totals count.
+                let count = async {
+                    if pattern.is_none() || source_counted.is_some() || counted_in_page {
+                        return Ok(None);
+                    }
+                    count_matching().await.map(Some)
                 };
                 // Totals by category, each from one index: the tickets' (migration 0005), and the
                 // figures' passes (0011), which carries the category. A ticket with a pass is admitted.
@@ -218,6 +226,12 @@ macro_rules! report_storage {
                 .fetch_all(&self.pool);
                 // The reads at once, each on its own connection of the pool.
                 let (rows, count, totals, admitted) = tokio::try_join!(rows, count, totals, admitted).map_err(database_error)?;
+                let count = match (count, rows.first()) {
+                    (None, Some(row)) if counted_in_page => Some(row.try_get::<i64, _>("matching").map_err(database_error)?),
+                    // A page past the last match has no row to carry the count.
+                    (None, None) if counted_in_page => Some(count_matching().await.map_err(database_error)?),
+                    (count, _) => count,
+                };
                 let rows = rows.iter().map(report_row).collect::<StorageResult<Vec<_>>>()?;
                 let figure = |r: &$row, name: &str| r.try_get::<i64, _>(name).map(count_from).map_err(database_error);
                 let admitted = admitted
@@ -292,7 +306,7 @@ macro_rules! report_storage {
                 let page = format!(
                     "SELECT t.id FROM tickets t WHERE t.performance_id = $1{after_clause} ORDER BY t.barcode LIMIT {limit_param}"
                 );
-                let sql = report_rows_sql(&page, "t.barcode");
+                let sql = report_rows_sql(&page, "t.barcode", "");
                 let mut rows = sqlx::query(&sql).bind(performance.0);
                 if let Some(after) = after {
                     rows = rows.bind(after);
