@@ -45,6 +45,18 @@ macro_rules! scan_storage {
         const SCAN_COLUMNS: &str = "scan_uuid, performance_id, barcode, device, scanned_at, server_time, \
                                     direction, admitted, verdict, offline, anomaly";
 
+        /// After an import of `imported` tickets, a bulk one, refreshes the planner's statistics
+        /// (`AFTER_BULK_IMPORT`) rather than waiting for the autovacuum: until then they describe
+        /// the tables before the import, and the doors' statements are planned on them.
+        /// Statistics only: a failure costs speed, never tickets.
+        async fn refresh_statistics_after_import(pool: &sqlx::Pool<$db>, imported: usize) {
+            if let (true, Some(statement)) = (imported >= BULK_IMPORT, AFTER_BULK_IMPORT) {
+                if let Err(e) = sqlx::query(statement).execute(pool).await {
+                    tracing::warn!(error = %e, "statistics not refreshed after an import");
+                }
+            }
+        }
+
         /// A ticket a scan of the group may be about, with its passes oldest first.
         struct Candidate {
             id: i64,
@@ -349,7 +361,9 @@ macro_rules! scan_storage {
                         _ => database_error(e),
                     })?;
                 }
-                tx.commit().await.map_err(database_error)
+                tx.commit().await.map_err(database_error)?;
+                refresh_statistics_after_import(&self.writer, tickets.len()).await;
+                Ok(())
             }
 
             async fn record_scans(&self, scans: Vec<DoorScan>) -> Vec<StorageResult<ScanRecord>> {

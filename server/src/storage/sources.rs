@@ -536,14 +536,7 @@ macro_rules! source_storage {
                 let mut tx = self.writer.begin().await.map_err(database_error)?;
                 let summary = self.import_in(&mut tx, performance, source, mode, tickets, now).await?;
                 tx.commit().await.map_err(database_error)?;
-                if tickets.len() >= BULK_IMPORT {
-                    if let Some(statement) = AFTER_BULK_IMPORT {
-                        // Statistics only: a failure costs speed, never tickets.
-                        if let Err(e) = sqlx::query(statement).execute(&self.writer).await {
-                            tracing::warn!(error = %e, "statistics not refreshed after an import");
-                        }
-                    }
-                }
+                refresh_statistics_after_import(&self.writer, tickets.len()).await;
                 Ok(summary)
             }
 
