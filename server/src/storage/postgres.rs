@@ -62,70 +62,81 @@ impl PgStorage {
 /// sizes, and it keeps its plans for as long as its connection lives. A plan made while the scans
 /// were few hashed the whole table for each group, and went on doing it as it grew: measured,
 /// 2,400 scans/s instead of 5,300 once the tickets' statistics were fresh and the scans' were not.
-/// So its connections plan with indexes and nested loops only.
+/// So its connections plan with indexes and nested loops only, once for each statement: planned
+/// again at each run, the write's lookup of the group's tickets cost as much as its run.
 fn only_key_lookups(options: PgConnectOptions) -> PgConnectOptions {
-    options.options([("enable_seqscan", "off"), ("enable_hashjoin", "off"), ("enable_mergejoin", "off")])
+    options.options([
+        ("enable_seqscan", "off"),
+        ("enable_hashjoin", "off"),
+        ("enable_mergejoin", "off"),
+        ("plan_cache_mode", "force_generic_plan"),
+    ])
 }
 
 /// Groups of door scans written at once by a process: while one waits for its commit to reach
-/// the disk, another is decided. Groups that share a ticket wait for each other's locks.
+/// the disk, another is decided.
 const DOOR_WRITERS: usize = 2;
 
-/// Decides and writes a group of door scans. Several processes write scans at once: the rows of
-/// the group's tickets' figures are locked (`FOR UPDATE`) by the statement that reads them, so
-/// an admission of one of them elsewhere, which updates them, waits for this one, and the other
-/// way round. The figures, not the tickets: locking a row writes to its page, and the ticket's
-/// row is read by every scan but written by none. Locked in ticket order, so two processes'
-/// groups never wait for each other in a circle. Four round trips: begin, lock and read,
-/// write, commit.
+/// Decides and writes a group of door scans, in two statements and no open transaction: a read
+/// of the group's tickets, then one statement that writes the group's scans only if none of the
+/// tickets it admits has had a pass since the read. Several processes write scans at once; each
+/// admission adds to its ticket's figures (by the statement that records it, migration 0011), so
+/// the write locks the figures' rows of the tickets it admits, in ticket order, and compares
+/// their passes with those read. A pass counted meanwhile means another door got there first:
+/// nothing is written, and the group is read and decided again, knowing. A write fails only
+/// because another succeeded, so the doors as a whole always move on; the row locks last one
+/// statement, and a group waits on them only when it scans a ticket another is admitting.
 async fn write_door_group(
     connection: &mut PoolConnection<Postgres>,
     group: &[DoorScan],
     look_for_retries: bool,
 ) -> StorageResult<Vec<ScanRecord>> {
-    let mut tx = sqlx::Connection::begin(&mut **connection).await.map_err(database_error)?;
-    let mut read = QueryBuilder::<Postgres>::new("");
-    push_candidates_query(
-        &mut read,
-        group,
-        ", f.passes AS counted_passes",
-        "JOIN ticket_figures f ON f.ticket_id = t.id",
-        " FOR UPDATE OF f",
-    );
-    let mut rows = read.build().fetch_all(&mut *tx).await.map_err(database_error)?;
-    let mut candidates = candidates_from(&rows)?;
-    if read_before_an_admission(&rows, &candidates)? {
-        // The locks are held now: a new statement sees every admission committed before them.
-        let mut again = QueryBuilder::<Postgres>::new("");
-        push_candidates_query(&mut again, group, "", "", "");
-        rows = again.build().fetch_all(&mut *tx).await.map_err(database_error)?;
-        candidates = candidates_from(&rows)?;
+    loop {
+        let mut read = QueryBuilder::<Postgres>::new("");
+        push_candidates_query(&mut read, group, ", f.passes AS counted_passes", "JOIN ticket_figures f ON f.ticket_id = t.id");
+        let rows = read.build().fetch_all(&mut **connection).await.map_err(database_error)?;
+        let counted = counted_passes(&rows)?;
+        let recorded = match look_for_retries {
+            true => recorded_before(connection, group).await?,
+            false => HashMap::new(),
+        };
+        let (answers, decided) = decide_group(group, candidates_from(&rows)?, recorded)?;
+        if decided.is_empty() {
+            return Ok(answers);
+        }
+        let mut admitting: Vec<i64> = decided.iter().filter(|d| answers[d.answer].admitted).filter_map(|d| d.ticket_id).collect();
+        admitting.sort_unstable();
+        admitting.dedup();
+        let passes_read: Vec<i64> = admitting.iter().map(|id| counted.get(id).copied().unwrap_or_default()).collect();
+        let mut write = QueryBuilder::<Postgres>::new(
+            "WITH unchanged AS (SELECT f.ticket_id FROM ticket_figures f \
+             JOIN unnest(",
+        );
+        write.push_bind(admitting.clone());
+        write.push("::bigint[], ");
+        write.push_bind(passes_read);
+        write.push(
+            "::bigint[]) AS read (ticket_id, passes) ON read.ticket_id = f.ticket_id AND read.passes = f.passes \
+             ORDER BY f.ticket_id FOR UPDATE OF f) ",
+        );
+        write.push(INSERT_SCANS);
+        write.push("SELECT * FROM (");
+        push_scan_values(&mut write, &answers, &decided)?;
+        write.push(") AS decided WHERE (SELECT COUNT(*) FROM unchanged) = ");
+        write.push_bind(admitting.len() as i64);
+        let written = write.build().execute(&mut **connection).await.map_err(database_error)?;
+        if written.rows_affected() == decided.len() as u64 {
+            return Ok(answers);
+        }
+        tracing::debug!(scans = group.len(), "a ticket of the group was admitted elsewhere meanwhile: deciding again");
     }
-    let recorded = match look_for_retries {
-        true => recorded_before(&mut tx, group).await?,
-        false => HashMap::new(),
-    };
-    let (answers, decided) = decide_group(group, candidates, recorded)?;
-    if !decided.is_empty() {
-        let mut write = QueryBuilder::<Postgres>::new("");
-        push_insert(&mut write, &answers, &decided)?;
-        write.build().execute(&mut *tx).await.map_err(database_error)?;
-    }
-    tx.commit().await.map_err(database_error)?;
-    Ok(answers)
 }
 
-/// Whether the locking read missed passes. Its snapshot was taken before it waited for a lock:
-/// the figures of a ticket that the transaction it waited for admitted come back as that
-/// transaction left them (the locked row is read again), with one pass more counted (by the
-/// admission's own statement, migration 0011), but without that pass among the ticket's
-/// passes, which were read in the older snapshot.
-fn read_before_an_admission(rows: &[PgRow], candidates: &[Candidate]) -> StorageResult<bool> {
-    let mut counted: HashMap<i64, i64> = HashMap::with_capacity(candidates.len());
-    for row in rows {
-        counted.insert(row.try_get("id").map_err(database_error)?, row.try_get("counted_passes").map_err(database_error)?);
-    }
-    Ok(candidates.iter().any(|c| counted.get(&c.id).is_some_and(|&n| usize::try_from(n).ok() != Some(c.passes.len()))))
+/// Each ticket's passes as the figures counted them, in the same snapshot as its passes.
+fn counted_passes(rows: &[PgRow]) -> StorageResult<HashMap<i64, i64>> {
+    rows.iter()
+        .map(|row| Ok((row.try_get("id").map_err(database_error)?, row.try_get("counted_passes").map_err(database_error)?)))
+        .collect()
 }
 
 impl PgStorage {

@@ -68,7 +68,10 @@ macro_rules! scan_storage {
 
         /// `FROM … WHERE` over the tickets any scan of `group` may be about (its numbers in the
         /// doors' performances, or elsewhere in their institutions), with their passes and
-        /// `extra_joins`.
+        /// `extra_joins`. A number found in the doors' performances is not looked for elsewhere:
+        /// the door decides on that ticket (`ticket_for`), and a ticket of another performance
+        /// would only add rows and, on PostgreSQL, a lock (a series' tickets often share their
+        /// numbers from one performance to the next).
         fn push_group_tickets(query: &mut sqlx::QueryBuilder<'_, $db>, group: &[DoorScan], extra_joins: &str) {
             fn distinct<T: Ord>(items: impl Iterator<Item = T>) -> Vec<T> {
                 let mut items: Vec<T> = items.collect();
@@ -90,22 +93,20 @@ macro_rules! scan_storage {
                 list.push_bind(barcode.to_owned());
             }
             list.push_unseparated(") AND (t.performance_id IN ");
-            push_ids(query, performances);
+            push_ids(query, performances.iter().copied());
             query.push(" OR v.institution_id IN ");
             push_ids(query, institutions);
-            query.push(")");
+            query.push(
+                " AND NOT EXISTS (SELECT 1 FROM tickets controlled \
+                 WHERE controlled.barcode = t.barcode AND controlled.performance_id IN ",
+            );
+            push_ids(query, performances);
+            query.push("))");
         }
 
         /// Appends to `query` the statement reading the tickets `group` may be about, as stored.
-        /// `extra_columns` (", …"), the `extra_joins` they read and `locking` (" FOR …") are the
-        /// dialect's own.
-        fn push_candidates_query(
-            query: &mut sqlx::QueryBuilder<'_, $db>,
-            group: &[DoorScan],
-            extra_columns: &str,
-            extra_joins: &str,
-            locking: &str,
-        ) {
+        /// `extra_columns` (", …") and the `extra_joins` they read are the dialect's own.
+        fn push_candidates_query(query: &mut sqlx::QueryBuilder<'_, $db>, group: &[DoorScan], extra_columns: &str, extra_joins: &str) {
             query.push(
                 "SELECT t.id, t.barcode, v.institution_id, t.performance_id, t.state, t.category, \
                  p.valid_from, p.valid_to, s.scanned_at, s.direction, s.device",
@@ -113,7 +114,6 @@ macro_rules! scan_storage {
             query.push(extra_columns);
             push_group_tickets(query, group, extra_joins);
             query.push(" ORDER BY t.id, s.scanned_at, s.id");
-            query.push(locking);
         }
 
         fn candidates_from(rows: &[$row]) -> StorageResult<Vec<Candidate>> {
@@ -243,18 +243,18 @@ macro_rules! scan_storage {
             Ok((answers, decided))
         }
 
-        /// Appends to `query` the statement writing `decided` (not empty), whose records are
-        /// in `answers`. A scan id recorded meanwhile fails it: the group is then decided
-        /// again, knowing.
-        fn push_insert(query: &mut sqlx::QueryBuilder<'_, $db>, answers: &[ScanRecord], decided: &[Decided]) -> StorageResult<()> {
+        /// The head of the statement writing decided scans, before their `push_scan_values`.
+        const INSERT_SCANS: &str = "INSERT INTO scans (scan_uuid, performance_id, ticket_id, barcode, device, login_id, \
+                                    scanned_at, client_time, server_time, direction, admitted, verdict, offline, anomaly) ";
+
+        /// Appends to `query` the `VALUES` of `decided` (not empty) for `INSERT_SCANS`, in its
+        /// columns' order; their records are in `answers`. A scan id recorded meanwhile fails
+        /// the statement: the group is then decided again, knowing.
+        fn push_scan_values(query: &mut sqlx::QueryBuilder<'_, $db>, answers: &[ScanRecord], decided: &[Decided]) -> StorageResult<()> {
             let mut verdicts = Vec::with_capacity(decided.len());
             for d in decided {
                 verdicts.push(verdict_json(&answers[d.answer].verdict)?);
             }
-            query.push(
-                "INSERT INTO scans (scan_uuid, performance_id, ticket_id, barcode, device, login_id, scanned_at, \
-                 client_time, server_time, direction, admitted, verdict, offline, anomaly) ",
-            );
             query.push_values(decided.iter().zip(verdicts), |mut row, (d, verdict)| {
                 let record = &answers[d.answer];
                 row.push_bind(record.scan_uuid.clone())

@@ -141,7 +141,7 @@ async fn write_door_group(
 ) -> StorageResult<Vec<ScanRecord>> {
     let written = async {
         let mut read = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE; ");
-        push_candidates_query(&mut read, group, "", "", "");
+        push_candidates_query(&mut read, group, "", "");
         let rows = read.build().fetch_all(&mut **connection).await.map_err(database_error)?;
         let recorded = match look_for_retries {
             true => recorded_before(connection, group).await?,
@@ -150,7 +150,8 @@ async fn write_door_group(
         let (answers, decided) = decide_group(group, candidates_from(&rows)?, recorded)?;
         let mut write = QueryBuilder::<Sqlite>::new("");
         if !decided.is_empty() {
-            push_insert(&mut write, &answers, &decided)?;
+            write.push(INSERT_SCANS);
+            push_scan_values(&mut write, &answers, &decided)?;
             write.push("; ");
         }
         write.push("COMMIT");

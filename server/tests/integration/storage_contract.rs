@@ -368,3 +368,46 @@ async fn one_ticket_scanned_by_every_door_at_once_is_admitted_once(backend: supp
     assert_eq!(first.admission_counts(performance).await.expect("counts"), (TICKETS as u64, TICKETS as u64));
 }
 on_both_backends!(one_ticket_scanned_by_every_door_at_once_is_admitted_once);
+
+/// A series' performances often share their numbers. Each door decides on the ticket of the
+/// performance it controls, whatever the other performances hold, even when doors of both
+/// performances are written in one group; a number only another performance holds is named
+/// with that performance.
+async fn a_number_in_two_performances_is_decided_on_each_door_s_own(backend: support::Backend) {
+    use app::backend::storage::{NewPerformance, NewTicket};
+    use app::engine::{Barcode, Direction, Refusal, TicketState, Verdict};
+    let Some(url) = support::fresh_database_url(backend).await else { return };
+    let storage = server::storage::open(&url).await.expect("open").storage;
+    let (tonight, root) = door_with_tickets(storage.as_ref(), &["SHARED01".to_owned()]).await;
+    let venue = storage.create_venue(root, "Club", "Europe/Paris").await.expect("venue");
+    let event = storage.create_event(venue, "Show again").await.expect("event");
+    let tomorrow = storage
+        .create_performance(&NewPerformance { event, label: "Tomorrow".into(), starts_at: None, window: None, import_end: None })
+        .await
+        .expect("performance");
+    let ticket = |code: &str, state| NewTicket { barcode: Barcode::parse(code).expect("code"), state, category: "floor".into(), holder: None };
+    storage
+        .upsert_tickets(tomorrow, &[ticket("SHARED01", TicketState::Cancelled), ticket("ONLY02", TicketState::Valid)], 1)
+        .await
+        .expect("tickets");
+    let door = |id: &str, code: &str, performance| {
+        let mut scan = door_scan(id, code, 20_000, Direction::In, (performance, root), false);
+        scan.judge = single_pass_judge(performance, 20_000);
+        scan
+    };
+    let records: Vec<_> = storage
+        .record_scans(vec![door("tonight-1", "SHARED01", tonight), door("tomorrow-1", "SHARED01", tomorrow), door("tonight-2", "ONLY02", tonight)])
+        .await
+        .into_iter()
+        .map(|r| r.expect("recorded"))
+        .collect();
+    assert_eq!(records[0].verdict, Verdict::Accepted { direction: Direction::In }, "tonight's SHARED01 is valid");
+    assert_eq!(records[0].performance, Some(tonight));
+    assert_eq!(records[1].verdict, Verdict::Refused { reason: Refusal::Cancelled }, "tomorrow's SHARED01 is cancelled");
+    assert_eq!(records[1].performance, Some(tomorrow));
+    assert_eq!(records[2].verdict, Verdict::Refused { reason: Refusal::OtherPerformance { performance: tomorrow } });
+    let again = storage.record_scans(vec![door("tonight-3", "SHARED01", tonight)]).await.pop().expect("an answer").expect("recorded");
+    assert!(matches!(again.verdict, Verdict::Refused { reason: Refusal::AlreadyScanned { .. } }), "{:?}", again.verdict);
+    assert_eq!(storage.admission_counts(tomorrow).await.expect("counts").0, 0, "nothing admitted tomorrow");
+}
+on_both_backends!(a_number_in_two_performances_is_decided_on_each_door_s_own);
