@@ -6,7 +6,7 @@ use crate::support;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use app::backend::storage::{NewPerformance, NewTicket};
+use app::backend::storage::NewTicket;
 use app::domain::InstitutionName;
 use app::engine::{Barcode, Checkpoint, Direction, Mode, Scan, Ticket, TicketBook, TicketState, Verdict};
 use chrono::DateTime;
@@ -84,12 +84,7 @@ async fn run(app: &TestApp, client: &Client, institution: app::domain::Instituti
     static CASE: AtomicUsize = AtomicUsize::new(0);
     let prefix = format!("c{}-", CASE.fetch_add(1, Ordering::Relaxed));
     let storage = app.storage.as_ref();
-    let venue = storage.create_venue(institution, "Hall", "Europe/Paris").await.expect("venue");
-    let event = storage.create_event(venue, "Show").await.expect("event");
-    let performance = storage
-        .create_performance(&NewPerformance { event, label: prefix.clone(), starts_at: None, window: None, import_end: None })
-        .await
-        .expect("performance");
+    let performance = support::undated_performance(storage, institution, &prefix).await;
     let new_tickets: Vec<NewTicket> = case
         .tickets
         .iter()

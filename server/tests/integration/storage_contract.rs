@@ -207,15 +207,10 @@ async fn door_with_tickets(
     storage: &dyn app::backend::storage::Storage,
     codes: &[String],
 ) -> (app::engine::PerformanceId, app::domain::InstitutionId) {
-    use app::backend::storage::{NewPerformance, NewTicket};
+    use app::backend::storage::NewTicket;
     use app::engine::{Barcode, TicketState};
     let root = storage.create_institution(None, &name("root")).await.expect("root").id;
-    let venue = storage.create_venue(root, "Hall", "Europe/Paris").await.expect("venue");
-    let event = storage.create_event(venue, "Show").await.expect("event");
-    let performance = storage
-        .create_performance(&NewPerformance { event, label: "Tonight".into(), starts_at: None, window: None, import_end: None })
-        .await
-        .expect("performance");
+    let performance = support::undated_performance(storage, root, "Tonight").await;
     let tickets: Vec<NewTicket> = codes
         .iter()
         .map(|b| NewTicket { barcode: Barcode::parse(b).expect("code"), state: TicketState::Valid, category: "floor".into(), holder: None })
@@ -374,17 +369,12 @@ on_both_backends!(one_ticket_scanned_by_every_door_at_once_is_admitted_once);
 /// performances are written in one group; a number only another performance holds is named
 /// with that performance.
 async fn a_number_in_two_performances_is_decided_on_each_door_s_own(backend: support::Backend) {
-    use app::backend::storage::{NewPerformance, NewTicket};
+    use app::backend::storage::NewTicket;
     use app::engine::{Barcode, Direction, Refusal, TicketState, Verdict};
     let Some(url) = support::fresh_database_url(backend).await else { return };
     let storage = server::storage::open(&url).await.expect("open").storage;
     let (tonight, root) = door_with_tickets(storage.as_ref(), &["SHARED01".to_owned()]).await;
-    let venue = storage.create_venue(root, "Club", "Europe/Paris").await.expect("venue");
-    let event = storage.create_event(venue, "Show again").await.expect("event");
-    let tomorrow = storage
-        .create_performance(&NewPerformance { event, label: "Tomorrow".into(), starts_at: None, window: None, import_end: None })
-        .await
-        .expect("performance");
+    let tomorrow = support::undated_performance(storage.as_ref(), root, "Tomorrow").await;
     let ticket = |code: &str, state| NewTicket { barcode: Barcode::parse(code).expect("code"), state, category: "floor".into(), holder: None };
     storage
         .upsert_tickets(tomorrow, &[ticket("SHARED01", TicketState::Cancelled), ticket("ONLY02", TicketState::Valid)], 1)

@@ -7,7 +7,7 @@ use crate::support;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use app::backend::storage::{NewPerformance, NewTicket};
+use app::backend::storage::NewTicket;
 use app::domain::{InstitutionName, LoginName, Password, Rights};
 use app::engine::{Barcode, TicketState};
 use serde_json::json;
@@ -54,12 +54,7 @@ async fn two_processes_admit_each_ticket_once() {
     server::bootstrap::ensure_root(storage, Some(support::ADMIN_PASSWORD)).await.expect("bootstrap");
     let root = storage.root_institution().await.expect("root").expect("exists");
     let institution = storage.create_institution(Some(root.id), &InstitutionName::parse("Stadium").expect("name")).await.expect("inst").id;
-    let venue = storage.create_venue(institution, "Stadium", "Europe/Paris").await.expect("venue");
-    let event = storage.create_event(venue, "Final").await.expect("event");
-    let performance = storage
-        .create_performance(&NewPerformance { event, label: "Final".into(), starts_at: None, window: None, import_end: None })
-        .await
-        .expect("performance");
+    let performance = support::undated_performance(storage, institution, "Final").await;
     let barcodes: Vec<String> = (0..TICKETS).map(|i| format!("SP{i:05}")).collect();
     let tickets: Vec<NewTicket> = barcodes
         .iter()

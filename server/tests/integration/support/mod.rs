@@ -30,6 +30,20 @@ fn random_suffix() -> String {
         .to_lowercase()
 }
 
+/// A new undated performance `label`, of a new venue and event of `institution`.
+pub async fn undated_performance(
+    storage: &dyn Storage,
+    institution: app::domain::InstitutionId,
+    label: &str,
+) -> app::engine::PerformanceId {
+    let venue = storage.create_venue(institution, "Hall", "Europe/Paris").await.expect("venue");
+    let event = storage.create_event(venue, "Show").await.expect("event");
+    storage
+        .create_performance(&app::backend::storage::NewPerformance { event, label: label.into(), starts_at: None, window: None, import_end: None })
+        .await
+        .expect("performance")
+}
+
 /// A URL to a database no other test uses, or `None` when PostgreSQL tests are not enabled.
 pub async fn fresh_database_url(backend: Backend) -> Option<String> {
     match backend {
