@@ -3,6 +3,7 @@
 
 pub mod actor_cache;
 pub mod guard;
+pub mod kept;
 pub mod live;
 pub mod password;
 pub mod performance_cache;
