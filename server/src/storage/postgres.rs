@@ -108,11 +108,9 @@ async fn write_door_group(
         admitting.sort_unstable();
         admitting.dedup();
         let passes_read: Vec<i64> = admitting.iter().map(|id| counted.get(id).copied().unwrap_or_default()).collect();
-        let mut write = QueryBuilder::<Postgres>::new(
-            "WITH unchanged AS (SELECT f.ticket_id FROM ticket_figures f \
-             JOIN unnest(",
-        );
-        write.push_bind(admitting.clone());
+        let admitting_count = admitting.len() as i64;
+        let mut write = QueryBuilder::<Postgres>::new("WITH unchanged AS (SELECT f.ticket_id FROM ticket_figures f JOIN unnest(");
+        write.push_bind(admitting);
         write.push("::bigint[], ");
         write.push_bind(passes_read);
         write.push(
@@ -123,12 +121,12 @@ async fn write_door_group(
         write.push("SELECT * FROM (");
         push_scan_values(&mut write, &answers, &decided)?;
         write.push(") AS decided WHERE (SELECT COUNT(*) FROM unchanged) = ");
-        write.push_bind(admitting.len() as i64);
+        write.push_bind(admitting_count);
         let written = write.build().execute(&mut **connection).await.map_err(database_error)?;
         if written.rows_affected() == decided.len() as u64 {
             return Ok(answers);
         }
-        tracing::debug!(scans = group.len(), "a ticket of the group was admitted elsewhere meanwhile: deciding again");
+        tracing::debug!(scans = group.len(), "a ticket of the group passed at another door meanwhile: deciding again");
     }
 }
 
