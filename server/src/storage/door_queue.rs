@@ -1,6 +1,6 @@
 //! The doors' scans, decided and written in groups. A scan's decision and record are one
-//! transaction, and a transaction costs more than the scan in it (round trips, a commit that
-//! waits for the disk): the scans that queue while one group is written go into the next
+//! atomic step in the database, and a step costs more than the scan in it (round trips, a
+//! commit that waits for the disk): the scans that queue while one group is written go into the next
 //! group, together. Within a group each scan is decided in arrival order on what is stored
 //! plus the admissions before it, so grouping changes no decision. The scans of one call
 //! (an upload, in time order) are never split between writers.
@@ -20,8 +20,8 @@ const MOST_IN_ONE_GROUP: usize = 256;
 /// a connection back), but lets other writers have it at least this often.
 const HOLD_CONNECTION_AT_MOST: Duration = Duration::from_millis(50);
 
-/// Decides and records a group of scans in one transaction (each backend begins and commits
-/// it its own way).
+/// Decides and records a group of scans in one atomic step (each backend makes it atomic its
+/// own way: its `write_door_group`).
 pub(super) trait WriteGroup: Send + Sync + 'static {
     type Connection: Send;
 
@@ -60,7 +60,7 @@ impl DoorQueue {
         Ok(Self { queue })
     }
 
-    /// Decides and records `scans` in their order, in one transaction; one answer a scan.
+    /// Decides and records `scans` in their order, in one atomic step; one answer a scan.
     pub(super) async fn record(&self, scans: Vec<DoorScan>) -> Vec<StorageResult<ScanRecord>> {
         let count = scans.len();
         let (answer, answered) = oneshot::channel();

@@ -1,7 +1,7 @@
 //! Performances, tickets and scans: the SQL both databases run, written once, as
 //! `scan_storage!(Type, Database, RowType)` for a type with `pool`, `writer` and `doors`
 //! (a `DoorQueue`) fields, and its dialect's `write_door_group` in scope: how a group of door
-//! scans holds its tickets while it is decided, in how many round trips.
+//! scans is decided and written as one atomic step, in how many round trips.
 
 macro_rules! scan_storage {
     ($storage:ty, $db:ty, $row:ty) => {
@@ -70,8 +70,8 @@ macro_rules! scan_storage {
         /// doors' performances, or elsewhere in their institutions), with their passes and
         /// `extra_joins`. A number found in the doors' performances is not looked for elsewhere:
         /// the door decides on that ticket (`ticket_for`), and a ticket of another performance
-        /// would only add rows and, on PostgreSQL, a lock (a series' tickets often share their
-        /// numbers from one performance to the next).
+        /// would only add rows to read (a series' tickets often share their numbers from one
+        /// performance to the next).
         fn push_group_tickets(query: &mut sqlx::QueryBuilder<'_, $db>, group: &[DoorScan], extra_joins: &str) {
             fn distinct<T: Ord>(items: impl Iterator<Item = T>) -> Vec<T> {
                 let mut items: Vec<T> = items.collect();
@@ -275,8 +275,8 @@ macro_rules! scan_storage {
             Ok(())
         }
 
-        /// Writes the doors' groups (`door_queue.rs`) on one connection of `pool`, in
-        /// transactions of the dialect's `write_door_group`.
+        /// Writes the doors' groups (`door_queue.rs`) on one connection of `pool`, with the
+        /// dialect's `write_door_group`.
         struct DoorWriter {
             pool: sqlx::Pool<$db>,
         }
