@@ -3,10 +3,16 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use app::backend::client::{ClientTrust, SecureCookies};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{name} is not a valid address ({value}): expected host:port such as 127.0.0.1:3000")]
     BadAddress { name: &'static str, value: String },
+    #[error("BILLETIX_TRUSTED_PROXIES: {0}")]
+    BadProxy(#[from] app::backend::client::BadProxy),
+    #[error("BILLETIX_SECURE_COOKIES is {0:?}: expected 1 (always), 0 (never) or auto (when reached over https)")]
+    BadSecureCookies(String),
 }
 
 #[derive(Debug, Clone)]
@@ -17,7 +23,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Password of the first Master login, used only when the database is empty.
     pub admin_password: Option<String>,
-    pub secure_cookies: bool,
+    /// Proxies believed about the client's address and https, and when cookies are `Secure`.
+    pub client_trust: ClientTrust,
     /// Key sealing partner secrets (64 hex characters); else a key file in the data directory.
     pub secret_key: Option<String>,
 }
@@ -39,7 +46,15 @@ impl Config {
             address,
             data_dir,
             admin_password: var("BILLETIX_ADMIN_PASSWORD"),
-            secure_cookies: var("BILLETIX_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
+            client_trust: ClientTrust {
+                proxies: ClientTrust::parse_proxies(&var("BILLETIX_TRUSTED_PROXIES").unwrap_or_default())?,
+                secure_cookies: match var("BILLETIX_SECURE_COOKIES").as_deref().map(str::trim) {
+                    None | Some("auto") => SecureCookies::WhenHttps,
+                    Some("1" | "true") => SecureCookies::Always,
+                    Some("0" | "false") => SecureCookies::Never,
+                    Some(other) => return Err(ConfigError::BadSecureCookies(other.to_owned())),
+                },
+            },
             secret_key: var("BILLETIX_SECRET_KEY"),
         })
     }

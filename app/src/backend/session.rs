@@ -51,17 +51,23 @@ pub fn token_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// The client's address, for throttling sign-in attempts per address.
-pub fn client_address() -> Result<String, AppError> {
-    let parts = request_parts()?;
-    Ok(parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned()))
+fn peer_address(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip())
 }
 
-pub fn set_session_cookie(token: &str, secure: bool) -> Result<(), AppError> {
+/// The client's address, for throttling sign-in attempts per address (through trusted proxies).
+pub fn client_address() -> Result<String, AppError> {
+    let parts = request_parts()?;
+    let trust = context()?.client_trust;
+    Ok(trust
+        .client_address(peer_address(&parts), &parts.headers)
+        .map_or_else(|| "unknown".to_owned(), |address| address.to_string()))
+}
+
+/// Sets the session cookie, `Secure` when the browser reached us over https.
+pub fn set_session_cookie(token: &str) -> Result<(), AppError> {
+    let parts = request_parts()?;
+    let secure = context()?.client_trust.cookie_is_secure(peer_address(&parts), &parts.headers);
     let secure = if secure { "; Secure" } else { "" };
     write_cookie(&format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"))
 }

@@ -320,43 +320,96 @@ macro_rules! account_storage {
                 Ok(())
             }
 
-            async fn record_signin_failure(&self, keys: &[String], now: Millis) -> StorageResult<()> {
+            async fn reserve_signin_attempt(
+                &self,
+                keys: &[app::backend::signin_throttle::ThrottleKey],
+                now: Millis,
+            ) -> StorageResult<app::backend::signin_throttle::Reservation> {
+                use app::backend::signin_throttle::{KeyState, Reservation, attempt};
+                // Keys are taken in one order, so two attempts never wait on each other's.
+                let mut keys: Vec<_> = keys.iter().collect();
+                keys.sort_by(|a, b| a.key.cmp(&b.key));
                 let mut tx = self.writer.begin().await.map_err(database_error)?;
-                sqlx::query("DELETE FROM signin_failures WHERE failed_at < $1")
-                    .bind(now - SIGNIN_FAILURE_RETENTION_MS)
+                let mut counted = Vec::with_capacity(keys.len());
+                let mut wait_until: Option<Millis> = None;
+                for key in keys {
+                    // Creates the counter or locks it (a no-op update) and reads it, in one
+                    // statement: concurrent attempts on one key queue here.
+                    let row = sqlx::query(
+                        "INSERT INTO signin_throttle (throttle_key, login, attempts, last_attempt_at, next_allowed_at) \
+                         VALUES ($1, $2, 0, 0, 0) \
+                         ON CONFLICT (throttle_key) DO UPDATE SET attempts = signin_throttle.attempts \
+                         RETURNING attempts, last_attempt_at, next_allowed_at",
+                    )
+                    .bind(&key.key)
+                    .bind(key.login.as_deref())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                    let current = KeyState {
+                        attempts: u32::try_from(row.try_get::<i64, _>("attempts").map_err(database_error)?).unwrap_or(u32::MAX),
+                        last_attempt_at: row.try_get("last_attempt_at").map_err(database_error)?,
+                        next_allowed_at: row.try_get("next_allowed_at").map_err(database_error)?,
+                    };
+                    match attempt(current, key.free_attempts, now) {
+                        Ok(next) => counted.push((key, next)),
+                        Err(until) => wait_until = Some(wait_until.map_or(until, |w| w.max(until))),
+                    }
+                }
+                if let Some(until) = wait_until {
+                    tx.rollback().await.map_err(database_error)?;
+                    return Ok(Reservation::Wait { retry_after_ms: until - now });
+                }
+                for (key, next) in counted {
+                    sqlx::query(
+                        "UPDATE signin_throttle SET attempts = $1, last_attempt_at = $2, next_allowed_at = $3 WHERE throttle_key = $4",
+                    )
+                    .bind(i64::from(next.attempts))
+                    .bind(next.last_attempt_at)
+                    .bind(next.next_allowed_at)
+                    .bind(&key.key)
                     .execute(&mut *tx)
                     .await
                     .map_err(database_error)?;
-                for key in keys {
-                    sqlx::query("INSERT INTO signin_failures (throttle_key, failed_at) VALUES ($1, $2)")
-                        .bind(key)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(database_error)?;
                 }
+                // Counters quiet for longer than any delay mean nothing any more.
+                sqlx::query("DELETE FROM signin_throttle WHERE last_attempt_at < $1 AND next_allowed_at < $2")
+                    .bind(now - SIGNIN_THROTTLE_RETENTION_MS)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                tx.commit().await.map_err(database_error)?;
+                Ok(Reservation::Granted)
+            }
+
+            async fn signin_succeeded(
+                &self,
+                forget: &app::backend::signin_throttle::ThrottleKey,
+                release: &app::backend::signin_throttle::ThrottleKey,
+            ) -> StorageResult<()> {
+                let mut tx = self.writer.begin().await.map_err(database_error)?;
+                sqlx::query("DELETE FROM signin_throttle WHERE throttle_key = $1")
+                    .bind(&forget.key)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                // The address keeps its delay if it has one; it only stops counting this attempt.
+                sqlx::query("UPDATE signin_throttle SET attempts = attempts - 1 WHERE throttle_key = $1 AND attempts > 0")
+                    .bind(&release.key)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
                 tx.commit().await.map_err(database_error)
             }
 
-            async fn signin_failures_since(&self, key: &str, since: Millis) -> StorageResult<u32> {
-                let count: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM signin_failures WHERE throttle_key = $1 AND failed_at >= $2",
-                )
-                .bind(key)
-                .bind(since)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(database_error)?;
-                Ok(u32::try_from(count).unwrap_or(u32::MAX))
-            }
-
-            async fn clear_signin_failures(&self, key: &str) -> StorageResult<()> {
-                sqlx::query("DELETE FROM signin_failures WHERE throttle_key = $1")
-                    .bind(key)
+            async fn clear_signin_throttle(&self, login: &LoginName) -> StorageResult<u64> {
+                let done = sqlx::query("DELETE FROM signin_throttle WHERE login = $1")
+                    .bind(login.as_str())
                     .execute(&self.writer)
                     .await
                     .map_err(database_error)?;
-                Ok(())
+                Ok(done.rows_affected())
             }
         }
 

@@ -35,8 +35,8 @@ pub(super) fn end_reason_from(code: Option<String>) -> SessionEnd {
     }
 }
 
-/// Failed sign-ins are kept a day: far longer than any throttling window.
-pub(super) const SIGNIN_FAILURE_RETENTION_MS: i64 = 24 * 3600 * 1000;
+/// Sign-in counters are kept a day after their last attempt: far longer than any delay.
+pub(super) const SIGNIN_THROTTLE_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
 
 use app::engine::{Barcode, Direction, TicketState, ValidityWindow, Verdict};

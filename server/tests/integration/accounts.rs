@@ -86,12 +86,122 @@ async fn sign_in_attempts_are_throttled(backend: support::Backend) {
             Err(AppError::WrongCredentials)
         );
     }
-    assert!(matches!(
+    assert_eq!(
         client.call("sign_in", json!({"login": "admin", "password": ADMIN_PASSWORD})).await,
-        Err(AppError::TooManyAttempts { .. })
-    ), "even the right password waits once the login is throttled");
+        Err(AppError::TooManyAttempts { retry_after_secs: 1 }),
+        "even the right password waits out the delay"
+    );
+    // The delay is a second, not a quarter of an hour: a steward who mistyped gets in.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    client.call("sign_in", json!({"login": "admin", "password": ADMIN_PASSWORD})).await.expect("signed in after the delay");
+    // And a success forgets the failures.
+    for _ in 0..5 {
+        assert_eq!(
+            client.call("sign_in", json!({"login": "admin", "password": "not the password"})).await,
+            Err(AppError::WrongCredentials)
+        );
+    }
 }
 on_both_backends!(sign_in_attempts_are_throttled);
+
+/// Finding 2 of the security review: 40 concurrent guesses all had their password checked.
+async fn a_burst_of_guesses_gets_five_checks(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let client = app.client();
+        guesses.spawn(async move { client.call("sign_in", json!({"login": "admin", "password": format!("guess number {i}")})).await });
+    }
+    let answers = guesses.join_all().await;
+    let checked = answers.iter().filter(|a| **a == Err(AppError::WrongCredentials)).count();
+    let delayed = answers.iter().filter(|a| matches!(a, Err(AppError::TooManyAttempts { .. }))).count();
+    assert_eq!((checked, delayed), (5, 35), "{answers:?}");
+}
+on_both_backends!(a_burst_of_guesses_gets_five_checks);
+
+/// Finding 9: a guesser at one address must not keep the login's owner out at another, and
+/// behind a proxy the address is the one the proxy saw, not one the client wrote.
+async fn a_guesser_elsewhere_delays_nobody_else(backend: support::Backend) {
+    let trust = app::backend::client::ClientTrust {
+        proxies: app::backend::client::ClientTrust::parse_proxies("127.0.0.1").expect("proxy"),
+        ..Default::default()
+    };
+    let Some(app) = support::spawn_app_trusting(backend, trust).await else { return };
+    let guesser = app.client_with_headers(&[("x-forwarded-for", "203.0.113.9")]);
+    for i in 0..12 {
+        let _ = guesser.call("sign_in", json!({"login": "admin", "password": format!("guess number {i}")})).await;
+    }
+    assert!(matches!(
+        guesser.call("sign_in", json!({"login": "admin", "password": ADMIN_PASSWORD})).await,
+        Err(AppError::TooManyAttempts { .. })
+    ));
+    let owner = app.client_with_headers(&[("x-forwarded-for", "198.51.100.7")]);
+    owner.call("sign_in", json!({"login": "admin", "password": ADMIN_PASSWORD})).await.expect("the owner, at another address, signs in");
+
+    // Without a trusted proxy the header is the client's own words: every guess counts on the
+    // socket's address, whatever address it claims.
+    let Some(app) = support::spawn_app(backend).await else { return };
+    for i in 0..5 {
+        let forger = app.client_with_headers(&[("x-forwarded-for", "10.9.9.9")]);
+        let claimed = format!("192.0.2.{i}");
+        let forger = if i % 2 == 0 { app.client_with_headers(&[("x-forwarded-for", &claimed)]) } else { forger };
+        let _ = forger.call("sign_in", json!({"login": "admin", "password": "not the password"})).await;
+    }
+    let forger = app.client_with_headers(&[("x-forwarded-for", "192.0.2.200")]);
+    assert!(matches!(
+        forger.call("sign_in", json!({"login": "admin", "password": "not the password"})).await,
+        Err(AppError::TooManyAttempts { .. })
+    ));
+}
+on_both_backends!(a_guesser_elsewhere_delays_nobody_else);
+
+/// A Master lifts a login's delays; an admin who is not Master may not.
+async fn a_master_clears_a_logins_delays(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let w = world(&app).await;
+    let guesser = app.client();
+    for _ in 0..12 {
+        let _ = guesser.call("sign_in", json!({"login": "a.pda", "password": "not the password"})).await;
+    }
+    assert!(matches!(
+        app.client().call("sign_in", json!({"login": "a.pda", "password": PASSWORD})).await,
+        Err(AppError::TooManyAttempts { .. })
+    ));
+    let a_admin = app.signed_in("a.admin", PASSWORD).await;
+    assert_eq!(a_admin.call("clear_signin_delays", json!({"login_id": w.a_pda})).await, Err(AppError::Forbidden));
+    let b_master = app.signed_in("b.master", PASSWORD).await;
+    assert_eq!(b_master.call("clear_signin_delays", json!({"login_id": w.a_pda})).await, Err(AppError::Forbidden));
+    let root = app.signed_in("admin", ADMIN_PASSWORD).await;
+    assert_eq!(root.call("clear_signin_delays", json!({"login_id": w.a_pda})).await, Ok(json!(1)));
+    app.signed_in("a.pda", PASSWORD).await;
+}
+on_both_backends!(a_master_clears_a_logins_delays);
+
+/// Finding 18: the cookie is `Secure` when a trusted proxy says the browser came over https,
+/// and only then.
+async fn the_session_cookie_is_secure_behind_https(backend: support::Backend) {
+    async fn cookie(app: &TestApp, proto: &str) -> String {
+        let response = reqwest::Client::new()
+            .post(format!("{}/api/sign_in", app.base_url))
+            .header("x-forwarded-proto", proto)
+            .json(&json!({"login": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .expect("sign in");
+        assert!(response.status().is_success());
+        response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    }
+    let trust = app::backend::client::ClientTrust {
+        proxies: app::backend::client::ClientTrust::parse_proxies("127.0.0.1").expect("proxy"),
+        ..Default::default()
+    };
+    let Some(behind_proxy) = support::spawn_app_trusting(backend, trust).await else { return };
+    assert!(cookie(&behind_proxy, "https").await.contains("; Secure"));
+    assert!(!cookie(&behind_proxy, "http").await.contains("; Secure"));
+    let Some(direct) = support::spawn_app(backend).await else { return };
+    assert!(!cookie(&direct, "https").await.contains("; Secure"), "an unproxied client cannot ask for it");
+}
+on_both_backends!(the_session_cookie_is_secure_behind_https);
 
 async fn disabled_logins_and_replaced_passwords(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
@@ -103,7 +213,8 @@ async fn disabled_logins_and_replaced_passwords(backend: support::Backend) {
     assert_eq!(pda.call("whoami", json!({})).await, Err(AppError::NotSignedIn));
     assert_eq!(
         app.client().call("sign_in", json!({"login": "a.pda", "password": PASSWORD})).await,
-        Err(AppError::LoginDisabled)
+        Err(AppError::WrongCredentials),
+        "a disabled login answers as a wrong password does: the guesser learns nothing"
     );
     admin.call("set_login_disabled", json!({"login_id": w.a_pda, "disabled": false})).await.expect("enable");
 

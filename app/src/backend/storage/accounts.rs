@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::{Millis, StorageResult};
+use crate::backend::signin_throttle::{Reservation, ThrottleKey};
 use crate::domain::{Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,8 +80,12 @@ pub trait AccountStorage: Send + Sync {
     async fn session_actor(&self, token_hash: &str) -> StorageResult<SessionActor>;
     async fn end_session(&self, token_hash: &str, now: Millis) -> StorageResult<()>;
 
-    // Sign-in throttling, shared by every server process.
-    async fn record_signin_failure(&self, keys: &[String], now: Millis) -> StorageResult<()>;
-    async fn signin_failures_since(&self, key: &str, since: Millis) -> StorageResult<u32>;
-    async fn clear_signin_failures(&self, key: &str) -> StorageResult<()>;
+    // Sign-in throttling (`backend/signin_throttle.rs`), shared by every server process.
+    /// Counts an attempt on every key, atomically and before its password is checked; counts
+    /// nothing when one key says wait.
+    async fn reserve_signin_attempt(&self, keys: &[ThrottleKey], now: Millis) -> StorageResult<Reservation>;
+    /// A sign-in succeeded: `forget` is deleted, `release` gets its attempt back.
+    async fn signin_succeeded(&self, forget: &ThrottleKey, release: &ThrottleKey) -> StorageResult<()>;
+    /// Clears every delay on a login (a Master's hand); the number of keys cleared.
+    async fn clear_signin_throttle(&self, login: &LoginName) -> StorageResult<u64>;
 }

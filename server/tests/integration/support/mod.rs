@@ -102,6 +102,11 @@ pub fn test_partners(storage: Arc<dyn Storage>) -> Partners {
 /// The real router on 127.0.0.1 with a random port, over a fresh database with the first
 /// Master (`admin` / `ADMIN_PASSWORD`).
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_trusting(backend, app::backend::client::ClientTrust::default()).await
+}
+
+/// As `spawn_app`, believing the given proxies (the tests' client is 127.0.0.1).
+pub async fn spawn_app_trusting(backend: Backend, trust: app::backend::client::ClientTrust) -> Option<TestApp> {
     let opened = fresh_database(backend).await?;
     let storage = opened.storage.clone();
     server::bootstrap::ensure_root(storage.as_ref(), Some(ADMIN_PASSWORD))
@@ -116,12 +121,8 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         .site_addr(address)
         .build();
     let partners = test_partners(storage.clone());
-    let context = app::backend::ServerContext::new(
-        opened.storage,
-        opened.live,
-        Arc::new(partners.clone()),
-        false,
-    );
+    let context = app::backend::ServerContext::new(opened.storage, opened.live, Arc::new(partners.clone()))
+        .with_client_trust(trust);
     let router = server::router(context, options);
     tokio::spawn(server::serve(listener, router));
     Some(TestApp {
@@ -144,6 +145,18 @@ impl TestApp {
                 .cookie_store(true)
                 .build()
                 .expect("http client"),
+            base_url: self.base_url.clone(),
+        }
+    }
+
+    /// A client whose every request carries these headers (a proxy's, say).
+    pub fn client_with_headers(&self, headers: &[(&'static str, &str)]) -> Client {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(*name, value.parse().expect("header value"));
+        }
+        Client {
+            http: reqwest::Client::builder().cookie_store(true).default_headers(map).build().expect("http client"),
             base_url: self.base_url.clone(),
         }
     }
