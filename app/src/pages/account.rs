@@ -14,17 +14,29 @@ use crate::i18n::*;
 /// password; the caller goes on in a new one.
 #[server(endpoint = "change_password", input = leptos::server_fn::codec::Json)]
 pub async fn change_password(current: String, new: String) -> Result<(), AppError> {
+    use crate::backend::signin_throttle::{Reservation, ThrottleKey};
     use crate::backend::{context, now_millis, password, session};
     let ctx = context()?;
     let actor = session::current_actor().await?;
     let new = crate::domain::Password::parse(&new)?;
     let record = ctx.storage.login(actor.login_id).await?.ok_or(AppError::NotSignedIn)?;
+    // Guesses of the current password count as sign-in attempts: a stolen session must not
+    // be a way to find the password.
+    let now = now_millis();
+    let address = session::client_address()?;
+    let pair = ThrottleKey::login_at_address(record.name.as_str(), &address);
+    let from_address = ThrottleKey::address(&address);
+    if let Reservation::Wait { retry_after_ms } =
+        ctx.storage.reserve_signin_attempt(&[pair.clone(), from_address.clone()], now).await?
+    {
+        return Err(AppError::TooManyAttempts { retry_after_secs: u64::try_from((retry_after_ms + 999) / 1000).unwrap_or(1) });
+    }
     if !password::verify(current, record.password_hash).await {
-        tracing::info!(login = %record.name, "password change refused: wrong current password");
+        tracing::info!(login = %record.name, %address, "password change refused: wrong current password");
         return Err(AppError::WrongCredentials);
     }
+    ctx.storage.signin_succeeded(&pair, &from_address).await?;
     let hash = password::hash(&new).await?;
-    let now = now_millis();
     ctx.storage.set_password_hash(actor.login_id, &hash, now).await?;
     let token = session::new_token();
     ctx.storage.start_session(actor.login_id, &session::token_hash(&token), now).await?;

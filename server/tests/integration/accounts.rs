@@ -517,3 +517,20 @@ async fn the_session_cookie_lasts_the_session_lifetime(backend: support::Backend
     assert!(cookie.contains(&format!("Max-Age={}", 7 * 24 * 3600)), "{cookie}");
 }
 on_both_backends!(the_session_cookie_lasts_the_session_lifetime);
+
+/// A stolen session cannot guess its way to the password: guesses of the current password
+/// count as sign-in attempts.
+async fn guessing_the_current_password_is_throttled(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    world(&app).await;
+    let thief = app.signed_in("a.pda", PASSWORD).await;
+    for guess in 0..5 {
+        let answer = thief.call("change_password", json!({"current": format!("guess number {guess}"), "new": "taken over password"})).await;
+        assert_eq!(answer, Err(AppError::WrongCredentials));
+    }
+    assert!(matches!(
+        thief.call("change_password", json!({"current": PASSWORD, "new": "taken over password"})).await,
+        Err(AppError::TooManyAttempts { .. })
+    ));
+}
+on_both_backends!(guessing_the_current_password_is_throttled);
