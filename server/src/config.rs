@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use app::backend::client::{ClientTrust, SecureCookies};
+use app::backend::storage::{Millis, SessionLimits};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -13,6 +14,8 @@ pub enum ConfigError {
     BadProxy(#[from] app::backend::client::BadProxy),
     #[error("BILLETIX_SECURE_COOKIES is {0:?}: expected 1 (always), 0 (never) or auto (when reached over https)")]
     BadSecureCookies(String),
+    #[error("{name} is not a valid number of {unit} ({value}): expected a whole number from 1")]
+    BadDuration { name: &'static str, unit: &'static str, value: String },
 }
 
 #[derive(Debug, Clone)]
@@ -27,6 +30,7 @@ pub struct Config {
     pub client_trust: ClientTrust,
     /// Key sealing partner secrets (64 hex characters); else a key file in the data directory.
     pub secret_key: Option<String>,
+    pub session_limits: SessionLimits,
 }
 
 impl Config {
@@ -56,6 +60,27 @@ impl Config {
                 },
             },
             secret_key: var("BILLETIX_SECRET_KEY"),
+            session_limits: session_limits(&var)?,
         })
     }
+}
+
+/// `BILLETIX_SESSION_IDLE_HOURS` (default 12) and `BILLETIX_SESSION_MAX_DAYS` (default 7).
+fn session_limits(var: &dyn Fn(&str) -> Option<String>) -> Result<SessionLimits, ConfigError> {
+    const HOUR: Millis = 3600 * 1000;
+    let read = |name: &'static str, unit: &'static str, unit_ms: Millis, default: Millis| match var(name) {
+        None => Ok(default),
+        Some(value) => value
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(|n| Millis::from(n) * unit_ms)
+            .ok_or(ConfigError::BadDuration { name, unit, value }),
+    };
+    let defaults = SessionLimits::default();
+    Ok(SessionLimits {
+        idle: read("BILLETIX_SESSION_IDLE_HOURS", "hours", HOUR, defaults.idle)?,
+        lifetime: read("BILLETIX_SESSION_MAX_DAYS", "days", 24 * HOUR, defaults.lifetime)?,
+    })
 }

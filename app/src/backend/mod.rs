@@ -30,6 +30,8 @@ pub struct ServerContext {
     pub sources: Arc<dyn sources::SourceService>,
     /// Which proxies to believe about the client's address and https.
     pub client_trust: Arc<client::ClientTrust>,
+    /// How long sessions live (`BILLETIX_SESSION_IDLE_HOURS`, `BILLETIX_SESSION_MAX_DAYS`).
+    pub session_limits: storage::SessionLimits,
 }
 
 impl ServerContext {
@@ -45,11 +47,16 @@ impl ServerContext {
             actors: Arc::default(),
             sources,
             client_trust: Arc::default(),
+            session_limits: storage::SessionLimits::default(),
         }
     }
 
     pub fn with_client_trust(self, client_trust: client::ClientTrust) -> Self {
         Self { client_trust: Arc::new(client_trust), ..self }
+    }
+
+    pub fn with_session_limits(self, session_limits: storage::SessionLimits) -> Self {
+        Self { session_limits, ..self }
     }
 }
 

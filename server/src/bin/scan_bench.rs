@@ -302,7 +302,7 @@ async fn main() -> Result<(), String> {
             Some(existing) => existing.id,
             None => storage.create_login(&name, &hash).await.map_err(|e| e.to_string())?,
         };
-        storage.set_password_hash(login, &hash).await.map_err(|e| e.to_string())?;
+        storage.set_password_hash(login, &hash, app::backend::now_millis()).await.map_err(|e| e.to_string())?;
         storage.set_membership(login, institution, Rights { pda: true, ..Rights::default() }).await.map_err(|e| e.to_string())?;
     }
 

@@ -57,7 +57,7 @@ pub async fn upload(
 async fn import(context: &ServerContext, query: &UploadQuery, headers: &HeaderMap, body: Bytes) -> Result<UploadAnswer, AppError> {
     let storage = context.storage.as_ref();
     let token = app::backend::session::token_from_headers(headers).ok_or(AppError::NotSignedIn)?;
-    let actor = app::backend::session::actor_for_token(storage, &token).await?;
+    let actor = app::backend::session::actor_for_token(context, &token).await?;
     let institution = backoffice_of_performance(storage, &actor, query.performance).await?;
     let source = storage.source(query.source).await?.filter(|s| s.institution == institution).ok_or(AppError::NotFound)?;
     if !source.kind.is_file() {

@@ -127,14 +127,25 @@ macro_rules! account_storage {
                 row.map(|r| login_row(&r)).transpose()
             }
 
-            async fn set_password_hash(&self, id: LoginId, password_hash: &str) -> StorageResult<()> {
+            async fn set_password_hash(&self, id: LoginId, password_hash: &str, now: Millis) -> StorageResult<()> {
+                let mut tx = self.writer.begin().await.map_err(database_error)?;
                 let done = sqlx::query("UPDATE logins SET password_hash = $1 WHERE id = $2")
                     .bind(password_hash)
                     .bind(id.0)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
                     .map_err(database_error)?;
-                if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
+                if done.rows_affected() == 0 {
+                    return Err(StorageError::NotFound);
+                }
+                sqlx::query("UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE login_id = $3 AND ended_at IS NULL")
+                    .bind(now)
+                    .bind(end_reason_code(SessionEnd::PasswordChanged))
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                tx.commit().await.map_err(database_error)
             }
 
             async fn set_login_disabled(&self, id: LoginId, disabled: bool, now: Millis) -> StorageResult<()> {
@@ -203,6 +214,44 @@ macro_rules! account_storage {
                 Ok(())
             }
 
+            async fn remove_membership(
+                &self,
+                login: LoginId,
+                institution: InstitutionId,
+            ) -> StorageResult<app::backend::storage::MembershipRemoval> {
+                use app::backend::storage::MembershipRemoval;
+                // Removals of one login queue on its row, so two of them cannot each leave
+                // the other's membership as the last one and then both go.
+                let mut tx = self.writer.begin().await.map_err(database_error)?;
+                sqlx::query("UPDATE logins SET disabled = disabled WHERE id = $1")
+                    .bind(login.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                let done = sqlx::query("DELETE FROM memberships WHERE login_id = $1 AND institution_id = $2")
+                    .bind(login.0)
+                    .bind(institution.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StorageError::NotFound);
+                }
+                let reachable: bool = sqlx::query_scalar(
+                    "SELECT l.master_of IS NOT NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.login_id = l.id) \
+                     FROM logins l WHERE l.id = $1",
+                )
+                .bind(login.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(database_error)?;
+                if !reachable {
+                    return Ok(MembershipRemoval::LastOne);
+                }
+                tx.commit().await.map_err(database_error)?;
+                Ok(MembershipRemoval::Removed)
+            }
+
             async fn memberships(&self, login: LoginId) -> StorageResult<Vec<(InstitutionId, Rights)>> {
                 let rows = sqlx::query(
                     "SELECT institution_id, is_admin, is_pda, is_backoffice FROM memberships WHERE login_id = $1 ORDER BY institution_id",
@@ -260,7 +309,9 @@ macro_rules! account_storage {
                     .execute(&mut *tx)
                     .await
                     .map_err(database_error)?;
-                    let inserted = sqlx::query("INSERT INTO sessions (token_hash, login_id, started_at) VALUES ($1, $2, $3)")
+                    let inserted = sqlx::query(
+                        "INSERT INTO sessions (token_hash, login_id, started_at, last_seen_at) VALUES ($1, $2, $3, $3)",
+                    )
                         .bind(token_hash)
                         .bind(login.0)
                         .bind(now)
@@ -277,9 +328,14 @@ macro_rules! account_storage {
                 Err(StorageError::AlreadyExists)
             }
 
-            async fn session_actor(&self, token_hash: &str) -> StorageResult<SessionActor> {
+            async fn session_actor(
+                &self,
+                token_hash: &str,
+                now: Millis,
+                limits: app::backend::storage::SessionLimits,
+            ) -> StorageResult<SessionActor> {
                 let rows = sqlx::query(
-                    "SELECT s.login_id, s.ended_at, s.end_reason, l.disabled, l.master_of, \
+                    "SELECT s.login_id, s.started_at, s.last_seen_at, s.ended_at, s.end_reason, l.disabled, l.master_of, \
                      m.institution_id, m.is_admin, m.is_pda, m.is_backoffice \
                      FROM sessions s JOIN logins l ON l.id = s.login_id \
                      LEFT JOIN memberships m ON m.login_id = l.id \
@@ -293,8 +349,21 @@ macro_rules! account_storage {
                 if first.try_get::<Option<i64>, _>("ended_at").map_err(database_error)?.is_some() {
                     return Ok(SessionActor::Ended(end_reason_from(first.try_get("end_reason").map_err(database_error)?)));
                 }
+                let started_at: i64 = first.try_get("started_at").map_err(database_error)?;
+                let last_seen_at: i64 = first.try_get("last_seen_at").map_err(database_error)?;
+                if now - started_at >= limits.lifetime || now - last_seen_at >= limits.idle {
+                    return Ok(SessionActor::Ended(SessionEnd::Expired));
+                }
                 if first.try_get::<bool, _>("disabled").map_err(database_error)? {
                     return Ok(SessionActor::None);
+                }
+                if now - last_seen_at >= SESSION_SEEN_EVERY_MS {
+                    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $1")
+                        .bind(now)
+                        .bind(token_hash)
+                        .execute(&self.writer)
+                        .await
+                        .map_err(database_error)?;
                 }
                 let mut memberships = Vec::new();
                 for row in &rows {

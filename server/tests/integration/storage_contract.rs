@@ -2,7 +2,7 @@
 
 use crate::support;
 
-use app::backend::storage::{SessionActor, SessionEnd, Storage, StorageError};
+use app::backend::storage::{SessionActor, SessionEnd, SessionLimits, Storage, StorageError};
 use app::domain::{InstitutionName, LoginName, Rights};
 
 fn name(n: &str) -> InstitutionName {
@@ -64,7 +64,7 @@ async fn logins_and_memberships(backend: support::Backend) {
 
     storage.set_master(alice, Some(a.id)).await.expect("master");
     storage.set_last_institution(alice, a.id).await.expect("last");
-    storage.set_password_hash(alice, "hash-3").await.expect("password");
+    storage.set_password_hash(alice, "hash-3", 4).await.expect("password");
     let record = storage.login_by_name(&login("alice")).await.expect("get").expect("exists");
     assert_eq!(
         (record.master_of, record.last_institution, record.password_hash.as_str(), record.disabled),
@@ -82,7 +82,7 @@ enum Seen {
 }
 
 async fn seen(storage: &dyn Storage, token: &str) -> Seen {
-    match storage.session_actor(token).await.expect("lookup") {
+    match storage.session_actor(token, 10, SessionLimits::default()).await.expect("lookup") {
         SessionActor::Live(actor) => Seen::Live(actor.login_id),
         SessionActor::Ended(end) => Seen::Ended(end),
         SessionActor::None => Seen::Nothing,
