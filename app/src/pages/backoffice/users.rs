@@ -18,6 +18,8 @@ pub struct MemberView {
     pub master: bool,
     /// The caller may disable this login or replace its password.
     pub manageable: bool,
+    /// The caller, a Master over this login, may lift its sign-in delays.
+    pub delays_clearable: bool,
     /// Not this login's last institution (a login that belonged nowhere would be out of
     /// everyone's reach), or a Master.
     pub removable: bool,
@@ -33,7 +35,7 @@ fn rights_changed() -> Result<(), AppError> {
 
 #[cfg(feature = "ssr")]
 mod guard {
-    use crate::authorization::{Actor, Ancestry, TargetLogin};
+    use crate::authorization::Actor;
     use crate::backend::storage::Storage;
     use crate::backend::{ancestry_of, context, session::current_actor};
     use crate::domain::{InstitutionId, LoginId};
@@ -51,18 +53,7 @@ mod guard {
         Ok((storage, actor))
     }
 
-    pub async fn target(storage: &dyn Storage, login: LoginId) -> Result<TargetLogin, AppError> {
-        let record = storage.login(login).await?.ok_or(AppError::NotFound)?;
-        let master_of = match record.master_of {
-            Some(branch) => Some(ancestry_of(storage, branch).await?),
-            None => None,
-        };
-        let mut memberships: Vec<Ancestry> = Vec::new();
-        for (institution, _) in storage.memberships(login).await? {
-            memberships.push(ancestry_of(storage, institution).await?);
-        }
-        Ok(TargetLogin { login_id: login, master_of, memberships })
-    }
+    pub use crate::backend::guard::target_login as target;
 
     /// The caller, provided they may change `login` itself (password, disabled).
     pub async fn manager_of(login: LoginId) -> Result<Arc<dyn Storage>, AppError> {
@@ -88,6 +79,7 @@ pub async fn list_members(institution: InstitutionId) -> Result<Vec<MemberView>,
             disabled: member.disabled,
             master: member.master_of.is_some(),
             manageable: actor.can_manage_login(&target),
+            delays_clearable: actor.master_of.is_some() && actor.can_manage_login(&target),
             removable: target.memberships.len() > 1 || target.master_of.is_some(),
         });
     }
@@ -306,6 +298,9 @@ pub fn UsersTab(institution: InstitutionId) -> impl IntoView {
         let remove = move |_| {
             spawn_local(async move { report(remove_member(institution, login_id).await) });
         };
+        let clear_delays = move |_| {
+            spawn_local(async move { report(crate::pages::signin::clear_signin_delays(login_id).await.map(|_| ())) });
+        };
         let reset = move |_| {
             let prompt = t_string!(i18n, new_password_prompt).to_string();
             let Some(password) = web_sys::window().and_then(|w| w.prompt_with_message(&prompt).ok().flatten()) else {
@@ -325,6 +320,9 @@ pub fn UsersTab(institution: InstitutionId) -> impl IntoView {
                             {if disabled { t_string!(i18n, enable) } else { t_string!(i18n, disable) }}
                         </button>
                         <button class="link" on:click=reset>{t!(i18n, reset_password)}</button>
+                    </Show>
+                    <Show when=move || m.delays_clearable>
+                        <button class="link" data-testid="clear-signin-delays" on:click=clear_delays>{t!(i18n, clear_signin_delays)}</button>
                     </Show>
                     <Show when=move || m.removable>
                         <button class="link" data-testid="remove-member" on:click=remove>{t!(i18n, remove_member)}</button>
