@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub enum ConfigError {
     #[error("{name} is not a valid address ({value}): expected host:port such as 127.0.0.1:3000")]
     BadAddress { name: &'static str, value: String },
+    #[error("BILLETIX_PUBLIC_URL is not an http(s) address ({0}): expected such as https://tickets.example.org")]
+    BadPublicUrl(String),
 }
 
 #[derive(Debug, Clone)]
@@ -20,6 +22,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Key sealing partner secrets (64 hex characters); else a key file in the data directory.
     pub secret_key: Option<String>,
+    /// The app's origin as browsers see it (`https://host[:port]`), from `BILLETIX_PUBLIC_URL`.
+    pub public_origin: Option<String>,
 }
 
 impl Config {
@@ -41,6 +45,31 @@ impl Config {
             admin_password: var("BILLETIX_ADMIN_PASSWORD"),
             secure_cookies: var("BILLETIX_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
             secret_key: var("BILLETIX_SECRET_KEY"),
+            public_origin: var("BILLETIX_PUBLIC_URL").map(|url| public_origin(&url)).transpose()?,
         })
+    }
+}
+
+/// `https://Tickets.example.org/` → `https://tickets.example.org`: an origin as a browser sends it.
+fn public_origin(url: &str) -> Result<String, ConfigError> {
+    let bad = || ConfigError::BadPublicUrl(url.to_owned());
+    let parsed = reqwest::Url::parse(url.trim()).map_err(|_| bad())?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(bad());
+    }
+    Ok(parsed.origin().ascii_serialization())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_origin;
+
+    #[test]
+    fn a_public_url_gives_the_origin_browsers_send() {
+        assert_eq!(public_origin("https://Tickets.example.org/").unwrap(), "https://tickets.example.org");
+        assert_eq!(public_origin("https://tickets.example.org:443/app").unwrap(), "https://tickets.example.org");
+        assert_eq!(public_origin("http://10.0.0.5:3000").unwrap(), "http://10.0.0.5:3000");
+        assert!(public_origin("tickets.example.org").is_err());
+        assert!(public_origin("ftp://tickets.example.org").is_err());
     }
 }

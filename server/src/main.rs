@@ -43,7 +43,8 @@ async fn run() -> Result<(), String> {
     partners.clone().spawn_refresher(REFRESHER_TICK);
     partners.clone().spawn_pusher(PUSHER_TICK);
     server::housekeeping::spawn_daily_purge(opened.storage.clone(), partners.owner.clone());
-    let context = ServerContext::new(opened.storage, opened.live, Arc::new(partners), config.secure_cookies);
+    let context = ServerContext::new(opened.storage, opened.live, Arc::new(partners), config.secure_cookies)
+        .with_public_origin(config.public_origin.clone());
     let address = leptos_options.site_addr;
     let listener = tokio::net::TcpListener::bind(address)
         .await

@@ -28,6 +28,9 @@ pub struct ServerContext {
     pub sources: Arc<dyn sources::SourceService>,
     /// Set behind TLS so the session cookie is `Secure`.
     pub secure_cookies: bool,
+    /// The app's own origin (`https://host[:port]`), when configured: requests from any other
+    /// are refused. Unset, each request's `Host` is taken as the app's.
+    pub public_origin: Option<String>,
 }
 
 impl ServerContext {
@@ -37,7 +40,11 @@ impl ServerContext {
         sources: Arc<dyn sources::SourceService>,
         secure_cookies: bool,
     ) -> Self {
-        Self { storage, live, performances: Arc::default(), actors: Arc::default(), sources, secure_cookies }
+        Self { storage, live, performances: Arc::default(), actors: Arc::default(), sources, secure_cookies, public_origin: None }
+    }
+
+    pub fn with_public_origin(self, public_origin: Option<String>) -> Self {
+        Self { public_origin, ..self }
     }
 }
 

@@ -8,6 +8,7 @@ mod support;
 mod accounts;
 mod backoffice;
 mod engine_matches_server;
+mod http_edge;
 mod partners;
 mod performance_grid;
 mod reports;

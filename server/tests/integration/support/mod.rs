@@ -194,6 +194,11 @@ impl Client {
         (status, serde_json::from_str(&body).unwrap_or(Value::Null))
     }
 
+    /// A request built by the test, sent with this browser's cookies.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base_url))
+    }
+
     /// A streaming GET (server-sent events).
     pub async fn get_stream(&self, path: &str) -> reqwest::Response {
         let response = self
