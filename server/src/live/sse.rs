@@ -15,6 +15,7 @@ use app::backend::ServerContext;
 use app::backend::session::{token_from_headers, token_hash};
 use app::domain::ParseFailure;
 use app::engine::PerformanceId;
+use app::sync::protocol::LIVE_MAX_PERFORMANCES;
 use app::error::AppError;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -22,8 +23,6 @@ use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::broadcast::error::RecvError;
 
-/// At most this many performances on one feed.
-pub const MAX_PERFORMANCES: usize = 64;
 /// At most this many feeds open at once on one session (a page and a few tabs need a handful).
 pub const MAX_FEEDS_PER_SESSION: usize = 8;
 /// How often an idle feed checks that its session is live and still allowed to watch, and
@@ -97,8 +96,8 @@ pub async fn live_events(
     else {
         return refuse(StatusCode::BAD_REQUEST, AppError::NotFound);
     };
-    if performances.len() > MAX_PERFORMANCES {
-        let error = AppError::InvalidInput { field: "performances".to_owned(), reason: ParseFailure::TooLong { max: MAX_PERFORMANCES } };
+    if performances.len() > LIVE_MAX_PERFORMANCES {
+        let error = AppError::InvalidInput { field: "performances".to_owned(), reason: ParseFailure::TooLong { max: LIVE_MAX_PERFORMANCES } };
         return refuse(StatusCode::BAD_REQUEST, error);
     }
     let Some(token) = token_from_headers(&headers) else {

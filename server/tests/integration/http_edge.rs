@@ -85,6 +85,31 @@ async fn cross_site_calls_change_nothing(backend: support::Backend) {
 }
 on_both_backends!(cross_site_calls_change_nothing);
 
+/// Behind a proxy, the app's origin is the configured address, not what `Host` says; and a
+/// deployment behind TLS tells browsers to keep to it.
+async fn the_public_url_is_the_only_origin(backend: support::Backend) {
+    let public = "https://tickets.example.org";
+    let configure = |context: app::backend::ServerContext| app::backend::ServerContext {
+        secure_cookies: true,
+        ..context.with_public_origin(Some(public.to_owned()))
+    };
+    let Some(app) = support::spawn_app_with(backend, configure).await else { return };
+    let sign_in = |origin: &str| {
+        app.client()
+            .request(Method::POST, "/api/sign_in")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ORIGIN, origin)
+            .body(json!({"login": "admin", "password": ADMIN_PASSWORD}).to_string())
+            .send()
+    };
+    let from_host = sign_in(&app.base_url).await.expect("sent");
+    assert_eq!(from_host.status(), StatusCode::FORBIDDEN, "the address the proxy reaches is not the app's");
+    let from_public = sign_in(public).await.expect("sent");
+    assert_eq!(from_public.status(), StatusCode::OK);
+    assert_eq!(header_of(&from_public, "strict-transport-security"), "max-age=31536000");
+}
+on_both_backends!(the_public_url_is_the_only_origin);
+
 /// A foreign page posting a form to `sign_in` would sign the browser into the attacker's login.
 async fn sign_in_only_as_json(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };

@@ -102,6 +102,14 @@ pub fn test_partners(storage: Arc<dyn Storage>) -> Partners {
 /// The real router on 127.0.0.1 with a random port, over a fresh database with the first
 /// Master (`admin` / `ADMIN_PASSWORD`).
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |context| context).await
+}
+
+/// As `spawn_app`, with the server's settings changed by `configure`.
+pub async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(app::backend::ServerContext) -> app::backend::ServerContext,
+) -> Option<TestApp> {
     let opened = fresh_database(backend).await?;
     let storage = opened.storage.clone();
     server::bootstrap::ensure_root(storage.as_ref(), Some(ADMIN_PASSWORD))
@@ -122,7 +130,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         Arc::new(partners.clone()),
         false,
     );
-    let router = server::router(context, options);
+    let router = server::router(configure(context), options);
     tokio::spawn(server::serve(listener, router));
     Some(TestApp {
         base_url: format!("http://{address}"),
