@@ -16,7 +16,7 @@ use leptos_axum::ResponseOptions;
 pub fn policy(nonce: Option<&str>) -> String {
     let nonce = nonce.map(|n| format!(" 'nonce-{n}'")).unwrap_or_default();
     // `cargo leptos watch` reloads pages through a WebSocket on another port.
-    let reload = if std::env::var_os("LEPTOS_WATCH").is_some() { " ws:" } else { "" };
+    let reload = if std::env::var_os("LEPTOS_WATCH").is_some() { " ws: wss:" } else { "" };
     format!(
         "default-src 'self'; script-src 'self'{nonce} 'wasm-unsafe-eval'; worker-src 'self'; \
          connect-src 'self'{reload}; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; \

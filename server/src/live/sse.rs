@@ -110,6 +110,7 @@ pub async fn live_events(
         Err(e) => return refuse(StatusCode::FORBIDDEN, e),
     }
     let Some(slot) = feeds.open(&session) else {
+        // A feed whose client left is counted until its next keep-alive finds it gone.
         return refuse(StatusCode::TOO_MANY_REQUESTS, AppError::TooManyAttempts { retry_after_secs: RECHECK_EVERY.as_secs() });
     };
     let mut receiver = context.live.subscribe();
