@@ -24,7 +24,8 @@ pub async fn refuse_cross_site(State(context): State<ServerContext>, mut request
     // HTTP/2 carries the host in the address rather than in a `Host` header.
     let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).or(request.uri().authority().map(|a| a.as_str()));
     if !from_own_pages(request.headers(), host, context.public_origin.as_deref()) {
-        tracing::warn!(path, origin = ?request.headers().get(header::ORIGIN), "cross-site request refused");
+        // Behind a proxy that rewrites `Host`, every request lands here until BILLETIX_PUBLIC_URL is set.
+        tracing::warn!(path, origin = ?request.headers().get(header::ORIGIN), host, "cross-site request refused");
         return (StatusCode::FORBIDDEN, axum::Json(AppError::Forbidden)).into_response();
     }
     if path.starts_with("/api/") {
