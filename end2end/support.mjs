@@ -1,9 +1,11 @@
 // Shared by the browser tests: start the release server on a fresh database, and Chromium.
+import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterEach } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ADMIN_PASSWORD = 'first-master-password';
@@ -73,15 +75,40 @@ const CHROMIUM = {
   ],
 };
 
+// What the server's Content Security Policy blocked in any page of any browser started here:
+// every test ends with none, so each checks that the app runs under its policy.
+const policyViolations = [];
+
+afterEach(() => {
+  assert.deepEqual(policyViolations.splice(0), [], 'the Content Security Policy blocked something');
+});
+
+async function watchPolicy(context) {
+  await context.exposeBinding('billetixPolicyViolation', (_source, report) => policyViolations.push(report));
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.billetixPolicyViolation(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
+    });
+  });
+  // Chromium also reports each blocked load, workers' included, as a console error.
+  context.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) policyViolations.push(message.text());
+  });
+  return context;
+}
+
 /** `extraArgs`: more Chromium switches, such as a fake camera's. */
 export async function launchBrowser(extraArgs = []) {
-  return chromium.launch({ ...CHROMIUM, args: [...CHROMIUM.args, ...extraArgs] });
+  const browser = await chromium.launch({ ...CHROMIUM, args: [...CHROMIUM.args, ...extraArgs] });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => watchPolicy(await newContext(options));
+  return browser;
 }
 
 /** A browser with a real profile (not incognito), as an installed app has. */
 export async function launchProfile(options = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'billetix-profile-'));
-  return chromium.launchPersistentContext(profile, { ...CHROMIUM, ...options });
+  return watchPolicy(await chromium.launchPersistentContext(profile, { ...CHROMIUM, ...options }));
 }
 
 /** Waits for the WASM app to take over the server-rendered page. */

@@ -33,6 +33,10 @@ for (const [format, code] of [['qr', 'BTX-CAMERA-QR-0001'], ['code128', '0212345
       const page = await context.newPage();
       await signIn(page, server.url, 'admin', ADMIN_PASSWORD);
       const { performance } = await seedPerformance(page, { institution: `Camera ${format}`, tickets: [{ barcode: code }] });
+      const policy = (await fetch(`${server.url}/scanner`)).headers.get('content-security-policy') ?? '';
+      assert.match(policy, /script-src 'self' 'nonce-[^']+' 'wasm-unsafe-eval'/);
+      assert.match(policy, /worker-src 'self'/);
+      assert.match(policy, /frame-ancestors 'none'/);
       await scannerAt(page, server.url, performance);
       const first = await verdictAfterCamera(page, null);
       assert.equal(first.reason, 'accepted_in');

@@ -16,6 +16,8 @@ pub enum ConfigError {
     BadSecureCookies(String),
     #[error("{name} is not a valid number of {unit} ({value}): expected a whole number from 1")]
     BadDuration { name: &'static str, unit: &'static str, value: String },
+    #[error("BILLETIX_PUBLIC_URL is not an http(s) address ({0}): expected such as https://tickets.example.org")]
+    BadPublicUrl(String),
 }
 
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub struct Config {
     /// Key sealing partner secrets (64 hex characters); else a key file in the data directory.
     pub secret_key: Option<String>,
     pub session_limits: SessionLimits,
+    /// The app's origin as browsers see it (`https://host[:port]`), from `BILLETIX_PUBLIC_URL`.
+    pub public_origin: Option<String>,
 }
 
 impl Config {
@@ -61,6 +65,7 @@ impl Config {
             },
             secret_key: var("BILLETIX_SECRET_KEY"),
             session_limits: session_limits(&var)?,
+            public_origin: var("BILLETIX_PUBLIC_URL").map(|url| public_origin(&url)).transpose()?,
         })
     }
 }
@@ -83,4 +88,28 @@ fn session_limits(var: &dyn Fn(&str) -> Option<String>) -> Result<SessionLimits,
         idle: read("BILLETIX_SESSION_IDLE_HOURS", "hours", HOUR, defaults.idle)?,
         lifetime: read("BILLETIX_SESSION_MAX_DAYS", "days", 24 * HOUR, defaults.lifetime)?,
     })
+}
+
+/// `https://Tickets.example.org/` → `https://tickets.example.org`: an origin as a browser sends it.
+fn public_origin(url: &str) -> Result<String, ConfigError> {
+    let bad = || ConfigError::BadPublicUrl(url.to_owned());
+    let parsed = reqwest::Url::parse(url.trim()).map_err(|_| bad())?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(bad());
+    }
+    Ok(parsed.origin().ascii_serialization())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_origin;
+
+    #[test]
+    fn a_public_url_gives_the_origin_browsers_send() {
+        assert_eq!(public_origin("https://Tickets.example.org/").unwrap(), "https://tickets.example.org");
+        assert_eq!(public_origin("https://tickets.example.org:443/app").unwrap(), "https://tickets.example.org");
+        assert_eq!(public_origin("http://10.0.0.5:3000").unwrap(), "http://10.0.0.5:3000");
+        assert!(public_origin("tickets.example.org").is_err());
+        assert!(public_origin("ftp://tickets.example.org").is_err());
+    }
 }

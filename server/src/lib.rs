@@ -3,6 +3,7 @@
 pub mod bootstrap;
 pub mod config;
 pub mod housekeeping;
+pub mod http;
 pub mod live;
 pub mod offline;
 pub mod reports;
@@ -33,6 +34,7 @@ struct AppState {
     leptos_options: LeptosOptions,
     context: ServerContext,
     worker: offline::WorkerScript,
+    feeds: live::OpenFeeds,
 }
 
 async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
@@ -41,11 +43,16 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
 }
 
 /// Every route of the app: server functions under `/api`, the live feed, pages, then static
-/// files.
+/// files; requests from other sites refused, and security headers on every answer (`http`).
 pub fn router(context: ServerContext, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
     let worker = offline::WorkerScript::new(&leptos_options);
-    let state = AppState { leptos_options: leptos_options.clone(), context: context.clone(), worker };
+    let state = AppState { leptos_options: leptos_options.clone(), context: context.clone(), worker, feeds: live::OpenFeeds::default() };
+    let edge_context = context.clone();
+    let page_context = move || {
+        provide_context(context.clone());
+        http::headers::page_policy();
+    };
     Router::new()
         .route("/api/{*fn_name}", axum::routing::post(server_fn_handler).get(server_fn_handler))
         .route("/live", axum::routing::get(live::live_events))
@@ -59,14 +66,16 @@ pub fn router(context: ServerContext, leptos_options: LeptosOptions) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context.clone()),
+            page_context.clone(),
             {
                 let options = leptos_options.clone();
                 move || shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context, shell))
+        .layer(axum::middleware::from_fn_with_state(edge_context.clone(), http::origin::refuse_cross_site))
         .layer(CompressionLayer::new().compress_when(worth_compressing()))
+        .layer(axum::middleware::from_fn_with_state(edge_context, http::headers::add_security_headers))
         .with_state(state)
 }
 

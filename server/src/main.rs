@@ -45,7 +45,8 @@ async fn run() -> Result<(), String> {
     server::housekeeping::spawn_daily_purge(opened.storage.clone(), partners.owner.clone());
     let context = ServerContext::new(opened.storage, opened.live, Arc::new(partners))
         .with_client_trust(config.client_trust)
-        .with_session_limits(config.session_limits);
+        .with_session_limits(config.session_limits)
+        .with_public_origin(config.public_origin.clone());
     let address = leptos_options.site_addr;
     let listener = tokio::net::TcpListener::bind(address)
         .await

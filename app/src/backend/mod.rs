@@ -32,6 +32,9 @@ pub struct ServerContext {
     pub client_trust: Arc<client::ClientTrust>,
     /// How long sessions live (`BILLETIX_SESSION_IDLE_HOURS`, `BILLETIX_SESSION_MAX_DAYS`).
     pub session_limits: storage::SessionLimits,
+    /// The app's own origin (`https://host[:port]`), when configured: requests from any other
+    /// are refused. Unset, each request's `Host` is taken as the app's.
+    pub public_origin: Option<String>,
 }
 
 impl ServerContext {
@@ -48,6 +51,7 @@ impl ServerContext {
             sources,
             client_trust: Arc::default(),
             session_limits: storage::SessionLimits::default(),
+            public_origin: None,
         }
     }
 
@@ -57,6 +61,10 @@ impl ServerContext {
 
     pub fn with_session_limits(self, session_limits: storage::SessionLimits) -> Self {
         Self { session_limits, ..self }
+    }
+
+    pub fn with_public_origin(self, public_origin: Option<String>) -> Self {
+        Self { public_origin, ..self }
     }
 }
 

@@ -5,6 +5,9 @@ use crate::engine::{Direction, Mode, PerformanceId, TicketState, Verdict};
 /// Milliseconds since the Unix epoch.
 pub type Millis = i64;
 
+/// At most this many performances on one `/live` feed: each event is checked against them.
+pub const LIVE_MAX_PERFORMANCES: usize = 64;
+
 /// The door: which performances it controls and how it counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Door {

@@ -4,4 +4,4 @@ mod postgres;
 mod sse;
 
 pub use postgres::PgBus;
-pub use sse::live_events;
+pub use sse::{OpenFeeds, live_events};

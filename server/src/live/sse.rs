@@ -1,40 +1,93 @@
 //! `GET /live?performances=1,2`: a server-sent-events stream of the scans of those
 //! performances, for devices and back-office pages, for a signed-in login allowed to watch them.
+//!
+//! A feed stays open only while its session does: the session and the right to watch are read
+//! again (through the caches of `ServerContext`) before each event and every `RECHECK_EVERY`,
+//! and the feed ends when either is gone. It ends anyway after `LIFETIME`; the browser's
+//! `EventSource` then opens a new one, which is checked as any new one.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::backend::ServerContext;
-use app::backend::session::{COOKIE_NAME, actor_for_token};
+use app::backend::session::{token_from_headers, token_hash};
+use app::domain::ParseFailure;
 use app::engine::PerformanceId;
+use app::sync::protocol::LIVE_MAX_PERFORMANCES;
 use app::error::AppError;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::broadcast::error::RecvError;
+
+/// At most this many feeds open at once on one session (a page and a few tabs need a handful).
+pub const MAX_FEEDS_PER_SESSION: usize = 8;
+/// How often an idle feed checks that its session is live and still allowed to watch, and
+/// writes a comment: a keep-alive, and how a feed whose client left is seen to be closed.
+const RECHECK_EVERY: Duration = Duration::from_secs(3);
+/// How long one feed lasts before the browser is made to open another.
+const LIFETIME: Duration = Duration::from_secs(3600);
 
 #[derive(serde::Deserialize)]
 pub struct LiveQuery {
     performances: String,
 }
 
-fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
-        .map(|(_, value)| value.to_owned())
+/// The feeds open on each session (by token hash), counted by this process: several processes
+/// sharing one PostgreSQL each allow `MAX_FEEDS_PER_SESSION`.
+#[derive(Clone, Default)]
+pub struct OpenFeeds(Arc<Mutex<HashMap<String, usize>>>);
+
+/// One open feed, counted until dropped (the stream ends or the client goes).
+struct FeedSlot {
+    feeds: OpenFeeds,
+    session: String,
+}
+
+impl OpenFeeds {
+    fn open(&self, session: &str) -> Option<FeedSlot> {
+        let mut open = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = open.entry(session.to_owned()).or_default();
+        if *count >= MAX_FEEDS_PER_SESSION {
+            return None;
+        }
+        *count += 1;
+        Some(FeedSlot { feeds: self.clone(), session: session.to_owned() })
+    }
+}
+
+impl Drop for FeedSlot {
+    fn drop(&mut self) {
+        let mut open = self.feeds.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = open.get_mut(&self.session) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.session);
+            }
+        }
+    }
 }
 
 fn refuse(status: StatusCode, error: AppError) -> Response {
     (status, axum::Json(error)).into_response()
 }
 
-pub async fn live_events(State(context): State<ServerContext>, headers: HeaderMap, Query(query): Query<LiveQuery>) -> Response {
+/// Whether the session `session` (a token hash) is live and may still watch `performances`.
+async fn still_allowed(context: &ServerContext, session: &str, performances: &[PerformanceId]) -> Result<(), AppError> {
+    let storage = context.storage.as_ref();
+    let actor = context.actors.actor(context, session).await?;
+    app::sync::service::check_watch(storage, &context.performances, &actor, performances).await
+}
+
+pub async fn live_events(
+    State(context): State<ServerContext>,
+    State(feeds): State<OpenFeeds>,
+    headers: HeaderMap,
+    Query(query): Query<LiveQuery>,
+) -> Response {
     let Ok(performances) = query
         .performances
         .split(',')
@@ -43,32 +96,51 @@ pub async fn live_events(State(context): State<ServerContext>, headers: HeaderMa
     else {
         return refuse(StatusCode::BAD_REQUEST, AppError::NotFound);
     };
-    let Some(token) = session_token(&headers) else {
+    if performances.len() > LIVE_MAX_PERFORMANCES {
+        let error = AppError::InvalidInput { field: "performances".to_owned(), reason: ParseFailure::TooLong { max: LIVE_MAX_PERFORMANCES } };
+        return refuse(StatusCode::BAD_REQUEST, error);
+    }
+    let Some(token) = token_from_headers(&headers) else {
         return refuse(StatusCode::UNAUTHORIZED, AppError::NotSignedIn);
     };
-    let storage = context.storage.as_ref();
-    let actor = match actor_for_token(&context, &token).await {
-        Ok(actor) => actor,
-        Err(e) => return refuse(StatusCode::UNAUTHORIZED, e),
-    };
-    if let Err(e) = app::sync::service::check_watch(storage, &context.performances, &actor, &performances).await {
-        return refuse(StatusCode::FORBIDDEN, e);
+    let session = token_hash(&token);
+    match still_allowed(&context, &session, &performances).await {
+        Ok(()) => {}
+        Err(e @ (AppError::NotSignedIn | AppError::SignedInElsewhere)) => return refuse(StatusCode::UNAUTHORIZED, e),
+        Err(e) => return refuse(StatusCode::FORBIDDEN, e),
     }
+    let Some(slot) = feeds.open(&session) else {
+        // A feed whose client left is counted until its next keep-alive finds it gone.
+        return refuse(StatusCode::TOO_MANY_REQUESTS, AppError::TooManyAttempts { retry_after_secs: RECHECK_EVERY.as_secs() });
+    };
     let mut receiver = context.live.subscribe();
     let stream = async_stream::stream! {
+        let _slot = slot;
+        let lifetime = tokio::time::sleep(LIFETIME);
+        tokio::pin!(lifetime);
+        let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
         loop {
-            match receiver.recv().await {
-                Ok(event) if performances.contains(&event.performance) => {
-                    if let Ok(data) = serde_json::to_string(&event) {
-                        yield Ok::<_, Infallible>(Event::default().event("scan").data(data));
+            let event = tokio::select! {
+                received = receiver.recv() => match received {
+                    Ok(event) if performances.contains(&event.performance) => {
+                        serde_json::to_string(&event).ok().map(|data| Event::default().event("scan").data(data))
                     }
-                }
-                Ok(_) => {}
-                // Fell behind: tell the watcher to catch up with a delta.
-                Err(RecvError::Lagged(_)) => yield Ok(Event::default().event("resync").data("{}")),
-                Err(RecvError::Closed) => break,
+                    Ok(_) => continue,
+                    // Fell behind: tell the watcher to catch up with a delta.
+                    Err(RecvError::Lagged(_)) => Some(Event::default().event("resync").data("{}")),
+                    Err(RecvError::Closed) => break,
+                },
+                _ = recheck.tick() => Some(Event::default().comment("")),
+                _ = &mut lifetime => break,
+            };
+            if let Err(e) = still_allowed(&context, &session, &performances).await {
+                tracing::info!(error = %e, "live feed ended: its session no longer watches");
+                break;
+            }
+            if let Some(event) = event {
+                yield Ok::<_, Infallible>(event);
             }
         }
     };
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+    Sse::new(stream).into_response()
 }

@@ -10,6 +10,7 @@ mod backoffice;
 mod engine_matches_server;
 mod hostile_files;
 mod kept_history;
+mod http_edge;
 mod partners;
 mod performance_grid;
 mod reports;

@@ -280,22 +280,23 @@ fn form_time(millis: Option<i64>, zone: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Refetches the grid whenever a scan of one of its performances is recorded.
-fn follow_live(performances: Vec<PerformanceId>, on_scan: impl Fn() + 'static) {
+/// Refetches the grid whenever a scan of one of its performances is recorded: one feed for
+/// each `LIVE_MAX_PERFORMANCES` of them.
+fn follow_live(performances: Vec<PerformanceId>, on_scan: impl Fn() + Clone + 'static) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
         use wasm_bindgen::closure::Closure;
-        if performances.is_empty() {
-            return;
+        for chunk in performances.chunks(crate::sync::protocol::LIVE_MAX_PERFORMANCES) {
+            let ids: Vec<String> = chunk.iter().map(|p| p.to_string()).collect();
+            let Ok(source) = web_sys::EventSource::new(&format!("/live?performances={}", ids.join(","))) else { return };
+            let on_scan = on_scan.clone();
+            let callback = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |_: web_sys::MessageEvent| on_scan());
+            let _ = source.add_event_listener_with_callback("scan", callback.as_ref().unchecked_ref());
+            callback.forget();
+            let source = send_wrapper::SendWrapper::new(source);
+            on_cleanup(move || source.close());
         }
-        let ids: Vec<String> = performances.iter().map(|p| p.to_string()).collect();
-        let Ok(source) = web_sys::EventSource::new(&format!("/live?performances={}", ids.join(","))) else { return };
-        let callback = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |_: web_sys::MessageEvent| on_scan());
-        let _ = source.add_event_listener_with_callback("scan", callback.as_ref().unchecked_ref());
-        callback.forget();
-        let source = send_wrapper::SendWrapper::new(source);
-        on_cleanup(move || source.close());
     }
     #[cfg(not(feature = "hydrate"))]
     {

@@ -102,11 +102,19 @@ pub fn test_partners(storage: Arc<dyn Storage>) -> Partners {
 /// The real router on 127.0.0.1 with a random port, over a fresh database with the first
 /// Master (`admin` / `ADMIN_PASSWORD`).
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
-    spawn_app_trusting(backend, app::backend::client::ClientTrust::default()).await
+    spawn_app_with(backend, |context| context).await
 }
 
 /// As `spawn_app`, believing the given proxies (the tests' client is 127.0.0.1).
 pub async fn spawn_app_trusting(backend: Backend, trust: app::backend::client::ClientTrust) -> Option<TestApp> {
+    spawn_app_with(backend, |context| context.with_client_trust(trust)).await
+}
+
+/// As `spawn_app`, with the server's settings changed by `configure`.
+pub async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(app::backend::ServerContext) -> app::backend::ServerContext,
+) -> Option<TestApp> {
     let opened = fresh_database(backend).await?;
     let storage = opened.storage.clone();
     server::bootstrap::ensure_root(storage.as_ref(), Some(ADMIN_PASSWORD))
@@ -121,9 +129,8 @@ pub async fn spawn_app_trusting(backend: Backend, trust: app::backend::client::C
         .site_addr(address)
         .build();
     let partners = test_partners(storage.clone());
-    let context = app::backend::ServerContext::new(opened.storage, opened.live, Arc::new(partners.clone()))
-        .with_client_trust(trust);
-    let router = server::router(context, options);
+    let context = app::backend::ServerContext::new(opened.storage, opened.live, Arc::new(partners.clone()));
+    let router = server::router(configure(context), options);
     tokio::spawn(server::serve(listener, router));
     Some(TestApp {
         base_url: format!("http://{address}"),
@@ -205,6 +212,11 @@ impl Client {
         let status = response.status().as_u16();
         let body = response.text().await.expect("response body");
         (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// A request built by the test, sent with this browser's cookies.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base_url))
     }
 
     /// A streaming GET (server-sent events).

@@ -1,0 +1,5 @@
+//! What every answer goes through at the edge: requests from other sites refused (`origin`),
+//! security headers and the content security policy added (`headers`).
+
+pub mod headers;
+pub mod origin;
