@@ -1,11 +1,12 @@
-//! The daily purge (SPEC §1): performances go, with their tickets and scans, two years after
-//! their date. Purging is idempotent, so every process may run it; a lease spares the work
+//! The daily purge (SPEC §1): archived performances go, with their tickets and scans, two
+//! years after their date (or the end of their validity). Purging is idempotent, so every process may run it; a lease spares the work
 //! twice.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use app::backend::storage::{Millis, Storage, StorageResult};
+use app::engine::PerformanceId;
 use chrono::{DateTime, Months, Utc};
 
 const EVERY: Duration = Duration::from_secs(24 * 3600);
@@ -16,8 +17,13 @@ pub fn purge_cutoff(now: DateTime<Utc>) -> Millis {
     now.checked_sub_months(Months::new(KEPT_MONTHS)).unwrap_or(now).timestamp_millis()
 }
 
-pub async fn purge_once(storage: &dyn Storage, now: DateTime<Utc>) -> StorageResult<u64> {
-    storage.purge_performances(purge_cutoff(now)).await
+/// Purges what is due at `now`, and logs each performance it removed.
+pub async fn purge_once(storage: &dyn Storage, now: DateTime<Utc>) -> StorageResult<Vec<PerformanceId>> {
+    let purged = storage.purge_performances(purge_cutoff(now)).await?;
+    for performance in &purged {
+        tracing::info!(%performance, "archived performance more than two years past purged, with its tickets and scans");
+    }
+    Ok(purged)
 }
 
 pub fn spawn_daily_purge(storage: Arc<dyn Storage>, owner: String) -> tokio::task::JoinHandle<()> {
@@ -27,10 +33,8 @@ pub fn spawn_daily_purge(storage: Arc<dyn Storage>, owner: String) -> tokio::tas
             let millis = now.timestamp_millis();
             let lease = storage.try_lease("purge", &owner, millis, millis + EVERY.as_millis() as Millis / 2).await;
             if matches!(lease, Ok(true)) {
-                match purge_once(storage.as_ref(), now).await {
-                    Ok(0) => {}
-                    Ok(purged) => tracing::info!(purged, "performances older than two years purged"),
-                    Err(e) => tracing::error!(error = %e, "purge failed"),
+                if let Err(e) = purge_once(storage.as_ref(), now).await {
+                    tracing::error!(error = %e, "purge failed");
                 }
             }
             tokio::time::sleep(EVERY).await;

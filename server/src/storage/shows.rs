@@ -108,9 +108,11 @@ macro_rules! show_storage {
                 if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
             }
 
-            async fn purge_performances(&self, before: Millis) -> StorageResult<u64> {
-                const DUE: &str = "SELECT id FROM performances WHERE COALESCE(valid_to, starts_at) < $1";
+            async fn purge_performances(&self, before: Millis) -> StorageResult<Vec<PerformanceId>> {
+                // Archived ones only: a date typed two years back by mistake deletes nothing.
+                const DUE: &str = "SELECT id FROM performances WHERE archived AND COALESCE(valid_to, starts_at) < $1";
                 let mut tx = self.writer.begin().await.map_err(database_error)?;
+                let due: Vec<i64> = sqlx::query_scalar(DUE).bind(before).fetch_all(&mut *tx).await.map_err(database_error)?;
                 for table in ["scans", "ticket_duplicates", "tickets", "category_filters", "performance_sources", "device_downloads"] {
                     sqlx::query(&format!("DELETE FROM {table} WHERE performance_id IN ({DUE})"))
                         .bind(before)
@@ -118,13 +120,13 @@ macro_rules! show_storage {
                         .await
                         .map_err(database_error)?;
                 }
-                let done = sqlx::query(&format!("DELETE FROM performances WHERE id IN ({DUE})"))
+                sqlx::query(&format!("DELETE FROM performances WHERE id IN ({DUE})"))
                     .bind(before)
                     .execute(&mut *tx)
                     .await
                     .map_err(database_error)?;
                 tx.commit().await.map_err(database_error)?;
-                Ok(done.rows_affected())
+                Ok(due.into_iter().map(PerformanceId).collect())
             }
 
             async fn downloads(&self, from: Millis, to: Millis) -> StorageResult<Vec<app::backend::storage::DownloadRecord>> {

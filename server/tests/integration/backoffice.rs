@@ -60,8 +60,15 @@ async fn archive_purge_and_usage(backend: support::Backend) {
     let usage = admin.call("usage_report", json!({"from": month, "to": month})).await.expect("usage");
     assert_eq!(usage, json!([{"month": month, "institution": "Musée", "login": "admin"}]));
 
+    // Finding 13 of the security review: a date typed two years back deleted the performance
+    // at the next purge. Only an archived one goes.
     let purged = server::housekeeping::purge_once(app.storage.as_ref(), chrono::Utc::now()).await.expect("purge");
-    assert_eq!(purged, 1, "the 2020 performance goes; the 2030 pass stays");
+    assert!(purged.is_empty(), "a performance not archived stays, whatever its date: {purged:?}");
+    assert_eq!(grid(true).await.expect("grid").as_array().map(Vec::len), Some(2));
+    admin.call("set_archived", json!({"performance": old, "archived": true})).await.expect("archive");
+    let purged = server::housekeeping::purge_once(app.storage.as_ref(), chrono::Utc::now()).await.expect("purge");
+    assert_eq!(purged.len(), 1, "the archived 2020 performance goes; the archived 2030 pass stays");
+    assert_eq!(json!(purged[0].0), old);
     let left = grid(true).await.expect("grid");
     assert_eq!(left.as_array().map(Vec::len), Some(1));
 

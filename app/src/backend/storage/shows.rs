@@ -50,9 +50,9 @@ pub trait ShowStorage: Send + Sync {
     async fn set_pda_open(&self, performance: PerformanceId, open: bool) -> StorageResult<()>;
     /// Archived performances are hidden from the grid unless asked for.
     async fn set_archived(&self, performance: PerformanceId, archived: bool) -> StorageResult<()>;
-    /// Deletes the performances whose date (or validity end) is before `before`, with their
-    /// tickets, scans and attachments; how many were purged.
-    async fn purge_performances(&self, before: Millis) -> StorageResult<u64>;
+    /// Deletes the archived performances whose date (or validity end) is before `before`,
+    /// with their tickets, scans and attachments; those purged.
+    async fn purge_performances(&self, before: Millis) -> StorageResult<Vec<PerformanceId>>;
     /// Ticket downloads to devices between two times: (when, institution, login), oldest first.
     async fn downloads(&self, from: Millis, to: Millis) -> StorageResult<Vec<DownloadRecord>>;
     async fn set_category_filters(&self, performance: PerformanceId, categories: &[String]) -> StorageResult<()>;
