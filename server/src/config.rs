@@ -20,6 +20,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Key sealing partner secrets (64 hex characters); else a key file in the data directory.
     pub secret_key: Option<String>,
+    /// Partners over https on public addresses only, unless `BILLETIX_ALLOW_PRIVATE_PARTNERS=1`.
+    pub partner_addresses: crate::sources::AddressPolicy,
 }
 
 impl Config {
@@ -41,6 +43,40 @@ impl Config {
             admin_password: var("BILLETIX_ADMIN_PASSWORD"),
             secure_cookies: var("BILLETIX_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
             secret_key: var("BILLETIX_SECRET_KEY"),
+            partner_addresses: match var("BILLETIX_ALLOW_PRIVATE_PARTNERS").is_some_and(|v| v == "1" || v == "true") {
+                true => crate::sources::AddressPolicy::AllowPrivate,
+                false => crate::sources::AddressPolicy::PublicHttps,
+            },
         })
+    }
+}
+
+/// The database URL without its password, for the log.
+pub fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn a_password_before_the_host_is_hidden() {
+        assert_eq!(redacted("postgres://billetix:s3cret@db:5432/billetix"), "postgres://…@db:5432/billetix");
+        assert_eq!(redacted("sqlite://data/billetix.db"), "sqlite://data/billetix.db");
+    }
+
+    #[test]
+    fn a_password_in_the_query_is_hidden() {
+        let logged = redacted("postgres://db:5432/billetix?user=billetix&password=s3cret&sslmode=require");
+        assert!(!logged.contains("s3cret"), "{logged}");
+        assert!(logged.contains("sslmode=require"), "{logged}");
+        let logged = redacted("postgresql://u:first@db/x?password=second");
+        assert!(!logged.contains("first") && !logged.contains("second"), "{logged}");
+        let logged = redacted("postgres://db/x?sslmode=disable&PASSWORD=third");
+        assert!(!logged.contains("third"), "{logged}");
     }
 }

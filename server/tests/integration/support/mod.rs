@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use server::sources::addresses::AddressPolicy;
 use server::sources::scheduler::Partners;
 use server::sources::secrets::SecretBox;
 
@@ -92,16 +93,22 @@ pub struct TestApp {
 }
 
 /// Partners with a fixed key and a short timeout, so a stalled stand-in fails fast.
-pub fn test_partners(storage: Arc<dyn Storage>) -> Partners {
+pub fn test_partners(storage: Arc<dyn Storage>, addresses: AddressPolicy) -> Partners {
     let secrets = SecretBox::from_hex(&"42".repeat(32)).expect("test key");
-    let http = server::sources::http_client_with_timeout(std::time::Duration::from_secs(2))
+    let http = server::sources::http_client_with_timeout(std::time::Duration::from_secs(2), addresses)
         .expect("client");
     Partners::new(storage, secrets, http)
 }
 
 /// The real router on 127.0.0.1 with a random port, over a fresh database with the first
-/// Master (`admin` / `ADMIN_PASSWORD`).
+/// Master (`admin` / `ADMIN_PASSWORD`); partners may be reached on private addresses, where
+/// the stand-ins listen.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, AddressPolicy::AllowPrivate).await
+}
+
+/// `spawn_app` with partners reachable only as `addresses` allows.
+pub async fn spawn_app_with(backend: Backend, addresses: AddressPolicy) -> Option<TestApp> {
     let opened = fresh_database(backend).await?;
     let storage = opened.storage.clone();
     server::bootstrap::ensure_root(storage.as_ref(), Some(ADMIN_PASSWORD))
@@ -115,7 +122,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         .output_name("billetix")
         .site_addr(address)
         .build();
-    let partners = test_partners(storage.clone());
+    let partners = test_partners(storage.clone(), addresses);
     let context = app::backend::ServerContext::new(
         opened.storage,
         opened.live,
