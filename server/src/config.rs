@@ -51,12 +51,28 @@ impl Config {
     }
 }
 
-/// The database URL without its password, for the log.
+/// The database URL without its password, for the log: the one before `@` and any
+/// `password=` of the query (PostgreSQL takes both). An address that does not parse is not
+/// shown beyond its scheme.
 pub fn redacted(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
-        _ => url.to_owned(),
+    const HIDDEN: &str = "***";
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        return url.split_once("://").map_or_else(|| HIDDEN.to_owned(), |(scheme, _)| format!("{scheme}://{HIDDEN}"));
+    };
+    if parsed.password().is_some() && parsed.set_password(Some(HIDDEN)).is_err() {
+        return format!("{}://{HIDDEN}", parsed.scheme());
     }
+    if parsed.query().is_some() {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if key.eq_ignore_ascii_case("password") { HIDDEN.into() } else { value };
+                (key.into_owned(), value.into_owned())
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 #[cfg(test)]
@@ -65,8 +81,12 @@ mod tests {
 
     #[test]
     fn a_password_before_the_host_is_hidden() {
-        assert_eq!(redacted("postgres://billetix:s3cret@db:5432/billetix"), "postgres://…@db:5432/billetix");
+        let logged = redacted("postgres://billetix:s3cret@db:5432/billetix");
+        assert!(!logged.contains("s3cret") && logged.ends_with("@db:5432/billetix"), "{logged}");
         assert_eq!(redacted("sqlite://data/billetix.db"), "sqlite://data/billetix.db");
+        let logged = redacted("postgres://u:p@ss@db/x");
+        assert!(!logged.contains("ss@") && !logged.contains("p%40ss"), "{logged}");
+        assert_eq!(redacted("postgres://u:p/ss@db/x"), "postgres://***", "an unencoded / does not parse");
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub mod weezevent;
 use std::time::Duration;
 
 use app::backend::storage::{ImportedTicket, PendingCancellation, PendingPush};
-use app::domain::{FieldValues, PartnerEvent, SourceKind};
+use app::domain::{FieldType, FieldValues, PartnerEvent, SourceKind};
 use async_trait::async_trait;
 
 pub use addresses::AddressPolicy;
@@ -118,9 +118,9 @@ pub fn http_client(addresses: AddressPolicy) -> Result<PartnerHttp, String> {
 }
 
 pub fn http_client_with_timeout(timeout: Duration, addresses: AddressPolicy) -> Result<PartnerHttp, String> {
-    let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .user_agent(concat!("Billetix/", env!("CARGO_PKG_VERSION")))
+    let builder = reqwest::Client::builder().timeout(timeout).user_agent(concat!("Billetix/", env!("CARGO_PKG_VERSION")));
+    let client = addresses
+        .apply(builder)
         .build()
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
     Ok(PartnerHttp { client, addresses })
@@ -135,6 +135,9 @@ pub fn connector(
 ) -> Result<Box<dyn Connector>, ConnectorError> {
     let mut values = settings.clone();
     values.extend(secrets.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if !kind.is_file() {
+        check_addresses(kind, &values, http.addresses)?;
+    }
     let http = &http.client;
     match kind {
         SourceKind::Shotgun => Ok(Box::new(shotgun::Shotgun::new(&values, http.clone())?)),
@@ -147,4 +150,16 @@ pub fn connector(
             Err(ConnectorError::Unsupported)
         }
     }
+}
+
+/// Every address of a web-service source (its default when left empty) as `addresses` allows:
+/// stored settings are checked again whenever a connector is made from them.
+fn check_addresses(kind: SourceKind, values: &FieldValues, addresses: AddressPolicy) -> Result<(), SettingsError> {
+    let fields = settings::Fields::check(values, kind.fields())?;
+    for field in kind.fields().iter().filter(|f| f.field_type == FieldType::Url) {
+        if let Some(url) = fields.url_opt(field.name)? {
+            addresses.check(&url).map_err(|cause| SettingsError::new(field.name, cause))?;
+        }
+    }
+    Ok(())
 }
