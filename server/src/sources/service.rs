@@ -57,13 +57,10 @@ impl SourceService for Partners {
         };
         // A stored secret goes only to the addresses it was typed for: whoever moves an address
         // types the secrets again, else one admin could send them anywhere.
-        if let Some(moved) = existing.and_then(|e| moved_address(kind, &e.settings, settings)) {
-            if let Some(name) = secret_names.iter().find(|name| kept.contains_key(**name) && !typed.contains_key(**name)) {
-                return Err(AppError::SourceSettings {
-                    field: (*name).to_owned(),
-                    cause: format!("to be typed again, as {moved} changed"),
-                });
-            }
+        if let Some(moved) = existing.and_then(|e| moved_address(kind, &e.settings, settings))
+            && let Some(name) = secret_names.iter().find(|name| kept.contains_key(**name) && !typed.contains_key(**name))
+        {
+            return Err(AppError::SourceSettings { field: (*name).to_owned(), cause: format!("to be typed again, as {moved} changed") });
         }
         kept.extend(typed);
         let mut all = settings.clone();
