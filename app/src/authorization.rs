@@ -103,6 +103,18 @@ impl Actor {
         };
         master_ok && memberships_ok
     }
+
+    /// Give an existing login rights in `place`: only to someone who administers `place` and
+    /// already reaches the whole login (may manage it, or administers every institution it
+    /// belongs to), so no one takes a login away from the institutions that own it. A Master
+    /// login is never attached outside its own branch.
+    pub fn can_add_member(&self, target: &TargetLogin, place: &Ancestry) -> bool {
+        let inside_own_branch =
+            target.master_of.as_ref().is_none_or(|branch| place.is_within_branch(branch.institution()));
+        let within_reach = self.can_manage_login(target)
+            || (!target.memberships.is_empty() && target.memberships.iter().all(|m| self.can_administer(m)));
+        self.can_administer(place) && inside_own_branch && within_reach
+    }
 }
 
 #[cfg(test)]
@@ -166,5 +178,33 @@ mod tests {
         assert!(!admin.can_manage_login(&a_master));
         assert!(master_of(2).can_manage_login(&a_master));
         assert!(!master_of(2).can_manage_login(&TargetLogin { login_id: LoginId(100), ..a_master }));
+    }
+
+    #[test]
+    fn logins_are_added_only_by_those_who_already_reach_them() {
+        let a_admin = member(2, Rights { admin: true, backoffice: true, pda: false });
+        let a = chain(&[2, ROOT]);
+        let of_a = TargetLogin { login_id: LoginId(7), master_of: None, memberships: vec![a.clone()] };
+        assert!(a_admin.can_add_member(&of_a, &a));
+        let of_b = TargetLogin { memberships: vec![b()], ..of_a.clone() };
+        assert!(!a_admin.can_add_member(&of_b, &a), "a login of B stays with B");
+        let of_a_and_b = TargetLogin { memberships: vec![a.clone(), b()], ..of_a.clone() };
+        assert!(!a_admin.can_add_member(&of_a_and_b, &a));
+        let nowhere = TargetLogin { memberships: vec![], ..of_a.clone() };
+        assert!(!a_admin.can_add_member(&nowhere, &a));
+        assert!(!a_admin.can_add_member(&of_a, &b()), "only into an institution the caller administers");
+        let herself = TargetLogin { login_id: a_admin.login_id, ..of_a.clone() };
+        assert!(a_admin.can_add_member(&herself, &a), "her own login is within her reach");
+    }
+
+    #[test]
+    fn a_master_login_stays_inside_its_branch() {
+        let master_of_b = TargetLogin { login_id: LoginId(8), master_of: Some(b()), memberships: vec![b()] };
+        let root_master = master_of(ROOT);
+        assert!(root_master.can_add_member(&master_of_b, &b()));
+        assert!(!root_master.can_add_member(&master_of_b, &a1()), "not even root attaches B's Master to A");
+        let master_of_a = TargetLogin { login_id: LoginId(9), master_of: Some(chain(&[2, ROOT])), memberships: vec![] };
+        assert!(master_of(2).can_add_member(&master_of_a, &a1()));
+        assert!(!master_of(4).can_add_member(&master_of_a, &a1()), "a Master above the caller is out of reach");
     }
 }

@@ -3,10 +3,19 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use app::backend::client::{ClientTrust, SecureCookies};
+use app::backend::storage::{Millis, SessionLimits};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{name} is not a valid address ({value}): expected host:port such as 127.0.0.1:3000")]
     BadAddress { name: &'static str, value: String },
+    #[error("BILLETIX_TRUSTED_PROXIES: {0}")]
+    BadProxy(#[from] app::backend::client::BadProxy),
+    #[error("BILLETIX_SECURE_COOKIES is {0:?}: expected 1 (always), 0 (never) or auto (when reached over https)")]
+    BadSecureCookies(String),
+    #[error("{name} is not a valid number of {unit} ({value}): expected a whole number from 1")]
+    BadDuration { name: &'static str, unit: &'static str, value: String },
 }
 
 #[derive(Debug, Clone)]
@@ -17,9 +26,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Password of the first Master login, used only when the database is empty.
     pub admin_password: Option<String>,
-    pub secure_cookies: bool,
+    /// Proxies believed about the client's address and https, and when cookies are `Secure`.
+    pub client_trust: ClientTrust,
     /// Key sealing partner secrets (64 hex characters); else a key file in the data directory.
     pub secret_key: Option<String>,
+    pub session_limits: SessionLimits,
     /// Partners over https on public addresses only, unless `BILLETIX_ALLOW_PRIVATE_PARTNERS=1`.
     pub partner_addresses: crate::sources::AddressPolicy,
 }
@@ -41,14 +52,43 @@ impl Config {
             address,
             data_dir,
             admin_password: var("BILLETIX_ADMIN_PASSWORD"),
-            secure_cookies: var("BILLETIX_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
+            client_trust: ClientTrust {
+                proxies: ClientTrust::parse_proxies(&var("BILLETIX_TRUSTED_PROXIES").unwrap_or_default())?,
+                secure_cookies: match var("BILLETIX_SECURE_COOKIES").as_deref().map(str::trim) {
+                    None | Some("auto") => SecureCookies::WhenHttps,
+                    Some("1" | "true") => SecureCookies::Always,
+                    Some("0" | "false") => SecureCookies::Never,
+                    Some(other) => return Err(ConfigError::BadSecureCookies(other.to_owned())),
+                },
+            },
             secret_key: var("BILLETIX_SECRET_KEY"),
+            session_limits: session_limits(&var)?,
             partner_addresses: match var("BILLETIX_ALLOW_PRIVATE_PARTNERS").is_some_and(|v| v == "1" || v == "true") {
                 true => crate::sources::AddressPolicy::AllowPrivate,
                 false => crate::sources::AddressPolicy::PublicHttps,
             },
         })
     }
+}
+
+/// `BILLETIX_SESSION_IDLE_HOURS` (default 12) and `BILLETIX_SESSION_MAX_DAYS` (default 7).
+fn session_limits(var: &dyn Fn(&str) -> Option<String>) -> Result<SessionLimits, ConfigError> {
+    const HOUR: Millis = 3600 * 1000;
+    let read = |name: &'static str, unit: &'static str, unit_ms: Millis, default: Millis| match var(name) {
+        None => Ok(default),
+        Some(value) => value
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(|n| Millis::from(n) * unit_ms)
+            .ok_or(ConfigError::BadDuration { name, unit, value }),
+    };
+    let defaults = SessionLimits::default();
+    Ok(SessionLimits {
+        idle: read("BILLETIX_SESSION_IDLE_HOURS", "hours", HOUR, defaults.idle)?,
+        lifetime: read("BILLETIX_SESSION_MAX_DAYS", "days", 24 * HOUR, defaults.lifetime)?,
+    })
 }
 
 /// The database URL without its password, for the log: the one before `@` and any

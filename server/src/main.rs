@@ -43,7 +43,9 @@ async fn run() -> Result<(), String> {
     partners.clone().spawn_refresher(REFRESHER_TICK);
     partners.clone().spawn_pusher(PUSHER_TICK);
     server::housekeeping::spawn_daily_purge(opened.storage.clone(), partners.owner.clone());
-    let context = ServerContext::new(opened.storage, opened.live, Arc::new(partners), config.secure_cookies);
+    let context = ServerContext::new(opened.storage, opened.live, Arc::new(partners))
+        .with_client_trust(config.client_trust)
+        .with_session_limits(config.session_limits);
     let address = leptos_options.site_addr;
     let listener = tokio::net::TcpListener::bind(address)
         .await

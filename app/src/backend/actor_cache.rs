@@ -5,7 +5,7 @@
 
 use super::kept::Kept;
 use super::session::actor_for_hash;
-use super::storage::Storage;
+use super::ServerContext;
 use crate::authorization::Actor;
 use crate::error::AppError;
 
@@ -16,12 +16,12 @@ pub struct ActorCache {
 }
 
 impl ActorCache {
-    pub async fn actor(&self, storage: &dyn Storage, token_hash: &str) -> Result<Actor, AppError> {
+    pub async fn actor(&self, context: &ServerContext, token_hash: &str) -> Result<Actor, AppError> {
         if let Some(actor) = self.kept.fresh(token_hash) {
             return Ok(actor);
         }
         let reading = self.kept.before_reading();
-        let actor = actor_for_hash(storage, token_hash).await?;
+        let actor = actor_for_hash(context, token_hash).await?;
         self.kept.keep(reading, token_hash.to_owned(), actor.clone());
         Ok(actor)
     }

@@ -22,3 +22,17 @@ pub async fn backoffice_of_performance(storage: &dyn Storage, actor: &Actor, per
     backoffice_of(storage, actor, context.institution).await?;
     Ok(context.institution)
 }
+
+/// A login as the rules about managing logins see it: where it is Master and where it belongs.
+pub async fn target_login(storage: &dyn Storage, login: crate::domain::LoginId) -> Result<crate::authorization::TargetLogin, AppError> {
+    let record = storage.login(login).await?.ok_or(AppError::NotFound)?;
+    let master_of = match record.master_of {
+        Some(branch) => Some(ancestry_of(storage, branch).await?),
+        None => None,
+    };
+    let mut memberships = Vec::new();
+    for (institution, _) in storage.memberships(login).await? {
+        memberships.push(ancestry_of(storage, institution).await?);
+    }
+    Ok(crate::authorization::TargetLogin { login_id: login, master_of, memberships })
+}

@@ -2,12 +2,14 @@
 //! who is asking. Compiled only with the `ssr` feature.
 
 pub mod actor_cache;
+pub mod client;
 pub mod guard;
 pub mod kept;
 pub mod live;
 pub mod password;
 pub mod performance_cache;
 pub mod session;
+pub mod signin_throttle;
 pub mod sources;
 pub mod storage;
 
@@ -26,8 +28,10 @@ pub struct ServerContext {
     pub performances: Arc<performance_cache::PerformanceCache>,
     pub actors: Arc<actor_cache::ActorCache>,
     pub sources: Arc<dyn sources::SourceService>,
-    /// Set behind TLS so the session cookie is `Secure`.
-    pub secure_cookies: bool,
+    /// Which proxies to believe about the client's address and https.
+    pub client_trust: Arc<client::ClientTrust>,
+    /// How long sessions live (`BILLETIX_SESSION_IDLE_HOURS`, `BILLETIX_SESSION_MAX_DAYS`).
+    pub session_limits: storage::SessionLimits,
 }
 
 impl ServerContext {
@@ -35,9 +39,24 @@ impl ServerContext {
         storage: Arc<dyn Storage>,
         live: Arc<dyn live::LiveBus>,
         sources: Arc<dyn sources::SourceService>,
-        secure_cookies: bool,
     ) -> Self {
-        Self { storage, live, performances: Arc::default(), actors: Arc::default(), sources, secure_cookies }
+        Self {
+            storage,
+            live,
+            performances: Arc::default(),
+            actors: Arc::default(),
+            sources,
+            client_trust: Arc::default(),
+            session_limits: storage::SessionLimits::default(),
+        }
+    }
+
+    pub fn with_client_trust(self, client_trust: client::ClientTrust) -> Self {
+        Self { client_trust: Arc::new(client_trust), ..self }
+    }
+
+    pub fn with_session_limits(self, session_limits: storage::SessionLimits) -> Self {
+        Self { session_limits, ..self }
     }
 }
 

@@ -1,4 +1,6 @@
-//! argon2id password hashing, run off the async threads because it is slow on purpose.
+//! argon2id password hashing, run off the async threads because it is slow on purpose, and a
+//! few at a time: each takes 19 MiB and a core for a good part of a second, so an
+//! unauthenticated burst must queue here rather than take the machine's memory.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -7,8 +9,17 @@ use rand::rngs::OsRng;
 use crate::domain::Password;
 use crate::error::AppError;
 
+/// Hashes computed at once, whatever the number of requests.
+const CONCURRENT_HASHES: usize = 4;
+
+async fn hashing_permit() -> Option<tokio::sync::SemaphorePermit<'static>> {
+    static PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_HASHES);
+    PERMITS.acquire().await.ok()
+}
+
 pub async fn hash(password: &Password) -> Result<String, AppError> {
     let secret = password.expose().to_owned();
+    let _permit = hashing_permit().await;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -27,6 +38,7 @@ pub async fn hash(password: &Password) -> Result<String, AppError> {
 }
 
 pub async fn verify(candidate: String, stored_hash: String) -> bool {
+    let _permit = hashing_permit().await;
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored_hash)
             .map(|parsed| Argon2::default().verify_password(candidate.as_bytes(), &parsed).is_ok())

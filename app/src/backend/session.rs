@@ -9,8 +9,8 @@ use leptos_axum::ResponseOptions;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::storage::{SessionActor, SessionEnd, Storage};
-use super::{context, now_millis};
+use super::storage::{SessionActor, SessionEnd};
+use super::{ServerContext, context, now_millis};
 use crate::authorization::Actor;
 use crate::error::AppError;
 
@@ -51,19 +51,28 @@ pub fn token_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// The client's address, for throttling sign-in attempts per address.
-pub fn client_address() -> Result<String, AppError> {
-    let parts = request_parts()?;
-    Ok(parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned()))
+fn peer_address(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip())
 }
 
-pub fn set_session_cookie(token: &str, secure: bool) -> Result<(), AppError> {
+/// The client's address, for throttling sign-in attempts per address (through trusted proxies).
+pub fn client_address() -> Result<String, AppError> {
+    let parts = request_parts()?;
+    let trust = context()?.client_trust;
+    Ok(trust
+        .client_address(peer_address(&parts), &parts.headers)
+        .map_or_else(|| "unknown".to_owned(), |address| address.to_string()))
+}
+
+/// Sets the session cookie, `Secure` when the browser reached us over https, lasting as long
+/// as the session may (not only the browser's run).
+pub fn set_session_cookie(token: &str) -> Result<(), AppError> {
+    let parts = request_parts()?;
+    let ctx = context()?;
+    let secure = ctx.client_trust.cookie_is_secure(peer_address(&parts), &parts.headers);
     let secure = if secure { "; Secure" } else { "" };
-    write_cookie(&format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"))
+    let max_age = ctx.session_limits.lifetime / 1000;
+    write_cookie(&format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"))
 }
 
 pub fn clear_session_cookie() -> Result<(), AppError> {
@@ -82,9 +91,9 @@ fn write_cookie(cookie: &str) -> Result<(), AppError> {
 
 /// Who is asking, or why they no longer may.
 pub async fn current_actor() -> Result<Actor, AppError> {
-    let storage = context()?.storage;
+    let ctx = context()?;
     let token = token_from_request()?.ok_or(AppError::NotSignedIn)?;
-    actor_for_token(storage.as_ref(), &token).await
+    actor_for_token(&ctx, &token).await
 }
 
 /// As `current_actor`, for the scan endpoints: a door scans many times a second, so its
@@ -92,15 +101,17 @@ pub async fn current_actor() -> Result<Actor, AppError> {
 pub async fn current_door_actor() -> Result<Actor, AppError> {
     let ctx = context()?;
     let token = token_from_request()?.ok_or(AppError::NotSignedIn)?;
-    ctx.actors.actor(ctx.storage.as_ref(), &token_hash(&token)).await
+    ctx.actors.actor(&ctx, &token_hash(&token)).await
 }
 
-pub async fn actor_for_token(storage: &dyn Storage, token: &str) -> Result<Actor, AppError> {
-    actor_for_hash(storage, &token_hash(token)).await
+pub async fn actor_for_token(context: &ServerContext, token: &str) -> Result<Actor, AppError> {
+    actor_for_hash(context, &token_hash(token)).await
 }
 
-pub async fn actor_for_hash(storage: &dyn Storage, token_hash: &str) -> Result<Actor, AppError> {
-    match storage.session_actor(token_hash).await? {
+/// Ended and expired sessions, whatever the reason, are simply not signed in, except one
+/// replaced by a sign-in elsewhere, which the scanner tells its user.
+pub async fn actor_for_hash(context: &ServerContext, token_hash: &str) -> Result<Actor, AppError> {
+    match context.storage.session_actor(token_hash, now_millis(), context.session_limits).await? {
         SessionActor::Live(actor) => Ok(actor),
         SessionActor::Ended(SessionEnd::SignedInElsewhere) => Err(AppError::SignedInElsewhere),
         SessionActor::Ended(_) | SessionActor::None => Err(AppError::NotSignedIn),

@@ -13,6 +13,9 @@ pub fn error_text(i18n: I18nContext<Locale>, error: &AppError) -> String {
         AppError::SignedInElsewhere => t_string!(i18n, err_signed_in_elsewhere).to_string(),
         AppError::WrongCredentials => t_string!(i18n, err_wrong_credentials).to_string(),
         AppError::LoginDisabled => t_string!(i18n, err_login_disabled).to_string(),
+        AppError::TooManyAttempts { retry_after_secs } if *retry_after_secs < 120 => {
+            fill(t_string!(i18n, err_too_many_attempts_seconds), &[("seconds", &retry_after_secs.max(&1).to_string())])
+        }
         AppError::TooManyAttempts { retry_after_secs } => {
             let minutes = retry_after_secs.div_ceil(60);
             fill(t_string!(i18n, err_too_many_attempts), &[("minutes", &minutes.to_string())])

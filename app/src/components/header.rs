@@ -31,7 +31,7 @@ pub fn Header(#[prop(into)] login: Signal<Option<String>>) -> impl IntoView {
             // `login` comes from a resource: read it under a Transition so the server and the
             // hydrating browser render the same thing.
             <Transition>
-                {move || login.get().map(|name| view! { <span class="who" data-testid="who">{name}</span> })}
+                {move || login.get().map(|name| view! { <a class="who" href="/account" data-testid="who">{name}</a> })}
             </Transition>
             <button class="link" data-testid="language" on:click=switch_language>
                 {t!(i18n, other_language)}

@@ -1,13 +1,15 @@
 use super::{ParseError, ParseFailure};
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 const LOGIN_MIN: usize = 3;
 const LOGIN_MAX: usize = 64;
 const PASSWORD_MIN: usize = 10;
 const PASSWORD_MAX: usize = 256;
 
-/// A login name: lower-cased (so `Alice` and `alice` are one login), 3–64 characters of
-/// letters, digits and `. _ - @`.
+/// A login name: NFKC-normalised then lower-cased (so `Alice`, `alice` and full-width `ａｌｉｃｅ`
+/// are one login), 3–64 characters of ASCII letters `a-z`, digits `0-9` and `. _ - @`. ASCII
+/// only, so no login can look like another one written with Cyrillic or Greek letters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct LoginName(String);
@@ -15,7 +17,7 @@ pub struct LoginName(String);
 impl LoginName {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let fail = |reason| ParseError { field: "login", reason };
-        let name = raw.trim().to_lowercase();
+        let name = raw.trim().nfkc().collect::<String>().to_lowercase();
         let len = name.chars().count();
         if len == 0 {
             return Err(fail(ParseFailure::Empty));
@@ -26,7 +28,7 @@ impl LoginName {
         if len > LOGIN_MAX {
             return Err(fail(ParseFailure::TooLong { max: LOGIN_MAX }));
         }
-        let allowed = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@');
+        let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '@');
         if !name.chars().all(allowed) {
             return Err(fail(ParseFailure::BadCharacters));
         }
@@ -98,6 +100,15 @@ mod tests {
         );
         assert!(LoginName::parse("a b c").is_err());
         assert!(LoginName::parse("").is_err());
+    }
+
+    #[test]
+    fn login_names_are_ascii_after_normalisation() {
+        let parsed = |raw: &str| LoginName::parse(raw).map_err(|e| e.reason);
+        assert_eq!(parsed("\u{430}dmin"), Err(ParseFailure::BadCharacters), "Cyrillic а looks like a");
+        assert_eq!(parsed("jos\u{e9}"), Err(ParseFailure::BadCharacters));
+        assert_eq!(parsed("ａｄｍｉｎ２").map(|l| l.0), Ok("admin2".into()), "full-width forms fold to ASCII");
+        assert_eq!(parsed("Ana_B-1@x.fr").map(|l| l.0), Ok("ana_b-1@x.fr".into()));
     }
 
     #[test]

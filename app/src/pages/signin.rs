@@ -8,16 +8,9 @@ use crate::components::header::Header;
 use crate::error::AppError;
 use crate::i18n::*;
 
-/// Failed attempts allowed in a window, per login and per client address.
-#[cfg(feature = "ssr")]
-mod throttle {
-    pub const WINDOW_MS: i64 = 15 * 60 * 1000;
-    pub const PER_LOGIN: u32 = 5;
-    pub const PER_ADDRESS: u32 = 30;
-}
-
 #[server(endpoint = "sign_in", input = leptos::server_fn::codec::Json)]
 pub async fn sign_in(login: String, password: String) -> Result<Me, AppError> {
+    use crate::backend::signin_throttle::{Reservation, ThrottleKey};
     use crate::backend::{context, now_millis, password, session};
     use crate::domain::LoginName;
 
@@ -26,13 +19,15 @@ pub async fn sign_in(login: String, password: String) -> Result<Me, AppError> {
     // A malformed login is just a wrong one: say nothing more to a guesser.
     let name = LoginName::parse(&login).map_err(|_| AppError::WrongCredentials)?;
     let now = now_millis();
-    let since = now - throttle::WINDOW_MS;
-    let login_key = format!("login:{name}");
-    let address_key = format!("address:{}", session::client_address()?);
-    if storage.signin_failures_since(&login_key, since).await? >= throttle::PER_LOGIN
-        || storage.signin_failures_since(&address_key, since).await? >= throttle::PER_ADDRESS
+    let address = session::client_address()?;
+    let pair = ThrottleKey::login_at_address(name.as_str(), &address);
+    let from_address = ThrottleKey::address(&address);
+    // Counted before the password is checked, so a burst gets no more checks than one by one.
+    if let Reservation::Wait { retry_after_ms } =
+        storage.reserve_signin_attempt(&[pair.clone(), from_address.clone()], now).await?
     {
-        return Err(AppError::TooManyAttempts { retry_after_secs: (throttle::WINDOW_MS / 1000) as u64 });
+        tracing::info!(login = %name, %address, retry_after_ms, "sign-in delayed");
+        return Err(AppError::TooManyAttempts { retry_after_secs: u64::try_from((retry_after_ms + 999) / 1000).unwrap_or(1) });
     }
 
     let record = storage.login_by_name(&name).await?;
@@ -41,23 +36,25 @@ pub async fn sign_in(login: String, password: String) -> Result<Me, AppError> {
         None => password::decoy_hash().await,
     };
     let password_ok = password::verify(password, stored_hash).await;
+    // A disabled login answers as a wrong password does: the answer must not tell a guesser
+    // that the password was right.
     let record = match record {
-        Some(r) if password_ok => r,
+        Some(r) if password_ok && !r.disabled => r,
+        Some(r) if password_ok => {
+            tracing::info!(login = %r.name, "sign-in refused: login disabled");
+            return Err(AppError::WrongCredentials);
+        }
         _ => {
-            storage.record_signin_failure(&[login_key, address_key], now).await?;
-            tracing::info!(login = %name, "sign-in refused");
+            tracing::info!(login = %name, %address, "sign-in refused");
             return Err(AppError::WrongCredentials);
         }
     };
-    if record.disabled {
-        return Err(AppError::LoginDisabled);
-    }
-    storage.clear_signin_failures(&login_key).await?;
+    storage.signin_succeeded(&pair, &from_address).await?;
     let token = session::new_token();
     storage.start_session(record.id, &session::token_hash(&token), now).await?;
     // The login's other session just ended.
     ctx.actors.forget_all();
-    session::set_session_cookie(&token, ctx.secure_cookies)?;
+    session::set_session_cookie(&token)?;
     tracing::info!(login = %name, "signed in");
     let memberships = storage.memberships(record.id).await?;
     let root = storage.root_institution().await?.map(|r| r.id);
@@ -69,6 +66,23 @@ pub async fn sign_in(login: String, password: String) -> Result<Me, AppError> {
         master_of: record.master_of,
         last_institution: record.last_institution,
     })
+}
+
+/// Lifts every sign-in delay of a login, at once (a Master's hand, for a steward locked out by
+/// someone else's guesses).
+#[server(endpoint = "clear_signin_delays", input = leptos::server_fn::codec::Json)]
+pub async fn clear_signin_delays(login_id: crate::domain::LoginId) -> Result<u64, AppError> {
+    use crate::backend::{context, guard, session::current_actor};
+    let storage = context()?.storage;
+    let actor = current_actor().await?;
+    let target = guard::target_login(storage.as_ref(), login_id).await?;
+    if actor.master_of.is_none() || !actor.can_manage_login(&target) {
+        return Err(AppError::Forbidden);
+    }
+    let record = storage.login(login_id).await?.ok_or(AppError::NotFound)?;
+    let cleared = storage.clear_signin_throttle(&record.name).await?;
+    tracing::info!(login = %record.name, cleared, "sign-in delays cleared");
+    Ok(cleared)
 }
 
 #[component]

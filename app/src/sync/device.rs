@@ -61,6 +61,10 @@ pub struct DeviceScan {
     pub uploaded: bool,
     /// The server found it a double entry (or alike).
     pub conflict: bool,
+    /// The server will never record it, and why: kept aside on the device (shown, counted,
+    /// exportable) rather than sent again forever ahead of the others.
+    #[serde(default)]
+    pub set_aside: Option<crate::error::AppError>,
 }
 
 /// Cuts a snapshot into what the device stores: the performance, its ticket chunks, its passes.
@@ -228,7 +232,7 @@ impl DeviceBook {
 
     /// Records what the server said of this device's uploaded scans.
     pub fn apply_upload(&mut self, scans: &[DeviceScan], results: &[UploadedScan]) {
-        for result in results.iter().filter(|r| r.conflict) {
+        for result in results.iter().filter(|r| r.conflict()) {
             if let Some(own) = scans.iter().find(|s| s.scan.scan_id == result.scan_id) {
                 self.conflicts.insert(result.scan_id.clone(), own.scan.barcode.clone());
             }

@@ -51,10 +51,37 @@ pub struct UploadOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadedScan {
     pub scan_id: String,
-    /// The server's own verdict, decided in time order with every other device's scans.
-    pub server_verdict: Verdict,
-    /// Two devices admitted a single-pass ticket while offline (or alike): kept, flagged.
-    pub conflict: bool,
+    #[serde(flatten)]
+    pub outcome: Uploaded,
+}
+
+/// What became of one uploaded scan. Each scan is answered on its own, so one the server can
+/// never take does not hold back the others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Uploaded {
+    Recorded {
+        /// The server's own verdict, decided in time order with every other device's scans.
+        server_verdict: Verdict,
+        /// Two devices admitted a single-pass ticket while offline (or alike): kept, flagged.
+        conflict: bool,
+    },
+    /// Never to be recorded, however often it is sent (the performance was closed for
+    /// scanning, or is gone, or this login may no longer scan it): the device sets it aside.
+    Refused { reason: crate::error::AppError },
+}
+
+impl UploadedScan {
+    pub fn conflict(&self) -> bool {
+        matches!(self.outcome, Uploaded::Recorded { conflict: true, .. })
+    }
+
+    pub fn refusal(&self) -> Option<&crate::error::AppError> {
+        match &self.outcome {
+            Uploaded::Refused { reason } => Some(reason),
+            Uploaded::Recorded { .. } => None,
+        }
+    }
 }
 
 /// Everything a device needs to decide on a performance's tickets, columnar so it compresses

@@ -139,6 +139,9 @@ fn anomaly_of(server_verdict: &Verdict) -> Anomaly {
 /// Records scans decided offline, in time order. What happened at the door stands (an
 /// admitted person went in); where the server, knowing every device's scans, would have
 /// refused, the scan is flagged. A scan id recorded before is answered as the first time.
+/// Each scan is answered on its own: one the server can never take (its performance closed
+/// for scanning, gone, or no longer allowed to this login; a malformed one) is answered as
+/// refused with the reason, and the others are recorded all the same.
 pub async fn upload(
     storage: &dyn Storage,
     cache: &PerformanceCache,
@@ -147,57 +150,35 @@ pub async fn upload(
 ) -> Result<(Vec<UploadedScan>, Vec<ScanRecord>), AppError> {
     scans.sort_by_key(|s| s.scanned_at);
     let now = now_millis();
-    let mut gates: Vec<(Door, Gate)> = Vec::new();
+    let mut gates: Vec<(Door, Result<Gate, AppError>)> = Vec::new();
     let mut door_scans = Vec::with_capacity(scans.len());
+    let mut results = Vec::with_capacity(scans.len());
     // What the server's engine said of each scan, filled in by its judge.
     let mut server_verdicts = Vec::with_capacity(scans.len());
     for offline in scans {
-        short_text("scan_id", &offline.scan_id)?;
-        short_text("device", &offline.device)?;
         let gate_index = match gates.iter().position(|(door, _)| *door == offline.door) {
             Some(index) => index,
             None => {
-                gates.push((offline.door.clone(), open_door(storage, cache, actor, &offline.door).await?));
+                gates.push((offline.door.clone(), open_door(storage, cache, actor, &offline.door).await));
                 gates.len() - 1
             }
         };
-        let gate = &gates[gate_index].1;
-        let Ok(barcode) = Barcode::parse(&offline.barcode) else {
-            // An empty read cannot be recorded; the device showed a refusal, nothing is lost.
-            continue;
+        let prepared = match &gates[gate_index].1 {
+            Ok(gate) => offline_door_scan(offline.clone(), gate, actor, now),
+            Err(reason) => Err(reason.clone()),
         };
-        let scan = NewScan {
-            scan_uuid: offline.scan_id.clone(),
-            barcode,
-            device: offline.device.clone(),
-            login: Some(actor.login_id),
-            scanned_at: offline.scanned_at,
-            client_time: offline.scanned_at,
-            server_time: now,
-            direction: match &offline.device_verdict {
-                Verdict::Accepted { direction } => *direction,
-                Verdict::Refused { .. } => direction_of(&offline.door.mode),
-            },
-            offline: true,
-        };
-        let at = time(offline.scanned_at)?;
-        let server_verdict = Arc::new(Mutex::new(None));
-        let (checkpoint, device, device_verdict, told) =
-            (gate.checkpoint.clone(), offline.device, offline.device_verdict, server_verdict.clone());
-        let judge = Box::new(move |ticket: Option<&Ticket>, passes: &[Pass]| {
-            let verdict = decide(ticket, passes, &checkpoint, &Scan { at, device: &device });
-            let admitted = device_verdict.is_accepted();
-            let anomaly = (admitted && !verdict.is_accepted()).then(|| anomaly_of(&verdict));
-            if let Ok(mut slot) = told.lock() {
-                *slot = Some(verdict);
+        match prepared {
+            Ok((door_scan, server_verdict)) => {
+                door_scans.push(door_scan);
+                server_verdicts.push(server_verdict);
             }
-            Judgement { verdict: device_verdict.clone(), admitted, anomaly }
-        });
-        server_verdicts.push(server_verdict);
-        door_scans.push(DoorScan { scan, performances: offline.door.performances, institutions: gate.institutions.clone(), judge });
+            Err(reason) => {
+                tracing::info!(scan_id = %offline.scan_id, %reason, "uploaded scan refused");
+                results.push(UploadedScan { scan_id: offline.scan_id, outcome: Uploaded::Refused { reason } });
+            }
+        }
     }
     // All at once: the storage writes them in as few transactions as it can, in this order.
-    let mut results = Vec::with_capacity(door_scans.len());
     let mut records = Vec::with_capacity(door_scans.len());
     for (answer, server_verdict) in storage.record_scans(door_scans).await.into_iter().zip(server_verdicts) {
         let record = answer?;
@@ -205,10 +186,55 @@ pub async fn upload(
         // before the storage found it recorded, on a state that holds its own pass).
         let judged_now = server_verdict.lock().ok().and_then(|mut slot| slot.take()).filter(|_| record.server_time == now);
         let server_verdict = judged_now.unwrap_or_else(|| record.verdict.clone());
-        results.push(UploadedScan { scan_id: record.scan_uuid.clone(), server_verdict, conflict: record.anomaly.is_some() });
+        results.push(UploadedScan {
+            scan_id: record.scan_uuid.clone(),
+            outcome: Uploaded::Recorded { server_verdict, conflict: record.anomaly.is_some() },
+        });
         records.push(record);
     }
     Ok((results, records))
+}
+
+/// One offline scan as the storage records it, with the slot its judge fills with the
+/// server's own verdict; or why it can never be recorded.
+fn offline_door_scan(
+    offline: OfflineScan,
+    gate: &Gate,
+    actor: &Actor,
+    now: Millis,
+) -> Result<(DoorScan, Arc<Mutex<Option<Verdict>>>), AppError> {
+    short_text("scan_id", &offline.scan_id)?;
+    short_text("device", &offline.device)?;
+    let barcode = barcode(&offline.barcode)?;
+    let at = time(offline.scanned_at)?;
+    let scan = NewScan {
+        scan_uuid: offline.scan_id.clone(),
+        barcode,
+        device: offline.device.clone(),
+        login: Some(actor.login_id),
+        scanned_at: offline.scanned_at,
+        client_time: offline.scanned_at,
+        server_time: now,
+        direction: match &offline.device_verdict {
+            Verdict::Accepted { direction } => *direction,
+            Verdict::Refused { .. } => direction_of(&offline.door.mode),
+        },
+        offline: true,
+    };
+    let server_verdict = Arc::new(Mutex::new(None));
+    let (checkpoint, device, device_verdict, told) =
+        (gate.checkpoint.clone(), offline.device, offline.device_verdict, server_verdict.clone());
+    let judge = Box::new(move |ticket: Option<&Ticket>, passes: &[Pass]| {
+        let verdict = decide(ticket, passes, &checkpoint, &Scan { at, device: &device });
+        let admitted = device_verdict.is_accepted();
+        let anomaly = (admitted && !verdict.is_accepted()).then(|| anomaly_of(&verdict));
+        if let Ok(mut slot) = told.lock() {
+            *slot = Some(verdict);
+        }
+        Judgement { verdict: device_verdict.clone(), admitted, anomaly }
+    });
+    let door_scan = DoorScan { scan, performances: offline.door.performances, institutions: gate.institutions.clone(), judge };
+    Ok((door_scan, server_verdict))
 }
 
 pub fn pass_row(record: &ScanRecord) -> Option<PassRow> {

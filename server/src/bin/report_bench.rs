@@ -291,7 +291,7 @@ async fn main() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let context = ServerContext::new(opened.storage, opened.live, Arc::new(partners), false);
+    let context = ServerContext::new(opened.storage, opened.live, Arc::new(partners));
     let options = LeptosOptions::builder()
         .output_name("billetix")
         .site_addr(address)

@@ -302,7 +302,7 @@ async fn main() -> Result<(), String> {
             Some(existing) => existing.id,
             None => storage.create_login(&name, &hash).await.map_err(|e| e.to_string())?,
         };
-        storage.set_password_hash(login, &hash).await.map_err(|e| e.to_string())?;
+        storage.set_password_hash(login, &hash, app::backend::now_millis()).await.map_err(|e| e.to_string())?;
         storage.set_membership(login, institution, Rights { pda: true, ..Rights::default() }).await.map_err(|e| e.to_string())?;
     }
 
@@ -311,7 +311,7 @@ async fn main() -> Result<(), String> {
     // The benchmark has no sources: partners are set up but never run.
     let secrets = server::sources::secrets::SecretBox::from_hex(&"00".repeat(32)).map_err(|e| e.to_string())?;
     let partners = server::sources::scheduler::Partners::new(opened.storage.clone(), secrets, server::sources::http_client(server::sources::AddressPolicy::AllowPrivate)?);
-    let context = ServerContext::new(opened.storage, opened.live, Arc::new(partners), false);
+    let context = ServerContext::new(opened.storage, opened.live, Arc::new(partners));
     let options = LeptosOptions::builder().output_name("billetix").site_addr(address).build();
     tokio::spawn(server::serve(listener, server::router(context, options)));
     let base_url = format!("http://{address}");

@@ -90,7 +90,7 @@ async fn main() -> Result<(), String> {
     let partners = Partners::new(storage.clone(), secrets.clone(), server::sources::http_client(server::sources::AddressPolicy::AllowPrivate)?);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let context = ServerContext::new(opened.storage, opened.live, Arc::new(partners.clone()), false);
+    let context = ServerContext::new(opened.storage, opened.live, Arc::new(partners.clone()));
     let options = LeptosOptions::builder().output_name("billetix").site_addr(address).build();
     tokio::spawn(server::serve(listener, server::router(context, options)));
     let base_url = format!("http://{address}");

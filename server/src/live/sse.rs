@@ -47,7 +47,7 @@ pub async fn live_events(State(context): State<ServerContext>, headers: HeaderMa
         return refuse(StatusCode::UNAUTHORIZED, AppError::NotSignedIn);
     };
     let storage = context.storage.as_ref();
-    let actor = match actor_for_token(storage, &token).await {
+    let actor = match actor_for_token(&context, &token).await {
         Ok(actor) => actor,
         Err(e) => return refuse(StatusCode::UNAUTHORIZED, e),
     };

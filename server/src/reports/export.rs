@@ -80,7 +80,7 @@ async fn respond(
 ) -> Result<Response, AppError> {
     let storage = context.storage.clone();
     let token = app::backend::session::token_from_headers(headers).ok_or(AppError::NotSignedIn)?;
-    let actor = app::backend::session::actor_for_token(storage.as_ref(), &token).await?;
+    let actor = app::backend::session::actor_for_token(context, &token).await?;
     backoffice_of_performance(storage.as_ref(), &actor, query.performance).await?;
     let zone = storage
         .performance_contexts(&[query.performance])

@@ -66,19 +66,66 @@ pub fn read_rows(bytes: &[u8], file_name: &str) -> Result<Rows, FileError> {
 /// The format read, and each row with its line.
 pub type Rows = (String, Vec<(u64, Vec<String>)>);
 
+/// Cells beyond these are refused before anything is built: a ticket file has a few columns
+/// and at most about a million rows (XLSX's own limit is 1,048,576).
+const MAX_XLSX_ROWS: u32 = 1_100_000;
+const MAX_XLSX_COLUMNS: u32 = 256;
+/// A part of the XLSX zip (a sheet, the shared strings) decompressed, at most: a few hundred
+/// bytes can inflate to gigabytes.
+const MAX_XLSX_PART_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The first sheet, cell by cell: only the cells present are kept, so a sheet whose used
+/// range is huge but nearly empty costs what its cells cost, and one that reaches past the
+/// bounds is refused at its first cell out of them.
 fn read_xlsx(bytes: &[u8]) -> Result<Rows, FileError> {
-    let mut workbook = calamine::Xlsx::new(Cursor::new(bytes)).map_err(|e| FileError::Unreadable(e.to_string()))?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or(FileError::Empty)?
-        .map_err(|e| FileError::Unreadable(e.to_string()))?;
-    let first_row = range.start().map_or(0, |(row, _)| u64::from(row));
-    let rows = range
-        .rows()
-        .enumerate()
-        .map(|(i, row)| (first_row + i as u64 + 1, row.iter().map(cell_text).collect()))
-        .collect();
+    check_xlsx_parts(bytes)?;
+    let unreadable = |e: calamine::XlsxError| FileError::Unreadable(e.to_string());
+    let mut workbook = calamine::Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
+    let sheet = workbook.sheet_names().first().cloned().ok_or(FileError::Empty)?;
+    let mut cells = workbook.worksheet_cells_reader(&sheet).map_err(unreadable)?;
+    let mut rows: Vec<(u64, Vec<String>)> = Vec::new();
+    while let Some(cell) = cells.next_cell().map_err(unreadable)? {
+        let (row, column) = cell.get_position();
+        if row >= MAX_XLSX_ROWS || column >= MAX_XLSX_COLUMNS {
+            return Err(FileError::Unreadable(format!(
+                "the sheet has a cell at row {}, column {}: a ticket file has at most {MAX_XLSX_ROWS} rows and {MAX_XLSX_COLUMNS} columns",
+                u64::from(row) + 1,
+                u64::from(column) + 1
+            )));
+        }
+        let text = cell_text(&Data::from(cell.get_value().clone()));
+        let line = u64::from(row) + 1;
+        if rows.last().is_none_or(|(last, _)| *last != line) {
+            rows.push((line, Vec::new()));
+        }
+        if let Some((_, values)) = rows.last_mut() {
+            let column = column as usize;
+            if values.len() <= column {
+                values.resize(column + 1, String::new());
+            }
+            values[column] = text;
+        }
+    }
     Ok(("XLSX".to_owned(), rows))
+}
+
+/// Refuses a zip whose parts inflate beyond `MAX_XLSX_PART_BYTES`, by inflating each into
+/// nothing first: the sizes a zip declares are the sender's word.
+fn check_xlsx_parts(bytes: &[u8]) -> Result<(), FileError> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| FileError::Unreadable(e.to_string()))?;
+    for index in 0..archive.len() {
+        let mut part = archive.by_index(index).map_err(|e| FileError::Unreadable(e.to_string()))?;
+        let name = part.name().map(|n| n.into_owned()).unwrap_or_else(|_| format!("part {index}"));
+        let inflated = std::io::copy(&mut std::io::Read::take(&mut part, MAX_XLSX_PART_BYTES + 1), &mut std::io::sink())
+            .map_err(|e| FileError::Unreadable(format!("{name}: {e}")))?;
+        if inflated > MAX_XLSX_PART_BYTES {
+            return Err(FileError::Unreadable(format!(
+                "{name} inflates to more than {} MB",
+                MAX_XLSX_PART_BYTES / 1024 / 1024
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn cell_text(cell: &Data) -> String {
@@ -192,6 +239,30 @@ pub fn state_of(text: &str) -> Option<TicketState> {
         "unknown" | "inconnu" => Some(TicketState::Unknown),
         _ => None,
     }
+}
+
+/// Files parsed at once, whatever the number of uploads: parsing holds a core and a few times
+/// the file in memory.
+const CONCURRENT_PARSES: usize = 2;
+
+/// `import`, on a blocking thread and behind `CONCURRENT_PARSES`, so a large or hostile file
+/// never stalls the async threads that answer the doors.
+pub async fn import_off_thread(
+    kind: SourceKind,
+    bytes: axum::body::Bytes,
+    file_name: String,
+    settings: FieldValues,
+    options: FieldValues,
+    now: i64,
+) -> Result<(FilePreview, Vec<ImportedTicket>), FileError> {
+    static PARSES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_PARSES);
+    let _permit = PARSES.acquire().await.map_err(|_| FileError::Unreadable("the server is stopping".to_owned()))?;
+    tokio::task::spawn_blocking(move || import(kind, &bytes, &file_name, &settings, &options, now))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "file parsing task failed");
+            FileError::Unreadable("the file could not be read".to_owned())
+        })?
 }
 
 /// Reads an upload for a file source of `kind`: what to show of it, and its tickets (or every
@@ -365,6 +436,49 @@ mod tests {
         let tickets = import(&bytes, "t.xlsx").expect("reads");
         assert_eq!(tickets[0].barcode.as_str(), "123456789");
         assert_eq!(tickets[0].category, "vip");
+    }
+
+    /// Finding 1 of the security review: two cells, A1 and XFD1048576, in a 1.5 KB file made
+    /// calamine allocate the whole 512 GiB range and killed the server.
+    #[test]
+    fn a_sheet_reaching_past_the_bounds_is_refused_without_building_it() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "barcode").expect("write");
+        sheet.write_string(1_048_575, 16_383, "far away").expect("write");
+        let bytes = book.save_to_buffer().expect("save");
+        assert!(bytes.len() < 8 * 1024, "a small file: {} bytes", bytes.len());
+        let e = read_table(&bytes, "t.xlsx").expect_err("refused");
+        assert!(e.to_string().contains("row 1048576, column 16384"), "{e}");
+    }
+
+    #[test]
+    fn a_sparse_sheet_within_the_bounds_costs_only_its_cells() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "barcode").expect("write");
+        sheet.write_string(1_000_000, 0, "LAST1").expect("write");
+        sheet.write_string(1_000_000, 200, "note").expect("write");
+        let bytes = book.save_to_buffer().expect("save");
+        let table = read_table(&bytes, "t.xlsx").expect("reads");
+        assert_eq!(table.rows.len(), 1);
+        assert_eq!((table.rows[0].0, table.rows[0].1[0].as_str(), table.rows[0].1.len()), (1_000_001, "LAST1", 201));
+    }
+
+    #[test]
+    fn a_zip_bomb_is_refused_before_it_inflates() {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let deflated = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("xl/sharedStrings.xml", deflated).expect("part");
+        let zeros = vec![0u8; 1024 * 1024];
+        for _ in 0..300 {
+            zip.write_all(&zeros).expect("inflatable");
+        }
+        let bytes = zip.finish().expect("zip").into_inner();
+        assert!(bytes.len() < 2 * 1024 * 1024, "{} bytes", bytes.len());
+        let e = read_table(&bytes, "bomb.xlsx").expect_err("refused");
+        assert!(e.to_string().contains("inflates to more than 256 MB"), "{e}");
     }
 
     #[test]

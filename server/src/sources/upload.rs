@@ -38,7 +38,7 @@ pub async fn upload(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match import(&context, &query, &headers, &body).await {
+    match import(&context, &query, &headers, body).await {
         Ok(answer) => Json(answer).into_response(),
         Err(e) => {
             let status = match &e {
@@ -54,10 +54,10 @@ pub async fn upload(
     }
 }
 
-async fn import(context: &ServerContext, query: &UploadQuery, headers: &HeaderMap, body: &[u8]) -> Result<UploadAnswer, AppError> {
+async fn import(context: &ServerContext, query: &UploadQuery, headers: &HeaderMap, body: Bytes) -> Result<UploadAnswer, AppError> {
     let storage = context.storage.as_ref();
     let token = app::backend::session::token_from_headers(headers).ok_or(AppError::NotSignedIn)?;
-    let actor = app::backend::session::actor_for_token(storage, &token).await?;
+    let actor = app::backend::session::actor_for_token(context, &token).await?;
     let institution = backoffice_of_performance(storage, &actor, query.performance).await?;
     let source = storage.source(query.source).await?.filter(|s| s.institution == institution).ok_or(AppError::NotFound)?;
     if !source.kind.is_file() {
@@ -65,8 +65,16 @@ async fn import(context: &ServerContext, query: &UploadQuery, headers: &HeaderMa
     }
     let attached = storage.attachments(query.performance).await?.into_iter().find(|a| a.source == source.id);
     let options = attached.as_ref().map(|a| a.options.clone()).unwrap_or_default();
-    let (preview, tickets) =
-        file::import(source.kind, body, &query.file_name, &source.settings, &options, now_millis()).map_err(file_error)?;
+    let (preview, tickets) = file::import_off_thread(
+        source.kind,
+        body,
+        query.file_name.clone(),
+        source.settings.clone(),
+        options.clone(),
+        now_millis(),
+    )
+    .await
+    .map_err(file_error)?;
     let imported = if query.dry_run {
         None
     } else {

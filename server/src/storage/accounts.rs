@@ -127,14 +127,25 @@ macro_rules! account_storage {
                 row.map(|r| login_row(&r)).transpose()
             }
 
-            async fn set_password_hash(&self, id: LoginId, password_hash: &str) -> StorageResult<()> {
+            async fn set_password_hash(&self, id: LoginId, password_hash: &str, now: Millis) -> StorageResult<()> {
+                let mut tx = self.writer.begin().await.map_err(database_error)?;
                 let done = sqlx::query("UPDATE logins SET password_hash = $1 WHERE id = $2")
                     .bind(password_hash)
                     .bind(id.0)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
                     .map_err(database_error)?;
-                if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
+                if done.rows_affected() == 0 {
+                    return Err(StorageError::NotFound);
+                }
+                sqlx::query("UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE login_id = $3 AND ended_at IS NULL")
+                    .bind(now)
+                    .bind(end_reason_code(SessionEnd::PasswordChanged))
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                tx.commit().await.map_err(database_error)
             }
 
             async fn set_login_disabled(&self, id: LoginId, disabled: bool, now: Millis) -> StorageResult<()> {
@@ -203,6 +214,44 @@ macro_rules! account_storage {
                 Ok(())
             }
 
+            async fn remove_membership(
+                &self,
+                login: LoginId,
+                institution: InstitutionId,
+            ) -> StorageResult<app::backend::storage::MembershipRemoval> {
+                use app::backend::storage::MembershipRemoval;
+                // Removals of one login queue on its row, so two of them cannot each leave
+                // the other's membership as the last one and then both go.
+                let mut tx = self.writer.begin().await.map_err(database_error)?;
+                sqlx::query("UPDATE logins SET disabled = disabled WHERE id = $1")
+                    .bind(login.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                let done = sqlx::query("DELETE FROM memberships WHERE login_id = $1 AND institution_id = $2")
+                    .bind(login.0)
+                    .bind(institution.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StorageError::NotFound);
+                }
+                let reachable: bool = sqlx::query_scalar(
+                    "SELECT l.master_of IS NOT NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.login_id = l.id) \
+                     FROM logins l WHERE l.id = $1",
+                )
+                .bind(login.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(database_error)?;
+                if !reachable {
+                    return Ok(MembershipRemoval::LastOne);
+                }
+                tx.commit().await.map_err(database_error)?;
+                Ok(MembershipRemoval::Removed)
+            }
+
             async fn memberships(&self, login: LoginId) -> StorageResult<Vec<(InstitutionId, Rights)>> {
                 let rows = sqlx::query(
                     "SELECT institution_id, is_admin, is_pda, is_backoffice FROM memberships WHERE login_id = $1 ORDER BY institution_id",
@@ -260,7 +309,9 @@ macro_rules! account_storage {
                     .execute(&mut *tx)
                     .await
                     .map_err(database_error)?;
-                    let inserted = sqlx::query("INSERT INTO sessions (token_hash, login_id, started_at) VALUES ($1, $2, $3)")
+                    let inserted = sqlx::query(
+                        "INSERT INTO sessions (token_hash, login_id, started_at, last_seen_at) VALUES ($1, $2, $3, $3)",
+                    )
                         .bind(token_hash)
                         .bind(login.0)
                         .bind(now)
@@ -277,9 +328,14 @@ macro_rules! account_storage {
                 Err(StorageError::AlreadyExists)
             }
 
-            async fn session_actor(&self, token_hash: &str) -> StorageResult<SessionActor> {
+            async fn session_actor(
+                &self,
+                token_hash: &str,
+                now: Millis,
+                limits: app::backend::storage::SessionLimits,
+            ) -> StorageResult<SessionActor> {
                 let rows = sqlx::query(
-                    "SELECT s.login_id, s.ended_at, s.end_reason, l.disabled, l.master_of, \
+                    "SELECT s.login_id, s.started_at, s.last_seen_at, s.ended_at, s.end_reason, l.disabled, l.master_of, \
                      m.institution_id, m.is_admin, m.is_pda, m.is_backoffice \
                      FROM sessions s JOIN logins l ON l.id = s.login_id \
                      LEFT JOIN memberships m ON m.login_id = l.id \
@@ -293,8 +349,21 @@ macro_rules! account_storage {
                 if first.try_get::<Option<i64>, _>("ended_at").map_err(database_error)?.is_some() {
                     return Ok(SessionActor::Ended(end_reason_from(first.try_get("end_reason").map_err(database_error)?)));
                 }
+                let started_at: i64 = first.try_get("started_at").map_err(database_error)?;
+                let last_seen_at: i64 = first.try_get("last_seen_at").map_err(database_error)?;
+                if now - started_at >= limits.lifetime || now - last_seen_at >= limits.idle {
+                    return Ok(SessionActor::Ended(SessionEnd::Expired));
+                }
                 if first.try_get::<bool, _>("disabled").map_err(database_error)? {
                     return Ok(SessionActor::None);
+                }
+                if now - last_seen_at >= SESSION_SEEN_EVERY_MS {
+                    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $1")
+                        .bind(now)
+                        .bind(token_hash)
+                        .execute(&self.writer)
+                        .await
+                        .map_err(database_error)?;
                 }
                 let mut memberships = Vec::new();
                 for row in &rows {
@@ -320,43 +389,96 @@ macro_rules! account_storage {
                 Ok(())
             }
 
-            async fn record_signin_failure(&self, keys: &[String], now: Millis) -> StorageResult<()> {
+            async fn reserve_signin_attempt(
+                &self,
+                keys: &[app::backend::signin_throttle::ThrottleKey],
+                now: Millis,
+            ) -> StorageResult<app::backend::signin_throttle::Reservation> {
+                use app::backend::signin_throttle::{KeyState, Reservation, attempt};
+                // Keys are taken in one order, so two attempts never wait on each other's.
+                let mut keys: Vec<_> = keys.iter().collect();
+                keys.sort_by(|a, b| a.key.cmp(&b.key));
                 let mut tx = self.writer.begin().await.map_err(database_error)?;
-                sqlx::query("DELETE FROM signin_failures WHERE failed_at < $1")
-                    .bind(now - SIGNIN_FAILURE_RETENTION_MS)
+                let mut counted = Vec::with_capacity(keys.len());
+                let mut wait_until: Option<Millis> = None;
+                for key in keys {
+                    // Creates the counter or locks it (a no-op update) and reads it, in one
+                    // statement: concurrent attempts on one key queue here.
+                    let row = sqlx::query(
+                        "INSERT INTO signin_throttle (throttle_key, login, attempts, last_attempt_at, next_allowed_at) \
+                         VALUES ($1, $2, 0, 0, 0) \
+                         ON CONFLICT (throttle_key) DO UPDATE SET attempts = signin_throttle.attempts \
+                         RETURNING attempts, last_attempt_at, next_allowed_at",
+                    )
+                    .bind(&key.key)
+                    .bind(key.login.as_deref())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                    let current = KeyState {
+                        attempts: u32::try_from(row.try_get::<i64, _>("attempts").map_err(database_error)?).unwrap_or(u32::MAX),
+                        last_attempt_at: row.try_get("last_attempt_at").map_err(database_error)?,
+                        next_allowed_at: row.try_get("next_allowed_at").map_err(database_error)?,
+                    };
+                    match attempt(current, key.free_attempts, now) {
+                        Ok(next) => counted.push((key, next)),
+                        Err(until) => wait_until = Some(wait_until.map_or(until, |w| w.max(until))),
+                    }
+                }
+                if let Some(until) = wait_until {
+                    tx.rollback().await.map_err(database_error)?;
+                    return Ok(Reservation::Wait { retry_after_ms: until - now });
+                }
+                for (key, next) in counted {
+                    sqlx::query(
+                        "UPDATE signin_throttle SET attempts = $1, last_attempt_at = $2, next_allowed_at = $3 WHERE throttle_key = $4",
+                    )
+                    .bind(i64::from(next.attempts))
+                    .bind(next.last_attempt_at)
+                    .bind(next.next_allowed_at)
+                    .bind(&key.key)
                     .execute(&mut *tx)
                     .await
                     .map_err(database_error)?;
-                for key in keys {
-                    sqlx::query("INSERT INTO signin_failures (throttle_key, failed_at) VALUES ($1, $2)")
-                        .bind(key)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(database_error)?;
                 }
+                // Counters quiet for longer than any delay mean nothing any more.
+                sqlx::query("DELETE FROM signin_throttle WHERE last_attempt_at < $1 AND next_allowed_at < $2")
+                    .bind(now - SIGNIN_THROTTLE_RETENTION_MS)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                tx.commit().await.map_err(database_error)?;
+                Ok(Reservation::Granted)
+            }
+
+            async fn signin_succeeded(
+                &self,
+                forget: &app::backend::signin_throttle::ThrottleKey,
+                release: &app::backend::signin_throttle::ThrottleKey,
+            ) -> StorageResult<()> {
+                let mut tx = self.writer.begin().await.map_err(database_error)?;
+                sqlx::query("DELETE FROM signin_throttle WHERE throttle_key = $1")
+                    .bind(&forget.key)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+                // The address keeps its delay if it has one; it only stops counting this attempt.
+                sqlx::query("UPDATE signin_throttle SET attempts = attempts - 1 WHERE throttle_key = $1 AND attempts > 0")
+                    .bind(&release.key)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
                 tx.commit().await.map_err(database_error)
             }
 
-            async fn signin_failures_since(&self, key: &str, since: Millis) -> StorageResult<u32> {
-                let count: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM signin_failures WHERE throttle_key = $1 AND failed_at >= $2",
-                )
-                .bind(key)
-                .bind(since)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(database_error)?;
-                Ok(u32::try_from(count).unwrap_or(u32::MAX))
-            }
-
-            async fn clear_signin_failures(&self, key: &str) -> StorageResult<()> {
-                sqlx::query("DELETE FROM signin_failures WHERE throttle_key = $1")
-                    .bind(key)
+            async fn clear_signin_throttle(&self, login: &LoginName) -> StorageResult<u64> {
+                let done = sqlx::query("DELETE FROM signin_throttle WHERE login = $1")
+                    .bind(login.as_str())
                     .execute(&self.writer)
                     .await
                     .map_err(database_error)?;
-                Ok(())
+                Ok(done.rows_affected())
             }
         }
 

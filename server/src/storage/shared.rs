@@ -24,6 +24,8 @@ pub(super) fn end_reason_code(end: SessionEnd) -> &'static str {
         SessionEnd::SignedInElsewhere => "elsewhere",
         SessionEnd::SignedOut => "signed_out",
         SessionEnd::LoginDisabled => "disabled",
+        SessionEnd::PasswordChanged => "password_changed",
+        SessionEnd::Expired => "expired",
     }
 }
 
@@ -31,12 +33,18 @@ pub(super) fn end_reason_from(code: Option<String>) -> SessionEnd {
     match code.as_deref() {
         Some("elsewhere") => SessionEnd::SignedInElsewhere,
         Some("disabled") => SessionEnd::LoginDisabled,
+        Some("password_changed") => SessionEnd::PasswordChanged,
+        Some("expired") => SessionEnd::Expired,
         _ => SessionEnd::SignedOut,
     }
 }
 
-/// Failed sign-ins are kept a day: far longer than any throttling window.
-pub(super) const SIGNIN_FAILURE_RETENTION_MS: i64 = 24 * 3600 * 1000;
+/// A session's `last_seen_at` is written at most this often: idle timeouts are hours long,
+/// and a write per request would cost every door a database write.
+pub(super) const SESSION_SEEN_EVERY_MS: i64 = 60_000;
+
+/// Sign-in counters are kept a day after their last attempt: far longer than any delay.
+pub(super) const SIGNIN_THROTTLE_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
 
 use app::engine::{Barcode, Direction, TicketState, ValidityWindow, Verdict};

@@ -30,6 +30,8 @@ macro_rules! source_storage {
             category: String,
             holder: Option<String>,
             fields: Option<String>,
+            /// Kept, with its scans, when its source was detached: the next import takes it.
+            detached: bool,
         }
 
         impl $storage {
@@ -39,7 +41,7 @@ macro_rules! source_storage {
                 barcodes: impl Iterator<Item = &str>,
             ) -> StorageResult<std::collections::HashMap<String, StoredTicket>> {
                 let mut query = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT barcode, source_id, state, category, holder, fields FROM tickets WHERE performance_id = ",
+                    "SELECT barcode, source_id, state, category, holder, fields, detached_at FROM tickets WHERE performance_id = ",
                 );
                 query.push_bind(performance.0).push(" AND barcode IN (");
                 let mut list = query.separated(", ");
@@ -60,6 +62,7 @@ macro_rules! source_storage {
                                 category: r.try_get("category").map_err(database_error)?,
                                 holder: r.try_get("holder").map_err(database_error)?,
                                 fields: r.try_get("fields").map_err(database_error)?,
+                                detached: r.try_get::<Option<i64>, _>("detached_at").map_err(database_error)?.is_some(),
                             },
                         ))
                     })
@@ -115,8 +118,9 @@ macro_rules! source_storage {
                 Ok(())
             }
 
-            /// Removes tickets a source imported (all performances, or one), the duplicates it
-            /// recorded, and the category filters left without any ticket.
+            /// Removes tickets a source imported (all performances, or one) but keeps those with
+            /// scans, detached; removes the duplicates it recorded, and the category filters left
+            /// without any ticket.
             /// Imports tickets inside `tx` (see `SourceStorage::import_tickets`).
             async fn import_in(
                 &self,
@@ -135,6 +139,14 @@ macro_rules! source_storage {
                     .await
                     .map_err(database_error)?
                     .ok_or(StorageError::NotFound)?;
+                // A number listed twice counts as its last row, on both databases (PostgreSQL
+                // refuses a statement that updates one row twice).
+                let mut last_row = std::collections::HashMap::with_capacity(tickets.len());
+                for (index, ticket) in tickets.iter().enumerate() {
+                    last_row.insert(ticket.barcode.as_str(), index);
+                }
+                let tickets: Vec<&ImportedTicket> =
+                    tickets.iter().enumerate().filter(|(index, t)| last_row.get(t.barcode.as_str()) == Some(index)).map(|(_, t)| t).collect();
                 let mut summary = ImportSummary::default();
                 for chunk in tickets.chunks(CHUNK) {
                     let stored = Self::stored_tickets(tx, performance, chunk.iter().map(|t| t.barcode.as_str())).await?;
@@ -145,6 +157,11 @@ macro_rules! source_storage {
                         let barcode = ticket.barcode.as_str();
                         match stored.get(barcode) {
                             None => {
+                                summary.added += 1;
+                                writes.push((barcode, ticket.state.as_str(), &ticket.category, ticket.holder.as_deref(), &ticket.fields));
+                            }
+                            // A number whose source was detached comes back with its passes.
+                            Some(existing) if existing.detached => {
                                 summary.added += 1;
                                 writes.push((barcode, ticket.state.as_str(), &ticket.category, ticket.holder.as_deref(), &ticket.fields));
                             }
@@ -194,12 +211,14 @@ macro_rules! source_storage {
                                 .push_bind(source.0)
                                 .push_bind(now);
                         });
-                        // Another source's number that landed meanwhile stays as it is.
+                        // Another source's number that landed meanwhile stays as it is; a
+                        // detached one is taken back.
                         insert.push(
                             " ON CONFLICT (performance_id, barcode) DO UPDATE SET state = excluded.state, \
                              category = excluded.category, holder = excluded.holder, fields = excluded.fields, \
                              changed_at = excluded.changed_at, cancellation_pushed_at = CASE WHEN tickets.state = excluded.state \
-                             THEN tickets.cancellation_pushed_at END WHERE tickets.source_id = excluded.source_id",
+                             THEN tickets.cancellation_pushed_at END, source_id = excluded.source_id, detached_at = NULL \
+                             WHERE tickets.source_id = excluded.source_id OR tickets.detached_at IS NOT NULL",
                         );
                         insert.build().execute(&mut **tx).await.map_err(|e| match &e {
                             sqlx::Error::Database(db) if db.is_foreign_key_violation() => StorageError::NotFound,
@@ -230,9 +249,17 @@ macro_rules! source_storage {
                 performance: Option<PerformanceId>,
             ) -> StorageResult<()> {
                 let scope = "source_id = $1 AND ($2 IS NULL OR performance_id = $2)";
+                // Scanned tickets are kept with their scans, as unknown numbers of no source
+                // (migration 0015): history is never erased by configuration. Stamped now, so
+                // devices hear of the change in their next delta.
+                let now = chrono::Utc::now().timestamp_millis();
+                let has_scans = "EXISTS (SELECT 1 FROM scans WHERE scans.ticket_id = tickets.id)";
                 let statements = [
-                    format!("UPDATE scans SET ticket_id = NULL WHERE ticket_id IN (SELECT id FROM tickets WHERE {scope})"),
-                    format!("DELETE FROM tickets WHERE {scope}"),
+                    format!(
+                        "UPDATE tickets SET source_id = NULL, state = 'unknown', detached_at = {now}, changed_at = {now} \
+                         WHERE {scope} AND {has_scans}"
+                    ),
+                    format!("DELETE FROM tickets WHERE {scope} AND NOT {has_scans}"),
                     format!("DELETE FROM ticket_duplicates WHERE {scope}"),
                     format!(
                         "DELETE FROM category_filters WHERE performance_id IN (SELECT performance_id FROM performance_sources \

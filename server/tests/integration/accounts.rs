@@ -86,12 +86,122 @@ async fn sign_in_attempts_are_throttled(backend: support::Backend) {
             Err(AppError::WrongCredentials)
         );
     }
-    assert!(matches!(
+    assert_eq!(
         client.call("sign_in", json!({"login": "admin", "password": ADMIN_PASSWORD})).await,
-        Err(AppError::TooManyAttempts { .. })
-    ), "even the right password waits once the login is throttled");
+        Err(AppError::TooManyAttempts { retry_after_secs: 1 }),
+        "even the right password waits out the delay"
+    );
+    // The delay is a second, not a quarter of an hour: a steward who mistyped gets in.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    client.call("sign_in", json!({"login": "admin", "password": ADMIN_PASSWORD})).await.expect("signed in after the delay");
+    // And a success forgets the failures.
+    for _ in 0..5 {
+        assert_eq!(
+            client.call("sign_in", json!({"login": "admin", "password": "not the password"})).await,
+            Err(AppError::WrongCredentials)
+        );
+    }
 }
 on_both_backends!(sign_in_attempts_are_throttled);
+
+/// Finding 2 of the security review: 40 concurrent guesses all had their password checked.
+async fn a_burst_of_guesses_gets_five_checks(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let client = app.client();
+        guesses.spawn(async move { client.call("sign_in", json!({"login": "admin", "password": format!("guess number {i}")})).await });
+    }
+    let answers = guesses.join_all().await;
+    let checked = answers.iter().filter(|a| **a == Err(AppError::WrongCredentials)).count();
+    let delayed = answers.iter().filter(|a| matches!(a, Err(AppError::TooManyAttempts { .. }))).count();
+    assert_eq!((checked, delayed), (5, 35), "{answers:?}");
+}
+on_both_backends!(a_burst_of_guesses_gets_five_checks);
+
+/// Finding 9: a guesser at one address must not keep the login's owner out at another, and
+/// behind a proxy the address is the one the proxy saw, not one the client wrote.
+async fn a_guesser_elsewhere_delays_nobody_else(backend: support::Backend) {
+    let trust = app::backend::client::ClientTrust {
+        proxies: app::backend::client::ClientTrust::parse_proxies("127.0.0.1").expect("proxy"),
+        ..Default::default()
+    };
+    let Some(app) = support::spawn_app_trusting(backend, trust).await else { return };
+    let guesser = app.client_with_headers(&[("x-forwarded-for", "203.0.113.9")]);
+    for i in 0..12 {
+        let _ = guesser.call("sign_in", json!({"login": "admin", "password": format!("guess number {i}")})).await;
+    }
+    assert!(matches!(
+        guesser.call("sign_in", json!({"login": "admin", "password": ADMIN_PASSWORD})).await,
+        Err(AppError::TooManyAttempts { .. })
+    ));
+    let owner = app.client_with_headers(&[("x-forwarded-for", "198.51.100.7")]);
+    owner.call("sign_in", json!({"login": "admin", "password": ADMIN_PASSWORD})).await.expect("the owner, at another address, signs in");
+
+    // Without a trusted proxy the header is the client's own words: every guess counts on the
+    // socket's address, whatever address it claims.
+    let Some(app) = support::spawn_app(backend).await else { return };
+    for i in 0..5 {
+        let forger = app.client_with_headers(&[("x-forwarded-for", "10.9.9.9")]);
+        let claimed = format!("192.0.2.{i}");
+        let forger = if i % 2 == 0 { app.client_with_headers(&[("x-forwarded-for", &claimed)]) } else { forger };
+        let _ = forger.call("sign_in", json!({"login": "admin", "password": "not the password"})).await;
+    }
+    let forger = app.client_with_headers(&[("x-forwarded-for", "192.0.2.200")]);
+    assert!(matches!(
+        forger.call("sign_in", json!({"login": "admin", "password": "not the password"})).await,
+        Err(AppError::TooManyAttempts { .. })
+    ));
+}
+on_both_backends!(a_guesser_elsewhere_delays_nobody_else);
+
+/// A Master lifts a login's delays; an admin who is not Master may not.
+async fn a_master_clears_a_logins_delays(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let w = world(&app).await;
+    let guesser = app.client();
+    for _ in 0..12 {
+        let _ = guesser.call("sign_in", json!({"login": "a.pda", "password": "not the password"})).await;
+    }
+    assert!(matches!(
+        app.client().call("sign_in", json!({"login": "a.pda", "password": PASSWORD})).await,
+        Err(AppError::TooManyAttempts { .. })
+    ));
+    let a_admin = app.signed_in("a.admin", PASSWORD).await;
+    assert_eq!(a_admin.call("clear_signin_delays", json!({"login_id": w.a_pda})).await, Err(AppError::Forbidden));
+    let b_master = app.signed_in("b.master", PASSWORD).await;
+    assert_eq!(b_master.call("clear_signin_delays", json!({"login_id": w.a_pda})).await, Err(AppError::Forbidden));
+    let root = app.signed_in("admin", ADMIN_PASSWORD).await;
+    assert_eq!(root.call("clear_signin_delays", json!({"login_id": w.a_pda})).await, Ok(json!(1)));
+    app.signed_in("a.pda", PASSWORD).await;
+}
+on_both_backends!(a_master_clears_a_logins_delays);
+
+/// Finding 18: the cookie is `Secure` when a trusted proxy says the browser came over https,
+/// and only then.
+async fn the_session_cookie_is_secure_behind_https(backend: support::Backend) {
+    async fn cookie(app: &TestApp, proto: &str) -> String {
+        let response = reqwest::Client::new()
+            .post(format!("{}/api/sign_in", app.base_url))
+            .header("x-forwarded-proto", proto)
+            .json(&json!({"login": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .expect("sign in");
+        assert!(response.status().is_success());
+        response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    }
+    let trust = app::backend::client::ClientTrust {
+        proxies: app::backend::client::ClientTrust::parse_proxies("127.0.0.1").expect("proxy"),
+        ..Default::default()
+    };
+    let Some(behind_proxy) = support::spawn_app_trusting(backend, trust).await else { return };
+    assert!(cookie(&behind_proxy, "https").await.contains("; Secure"));
+    assert!(!cookie(&behind_proxy, "http").await.contains("; Secure"));
+    let Some(direct) = support::spawn_app(backend).await else { return };
+    assert!(!cookie(&direct, "https").await.contains("; Secure"), "an unproxied client cannot ask for it");
+}
+on_both_backends!(the_session_cookie_is_secure_behind_https);
 
 async fn disabled_logins_and_replaced_passwords(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
@@ -103,7 +213,8 @@ async fn disabled_logins_and_replaced_passwords(backend: support::Backend) {
     assert_eq!(pda.call("whoami", json!({})).await, Err(AppError::NotSignedIn));
     assert_eq!(
         app.client().call("sign_in", json!({"login": "a.pda", "password": PASSWORD})).await,
-        Err(AppError::LoginDisabled)
+        Err(AppError::WrongCredentials),
+        "a disabled login answers as a wrong password does: the guesser learns nothing"
     );
     admin.call("set_login_disabled", json!({"login_id": w.a_pda, "disabled": false})).await.expect("enable");
 
@@ -162,6 +273,8 @@ async fn authorization_matrix(backend: support::Backend) {
         ("open_institution", json!({"id": w.a1})),
         ("list_members", json!({"institution": w.a})),
         ("add_member", json!({"institution": w.a, "login": "b.admin", "rights": {"admin": true, "pda": true, "backoffice": true}})),
+        ("addable_logins", json!({"institution": w.a})),
+        ("remove_member", json!({"institution": w.a, "login_id": w.a_pda})),
         ("create_login", json!({"institution": w.a, "login": "intruder", "password": PASSWORD, "rights": {"admin": true, "pda": true, "backoffice": true}})),
         ("set_rights", json!({"institution": w.a, "login_id": w.a_pda, "rights": {"admin": true, "pda": true, "backoffice": true}})),
         ("set_login_disabled", json!({"login_id": w.a_pda, "disabled": true})),
@@ -185,19 +298,239 @@ async fn authorization_matrix(backend: support::Backend) {
         }
     }
     assert_eq!(snapshot(&root_admin, &w).await, before, "refused calls changed nothing");
+    let anonymous = app.client();
+    assert_eq!(anonymous.call("list_members", json!({"institution": w.a})).await, Err(AppError::NotSignedIn));
+    assert_eq!(anonymous.call("addable_logins", json!({"institution": w.a})).await, Err(AppError::NotSignedIn));
     assert_eq!(
-        app.client().call("list_members", json!({"institution": w.a})).await,
+        anonymous.call("change_password", json!({"current": PASSWORD, "new": "taken over password"})).await,
         Err(AppError::NotSignedIn)
     );
+    // Each may change only their own password, and only knowing it.
+    for who in outsiders {
+        let client = app.signed_in(who, PASSWORD).await;
+        let answer = client.call("change_password", json!({"current": "a guessed password", "new": "taken over password"})).await;
+        assert_eq!(answer, Err(AppError::WrongCredentials), "{who}");
+    }
 
     // And the same calls succeed for those who hold the right, so the refusals above are not
     // refusals of everything.
     let a_admin = app.signed_in("a.admin", PASSWORD).await;
     a_admin.call("list_members", json!({"institution": w.a})).await.expect("admin of A lists A's users");
+    a_admin.call("addable_logins", json!({"institution": w.a})).await.expect("admin of A lists the logins to add");
     a_admin
         .call("set_rights", json!({"institution": w.a, "login_id": w.a_pda, "rights": {"admin": false, "pda": true, "backoffice": true}}))
         .await
         .expect("admin of A sets rights in A");
+    root_admin.call("add_member", json!({"institution": w.a1, "login": "a.pda", "rights": PDA_ONLY()})).await.expect("add to A1");
+    a_admin.call("remove_member", json!({"institution": w.a, "login_id": w.a_pda})).await.expect("admin of A removes from A");
     create_institution(&root_admin, w.a, "Allowed").await;
 }
 on_both_backends!(authorization_matrix);
+
+const ALL_RIGHTS: fn() -> Value = || json!({"admin": true, "pda": true, "backoffice": true});
+const PDA_ONLY: fn() -> Value = || json!({"admin": false, "pda": true, "backoffice": false});
+
+fn names(listed: Value) -> Vec<String> {
+    listed.as_array().expect("list").iter().filter_map(|n| n.as_str().map(str::to_owned)).collect()
+}
+
+/// An administrator adds only logins already within their reach, and cannot tell a login of
+/// another institution from a name that does not exist.
+async fn logins_stay_with_their_owners(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let w = world(&app).await;
+    let root_admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let b_pda = create_login(&root_admin, w.b, "b.pda", PDA_ONLY()).await;
+    let a_admin = app.signed_in("a.admin", PASSWORD).await;
+
+    let missing = a_admin.call("add_member", json!({"institution": w.a, "login": "nobody-here", "rights": ALL_RIGHTS()})).await;
+    assert_eq!(missing, Err(AppError::NotFound));
+    for foreign in ["b.pda", "b.admin", "b.master", "admin"] {
+        let answer = a_admin.call("add_member", json!({"institution": w.a, "login": foreign, "rights": PDA_ONLY()})).await;
+        assert_eq!(answer, missing, "{foreign} answers as a missing name");
+    }
+    let b_admin = app.signed_in("b.admin", PASSWORD).await;
+    b_admin
+        .call("reset_password", json!({"login_id": b_pda, "password": "b's own new password"}))
+        .await
+        .expect("B still manages its login");
+    b_admin.call("set_login_disabled", json!({"login_id": b_pda, "disabled": true})).await.expect("B disables it");
+    assert_eq!(
+        root_admin.call("add_member", json!({"institution": w.a, "login": "b.master", "rights": PDA_ONLY()})).await,
+        Err(AppError::NotFound),
+        "a Master of B is never attached to A, not even by root"
+    );
+
+    // A Master of A reaches every login of A, and may give them rights in A1.
+    let a_master = create_login(&root_admin, w.a, "a.master", PDA_ONLY()).await;
+    root_admin.call("set_master", json!({"login_id": a_master, "branch": w.a})).await.expect("grant master");
+    let a_master = app.signed_in("a.master", PASSWORD).await;
+    let addable = names(a_master.call("addable_logins", json!({"institution": w.a1})).await.expect("addable"));
+    assert_eq!(addable, vec!["a.admin", "a.master", "a.office", "a.pda"]);
+    a_master.call("add_member", json!({"institution": w.a1, "login": "A.PDA", "rights": PDA_ONLY()})).await.expect("add a.pda to A1");
+    let addable = names(a_master.call("addable_logins", json!({"institution": w.a1})).await.expect("addable"));
+    assert_eq!(addable, vec!["a.admin", "a.master", "a.office"], "members are not offered again");
+    let addable = names(root_admin.call("addable_logins", json!({"institution": w.a})).await.expect("addable"));
+    assert!(addable.contains(&"b.pda".to_owned()) && !addable.contains(&"b.master".to_owned()), "{addable:?}");
+    let addable = names(a_admin.call("addable_logins", json!({"institution": w.a})).await.expect("addable"));
+    assert_eq!(addable, Vec::<String>::new(), "every login A's admin reaches is already in A");
+}
+on_both_backends!(logins_stay_with_their_owners);
+
+async fn members_are_removed_by_their_administrators(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let w = world(&app).await;
+    let root_admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    root_admin.call("add_member", json!({"institution": w.a1, "login": "a.pda", "rights": PDA_ONLY()})).await.expect("add");
+    let a_admin = app.signed_in("a.admin", PASSWORD).await;
+    let b_admin = app.signed_in("b.admin", PASSWORD).await;
+    let remove = json!({"institution": w.a, "login_id": w.a_pda});
+    assert_eq!(b_admin.call("remove_member", remove.clone()).await, Err(AppError::Forbidden));
+    assert_eq!(
+        a_admin.call("remove_member", json!({"institution": w.a1, "login_id": w.a_pda})).await,
+        Err(AppError::Forbidden),
+        "A's admin does not administer A1"
+    );
+    let pda = app.signed_in("a.pda", PASSWORD).await;
+    a_admin.call("remove_member", remove.clone()).await.expect("A's admin removes a.pda from A");
+    let members = a_admin.call("list_members", json!({"institution": w.a})).await.expect("members");
+    assert!(!members.to_string().contains("a.pda"), "{members}");
+    assert_eq!(a_admin.call("remove_member", remove).await, Err(AppError::NotFound), "no longer a member");
+    let snapshot_of_a = pda.call("list_members", json!({"institution": w.a})).await;
+    assert_eq!(snapshot_of_a, Err(AppError::Forbidden));
+    assert_eq!(
+        root_admin.call("remove_member", json!({"institution": w.a1, "login_id": w.a_pda})).await,
+        Err(AppError::Forbidden),
+        "a login keeps its last institution, so someone can still disable it"
+    );
+}
+on_both_backends!(members_are_removed_by_their_administrators);
+
+fn scan(performance: app::engine::PerformanceId, id: &str) -> Value {
+    json!({"request": {"scan_id": id, "barcode": "0123456789", "device": "door-1", "client_time": 0,
+                       "door": {"performances": [performance], "mode": {"mode": "single_pass"}}}})
+}
+
+async fn a_password_reset_ends_the_old_session(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let w = world(&app).await;
+    let performance = support::undated_performance(app.storage.as_ref(), app::domain::InstitutionId(w.a), "Tonight").await;
+    app.storage.set_pda_open(performance, true).await.expect("open");
+    let thief = app.signed_in("a.pda", PASSWORD).await;
+    thief.call("sync_snapshot", json!({"performance": performance})).await.expect("the door works");
+    thief.call("scan", scan(performance, "before")).await.expect("the door's session is now cached");
+    let a_admin = app.signed_in("a.admin", PASSWORD).await;
+    a_admin
+        .call("reset_password", json!({"login_id": w.a_pda, "password": "a brand new password"}))
+        .await
+        .expect("reset");
+    assert_eq!(thief.call("whoami", json!({})).await, Err(AppError::NotSignedIn));
+    assert_eq!(thief.call("sync_snapshot", json!({"performance": performance})).await, Err(AppError::NotSignedIn));
+    assert_eq!(thief.call("scan", scan(performance, "after")).await.err(), Some(AppError::NotSignedIn), "the doors' cache forgot it");
+}
+on_both_backends!(a_password_reset_ends_the_old_session);
+
+/// Sessions end after an idle time and after a lifetime, whatever the activity.
+async fn sessions_expire(backend: support::Backend) {
+    use app::backend::storage::{SessionActor, SessionEnd, SessionLimits};
+    let Some(storage) = support::fresh_storage(backend).await else { return };
+    let name = app::domain::LoginName::parse("dora").expect("name");
+    let dora = storage.create_login(&name, "hash").await.expect("create");
+    let limits = SessionLimits::default();
+    const HOUR: i64 = 3600 * 1000;
+    let live = |seen: SessionActor| matches!(seen, SessionActor::Live(actor) if actor.login_id == dora);
+    let seen = |now: i64| {
+        let storage = storage.clone();
+        async move { storage.session_actor("idle", now, limits).await.expect("lookup") }
+    };
+
+    storage.start_session(dora, "idle", 0).await.expect("start");
+    assert!(live(seen(30_000).await));
+    // Seen 30 s after the start, not written (at most once a minute): idle since the start.
+    assert_eq!(seen(12 * HOUR + 10_000).await, SessionActor::Ended(SessionEnd::Expired));
+
+    storage.start_session(dora, "busy", 0).await.expect("start");
+    let busy = |now: i64| {
+        let storage = storage.clone();
+        async move { storage.session_actor("busy", now, limits).await.expect("lookup") }
+    };
+    let mut now = 0;
+    while now + 11 * HOUR < 7 * 24 * HOUR {
+        now += 11 * HOUR;
+        assert!(live(busy(now).await), "used every 11 hours, alive at {now}");
+    }
+    assert_eq!(busy(7 * 24 * HOUR + 1).await, SessionActor::Ended(SessionEnd::Expired), "a week at most");
+}
+on_both_backends!(sessions_expire);
+
+async fn everyone_changes_their_own_password(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    world(&app).await;
+    assert_eq!(
+        app.client().call("change_password", json!({"current": PASSWORD, "new": "my very own password"})).await,
+        Err(AppError::NotSignedIn)
+    );
+    let pda = app.signed_in("a.pda", PASSWORD).await;
+    assert_eq!(
+        pda.call("change_password", json!({"current": "not my password", "new": "my very own password"})).await,
+        Err(AppError::WrongCredentials)
+    );
+    assert!(matches!(
+        pda.call("change_password", json!({"current": PASSWORD, "new": "short"})).await,
+        Err(AppError::InvalidInput { .. })
+    ));
+    pda.call("change_password", json!({"current": PASSWORD, "new": "my very own password"})).await.expect("change");
+    assert_eq!(pda.call("whoami", json!({})).await.expect("still signed in")["login"], json!("a.pda"));
+    assert_eq!(
+        app.client().call("sign_in", json!({"login": "a.pda", "password": PASSWORD})).await,
+        Err(AppError::WrongCredentials)
+    );
+    app.signed_in("a.pda", "my very own password").await;
+    assert_eq!(pda.call("whoami", json!({})).await.err(), Some(AppError::SignedInElsewhere));
+}
+on_both_backends!(everyone_changes_their_own_password);
+
+async fn look_alike_login_names_are_refused(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let w = world(&app).await;
+    let a_admin = app.signed_in("a.admin", PASSWORD).await;
+    let answer = a_admin
+        .call("create_login", json!({"institution": w.a, "login": "\u{430}dmin", "password": PASSWORD, "rights": PDA_ONLY()}))
+        .await;
+    assert_eq!(
+        answer,
+        Err(AppError::InvalidInput { field: "login".into(), reason: app::domain::ParseFailure::BadCharacters })
+    );
+}
+on_both_backends!(look_alike_login_names_are_refused);
+
+/// The browser keeps the cookie as long as the session may live, and no longer.
+async fn the_session_cookie_lasts_the_session_lifetime(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/sign_in", app.base_url))
+        .json(&json!({"login": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("sign in");
+    let cookie = response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(cookie.contains(&format!("Max-Age={}", 7 * 24 * 3600)), "{cookie}");
+}
+on_both_backends!(the_session_cookie_lasts_the_session_lifetime);
+
+/// A stolen session cannot guess its way to the password: guesses of the current password
+/// count as sign-in attempts.
+async fn guessing_the_current_password_is_throttled(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    world(&app).await;
+    let thief = app.signed_in("a.pda", PASSWORD).await;
+    for guess in 0..5 {
+        let answer = thief.call("change_password", json!({"current": format!("guess number {guess}"), "new": "taken over password"})).await;
+        assert_eq!(answer, Err(AppError::WrongCredentials));
+    }
+    assert!(matches!(
+        thief.call("change_password", json!({"current": PASSWORD, "new": "taken over password"})).await,
+        Err(AppError::TooManyAttempts { .. })
+    ));
+}
+on_both_backends!(guessing_the_current_password_is_throttled);

@@ -8,6 +8,8 @@ mod support;
 mod accounts;
 mod backoffice;
 mod engine_matches_server;
+mod hostile_files;
+mod kept_history;
 mod partners;
 mod performance_grid;
 mod reports;

@@ -265,6 +265,46 @@ async fn an_upload_retried_counts_once(backend: support::Backend) {
 }
 on_both_backends!(an_upload_retried_counts_once);
 
+/// Finding 4 of the security review: one scan of a closed performance failed the whole batch,
+/// the valid scans beside it were not recorded, and the device sent the same batch forever.
+async fn one_scan_the_server_cannot_take_never_holds_back_the_others(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let v = venue(&app, &[("Q1", TicketState::Valid, "g"), ("Q2", TicketState::Valid, "g")]).await;
+    let closed = performance(app.storage.as_ref(), v.institution, &[("C1", TicketState::Valid, "g")]).await;
+    app.storage.set_pda_open(closed, false).await.expect("close");
+    let elsewhere = {
+        let root = app.storage.root_institution().await.expect("root").expect("exists");
+        let other = app.storage.create_institution(Some(root.id), &InstitutionName::parse("Elsewhere").expect("name")).await.expect("institution").id;
+        performance(app.storage.as_ref(), other, &[("E1", TicketState::Valid, "g")]).await
+    };
+    let client = app.signed_in("door", PASSWORD).await;
+    let batch = json!([
+        offline_scan("q1", "Q1", "tab-1", 1_780_000_000_000, v.performance),
+        offline_scan("c1", "C1", "tab-1", 1_780_000_001_000, closed),
+        offline_scan("e1", "E1", "tab-1", 1_780_000_002_000, elsewhere),
+        offline_scan("n1", "N1", "tab-1", 1_780_000_003_000, PerformanceId(987_654)),
+        offline_scan("empty", "", "tab-1", 1_780_000_004_000, v.performance),
+        offline_scan("q2", "Q2", "tab-1", 1_780_000_005_000, v.performance),
+    ]);
+    let outcome = client.call("sync_upload", json!({"scans": batch})).await.expect("the batch is answered");
+    let by_id = |id: &str| outcome["results"].as_array().expect("results").iter().find(|r| r["scan_id"] == json!(id)).cloned().unwrap_or(Value::Null);
+    for id in ["q1", "q2"] {
+        assert_eq!(by_id(id)["outcome"], json!("recorded"), "{id}: {outcome}");
+    }
+    assert_eq!(by_id("c1")["outcome"], json!("refused"));
+    assert_eq!(serde_json::from_value::<AppError>(by_id("c1")["reason"].clone()).ok(), Some(AppError::ClosedForScanning));
+    assert_eq!(serde_json::from_value::<AppError>(by_id("e1")["reason"].clone()).ok(), Some(AppError::Forbidden));
+    assert!(matches!(serde_json::from_value::<AppError>(by_id("n1")["reason"].clone()), Ok(AppError::NotFound)));
+    assert!(matches!(serde_json::from_value::<AppError>(by_id("empty")["reason"].clone()), Ok(AppError::InvalidInput { .. })));
+    assert_eq!(outcome["results"].as_array().map(Vec::len), Some(6), "every scan is answered");
+    assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 2, "both valid scans recorded");
+    // Sent again, the same answers: nothing counts twice, nothing is stuck.
+    let again = client.call("sync_upload", json!({"scans": batch})).await.expect("answered again");
+    assert_eq!(again["results"].as_array().map(Vec::len), Some(6));
+    assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 2);
+}
+on_both_backends!(one_scan_the_server_cannot_take_never_holds_back_the_others);
+
 async fn two_offline_devices_admitting_one_ticket_is_a_double_entry(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let v = venue(&app, &[("D1", TicketState::Valid, "g")]).await;

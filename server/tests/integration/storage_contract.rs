@@ -2,7 +2,7 @@
 
 use crate::support;
 
-use app::backend::storage::{SessionActor, SessionEnd, Storage, StorageError};
+use app::backend::storage::{SessionActor, SessionEnd, SessionLimits, Storage, StorageError};
 use app::domain::{InstitutionName, LoginName, Rights};
 
 fn name(n: &str) -> InstitutionName {
@@ -64,7 +64,7 @@ async fn logins_and_memberships(backend: support::Backend) {
 
     storage.set_master(alice, Some(a.id)).await.expect("master");
     storage.set_last_institution(alice, a.id).await.expect("last");
-    storage.set_password_hash(alice, "hash-3").await.expect("password");
+    storage.set_password_hash(alice, "hash-3", 4).await.expect("password");
     let record = storage.login_by_name(&login("alice")).await.expect("get").expect("exists");
     assert_eq!(
         (record.master_of, record.last_institution, record.password_hash.as_str(), record.disabled),
@@ -82,7 +82,7 @@ enum Seen {
 }
 
 async fn seen(storage: &dyn Storage, token: &str) -> Seen {
-    match storage.session_actor(token).await.expect("lookup") {
+    match storage.session_actor(token, 10, SessionLimits::default()).await.expect("lookup") {
         SessionActor::Live(actor) => Seen::Live(actor.login_id),
         SessionActor::Ended(end) => Seen::Ended(end),
         SessionActor::None => Seen::Nothing,
@@ -134,19 +134,49 @@ async fn concurrent_sign_ins_leave_one_live_session(backend: support::Backend) {
 }
 on_both_backends!(concurrent_sign_ins_leave_one_live_session);
 
-async fn sign_in_failures_are_counted_per_key(backend: support::Backend) {
+async fn sign_in_attempts_are_reserved_per_key(backend: support::Backend) {
+    use app::backend::signin_throttle::{Reservation, ThrottleKey};
     let Some(storage) = support::fresh_storage(backend).await else { return };
-    let keys = vec!["login:dave".to_owned(), "address:10.0.0.1".to_owned()];
-    for at in [100, 200, 300] {
-        storage.record_signin_failure(&keys, at).await.expect("record");
+    let dave = ThrottleKey::login_at_address("dave", "10.0.0.1");
+    let address = ThrottleKey::address("10.0.0.1");
+    let both = [dave.clone(), address.clone()];
+    for at in [100, 200, 300, 400, 500] {
+        assert_eq!(storage.reserve_signin_attempt(&both, at).await.expect("reserve"), Reservation::Granted);
     }
-    assert_eq!(storage.signin_failures_since("login:dave", 0).await.expect("count"), 3);
-    assert_eq!(storage.signin_failures_since("login:dave", 250).await.expect("count"), 1);
-    storage.clear_signin_failures("login:dave").await.expect("clear");
-    assert_eq!(storage.signin_failures_since("login:dave", 0).await.expect("count"), 0);
-    assert_eq!(storage.signin_failures_since("address:10.0.0.1", 0).await.expect("count"), 3);
+    // The fifth attempt delays the next by a second, and nothing is counted meanwhile.
+    assert_eq!(storage.reserve_signin_attempt(&both, 600).await.expect("reserve"), Reservation::Wait { retry_after_ms: 900 });
+    assert_eq!(storage.reserve_signin_attempt(&both, 1_500).await.expect("reserve"), Reservation::Granted);
+    // Another login at the same address is not delayed by dave's pair.
+    let erin = [ThrottleKey::login_at_address("erin", "10.0.0.1"), address.clone()];
+    assert_eq!(storage.reserve_signin_attempt(&erin, 1_500).await.expect("reserve"), Reservation::Granted);
+    let dave_name = app::domain::LoginName::parse("dave").expect("name");
+    assert_eq!(storage.clear_signin_throttle(&dave_name).await.expect("clear"), 1);
+    assert_eq!(storage.reserve_signin_attempt(&both, 1_600).await.expect("reserve"), Reservation::Granted);
+    storage.signin_succeeded(&dave, &address).await.expect("success");
+    assert_eq!(storage.reserve_signin_attempt(&both, 1_700).await.expect("reserve"), Reservation::Granted);
 }
-on_both_backends!(sign_in_failures_are_counted_per_key);
+on_both_backends!(sign_in_attempts_are_reserved_per_key);
+
+/// Two server processes on one database, 40 attempts at once: the free five, no more.
+async fn concurrent_attempts_through_two_storages_get_the_free_ones_only(backend: support::Backend) {
+    use app::backend::signin_throttle::{Reservation, ThrottleKey};
+    let Some(url) = support::fresh_database_url(backend).await else { return };
+    let first = server::storage::open(&url).await.expect("first process").storage;
+    let second = server::storage::open(&url).await.expect("second process").storage;
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let storage = if i % 2 == 0 { first.clone() } else { second.clone() };
+        attempts.spawn(async move {
+            let keys = [ThrottleKey::login_at_address("frank", "10.0.0.2"), ThrottleKey::address("10.0.0.2")];
+            storage.reserve_signin_attempt(&keys, 10_000).await
+        });
+    }
+    let answers = attempts.join_all().await;
+    let granted = answers.iter().filter(|a| matches!(a, Ok(Reservation::Granted))).count();
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    assert_eq!(granted, 5);
+}
+on_both_backends!(concurrent_attempts_through_two_storages_get_the_free_ones_only);
 
 async fn bootstrap_creates_root_and_first_master_once(backend: support::Backend) {
     let Some(storage) = support::fresh_storage(backend).await else { return };

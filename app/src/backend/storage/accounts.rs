@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::{Millis, StorageResult};
+use crate::backend::signin_throttle::{Reservation, ThrottleKey};
 use crate::domain::{Institution, InstitutionId, InstitutionName, LoginId, LoginName, Rights};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,34 @@ pub enum SessionEnd {
     SignedInElsewhere,
     SignedOut,
     LoginDisabled,
+    /// The password was replaced: whoever held the old one is out.
+    PasswordChanged,
+    /// Idle for too long, or older than its lifetime (`SessionLimits`).
+    Expired,
+}
+
+/// How long a session lasts without a request, and at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    pub idle: Millis,
+    pub lifetime: Millis,
+}
+
+impl Default for SessionLimits {
+    /// A working day idle; a week at most.
+    fn default() -> Self {
+        const HOUR: Millis = 3600 * 1000;
+        Self { idle: 12 * HOUR, lifetime: 7 * 24 * HOUR }
+    }
+}
+
+/// What `remove_membership` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembershipRemoval {
+    Removed,
+    /// Kept: it is the last institution of a login that is not a Master, and a login that
+    /// belongs nowhere would be out of everyone's reach (nobody could disable it).
+    LastOne,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,25 +91,33 @@ pub trait AccountStorage: Send + Sync {
     async fn create_login(&self, name: &LoginName, password_hash: &str) -> StorageResult<LoginId>;
     async fn login(&self, id: LoginId) -> StorageResult<Option<LoginRecord>>;
     async fn login_by_name(&self, name: &LoginName) -> StorageResult<Option<LoginRecord>>;
-    async fn set_password_hash(&self, id: LoginId, password_hash: &str) -> StorageResult<()>;
+    /// Also ends the login's live sessions, in the same transaction.
+    async fn set_password_hash(&self, id: LoginId, password_hash: &str, now: Millis) -> StorageResult<()>;
     /// Disabling also ends the login's live session.
     async fn set_login_disabled(&self, id: LoginId, disabled: bool, now: Millis) -> StorageResult<()>;
     async fn set_master(&self, id: LoginId, branch: Option<InstitutionId>) -> StorageResult<()>;
     async fn set_last_institution(&self, id: LoginId, institution: InstitutionId) -> StorageResult<()>;
     async fn set_membership(&self, login: LoginId, institution: InstitutionId, rights: Rights) -> StorageResult<()>;
+    /// `NotFound` when the login is not a member of `institution`.
+    async fn remove_membership(&self, login: LoginId, institution: InstitutionId) -> StorageResult<MembershipRemoval>;
     async fn memberships(&self, login: LoginId) -> StorageResult<Vec<(InstitutionId, Rights)>>;
     async fn members(&self, institution: InstitutionId) -> StorageResult<Vec<MemberRecord>>;
 
     // Sessions: at most one live session per login, enforced by a unique index.
     /// Starts a session, ending the login's previous one in the same transaction.
     async fn start_session(&self, login: LoginId, token_hash: &str, now: Millis) -> StorageResult<()>;
-    /// The session and, when live and the login enabled, who holds it: one round trip, as
-    /// every request asks it.
-    async fn session_actor(&self, token_hash: &str) -> StorageResult<SessionActor>;
+    /// The session and, when live (within `limits` at `now`) and the login enabled, who holds
+    /// it: one round trip, as every request asks it, plus a write of `last_seen_at` at most
+    /// once a minute per session.
+    async fn session_actor(&self, token_hash: &str, now: Millis, limits: SessionLimits) -> StorageResult<SessionActor>;
     async fn end_session(&self, token_hash: &str, now: Millis) -> StorageResult<()>;
 
-    // Sign-in throttling, shared by every server process.
-    async fn record_signin_failure(&self, keys: &[String], now: Millis) -> StorageResult<()>;
-    async fn signin_failures_since(&self, key: &str, since: Millis) -> StorageResult<u32>;
-    async fn clear_signin_failures(&self, key: &str) -> StorageResult<()>;
+    // Sign-in throttling (`backend/signin_throttle.rs`), shared by every server process.
+    /// Counts an attempt on every key, atomically and before its password is checked; counts
+    /// nothing when one key says wait.
+    async fn reserve_signin_attempt(&self, keys: &[ThrottleKey], now: Millis) -> StorageResult<Reservation>;
+    /// A sign-in succeeded: `forget` is deleted, `release` gets its attempt back.
+    async fn signin_succeeded(&self, forget: &ThrottleKey, release: &ThrottleKey) -> StorageResult<()>;
+    /// Clears every delay on a login (a Master's hand); the number of keys cleared.
+    async fn clear_signin_throttle(&self, login: &LoginName) -> StorageResult<u64>;
 }

@@ -5,7 +5,7 @@ use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
 use crate::components::error_text::ErrorLine;
-use crate::domain::{InstitutionId, LoginId, Rights};
+use crate::domain::{InstitutionId, LoginId, LoginName, Rights};
 use crate::error::AppError;
 use crate::i18n::*;
 
@@ -18,6 +18,11 @@ pub struct MemberView {
     pub master: bool,
     /// The caller may disable this login or replace its password.
     pub manageable: bool,
+    /// The caller, a Master over this login, may lift its sign-in delays.
+    pub delays_clearable: bool,
+    /// Not this login's last institution (a login that belonged nowhere would be out of
+    /// everyone's reach), or a Master.
+    pub removable: bool,
 }
 
 /// Doors read who is signed in from a cache (`backend/actor_cache.rs`): a change to
@@ -30,7 +35,7 @@ fn rights_changed() -> Result<(), AppError> {
 
 #[cfg(feature = "ssr")]
 mod guard {
-    use crate::authorization::{Actor, Ancestry, TargetLogin};
+    use crate::authorization::Actor;
     use crate::backend::storage::Storage;
     use crate::backend::{ancestry_of, context, session::current_actor};
     use crate::domain::{InstitutionId, LoginId};
@@ -48,18 +53,7 @@ mod guard {
         Ok((storage, actor))
     }
 
-    pub async fn target(storage: &dyn Storage, login: LoginId) -> Result<TargetLogin, AppError> {
-        let record = storage.login(login).await?.ok_or(AppError::NotFound)?;
-        let master_of = match record.master_of {
-            Some(branch) => Some(ancestry_of(storage, branch).await?),
-            None => None,
-        };
-        let mut memberships: Vec<Ancestry> = Vec::new();
-        for (institution, _) in storage.memberships(login).await? {
-            memberships.push(ancestry_of(storage, institution).await?);
-        }
-        Ok(TargetLogin { login_id: login, master_of, memberships })
-    }
+    pub use crate::backend::guard::target_login as target;
 
     /// The caller, provided they may change `login` itself (password, disabled).
     pub async fn manager_of(login: LoginId) -> Result<Arc<dyn Storage>, AppError> {
@@ -85,19 +79,68 @@ pub async fn list_members(institution: InstitutionId) -> Result<Vec<MemberView>,
             disabled: member.disabled,
             master: member.master_of.is_some(),
             manageable: actor.can_manage_login(&target),
+            delays_clearable: actor.master_of.is_some() && actor.can_manage_login(&target),
+            removable: target.memberships.len() > 1 || target.master_of.is_some(),
         });
     }
     Ok(views)
 }
 
-/// Gives an existing login rights in this institution.
+/// Logins the caller may add to this institution (`Actor::can_add_member`), by name.
+#[server(endpoint = "addable_logins", input = leptos::server_fn::codec::Json)]
+pub async fn addable_logins(institution: InstitutionId) -> Result<Vec<LoginName>, AppError> {
+    use std::collections::HashSet;
+    let (storage, actor) = guard::administrator_of(institution).await?;
+    let place = crate::backend::ancestry_of(storage.as_ref(), institution).await?;
+    // Every login within reach belongs to an institution the caller administers.
+    let mut administered: Vec<InstitutionId> =
+        actor.memberships.iter().filter(|(_, r)| r.admin && r.backoffice).map(|(id, _)| *id).collect();
+    if let Some(branch) = actor.master_of {
+        administered.extend(storage.branch(branch).await?.into_iter().map(|i| i.id));
+    }
+    let mut seen: HashSet<LoginId> = storage.members(institution).await?.iter().map(|m| m.login_id).collect();
+    let mut names = Vec::new();
+    for administered in administered {
+        for member in storage.members(administered).await? {
+            if !seen.insert(member.login_id) {
+                continue;
+            }
+            if actor.can_add_member(&guard::target(storage.as_ref(), member.login_id).await?, &place) {
+                names.push(member.name);
+            }
+        }
+    }
+    names.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    Ok(names)
+}
+
+/// Gives an existing login rights in this institution, if the caller already reaches it. A
+/// login out of reach answers as a name that does not exist: no one learns other
+/// institutions' logins, nor takes them away from their owners.
 #[server(endpoint = "add_member", input = leptos::server_fn::codec::Json)]
 pub async fn add_member(institution: InstitutionId, login: String, rights: Rights) -> Result<(), AppError> {
-    let (storage, _) = guard::administrator_of(institution).await?;
-    let name = crate::domain::LoginName::parse(&login)?;
+    let (storage, actor) = guard::administrator_of(institution).await?;
+    let place = crate::backend::ancestry_of(storage.as_ref(), institution).await?;
+    let name = LoginName::parse(&login)?;
     let record = storage.login_by_name(&name).await?.ok_or(AppError::NotFound)?;
+    if !actor.can_add_member(&guard::target(storage.as_ref(), record.id).await?, &place) {
+        tracing::info!(login = %name, institution = %institution, "login out of reach not added");
+        return Err(AppError::NotFound);
+    }
     storage.set_membership(record.id, institution, rights).await?;
     rights_changed()
+}
+
+/// Takes a login's rights in this institution away. Its last institution stays (disable the
+/// login instead), so someone can always disable it or replace its password.
+#[server(endpoint = "remove_member", input = leptos::server_fn::codec::Json)]
+pub async fn remove_member(institution: InstitutionId, login_id: LoginId) -> Result<(), AppError> {
+    use crate::backend::storage::MembershipRemoval;
+    let (storage, _) = guard::administrator_of(institution).await?;
+    match storage.remove_membership(login_id, institution).await? {
+        MembershipRemoval::Removed => rights_changed(),
+        MembershipRemoval::LastOne => Err(AppError::Forbidden),
+    }
 }
 
 #[server(endpoint = "create_login", input = leptos::server_fn::codec::Json)]
@@ -108,7 +151,7 @@ pub async fn create_login(
     rights: Rights,
 ) -> Result<LoginId, AppError> {
     use crate::backend::storage::StorageError;
-    use crate::domain::{LoginName, Password};
+    use crate::domain::Password;
     let (storage, _) = guard::administrator_of(institution).await?;
     let name = LoginName::parse(&login)?;
     let password = Password::parse(&password)?;
@@ -140,13 +183,14 @@ pub async fn set_login_disabled(login_id: LoginId, disabled: bool) -> Result<(),
     rights_changed()
 }
 
-/// Passwords are replaced, never shown nor recovered.
+/// Passwords are replaced, never shown nor recovered; whoever held the old one is signed out.
 #[server(endpoint = "reset_password", input = leptos::server_fn::codec::Json)]
 pub async fn reset_password(login_id: LoginId, password: String) -> Result<(), AppError> {
     let password = crate::domain::Password::parse(&password)?;
     let storage = guard::manager_of(login_id).await?;
     let hash = crate::backend::password::hash(&password).await?;
-    Ok(storage.set_password_hash(login_id, &hash).await?)
+    storage.set_password_hash(login_id, &hash, crate::backend::now_millis()).await?;
+    rights_changed()
 }
 
 /// Only root's Masters grant (or withdraw) Master, over exactly one branch.
@@ -194,6 +238,7 @@ pub fn UsersTab(institution: InstitutionId) -> impl IntoView {
     let i18n = use_i18n();
     let version = RwSignal::new(0u32);
     let members = Resource::new(move || version.get(), move |_| list_members(institution));
+    let addable = Resource::new(move || version.get(), move |_| addable_logins(institution));
     let (error, set_error) = signal(None::<AppError>);
     let reload = move || version.update(|v| *v += 1);
     let report = move |result: Result<(), AppError>| match result {
@@ -223,8 +268,16 @@ pub fn UsersTab(institution: InstitutionId) -> impl IntoView {
     let existing_rights = RwSignal::new(Rights::default());
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        let login = existing_login.get_untracked();
+        if login.is_empty() {
+            return;
+        }
         spawn_local(async move {
-            report(add_member(institution, existing_login.get_untracked(), existing_rights.get_untracked()).await);
+            let result = add_member(institution, login, existing_rights.get_untracked()).await;
+            if result.is_ok() {
+                existing_login.set(String::new());
+            }
+            report(result);
         });
     };
 
@@ -241,6 +294,12 @@ pub fn UsersTab(institution: InstitutionId) -> impl IntoView {
         let disabled = m.disabled;
         let flip_disabled = move |_| {
             spawn_local(async move { report(set_login_disabled(login_id, !disabled).await) });
+        };
+        let remove = move |_| {
+            spawn_local(async move { report(remove_member(institution, login_id).await) });
+        };
+        let clear_delays = move |_| {
+            spawn_local(async move { report(crate::pages::signin::clear_signin_delays(login_id).await.map(|_| ())) });
         };
         let reset = move |_| {
             let prompt = t_string!(i18n, new_password_prompt).to_string();
@@ -261,6 +320,12 @@ pub fn UsersTab(institution: InstitutionId) -> impl IntoView {
                             {if disabled { t_string!(i18n, enable) } else { t_string!(i18n, disable) }}
                         </button>
                         <button class="link" on:click=reset>{t!(i18n, reset_password)}</button>
+                    </Show>
+                    <Show when=move || m.delays_clearable>
+                        <button class="link" data-testid="clear-signin-delays" on:click=clear_delays>{t!(i18n, clear_signin_delays)}</button>
+                    </Show>
+                    <Show when=move || m.removable>
+                        <button class="link" data-testid="remove-member" on:click=remove>{t!(i18n, remove_member)}</button>
                     </Show>
                 </td>
             </tr>
@@ -296,8 +361,15 @@ pub fn UsersTab(institution: InstitutionId) -> impl IntoView {
             </form>
             <form class="card" on:submit=add data-testid="add-member-form">
                 <h3>{t!(i18n, add_existing_login)}</h3>
-                <input name="existing-login" placeholder=move || t_string!(i18n, field_login) prop:value=existing_login
-                    on:input=move |ev| existing_login.set(event_target_value(&ev)) />
+                <select name="existing-login" prop:value=existing_login
+                    on:change=move |ev| existing_login.set(event_target_value(&ev))>
+                    <option value="">{t!(i18n, choose_login)}</option>
+                    <Transition>
+                        {move || addable.get().and_then(|a| a.ok()).map(|names| names.into_iter().map(|name| view! {
+                            <option value=name.to_string()>{name.to_string()}</option>
+                        }).collect_view())}
+                    </Transition>
+                </select>
                 <RightsPicker rights=existing_rights prefix="existing" />
                 <button type="submit">{t!(i18n, add_existing_login)}</button>
             </form>

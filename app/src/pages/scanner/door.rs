@@ -277,6 +277,7 @@ pub fn DoorView() -> impl IntoView {
                     <ul>{move || conflicts().into_iter().map(|c| view! { <li data-testid="conflict">{c}</li> }).collect_view()}</ul>
                 </section>
             </Show>
+            <SetAsideScans />
             <section class="recent">
                 <h3>{t!(i18n, scanner_recent)}</h3>
                 <ol data-testid="recent">
@@ -293,12 +294,51 @@ pub fn DoorView() -> impl IntoView {
                                 <span class="reason">{title}" "{detail}</span>
                                 {(!s.uploaded).then(|| view! { <span class="badge">{t!(i18n, scanner_waiting)}</span> })}
                                 {s.conflict.then(|| view! { <span class="badge anomaly">{t!(i18n, scanner_double_entry)}</span> })}
+                                {s.set_aside.is_some().then(|| view! { <span class="badge anomaly">{t!(i18n, scanner_set_aside_badge)}</span> })}
                             </li>
                         }
                     }).collect_view()}
                 </ol>
             </section>
         </div>
+    }
+}
+
+/// Scans the server refused for good (their performance closed for scanning, say): listed
+/// with the reason, and downloadable as a CSV for whoever sorts them out.
+#[component]
+fn SetAsideScans() -> impl IntoView {
+    let i18n = use_i18n();
+    let scanner = expect_context::<Scanner>();
+    let scans = move || scanner.set_aside();
+    let csv = move || {
+        let mut text = String::from("scan_id;barcode;device;scanned_at;reason\n");
+        for s in scans() {
+            let reason = s.set_aside.as_ref().map(|e| crate::components::error_text::error_text(i18n, e)).unwrap_or_default();
+            let at = chrono::DateTime::from_timestamp_millis(s.scan.scanned_at).map(|t| t.to_rfc3339()).unwrap_or_default();
+            let cells = [s.scan.scan_id.as_str(), s.scan.barcode.as_str(), s.scan.device.as_str(), at.as_str(), reason.as_str()];
+            let quoted: Vec<String> = cells.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
+            text.push_str(&quoted.join(";"));
+            text.push('\n');
+        }
+        format!("data:text/csv;charset=utf-8,{}", String::from(js_sys::encode_uri_component(&text)))
+    };
+    view! {
+        <Show when=move || !scans().is_empty()>
+            <section class="set-aside" data-testid="set-aside">
+                <h3>{t!(i18n, scanner_set_aside)}" ("<span data-testid="set-aside-count">{move || scans().len()}</span>")"</h3>
+                <p>{t!(i18n, scanner_set_aside_help)}</p>
+                <ul>
+                    {move || scans().into_iter().map(|s| {
+                        let reason = s.set_aside.as_ref().map(|e| crate::components::error_text::error_text(i18n, e)).unwrap_or_default();
+                        view! { <li data-testid="set-aside-scan"><span class="number">{s.scan.barcode.clone()}</span>" "<span class="reason">{reason}</span></li> }
+                    }).collect_view()}
+                </ul>
+                <a class="link-button" download="billetix-set-aside-scans.csv" href=csv data-testid="set-aside-download">
+                    {t!(i18n, scanner_set_aside_download)}
+                </a>
+            </section>
+        </Show>
     }
 }
 

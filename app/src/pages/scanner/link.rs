@@ -220,9 +220,12 @@ async fn upload(scanner: Scanner) {
     let mut updated = Vec::with_capacity(batch.len());
     scanner.scans.update_value(|scans| {
         for scan in scans.iter_mut().filter(|s| batch.iter().any(|b| b.scan.scan_id == s.scan.scan_id)) {
-            // A scan the server skipped (no number in it) is done with all the same.
+            // Answered either way: recorded, or refused for good and set aside, so one scan
+            // the server can never take does not hold back the ones behind it.
             scan.uploaded = true;
-            scan.conflict = outcome.results.iter().any(|r| r.scan_id == scan.scan.scan_id && r.conflict);
+            let result = outcome.results.iter().find(|r| r.scan_id == scan.scan.scan_id);
+            scan.conflict = result.is_some_and(|r| r.conflict());
+            scan.set_aside = result.and_then(|r| r.refusal().cloned());
             updated.push(scan.clone());
         }
     });

@@ -127,6 +127,12 @@ impl Scanner {
         self.scans.with_value(|s| s.iter().filter(|s| !s.uploaded).count())
     }
 
+    /// Scans the server will never take, kept aside with the reason.
+    pub fn set_aside(&self) -> Vec<DeviceScan> {
+        self.changed.track();
+        self.scans.with_value(|s| s.iter().filter(|s| s.set_aside.is_some()).cloned().collect())
+    }
+
     pub fn recent(&self) -> Vec<DeviceScan> {
         self.changed.track();
         self.scans.with_value(|s| s.iter().rev().take(RECENT_SHOWN).cloned().collect())
@@ -188,6 +194,7 @@ impl Scanner {
             scan: crate::sync::protocol::OfflineScan { scan_id: scan_id.clone(), barcode, device, scanned_at: now, door, device_verdict: verdict },
             uploaded: false,
             conflict: false,
+            set_aside: None,
         };
         self.scans.update_value(|s| s.push(scan.clone()));
         self.touch();

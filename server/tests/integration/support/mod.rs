@@ -104,11 +104,20 @@ pub fn test_partners(storage: Arc<dyn Storage>, addresses: AddressPolicy) -> Par
 /// Master (`admin` / `ADMIN_PASSWORD`); partners may be reached on private addresses, where
 /// the stand-ins listen.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
-    spawn_app_with(backend, AddressPolicy::AllowPrivate).await
+    spawn(backend, AddressPolicy::AllowPrivate, app::backend::client::ClientTrust::default()).await
 }
 
-/// `spawn_app` with partners reachable only as `addresses` allows.
+/// As `spawn_app`, believing the given proxies (the tests' client is 127.0.0.1).
+pub async fn spawn_app_trusting(backend: Backend, trust: app::backend::client::ClientTrust) -> Option<TestApp> {
+    spawn(backend, AddressPolicy::AllowPrivate, trust).await
+}
+
+/// As `spawn_app`, with partners reachable only as `addresses` allows.
 pub async fn spawn_app_with(backend: Backend, addresses: AddressPolicy) -> Option<TestApp> {
+    spawn(backend, addresses, app::backend::client::ClientTrust::default()).await
+}
+
+async fn spawn(backend: Backend, addresses: AddressPolicy, trust: app::backend::client::ClientTrust) -> Option<TestApp> {
     let opened = fresh_database(backend).await?;
     let storage = opened.storage.clone();
     server::bootstrap::ensure_root(storage.as_ref(), Some(ADMIN_PASSWORD))
@@ -123,12 +132,8 @@ pub async fn spawn_app_with(backend: Backend, addresses: AddressPolicy) -> Optio
         .site_addr(address)
         .build();
     let partners = test_partners(storage.clone(), addresses);
-    let context = app::backend::ServerContext::new(
-        opened.storage,
-        opened.live,
-        Arc::new(partners.clone()),
-        false,
-    );
+    let context = app::backend::ServerContext::new(opened.storage, opened.live, Arc::new(partners.clone()))
+        .with_client_trust(trust);
     let router = server::router(context, options);
     tokio::spawn(server::serve(listener, router));
     Some(TestApp {
@@ -151,6 +156,18 @@ impl TestApp {
                 .cookie_store(true)
                 .build()
                 .expect("http client"),
+            base_url: self.base_url.clone(),
+        }
+    }
+
+    /// A client whose every request carries these headers (a proxy's, say).
+    pub fn client_with_headers(&self, headers: &[(&'static str, &str)]) -> Client {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(*name, value.parse().expect("header value"));
+        }
+        Client {
+            http: reqwest::Client::builder().cookie_store(true).default_headers(map).build().expect("http client"),
             base_url: self.base_url.clone(),
         }
     }

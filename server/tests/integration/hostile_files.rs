@@ -1,0 +1,77 @@
+//! Files an attacker or a broken export could send, over HTTP on both databases: each gets a
+//! clear refusal and the server keeps answering.
+
+use crate::support;
+
+use app::error::AppError;
+use serde_json::json;
+use support::ADMIN_PASSWORD;
+
+/// Finding 1 of the security review: a 1.5 KB .xlsx holding A1 and XFD1048576 aborted the
+/// server process (a dense 512 GiB range), taking every door of every institution with it.
+async fn a_tiny_xlsx_with_a_huge_range_is_refused_and_the_server_stays_up(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let root = app.storage.root_institution().await.expect("root").expect("exists").id;
+    let institution = admin.call("create_institution", json!({"parent": root, "name": "Théâtre"})).await.expect("institution")["id"].clone();
+    let venue = admin.call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"})).await.expect("venue");
+    let event = admin.call("create_event", json!({"venue": venue, "name": "Concert"})).await.expect("event");
+    let performance = admin
+        .call("create_performance", json!({"event": event, "label": "", "starts_at": "2030-06-01T20:00",
+                                           "valid_from": null, "valid_to": null, "import_end": null}))
+        .await
+        .expect("performance");
+    let source = admin
+        .call("sources/save", json!({"institution": institution, "source": null, "kind": "file", "name": "Fichier",
+                                      "settings": {}, "secrets": {}, "periods": {"long_minutes": 240, "short_minutes": 5, "short_window_hours": 24}}))
+        .await
+        .expect("file source");
+
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "barcode").expect("cell");
+    sheet.write_string(1_048_575, 16_383, "x").expect("cell");
+    let hostile = book.save_to_buffer().expect("xlsx");
+    for dry_run in [true, false] {
+        let path = format!("/upload/source-file?performance={performance}&source={source}&file_name=t.xlsx&dry_run={dry_run}");
+        let (status, error) = admin.post_bytes(&path, hostile.clone()).await;
+        assert_eq!(status, 422, "{error}");
+        let error: AppError = serde_json::from_value(error).expect("an AppError");
+        assert!(matches!(&error, AppError::FileUnreadable(why) if why.contains("column 16384")), "{error:?}");
+    }
+    assert!(admin.call("whoami", json!({})).await.is_ok(), "the server still answers");
+    assert!(app.tickets_by_code(&performance).await.is_empty());
+}
+on_both_backends!(a_tiny_xlsx_with_a_huge_range_is_refused_and_the_server_stays_up);
+
+/// Finding 26: on PostgreSQL a number listed twice in one file (sold, then cancelled) failed
+/// the whole import; it now counts as its last row on both databases.
+async fn a_number_listed_twice_counts_as_its_last_row(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let root = app.storage.root_institution().await.expect("root").expect("exists").id;
+    let institution = admin.call("create_institution", json!({"parent": root, "name": "Stade"})).await.expect("institution")["id"].clone();
+    let venue = admin.call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"})).await.expect("venue");
+    let event = admin.call("create_event", json!({"venue": venue, "name": "Match"})).await.expect("event");
+    let performance = admin
+        .call("create_performance", json!({"event": event, "label": "", "starts_at": "2030-06-01T20:00",
+                                           "valid_from": null, "valid_to": null, "import_end": null}))
+        .await
+        .expect("performance");
+    let secutix = admin
+        .call("sources/save", json!({"institution": institution, "source": null, "kind": "secutix_reseller", "name": "SecuTix",
+                                      "settings": {}, "secrets": {}, "periods": {"long_minutes": 240, "short_minutes": 5, "short_window_hours": 24}}))
+        .await
+        .expect("secutix source");
+    let reseller = "10000191230535;PRINTED;F1;P1;Match;2030-06-01;T1;Plein;42.00;2030-05-01;C9\n\
+                    10000191230536;PRINTED;F1;P1;Match;2030-06-01;T1;Plein;42.00;2030-05-01;C9\n\
+                    10000191230535;CANCELLED;F1;P1;Match;2030-06-01;T1;Plein;42.00;2030-05-01;C9\n";
+    let path = format!("/upload/source-file?performance={performance}&source={secutix}&file_name=r.csv&dry_run=false");
+    let (status, imported) = admin.post_bytes(&path, reseller.as_bytes().to_vec()).await;
+    assert_eq!(status, 200, "{imported}");
+    let tickets = app.tickets_by_code(&performance).await;
+    assert_eq!(tickets.len(), 2);
+    assert_eq!(tickets["10000191230535"].0, "cancelled", "the last row wins");
+    assert_eq!(tickets["10000191230536"].0, "valid");
+}
+on_both_backends!(a_number_listed_twice_counts_as_its_last_row);
