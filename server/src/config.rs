@@ -35,6 +35,8 @@ pub struct Config {
     pub session_limits: SessionLimits,
     /// The app's origin as browsers see it (`https://host[:port]`), from `BILLETIX_PUBLIC_URL`.
     pub public_origin: Option<String>,
+    /// Partners over https on public addresses only, unless `BILLETIX_ALLOW_PRIVATE_PARTNERS=1`.
+    pub partner_addresses: crate::sources::AddressPolicy,
 }
 
 impl Config {
@@ -66,6 +68,10 @@ impl Config {
             secret_key: var("BILLETIX_SECRET_KEY"),
             session_limits: session_limits(&var)?,
             public_origin: var("BILLETIX_PUBLIC_URL").map(|url| public_origin(&url)).transpose()?,
+            partner_addresses: match var("BILLETIX_ALLOW_PRIVATE_PARTNERS").is_some_and(|v| v == "1" || v == "true") {
+                true => crate::sources::AddressPolicy::AllowPrivate,
+                false => crate::sources::AddressPolicy::PublicHttps,
+            },
         })
     }
 }
@@ -100,9 +106,33 @@ fn public_origin(url: &str) -> Result<String, ConfigError> {
     Ok(parsed.origin().ascii_serialization())
 }
 
+/// The database URL without its password, for the log: the one before `@` and any
+/// `password=` of the query (PostgreSQL takes both). An address that does not parse is not
+/// shown beyond its scheme.
+pub fn redacted(url: &str) -> String {
+    const HIDDEN: &str = "***";
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        return url.split_once("://").map_or_else(|| HIDDEN.to_owned(), |(scheme, _)| format!("{scheme}://{HIDDEN}"));
+    };
+    if parsed.password().is_some() && parsed.set_password(Some(HIDDEN)).is_err() {
+        return format!("{}://{HIDDEN}", parsed.scheme());
+    }
+    if parsed.query().is_some() {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if key.eq_ignore_ascii_case("password") { HIDDEN.into() } else { value };
+                (key.into_owned(), value.into_owned())
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::public_origin;
+    use super::{public_origin, redacted};
 
     #[test]
     fn a_public_url_gives_the_origin_browsers_send() {
@@ -111,5 +141,26 @@ mod tests {
         assert_eq!(public_origin("http://10.0.0.5:3000").unwrap(), "http://10.0.0.5:3000");
         assert!(public_origin("tickets.example.org").is_err());
         assert!(public_origin("ftp://tickets.example.org").is_err());
+    }
+
+    #[test]
+    fn a_password_before_the_host_is_hidden() {
+        let logged = redacted("postgres://billetix:s3cret@db:5432/billetix");
+        assert!(!logged.contains("s3cret") && logged.ends_with("@db:5432/billetix"), "{logged}");
+        assert_eq!(redacted("sqlite://data/billetix.db"), "sqlite://data/billetix.db");
+        let logged = redacted("postgres://u:p@ss@db/x");
+        assert!(!logged.contains("ss@") && !logged.contains("p%40ss"), "{logged}");
+        assert_eq!(redacted("postgres://u:p/ss@db/x"), "postgres://***", "an unencoded / does not parse");
+    }
+
+    #[test]
+    fn a_password_in_the_query_is_hidden() {
+        let logged = redacted("postgres://db:5432/billetix?user=billetix&password=s3cret&sslmode=require");
+        assert!(!logged.contains("s3cret"), "{logged}");
+        assert!(logged.contains("sslmode=require"), "{logged}");
+        let logged = redacted("postgresql://u:first@db/x?password=second");
+        assert!(!logged.contains("first") && !logged.contains("second"), "{logged}");
+        let logged = redacted("postgres://db/x?sslmode=disable&PASSWORD=third");
+        assert!(!logged.contains("third"), "{logged}");
     }
 }

@@ -39,7 +39,7 @@ async fn run() -> Result<(), String> {
         None => SecretBox::from_file(&config.data_dir.join("secret.key")),
     }
     .map_err(|e| e.to_string())?;
-    let partners = Partners::new(opened.storage.clone(), secrets, sources::http_client()?);
+    let partners = Partners::new(opened.storage.clone(), secrets, sources::http_client(config.partner_addresses)?);
     partners.clone().spawn_refresher(REFRESHER_TICK);
     partners.clone().spawn_pusher(PUSHER_TICK);
     server::housekeeping::spawn_daily_purge(opened.storage.clone(), partners.owner.clone());
@@ -51,14 +51,6 @@ async fn run() -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| format!("cannot listen on {address}: {e}"))?;
-    tracing::info!(%address, database = %redacted(&config.database_url), data_dir = %config.data_dir.display(), "Billetix listening on http://{address}");
+    tracing::info!(%address, database = %server::config::redacted(&config.database_url), data_dir = %config.data_dir.display(), "Billetix listening on http://{address}");
     serve(listener, router(context, leptos_options)).await.map_err(|e| e.to_string())
-}
-
-/// The database URL without its password, for the log.
-fn redacted(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
-        _ => url.to_owned(),
-    }
 }

@@ -10,8 +10,15 @@ use crate::error::AppError;
 #[async_trait]
 pub trait SourceService: Send + Sync {
     /// Checks a source's parameters and seals its secrets: the new ones typed, the others kept
-    /// from `sealed` (what is stored). Errors name the field and the cause.
-    fn prepare(&self, kind: SourceKind, settings: &FieldValues, secrets: &FieldValues, sealed: Option<&str>) -> Result<Option<String>, AppError>;
+    /// from `existing` (what is stored) unless an address changed. Errors name the field and
+    /// the cause.
+    async fn prepare(
+        &self,
+        kind: SourceKind,
+        settings: &FieldValues,
+        secrets: &FieldValues,
+        existing: Option<&SourceRecord>,
+    ) -> Result<Option<String>, AppError>;
     /// Checks a performance's options for this source.
     fn check_options(&self, source: &SourceRecord, options: &FieldValues) -> Result<(), AppError>;
     async fn list_events(&self, source: &SourceRecord) -> Result<Vec<PartnerEvent>, AppError>;

@@ -3,9 +3,13 @@
 //! category, holder, source, passes, first entry (the venue's local time), then one column per
 //! field the sources gave (the union of their keys, sorted).
 //!
+//! Text that comes from partners or files (barcode, category, holder, source, fields) is made
+//! inert for spreadsheets: see [`inert`].
+//!
 //! CSV is streamed a chunk of rows at a time. An .xlsx is a zip, complete only at its end: it
 //! is written on a blocking thread while the next chunks are read, then sent whole.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -141,15 +145,30 @@ impl Sheet {
     }
 }
 
+/// A cell a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab, carriage return
+/// first), with a `'` before it so that it stays text: a buyer's name from a partner must not
+/// run in the reader's spreadsheet (OWASP "CSV injection").
+fn inert(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
 /// CSV lines, written to a buffer of their own (one per chunk sent).
-fn csv_lines<'a, R, F>(prefix: &[u8], records: R) -> std::io::Result<Bytes>
+fn csv_lines<R, F, C>(prefix: &[u8], records: R) -> std::io::Result<Bytes>
 where
     R: IntoIterator<Item = F>,
-    F: IntoIterator<Item = &'a str>,
+    F: IntoIterator<Item = C>,
+    C: AsRef<str>,
 {
     let mut writer = csv::Writer::from_writer(prefix.to_vec());
     for record in records {
-        writer.write_record(record).map_err(std::io::Error::other)?;
+        for cell in record {
+            writer.write_field(cell.as_ref()).map_err(std::io::Error::other)?;
+        }
+        writer.write_record(None::<&[u8]>).map_err(std::io::Error::other)?;
     }
     writer
         .into_inner()
@@ -180,18 +199,18 @@ async fn csv_chunk(sheet: &Sheet, after: &mut Option<String>) -> std::io::Result
         .collect();
     let records = rows.iter().zip(&texts).map(|(row, (passes, first_entry))| {
         let fixed = [
-            row.barcode.as_str(),
-            row.state.as_str(),
-            row.category.as_str(),
-            row.holder.as_deref().unwrap_or(""),
-            row.source_name.as_deref().unwrap_or(""),
-            passes.as_str(),
-            first_entry.as_str(),
+            inert(&row.barcode),
+            Cow::Borrowed(row.state.as_str()),
+            inert(&row.category),
+            inert(row.holder.as_deref().unwrap_or("")),
+            inert(row.source_name.as_deref().unwrap_or("")),
+            Cow::Borrowed(passes.as_str()),
+            Cow::Borrowed(first_entry.as_str()),
         ];
         let fields = sheet
             .field_keys
             .iter()
-            .map(|k| row.fields.get(k).map_or("", String::as_str));
+            .map(|k| inert(row.fields.get(k).map_or("", String::as_str)));
         fixed.into_iter().chain(fields)
     });
     csv_lines(&[], records).map(Some)
@@ -252,14 +271,14 @@ async fn xlsx_bytes(sheet: Sheet) -> Result<Vec<u8>, AppError> {
             while let Some(rows) = receiver.blocking_recv() {
                 for row in rows {
                     line += 1;
-                    worksheet.write_string(line, 0, &row.barcode)?;
+                    worksheet.write_string(line, 0, inert(&row.barcode))?;
                     worksheet.write_string(line, 1, row.state.as_str())?;
-                    worksheet.write_string(line, 2, &row.category)?;
+                    worksheet.write_string(line, 2, inert(&row.category))?;
                     if let Some(holder) = &row.holder {
-                        worksheet.write_string(line, 3, holder)?;
+                        worksheet.write_string(line, 3, inert(holder))?;
                     }
                     if let Some(source) = &row.source_name {
-                        worksheet.write_string(line, 4, source)?;
+                        worksheet.write_string(line, 4, inert(source))?;
                     }
                     worksheet.write_number(line, 5, row.passes)?;
                     if let Some(time) = row.first_entry.and_then(|at| local_time(zone, at)) {
@@ -267,7 +286,7 @@ async fn xlsx_bytes(sheet: Sheet) -> Result<Vec<u8>, AppError> {
                     }
                     for (column, key) in (7u16..).zip(&keys) {
                         if let Some(value) = row.fields.get(key).filter(|v| !v.is_empty()) {
-                            worksheet.write_string(line, column, value)?;
+                            worksheet.write_string(line, column, inert(value))?;
                         }
                     }
                 }
@@ -308,4 +327,23 @@ async fn xlsx_bytes(sheet: Sheet) -> Result<Vec<u8>, AppError> {
         tracing::error!(error = %e, "xlsx export failed");
         AppError::Internal
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inert;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_stay_text() {
+        for cell in ["=HYPERLINK(\"http://evil.example/x\",\"click\")", "+SUM(1+1)", "-2+3", "@SUM(A1)", "\t=1", "\r=1"] {
+            assert_eq!(inert(cell), format!("'{cell}"));
+        }
+    }
+
+    #[test]
+    fn other_cells_are_unchanged() {
+        for cell in ["", "Ada Lovelace", "R01", "1+1", " =1", "'quoted", "Zoë"] {
+            assert_eq!(inert(cell), cell);
+        }
+    }
 }

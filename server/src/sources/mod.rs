@@ -2,6 +2,7 @@
 //! partner's fields and states mean stays inside its module. Files are imported by
 //! [`file`]; web services are refreshed by [`scheduler`] and pushed to by [`pusher`].
 
+pub mod addresses;
 pub mod billetweb;
 pub mod eventbrite;
 pub mod file;
@@ -23,9 +24,10 @@ pub mod weezevent;
 use std::time::Duration;
 
 use app::backend::storage::{ImportedTicket, PendingCancellation, PendingPush};
-use app::domain::{FieldValues, PartnerEvent, SourceKind};
+use app::domain::{FieldType, FieldValues, PartnerEvent, SourceKind};
 use async_trait::async_trait;
 
+pub use addresses::AddressPolicy;
 pub use settings::SettingsError;
 
 /// One page of tickets from a partner.
@@ -104,17 +106,24 @@ pub trait Connector: Send + Sync {
 /// How long a partner may take to answer one request.
 pub const PARTNER_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The HTTP client connectors share.
-pub fn http_client() -> Result<reqwest::Client, String> {
-    http_client_with_timeout(PARTNER_TIMEOUT)
+/// The HTTP client connectors share, and the partner addresses it may reach.
+#[derive(Clone)]
+pub struct PartnerHttp {
+    pub client: reqwest::Client,
+    pub addresses: AddressPolicy,
 }
 
-pub fn http_client_with_timeout(timeout: Duration) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .user_agent(concat!("Billetix/", env!("CARGO_PKG_VERSION")))
+pub fn http_client(addresses: AddressPolicy) -> Result<PartnerHttp, String> {
+    http_client_with_timeout(PARTNER_TIMEOUT, addresses)
+}
+
+pub fn http_client_with_timeout(timeout: Duration, addresses: AddressPolicy) -> Result<PartnerHttp, String> {
+    let builder = reqwest::Client::builder().timeout(timeout).user_agent(concat!("Billetix/", env!("CARGO_PKG_VERSION")));
+    let client = addresses
+        .apply(builder)
         .build()
-        .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+        .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+    Ok(PartnerHttp { client, addresses })
 }
 
 /// The connector of a web-service source, from its parameters and (opened) secrets.
@@ -122,10 +131,14 @@ pub fn connector(
     kind: SourceKind,
     settings: &FieldValues,
     secrets: &FieldValues,
-    http: &reqwest::Client,
+    http: &PartnerHttp,
 ) -> Result<Box<dyn Connector>, ConnectorError> {
     let mut values = settings.clone();
     values.extend(secrets.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if !kind.is_file() {
+        check_addresses(kind, &values, http.addresses)?;
+    }
+    let http = &http.client;
     match kind {
         SourceKind::Shotgun => Ok(Box::new(shotgun::Shotgun::new(&values, http.clone())?)),
         SourceKind::Weezevent => Ok(Box::new(weezevent::Weezevent::new(&values, http.clone())?)),
@@ -137,4 +150,16 @@ pub fn connector(
             Err(ConnectorError::Unsupported)
         }
     }
+}
+
+/// Every address of a web-service source (its default when left empty) as `addresses` allows:
+/// stored settings are checked again whenever a connector is made from them.
+fn check_addresses(kind: SourceKind, values: &FieldValues, addresses: AddressPolicy) -> Result<(), SettingsError> {
+    let fields = settings::Fields::check(values, kind.fields())?;
+    for field in kind.fields().iter().filter(|f| f.field_type == FieldType::Url) {
+        if let Some(url) = fields.url_opt(field.name)? {
+            addresses.check(&url).map_err(|cause| SettingsError::new(field.name, cause))?;
+        }
+    }
+    Ok(())
 }

@@ -13,7 +13,7 @@ use app::domain::{ImportSummary, RefreshPeriods};
 use tokio::sync::Notify;
 
 use super::secrets::SecretBox;
-use super::{Connector, ConnectorError, connector};
+use super::{Connector, ConnectorError, PartnerHttp, connector};
 
 /// How long a lease lasts without renewal: a process that dies frees its sources after this.
 const LEASE_MS: Millis = 60_000;
@@ -36,14 +36,14 @@ pub enum RefreshError {
 pub struct Partners {
     pub storage: Arc<dyn Storage>,
     pub secrets: SecretBox,
-    pub http: reqwest::Client,
+    pub http: PartnerHttp,
     /// This process, in leases.
     pub owner: String,
     pub wake: Arc<Notify>,
 }
 
 impl Partners {
-    pub fn new(storage: Arc<dyn Storage>, secrets: SecretBox, http: reqwest::Client) -> Self {
+    pub fn new(storage: Arc<dyn Storage>, secrets: SecretBox, http: PartnerHttp) -> Self {
         let owner = format!("{}-{}", std::process::id(), rand::random::<u32>());
         Self { storage, secrets, http, owner, wake: Arc::new(Notify::new()) }
     }

@@ -2,7 +2,7 @@
 
 use app::backend::sources::SourceService;
 use app::backend::storage::SourceRecord;
-use app::domain::{FieldType, FieldValues, PartnerEvent, SourceKind};
+use app::domain::{FieldSpec, FieldType, FieldValues, PartnerEvent, SourceKind};
 use app::error::AppError;
 use async_trait::async_trait;
 
@@ -22,25 +22,60 @@ fn refresh_error(e: RefreshError) -> AppError {
     }
 }
 
+/// The first address field whose value (its default when empty) differs.
+fn moved_address(kind: SourceKind, before: &FieldValues, after: &FieldValues) -> Option<&'static str> {
+    let value = |values: &FieldValues, field: &FieldSpec| {
+        let typed = values.get(field.name).map_or("", |v| v.trim());
+        if typed.is_empty() { field.default.to_owned() } else { typed.to_owned() }
+    };
+    kind.fields()
+        .iter()
+        .filter(|f| f.field_type == FieldType::Url)
+        .find(|f| value(before, f) != value(after, f))
+        .map(|f| f.name)
+}
+
 #[async_trait]
 impl SourceService for Partners {
-    fn prepare(&self, kind: SourceKind, settings: &FieldValues, secrets: &FieldValues, sealed: Option<&str>) -> Result<Option<String>, AppError> {
-        let mut kept = match sealed {
+    async fn prepare(
+        &self,
+        kind: SourceKind,
+        settings: &FieldValues,
+        secrets: &FieldValues,
+        existing: Option<&SourceRecord>,
+    ) -> Result<Option<String>, AppError> {
+        let secret_names: Vec<&str> =
+            kind.fields().iter().filter(|f| f.field_type == FieldType::Secret).map(|f| f.name).collect();
+        let typed: FieldValues = secrets
+            .iter()
+            .filter(|(name, value)| secret_names.contains(&name.as_str()) && !value.trim().is_empty())
+            .map(|(name, value)| (name.clone(), value.trim().to_owned()))
+            .collect();
+        let mut kept = match existing.and_then(|e| e.sealed_secrets.as_deref()) {
             Some(sealed) => self.secrets.open(sealed).map_err(|e| AppError::Partner(e.to_string()))?,
             None => FieldValues::new(),
         };
-        let secret_names: Vec<&str> =
-            kind.fields().iter().filter(|f| f.field_type == FieldType::Secret).map(|f| f.name).collect();
-        kept.extend(
-            secrets
-                .iter()
-                .filter(|(name, value)| secret_names.contains(&name.as_str()) && !value.trim().is_empty())
-                .map(|(name, value)| (name.clone(), value.trim().to_owned())),
-        );
+        // A stored secret goes only to the addresses it was typed for: whoever moves an address
+        // types the secrets again, else one admin could send them anywhere.
+        if let Some(moved) = existing.and_then(|e| moved_address(kind, &e.settings, settings))
+            && let Some(name) = secret_names.iter().find(|name| kept.contains_key(**name) && !typed.contains_key(**name))
+        {
+            return Err(AppError::SourceSettings { field: (*name).to_owned(), cause: format!("to be typed again, as {moved} changed") });
+        }
+        kept.extend(typed);
         let mut all = settings.clone();
         all.extend(kept.clone());
-        Fields::check(&all, kind.fields()).map_err(settings_error)?;
+        let fields = Fields::check(&all, kind.fields()).map_err(settings_error)?;
         if !kind.is_file() {
+            // Names are resolved as they are typed; connections check them again.
+            for field in kind.fields().iter().filter(|f| f.field_type == FieldType::Url) {
+                if settings.get(field.name).is_none_or(|v| v.trim().is_empty()) {
+                    continue;
+                }
+                if let Some(url) = fields.url_opt(field.name).map_err(settings_error)? {
+                    self.http.addresses.check_resolved(&url).await.map_err(|cause| settings_error(SettingsError::new(field.name, cause)))?;
+                }
+            }
             super::connector(kind, settings, &kept, &self.http).map_err(|e| refresh_error(e.into()))?;
         }
         Ok((!kept.is_empty()).then(|| self.secrets.seal(&kept)))

@@ -33,6 +33,8 @@ pub enum OpenError {
     UnsupportedUrl(String),
     #[error("cannot create the data directory {path}: {source}")]
     DataDir { path: String, source: std::io::Error },
+    #[error("cannot create the database file {path}: {source}")]
+    DatabaseFile { path: String, source: std::io::Error },
     #[error("cannot connect to the database: {0}")]
     Connect(#[source] sqlx::Error),
     #[error("cannot start the scan writer: {0}")]

@@ -75,6 +75,27 @@ async fn bring_figures_up_to_date(writer: &SqlitePool) -> StorageResult<()> {
     done.map(|_| ()).map_err(database_error)
 }
 
+/// The data directory, made readable by the server's user only when it is created here (an
+/// existing one, maybe shared, is left as it is).
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// The database file, created before SQLite opens it so that it is the server's user's only:
+/// it holds password and session hashes and holders' names, and SQLite gives its `-wal` and
+/// `-shm` files the same mode.
+fn private_file(file: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(file).map(drop)
+}
+
 impl SqliteStorage {
     pub async fn open(url: &str) -> Result<Self, OpenError> {
         let options = SqliteConnectOptions::from_str(url)
@@ -87,8 +108,11 @@ impl SqliteStorage {
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-65536");
         if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|source| OpenError::DataDir { path: dir.display().to_string(), source })?;
+            private_dir(dir).map_err(|source| OpenError::DataDir { path: dir.display().to_string(), source })?;
+        }
+        if !url.contains(":memory:") && !url.contains("mode=memory") {
+            let file = options.get_filename();
+            private_file(file).map_err(|source| OpenError::DatabaseFile { path: file.display().to_string(), source })?;
         }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)

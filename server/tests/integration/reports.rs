@@ -670,3 +670,63 @@ async fn reports_need_backoffice_access(backend: support::Backend) {
     );
 }
 on_both_backends!(reports_need_backoffice_access);
+
+/// A holder's name from a partner cannot become a formula in the reader's spreadsheet
+/// (OWASP CSV injection; security review, finding 12).
+async fn exports_neutralise_formulas_from_ticket_data(backend: support::Backend) {
+    use calamine::Reader;
+    let Some(app) = support::spawn_app(backend).await else {
+        return;
+    };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let root = app.storage.root_institution().await.expect("root").expect("exists").id;
+    let institution = admin.call("create_institution", json!({"parent": root, "name": "Cinéma"})).await.expect("institution")["id"].clone();
+    let venue = admin.call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"})).await.expect("venue");
+    let event = admin.call("create_event", json!({"venue": venue, "name": "Séance"})).await.expect("event");
+    let performance = admin
+        .call("create_performance", json!({"event": event, "label": "", "starts_at": "2026-05-28T20:00",
+                                           "valid_from": null, "valid_to": null, "import_end": null}))
+        .await
+        .expect("performance");
+    let source = admin
+        .call("sources/save", json!({"institution": institution, "source": null, "kind": "file", "name": "Box office",
+                                      "settings": {}, "secrets": {},
+                                      "periods": {"long_minutes": 240, "short_minutes": 5, "short_window_hours": 24}}))
+        .await
+        .expect("file source");
+    let file = "barcode;category;holder_name\n\
+                F01;general;\"=HYPERLINK(\"\"http://evil.example/x\"\",\"\"click\"\")\"\n\
+                F02;general;+SUM(1+1)\n\
+                F03;@staff;Ada Lovelace\n";
+    let (status, answer) = admin
+        .post_bytes(&format!("/upload/source-file?performance={performance}&source={source}&file_name=t.csv"), file.as_bytes().to_vec())
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let expected = [
+        ("'=HYPERLINK(\"http://evil.example/x\",\"click\")", "general"),
+        ("'+SUM(1+1)", "general"),
+        ("Ada Lovelace", "'@staff"),
+    ];
+    let http = browser(&app, "admin", ADMIN_PASSWORD).await;
+
+    let (status, _, bytes) = download(&app, &http, &performance, "csv").await;
+    assert_eq!(status, 200);
+    let text = String::from_utf8(bytes).expect("UTF-8");
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let records: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("records");
+    assert_eq!(records.len(), 3);
+    for (record, (holder, category)) in records.iter().zip(expected) {
+        assert_eq!((&record[3], &record[2]), (holder, category), "{record:?}");
+        assert_eq!(&record[9], holder, "the source's own column too: {record:?}");
+    }
+
+    let (status, _, bytes) = download(&app, &http, &performance, "xlsx").await;
+    assert_eq!(status, 200);
+    let mut workbook = calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx");
+    let sheet = workbook.worksheet_range_at(0).expect("a sheet").expect("readable");
+    let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    for (row, (holder, category)) in rows[1..].iter().zip(expected) {
+        assert_eq!((row[3].as_str(), row[2].as_str()), (holder, category), "{row:?}");
+    }
+}
+on_both_backends!(exports_neutralise_formulas_from_ticket_data);

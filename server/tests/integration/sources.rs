@@ -420,3 +420,131 @@ async fn refreshes_stop_at_the_import_end_and_a_deleted_source_takes_its_tickets
     assert!(admin.call("sources/list", json!({"institution": institution})).await.expect("list").as_array().is_some_and(Vec::is_empty));
 }
 on_both_backends!(refreshes_stop_at_the_import_end_and_a_deleted_source_takes_its_tickets);
+
+async fn resave(admin: &Client, institution: &Value, source: &Value, settings: Value, secrets: Value) -> Result<Value, AppError> {
+    admin
+        .call("sources/save", json!({"institution": institution, "source": source, "kind": "shotgun", "name": "Shotgun",
+                                      "settings": settings, "secrets": secrets, "periods": periods()}))
+        .await
+}
+
+/// A stored secret goes only where it was typed for: moving an address asks for every secret
+/// again (security review, finding 6).
+async fn a_new_partner_address_needs_the_secrets_typed_again(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, performance) = a_performance(&app, &admin, "Salle des fêtes").await;
+    let token = "SECRET-TOKEN-probe-7731";
+    let partner = ShotgunStandIn::start(token, 42, 100).await.expect("stand-in");
+    partner.put_ticket(ShotgunStandIn::ticket(1, 5, "SG-KEPT-1", "valid", "Early"));
+    // Someone else's listener, which would accept the token.
+    let listener = ShotgunStandIn::start(token, 42, 100).await.expect("listener");
+    let source = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "42", "api_url": partner.url}), json!({"token": token}))
+        .await
+        .expect("source");
+
+    // The same addresses and a blank secret: the stored token is kept.
+    resave(&admin, &institution, &source, json!({"organizer_id": "42", "api_url": partner.url}), json!({"token": ""})).await.expect("kept");
+    // Another address (tickets or scans) and a blank secret: refused, naming the secret.
+    for settings in [
+        json!({"organizer_id": "42", "api_url": listener.url}),
+        json!({"organizer_id": "42", "api_url": partner.url, "push_url": format!("{}/scans", listener.url)}),
+        json!({"organizer_id": "42"}),
+    ] {
+        let moved = resave(&admin, &institution, &source, settings.clone(), json!({"token": " "})).await;
+        assert!(matches!(&moved, Err(AppError::SourceSettings { field, .. }) if field == "token"), "{settings}: {moved:?}");
+    }
+    admin.call("sources/attach", json!({"performance": performance, "source": source, "options": {"event_id": "5"}})).await.expect("attach");
+    app.partners.refresh_due().await.expect("refresh");
+    assert_eq!(listener.ticket_requests(), 0, "the token never went to the new address");
+    assert_eq!(app.tickets_by_code(&performance).await.len(), 1, "the source still reads its partner");
+
+    // Typed again, the new address is taken.
+    resave(&admin, &institution, &source, json!({"organizer_id": "42", "api_url": listener.url}), json!({"token": "a-new-token"}))
+        .await
+        .expect("a new address with its secret");
+}
+on_both_backends!(a_new_partner_address_needs_the_secrets_typed_again);
+
+/// In production partners are reached over https on public addresses only, checked when the
+/// source is saved and again at each request (security review, finding 6).
+async fn partner_addresses_are_public_and_https(backend: support::Backend) {
+    use server::sources::addresses::AddressPolicy;
+    let Some(app) = support::spawn_app_reaching(backend, AddressPolicy::PublicHttps).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, performance) = a_performance(&app, &admin, "Auditorium").await;
+    let shotgun = ShotgunStandIn::start("tok", 5, 100).await.expect("stand-in");
+    shotgun.put_ticket(ShotgunStandIn::ticket(1, 50, "SG-PRIV-1", "valid", "Early"));
+    for (field, address) in [
+        ("api_url", shotgun.url.clone()),
+        ("api_url", shotgun.url.replace("http://", "https://")),
+        ("api_url", "https://10.0.0.1".to_owned()),
+        ("api_url", "https://169.254.169.254/latest/meta-data".to_owned()),
+        ("api_url", "https://[fd00:ec2::254]".to_owned()),
+        ("api_url", "https://100.64.0.7".to_owned()),
+        ("api_url", "https://localhost:8443".to_owned()),
+        ("push_url", "https://192.168.1.20/scans".to_owned()),
+        ("smartboard_url", "https://[::ffff:127.0.0.1]/".to_owned()),
+    ] {
+        let saved = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "5", field: address}), json!({"token": "tok"})).await;
+        assert!(matches!(&saved, Err(AppError::SourceSettings { field: named, .. }) if named == field), "{address}: {saved:?}");
+    }
+    // Shotgun's own address is fine.
+    save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "5"}), json!({"token": "tok"})).await.expect("public https");
+
+    // An address stored before (or around) the check is refused when the request is made.
+    let sealed = app.partners.secrets.seal(&[("token".to_owned(), "tok".to_owned())].into_iter().collect());
+    let settings = [("organizer_id", "5".to_owned()), ("api_url", shotgun.url.clone())].into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let new = app::backend::storage::NewSource {
+        institution: app::domain::InstitutionId(institution.as_i64().expect("id")),
+        kind: app::domain::SourceKind::Shotgun,
+        name: "Stored".to_owned(),
+        settings,
+        sealed_secrets: Some(sealed),
+        periods: app::domain::RefreshPeriods { long_minutes: 240, short_minutes: 5, short_window_hours: 24 },
+    };
+    let stored = app.storage.create_source(&new).await.expect("stored address");
+    let options = [("event_id".to_owned(), "50".to_owned())].into_iter().collect();
+    let id = app::engine::PerformanceId(performance.as_i64().expect("id"));
+    app.storage.attach_source(id, stored, &options, app::backend::now_millis()).await.expect("attach");
+    app.partners.refresh_due().await.expect("refresh");
+    assert_eq!(shotgun.ticket_requests(), 0, "no request to a private address");
+    let error = admin.attachment(&performance).await["last_error"].as_str().unwrap_or_default().to_owned();
+    assert!(error.contains("api_url"), "the refresh names the address: {error}");
+}
+on_both_backends!(partner_addresses_are_public_and_https);
+
+/// Source settings and running sources belong to the institution's admins (SPEC §2): other
+/// back-office logins see the attachments only (security review, finding 17).
+async fn only_admins_see_source_settings_and_run_sources(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, performance) = a_performance(&app, &admin, "Bibliothèque").await;
+    let shotgun = ShotgunStandIn::start("tok", 5, 100).await.expect("stand-in");
+    let web = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "5", "api_url": shotgun.url}), json!({"token": "tok"}))
+        .await
+        .expect("shotgun");
+    let file = save_source(&admin, &institution, "file", "Billetterie", json!({}), json!({})).await.expect("file");
+    admin.call("sources/attach", json!({"performance": performance, "source": web, "options": {"event_id": "50"}})).await.expect("attach");
+    admin
+        .call("create_login", json!({"institution": institution, "login": "office", "password": "a long enough password",
+                                     "rights": {"admin": false, "pda": false, "backoffice": true}}))
+        .await
+        .expect("login");
+    let office = app.signed_in("office", "a long enough password").await;
+
+    let seen = office.call("sources/of_performance", json!({"performance": performance})).await.expect("attachments");
+    assert_eq!(seen["attached"].as_array().map(Vec::len), Some(1), "{seen}");
+    assert_eq!(seen["available"], json!([]), "no settings of other sources");
+    assert_eq!(seen["manage"], json!(false));
+    assert!(!seen.to_string().contains(&shotgun.url), "{seen}");
+    for (function, source) in [("sources/attach", &file), ("sources/detach", &web), ("sources/refresh", &web)] {
+        let answer = office.call(function, json!({"performance": performance, "source": source, "options": {}})).await;
+        assert_eq!(answer, Err(AppError::Forbidden), "{function}");
+    }
+    let by_admin = admin.call("sources/of_performance", json!({"performance": performance})).await.expect("attachments");
+    assert_eq!(by_admin["available"].as_array().map(Vec::len), Some(1));
+    assert_eq!(by_admin["manage"], json!(true));
+    assert_eq!(by_admin["attached"].as_array().map(Vec::len), Some(1), "nothing was detached");
+}
+on_both_backends!(only_admins_see_source_settings_and_run_sources);

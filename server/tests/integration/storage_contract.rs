@@ -431,3 +431,20 @@ async fn a_number_in_two_performances_is_decided_on_each_door_s_own(backend: sup
     assert_eq!(storage.admission_counts(tomorrow).await.expect("counts").0, 0, "nothing admitted tomorrow");
 }
 on_both_backends!(a_number_in_two_performances_is_decided_on_each_door_s_own);
+
+/// The SQLite file holds password hashes and holders' names: only the server's user reads it
+/// (the WAL takes the database file's mode).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_database_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(url) = support::fresh_database_url(support::Backend::Sqlite).await else { return };
+    let file = std::path::PathBuf::from(url.trim_start_matches("sqlite://"));
+    let storage = server::storage::open(&url).await.expect("open").storage;
+    storage.create_institution(None, &name("root")).await.expect("a write, so the WAL exists");
+    let mode = |path: &std::path::Path| std::fs::metadata(path).map(|m| m.permissions().mode() & 0o777).expect("metadata");
+    let dir = file.parent().expect("a directory");
+    assert_eq!(mode(dir), 0o700, "data directory");
+    assert_eq!(mode(&file), 0o600, "database");
+    assert_eq!(mode(&file.with_extension("db-wal")), 0o600, "write-ahead log");
+}

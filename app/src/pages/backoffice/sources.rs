@@ -41,21 +41,27 @@ mod guard {
         Ok((administer(record.institution).await?, record))
     }
 
-    /// The caller has back-office access to the performance; the source, if given, belongs
-    /// to the performance's institution.
+    /// The caller has back-office access to the performance (and administers its institution
+    /// when `admin_only`); the source, if given, belongs to the performance's institution. The
+    /// last value says whether the caller administers the institution.
     pub async fn performance(
         performance: PerformanceId,
         source: Option<SourceId>,
-    ) -> Result<(ServerContext, InstitutionId, Option<SourceRecord>), AppError> {
+        admin_only: bool,
+    ) -> Result<(ServerContext, InstitutionId, Option<SourceRecord>, bool), AppError> {
         let context = context()?;
         let actor = current_actor().await?;
         let storage: &Arc<dyn Storage> = &context.storage;
         let institution = crate::backend::guard::backoffice_of_performance(storage.as_ref(), &actor, performance).await?;
+        let administers = actor.can_administer(&ancestry_of(storage.as_ref(), institution).await?);
+        if admin_only && !administers {
+            return Err(AppError::Forbidden);
+        }
         let record = match source {
             Some(id) => Some(storage.source(id).await?.filter(|s| s.institution == institution).ok_or(AppError::NotFound)?),
             None => None,
         };
-        Ok((context, institution, record))
+        Ok((context, institution, record, administers))
     }
 }
 
@@ -75,7 +81,8 @@ pub async fn institution_sources(institution: InstitutionId) -> Result<Vec<Sourc
     Ok(context.storage.sources(institution).await?.into_iter().map(view_of).collect())
 }
 
-/// Creates (`source: None`) or updates a source. Secrets left empty keep their stored value.
+/// Creates (`source: None`) or updates a source. Secrets left empty keep their stored value,
+/// unless an address changed: then every secret is to be typed again.
 #[server(endpoint = "sources/save", input = leptos::server_fn::codec::Json)]
 pub async fn save_source(
     institution: InstitutionId,
@@ -98,7 +105,7 @@ pub async fn save_source(
         .into_iter()
         .filter(|(k, _)| kind.fields().iter().any(|f| f.name == k && f.field_type != FieldType::Secret))
         .collect();
-    let sealed = context.sources.prepare(kind, &settings, &secrets, existing.as_ref().and_then(|e| e.sealed_secrets.as_deref()))?;
+    let sealed = context.sources.prepare(kind, &settings, &secrets, existing.as_ref()).await?;
     let periods = RefreshPeriods {
         long_minutes: periods.long_minutes.max(1),
         short_minutes: periods.short_minutes.max(1),
@@ -127,28 +134,33 @@ pub async fn delete_source(source: SourceId) -> Result<(), AppError> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourcesOfPerformance {
     pub attached: Vec<AttachmentView>,
-    /// The institution's sources not attached yet.
+    /// The institution's sources not attached yet (for its admins only: they hold settings).
     pub available: Vec<SourceView>,
+    /// Whether the caller may attach, detach and refresh (the institution's admins, SPEC §2).
+    pub manage: bool,
 }
 
 #[server(endpoint = "sources/of_performance", input = leptos::server_fn::codec::Json)]
 pub async fn performance_sources(performance: PerformanceId) -> Result<SourcesOfPerformance, AppError> {
-    let (context, institution, _) = guard::performance(performance, None).await?;
+    let (context, institution, _, manage) = guard::performance(performance, None, false).await?;
     let attached = context.storage.attachments(performance).await?;
-    let available = context
-        .storage
-        .sources(institution)
-        .await?
-        .into_iter()
-        .filter(|s| !attached.iter().any(|a| a.source == s.id))
-        .map(view_of)
-        .collect();
-    Ok(SourcesOfPerformance { attached, available })
+    let available = match manage {
+        true => context
+            .storage
+            .sources(institution)
+            .await?
+            .into_iter()
+            .filter(|s| !attached.iter().any(|a| a.source == s.id))
+            .map(view_of)
+            .collect(),
+        false => Vec::new(),
+    };
+    Ok(SourcesOfPerformance { attached, available, manage })
 }
 
 #[server(endpoint = "sources/attach", input = leptos::server_fn::codec::Json)]
 pub async fn attach_source(performance: PerformanceId, source: SourceId, options: FieldValues) -> Result<(), AppError> {
-    let (context, _, record) = guard::performance(performance, Some(source)).await?;
+    let (context, _, record, _) = guard::performance(performance, Some(source), true).await?;
     let record = record.ok_or(AppError::NotFound)?;
     let options: FieldValues = options.into_iter().filter(|(k, _)| record.kind.attachment_fields().iter().any(|f| f.name == k)).collect();
     context.sources.check_options(&record, &options)?;
@@ -159,7 +171,7 @@ pub async fn attach_source(performance: PerformanceId, source: SourceId, options
 
 #[server(endpoint = "sources/detach", input = leptos::server_fn::codec::Json)]
 pub async fn detach_source(performance: PerformanceId, source: SourceId) -> Result<(), AppError> {
-    let (context, _, _) = guard::performance(performance, Some(source)).await?;
+    let (context, _, _, _) = guard::performance(performance, Some(source), true).await?;
     context.storage.detach_source(performance, source).await?;
     context.performances.forget(performance);
     Ok(())
@@ -167,7 +179,7 @@ pub async fn detach_source(performance: PerformanceId, source: SourceId) -> Resu
 
 #[server(endpoint = "sources/refresh", input = leptos::server_fn::codec::Json)]
 pub async fn refresh_source(performance: PerformanceId, source: SourceId) -> Result<(), AppError> {
-    let (context, _, _) = guard::performance(performance, Some(source)).await?;
+    let (context, _, _, _) = guard::performance(performance, Some(source), true).await?;
     context.storage.request_refresh(performance, source, crate::backend::now_millis()).await?;
     context.sources.wake_scheduler();
     Ok(())
@@ -490,7 +502,8 @@ pub fn PerformanceSourcesPanel(
         let Some(source) = choice.get_untracked() else { return };
         spawn_local(async move { report(attach_source(performance, source.id, options.get_untracked()).await) });
     };
-    let attachment_view = move |a: AttachmentView| {
+    // Without `manage` (not an admin of the institution) the row only shows how imports went.
+    let attachment_view = move |a: AttachmentView, manage: bool| {
         let source = a.source;
         let last = match a.last_refresh_at {
             Some(at) => format_millis(at),
@@ -512,12 +525,14 @@ pub fn PerformanceSourcesPanel(
                 {a.running.then(|| view! { " " <progress data-testid="refresh-progress"></progress> " " {a.progress} })}
                 {a.last_error.clone().map(|e| view! { <p class="error" data-testid="attachment-error">{e}</p> })}
                 {a.push_error.clone().map(|e| view! { <p class="error">{t!(i18n, push_failed)} " " {e}</p> })}
-                <div>
-                    <Show when=move || !is_file>
-                        <button type="button" data-testid="refresh-now" on:click=refresh>{t!(i18n, refresh_now)}</button>
-                    </Show>
-                    <button type="button" class="danger" on:click=detach>{t!(i18n, detach)}</button>
-                </div>
+                {manage.then(|| view! {
+                    <div>
+                        <Show when=move || !is_file>
+                            <button type="button" data-testid="refresh-now" on:click=refresh>{t!(i18n, refresh_now)}</button>
+                        </Show>
+                        <button type="button" class="danger" on:click=detach>{t!(i18n, detach)}</button>
+                    </div>
+                })}
                 {is_file.then(|| view! { <FileUpload performance source done=Callback::new(move |()| reload()) /> }.into_any())}
             </li>
         }
@@ -535,20 +550,23 @@ pub fn PerformanceSourcesPanel(
                 {move || data.get().map(|r| match r {
                     Ok(Some(d)) => {
                         let available = d.available.clone();
+                        let manage = d.manage;
                         view! {
-                            <ul class="attachments">{d.attached.into_iter().map(attachment_view).collect_view()}</ul>
-                            <form class="attach" on:submit=attach data-testid="attach-form">
-                                <select name="attach-source" on:change=move |ev| {
-                                    let id = event_target_value(&ev).parse::<i64>().ok();
-                                    choice.set(available.iter().find(|s| Some(s.id.0) == id).cloned());
-                                    options.set(FieldValues::new());
-                                }>
-                                    <option value="">"—"</option>
-                                    {d.available.iter().map(|s| view! { <option value=s.id.to_string()>{s.name.clone()}</option> }).collect_view()}
-                                </select>
-                                {move || choice.get().map(|s| field_inputs(s.kind.attachment_fields(), options, Vec::new()))}
-                                <button type="submit">{t!(i18n, attach_source)}</button>
-                            </form>
+                            <ul class="attachments">{d.attached.into_iter().map(|a| attachment_view(a, manage)).collect_view()}</ul>
+                            {manage.then(|| view! {
+                                <form class="attach" on:submit=attach data-testid="attach-form">
+                                    <select name="attach-source" on:change=move |ev| {
+                                        let id = event_target_value(&ev).parse::<i64>().ok();
+                                        choice.set(available.iter().find(|s| Some(s.id.0) == id).cloned());
+                                        options.set(FieldValues::new());
+                                    }>
+                                        <option value="">"—"</option>
+                                        {d.available.iter().map(|s| view! { <option value=s.id.to_string()>{s.name.clone()}</option> }).collect_view()}
+                                    </select>
+                                    {move || choice.get().map(|s| field_inputs(s.kind.attachment_fields(), options, Vec::new()))}
+                                    <button type="submit">{t!(i18n, attach_source)}</button>
+                                </form>
+                            })}
                         }.into_any()
                     }
                     Ok(None) => ().into_any(),

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use server::sources::addresses::AddressPolicy;
 use server::sources::scheduler::Partners;
 use server::sources::secrets::SecretBox;
 
@@ -92,27 +93,41 @@ pub struct TestApp {
 }
 
 /// Partners with a fixed key and a short timeout, so a stalled stand-in fails fast.
-pub fn test_partners(storage: Arc<dyn Storage>) -> Partners {
+pub fn test_partners(storage: Arc<dyn Storage>, addresses: AddressPolicy) -> Partners {
     let secrets = SecretBox::from_hex(&"42".repeat(32)).expect("test key");
-    let http = server::sources::http_client_with_timeout(std::time::Duration::from_secs(2))
+    let http = server::sources::http_client_with_timeout(std::time::Duration::from_secs(2), addresses)
         .expect("client");
     Partners::new(storage, secrets, http)
 }
 
 /// The real router on 127.0.0.1 with a random port, over a fresh database with the first
-/// Master (`admin` / `ADMIN_PASSWORD`).
+/// Master (`admin` / `ADMIN_PASSWORD`); partners may be reached on private addresses, where
+/// the stand-ins listen.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
-    spawn_app_with(backend, |context| context).await
+    spawn(backend, AddressPolicy::AllowPrivate, |context| context).await
 }
 
 /// As `spawn_app`, believing the given proxies (the tests' client is 127.0.0.1).
 pub async fn spawn_app_trusting(backend: Backend, trust: app::backend::client::ClientTrust) -> Option<TestApp> {
-    spawn_app_with(backend, |context| context.with_client_trust(trust)).await
+    spawn(backend, AddressPolicy::AllowPrivate, |context| context.with_client_trust(trust)).await
 }
 
 /// As `spawn_app`, with the server's settings changed by `configure`.
 pub async fn spawn_app_with(
     backend: Backend,
+    configure: impl FnOnce(app::backend::ServerContext) -> app::backend::ServerContext,
+) -> Option<TestApp> {
+    spawn(backend, AddressPolicy::AllowPrivate, configure).await
+}
+
+/// As `spawn_app`, with partners reachable only as `addresses` allows.
+pub async fn spawn_app_reaching(backend: Backend, addresses: AddressPolicy) -> Option<TestApp> {
+    spawn(backend, addresses, |context| context).await
+}
+
+async fn spawn(
+    backend: Backend,
+    addresses: AddressPolicy,
     configure: impl FnOnce(app::backend::ServerContext) -> app::backend::ServerContext,
 ) -> Option<TestApp> {
     let opened = fresh_database(backend).await?;
@@ -128,7 +143,7 @@ pub async fn spawn_app_with(
         .output_name("billetix")
         .site_addr(address)
         .build();
-    let partners = test_partners(storage.clone());
+    let partners = test_partners(storage.clone(), addresses);
     let context = app::backend::ServerContext::new(opened.storage, opened.live, Arc::new(partners.clone()));
     let router = server::router(configure(context), options);
     tokio::spawn(server::serve(listener, router));
