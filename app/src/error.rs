@@ -29,6 +29,9 @@ pub enum AppError {
     InvalidInput { field: String, reason: ParseFailure },
     #[error("already exists: {0}")]
     AlreadyExists(String),
+    /// Detaching a source whose tickets hold passes: say how many, and ask again with them.
+    #[error("this source's tickets hold {passes} passes; confirm to detach it")]
+    DetachNeedsConfirmation { passes: u64 },
     /// A source's parameter is wrong: which one and why.
     #[error("source setting {field}: {cause}")]
     SourceSettings { field: String, cause: String },

@@ -343,6 +343,8 @@ pub struct AttachmentView {
     pub tickets: u64,
     /// Numbers this source also carried that another source imported first.
     pub duplicates: u64,
+    /// Admissions of this source's tickets: detaching it keeps them, and asks first.
+    pub passes: u64,
 }
 
 /// What one import did.

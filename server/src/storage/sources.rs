@@ -405,7 +405,9 @@ macro_rules! source_storage {
                     "SELECT a.performance_id, a.source_id, s.kind, s.name, a.options, a.running, a.progress, \
                      a.last_refresh_at, a.last_error, a.push_error, \
                      (SELECT COUNT(*) FROM tickets t WHERE t.performance_id = a.performance_id AND t.source_id = a.source_id) AS tickets, \
-                     (SELECT COUNT(*) FROM ticket_duplicates d WHERE d.performance_id = a.performance_id AND d.source_id = a.source_id) AS duplicates \
+                     (SELECT COUNT(*) FROM ticket_duplicates d WHERE d.performance_id = a.performance_id AND d.source_id = a.source_id) AS duplicates, \
+                     (SELECT COUNT(*) FROM scans sc JOIN tickets t ON t.id = sc.ticket_id \
+                      WHERE t.performance_id = a.performance_id AND t.source_id = a.source_id AND sc.admitted) AS passes \
                      FROM performance_sources a JOIN sources s ON s.id = a.source_id WHERE a.performance_id = $1 ORDER BY s.name, s.id",
                 )
                 .bind(performance.0)
@@ -429,6 +431,7 @@ macro_rules! source_storage {
                             push_error: r.try_get("push_error").map_err(database_error)?,
                             tickets: count_from(r.try_get("tickets").map_err(database_error)?),
                             duplicates: count_from(r.try_get("duplicates").map_err(database_error)?),
+                            passes: count_from(r.try_get("passes").map_err(database_error)?),
                         })
                     })
                     .collect()

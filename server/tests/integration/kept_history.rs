@@ -46,7 +46,13 @@ async fn a_detached_and_reimported_ticket_is_still_already_scanned(backend: supp
 
     assert!(scan(&admin, "h1", "A1", &performance).await.is_accepted());
     assert!(scan(&admin, "h2", "A2", &performance).await.is_accepted());
-    admin.call("sources/detach", json!({"performance": performance, "source": source})).await.expect("detach");
+    // Detaching a source whose tickets were admitted asks for the number of passes first.
+    assert_eq!(
+        admin.call("sources/detach", json!({"performance": performance, "source": source})).await,
+        Err(app::error::AppError::DetachNeedsConfirmation { passes: 2 })
+    );
+    assert_eq!(admin.attachment(&performance).await["passes"], json!(2));
+    admin.call("sources/detach", json!({"performance": performance, "source": source, "passes_confirmed": 2})).await.expect("detach");
     // While detached no number passes: a scanned one is kept (of no source, state unknown),
     // one never scanned is gone.
     assert_eq!(scan(&admin, "h3", "A1", &performance).await, Verdict::Refused { reason: Refusal::UnknownStateTicket });

@@ -169,10 +169,19 @@ pub async fn attach_source(performance: PerformanceId, source: SourceId, options
     Ok(())
 }
 
+/// Detaches a source; its scanned tickets stay, with their passes (and come back with them if
+/// imported again). When they hold passes, the caller must name how many (`passes_confirmed`),
+/// so nobody detaches a running door's source by a slip.
 #[server(endpoint = "sources/detach", input = leptos::server_fn::codec::Json)]
-pub async fn detach_source(performance: PerformanceId, source: SourceId) -> Result<(), AppError> {
+pub async fn detach_source(performance: PerformanceId, source: SourceId, passes_confirmed: Option<u64>) -> Result<(), AppError> {
     let (context, _, _, _) = guard::performance(performance, Some(source), true).await?;
+    let attached = context.storage.attachments(performance).await?.into_iter().find(|a| a.source == source);
+    let passes = attached.map_or(0, |a| a.passes);
+    if passes > 0 && passes_confirmed != Some(passes) {
+        return Err(AppError::DetachNeedsConfirmation { passes });
+    }
     context.storage.detach_source(performance, source).await?;
+    tracing::info!(%performance, %source, passes, "source detached");
     context.performances.forget(performance);
     Ok(())
 }
@@ -509,9 +518,15 @@ pub fn PerformanceSourcesPanel(
             Some(at) => format_millis(at),
             None => t_string!(i18n, never).to_string(),
         };
+        let passes = a.passes;
         let detach = move |_| {
-            if window().confirm_with_message(&t_string!(i18n, confirm_detach).to_string()).unwrap_or(false) {
-                spawn_local(async move { report(detach_source(performance, source).await) });
+            let question = if passes > 0 {
+                crate::components::error_text::fill(t_string!(i18n, confirm_detach_with_passes), &[("passes", &passes.to_string())])
+            } else {
+                t_string!(i18n, confirm_detach).to_string()
+            };
+            if window().confirm_with_message(&question).unwrap_or(false) {
+                spawn_local(async move { report(detach_source(performance, source, Some(passes)).await) });
             }
         };
         let refresh = move |_| spawn_local(async move { report(refresh_source(performance, source).await) });
