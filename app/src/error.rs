@@ -45,10 +45,42 @@ pub enum AppError {
     /// Rows refused by an import (nothing was imported), by line; `more` were not listed.
     #[error("{} rows rejected", rows.len() as u64 + more)]
     FileRejected { rows: Vec<crate::domain::RejectedRow>, more: u64 },
+    /// The database did not answer in time (restarting, overloaded): try again shortly.
+    #[error("the server cannot reach its database; try again in a moment")]
+    Unavailable,
     #[error("server error; it has been logged")]
     Internal,
     #[error("could not reach the server: {0}")]
     Communication(String),
+}
+
+impl AppError {
+    /// The HTTP status every answer carrying this error gets, decided here once: monitoring
+    /// tells a refusal from a fault, and a client an error it should fix from one to retry.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            AppError::InvalidInput { .. } | AppError::SourceSettings { .. } => 400,
+            AppError::NotSignedIn | AppError::SignedInElsewhere | AppError::WrongCredentials | AppError::LoginDisabled => 401,
+            AppError::Forbidden => 403,
+            AppError::NotFound => 404,
+            AppError::ClosedForScanning | AppError::AlreadyExists(_) | AppError::DetachNeedsConfirmation { .. } => 409,
+            AppError::FileTooLarge { .. } => 413,
+            AppError::FileUnreadable(_) | AppError::FileRejected { .. } => 422,
+            AppError::TooManyAttempts { .. } => 429,
+            AppError::Partner(_) => 502,
+            AppError::Unavailable => 503,
+            AppError::Internal | AppError::Communication(_) => 500,
+        }
+    }
+
+    /// Seconds to wait before asking again, when the error says.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyAttempts { retry_after_secs } => Some(*retry_after_secs),
+            AppError::Unavailable => Some(5),
+            _ => None,
+        }
+    }
 }
 
 impl From<ParseError> for AppError {

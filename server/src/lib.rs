@@ -73,6 +73,7 @@ pub fn router(context: ServerContext, leptos_options: LeptosOptions) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context, shell))
+        .layer(axum::middleware::from_fn(http::errors::server_function_statuses))
         .layer(axum::middleware::from_fn_with_state(edge_context.clone(), http::origin::refuse_cross_site))
         .layer(CompressionLayer::new().compress_when(worth_compressing()))
         .layer(axum::middleware::from_fn_with_state(edge_context, http::headers::add_security_headers))

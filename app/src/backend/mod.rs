@@ -88,6 +88,10 @@ impl From<StorageError> for AppError {
                 tracing::error!(error = %source, "storage failure");
                 AppError::Internal
             }
+            StorageError::Unavailable(source) => {
+                tracing::warn!(error = %source, "database unavailable");
+                AppError::Unavailable
+            }
         }
     }
 }

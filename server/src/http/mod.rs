@@ -1,5 +1,7 @@
 //! What every answer goes through at the edge: requests from other sites refused (`origin`),
-//! security headers and the content security policy added (`headers`).
+//! security headers and the content security policy added (`headers`), errors given their
+//! HTTP status (`errors`).
 
+pub mod errors;
 pub mod headers;
 pub mod origin;

@@ -13,11 +13,10 @@ use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
 use serde::Deserialize;
 
 use app::backend::ServerContext;
@@ -53,15 +52,7 @@ pub async fn export(
 ) -> Response {
     match respond(&context, &query, &headers).await {
         Ok(response) => response,
-        Err(e) => {
-            let status = match &e {
-                AppError::NotSignedIn | AppError::SignedInElsewhere => StatusCode::UNAUTHORIZED,
-                AppError::Forbidden => StatusCode::FORBIDDEN,
-                AppError::NotFound => StatusCode::NOT_FOUND,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            (status, Json(e)).into_response()
-        }
+        Err(e) => crate::http::errors::error_response(e),
     }
 }
 

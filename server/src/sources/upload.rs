@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -40,17 +40,7 @@ pub async fn upload(
 ) -> Response {
     match import(&context, &query, &headers, body).await {
         Ok(answer) => Json(answer).into_response(),
-        Err(e) => {
-            let status = match &e {
-                AppError::NotSignedIn | AppError::SignedInElsewhere => StatusCode::UNAUTHORIZED,
-                AppError::Forbidden => StatusCode::FORBIDDEN,
-                AppError::NotFound => StatusCode::NOT_FOUND,
-                AppError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            (status, Json(e)).into_response()
-        }
+        Err(e) => crate::http::errors::error_response(e),
     }
 }
 

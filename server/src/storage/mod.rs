@@ -66,6 +66,7 @@ pub async fn open(url: &str) -> Result<Opened, OpenError> {
 fn database_error(e: sqlx::Error) -> StorageError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StorageError::AlreadyExists,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StorageError::Unavailable(Box::new(e)),
         _ => StorageError::Database(Box::new(e)),
     }
 }

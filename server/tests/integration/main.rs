@@ -16,5 +16,6 @@ mod performance_grid;
 mod reports;
 mod scanning;
 mod sources;
+mod statuses;
 mod storage_contract;
 mod two_processes;

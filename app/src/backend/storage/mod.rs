@@ -22,6 +22,9 @@ pub enum StorageError {
     AlreadyExists,
     #[error("database: {0}")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database did not answer (no connection within the pool's wait, connection lost).
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 pub type StorageResult<T> = Result<T, StorageError>;

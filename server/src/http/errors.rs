@@ -1,0 +1,64 @@
+//! Errors as HTTP answers, in one place: every `AppError` a server function, the upload, the
+//! export or the live feed answers with gets the status `AppError::http_status` gives it (and
+//! `Retry-After` when it says when to come back), so monitoring tells a refusal from a fault.
+
+use app::domain::ParseFailure;
+use app::error::AppError;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// An error body larger than this is not one of ours.
+const ERROR_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The answer for `error`: its status, `Retry-After` when due, the error as JSON.
+pub fn error_response(error: AppError) -> Response {
+    let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let retry_after = error.retry_after_secs();
+    let mut response = (status, axum::Json(error)).into_response();
+    if let Some(seconds) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// Leptos answers every server-function error with 500: this gives each its own status. A
+/// request whose arguments did not decode comes back from the server-function layer as a
+/// `Communication` error; it is the client's mistake, so it becomes 400 naming the arguments.
+pub async fn server_function_statuses(request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, ERROR_BODY_LIMIT).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    match serde_json::from_slice::<AppError>(&bytes) {
+        Ok(AppError::Communication(why)) => {
+            tracing::info!(path = %parts.extensions.get::<axum::extract::OriginalUri>().map_or_else(String::new, |u| u.to_string()), %why, "server function arguments refused");
+            error_response(AppError::InvalidInput { field: "arguments".to_owned(), reason: ParseFailure::BadCharacters })
+        }
+        Ok(error) => error_response(error),
+        Err(_) => Response::from_parts(parts, Body::from(bytes)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_not_a_fault() {
+        assert_eq!(error_response(AppError::Forbidden).status(), StatusCode::FORBIDDEN);
+        assert_eq!(error_response(AppError::Unavailable).status(), StatusCode::SERVICE_UNAVAILABLE);
+        let delayed = error_response(AppError::TooManyAttempts { retry_after_secs: 8 });
+        assert_eq!(delayed.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(delayed.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("8"));
+    }
+}
