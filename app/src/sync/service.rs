@@ -98,6 +98,7 @@ pub async fn scan_online(storage: &dyn Storage, cache: &PerformanceCache, actor:
     short_text("device", &request.device)?;
     let barcode = barcode(&request.barcode)?;
     let gate = open_door(storage, cache, actor, &request.door).await?;
+    let asked = (barcode.as_str().to_owned(), request.door.performances.clone());
     let now = now_millis();
     let scan = NewScan {
         scan_uuid: request.scan_id,
@@ -119,7 +120,22 @@ pub async fn scan_online(storage: &dyn Storage, cache: &PerformanceCache, actor:
     });
     let door_scan = DoorScan { scan, performances: request.door.performances, institutions: gate.institutions, judge };
     let mut answers = storage.record_scans(vec![door_scan]).await;
-    Ok(answers.pop().ok_or(AppError::Internal)??)
+    let record = answers.pop().ok_or(AppError::Internal)??;
+    same_scan(&record, &asked.0, &asked.1)?;
+    Ok(record)
+}
+
+/// A scan id met again is a retry only if its first record is of the same number at the same
+/// door; otherwise another scan (another device's, another institution's) holds the id, and
+/// answering with its record would drop this scan silently.
+fn same_scan(record: &ScanRecord, barcode: &str, performances: &[PerformanceId]) -> Result<(), AppError> {
+    let same_door = record.performance.is_none_or(|p| performances.contains(&p));
+    if record.barcode == barcode && same_door {
+        Ok(())
+    } else {
+        tracing::warn!(scan_id = %record.scan_uuid, "a scan id already recorded for another scan");
+        Err(AppError::AlreadyExists("scan_id".to_owned()))
+    }
 }
 
 /// What an offline admission the server would have refused amounts to.
@@ -153,6 +169,8 @@ pub async fn upload(
     let mut gates: Vec<(Door, Result<Gate, AppError>)> = Vec::new();
     let mut door_scans = Vec::with_capacity(scans.len());
     let mut results = Vec::with_capacity(scans.len());
+    // Each recorded scan's number and door, to tell a retry from another scan with its id.
+    let mut asked = Vec::with_capacity(scans.len());
     // What the server's engine said of each scan, filled in by its judge.
     let mut server_verdicts = Vec::with_capacity(scans.len());
     for offline in scans {
@@ -169,6 +187,7 @@ pub async fn upload(
         };
         match prepared {
             Ok((door_scan, server_verdict)) => {
+                asked.push((door_scan.scan.barcode.as_str().to_owned(), door_scan.performances.clone()));
                 door_scans.push(door_scan);
                 server_verdicts.push(server_verdict);
             }
@@ -180,8 +199,12 @@ pub async fn upload(
     }
     // All at once: the storage writes them in as few transactions as it can, in this order.
     let mut records = Vec::with_capacity(door_scans.len());
-    for (answer, server_verdict) in storage.record_scans(door_scans).await.into_iter().zip(server_verdicts) {
+    for ((answer, server_verdict), (barcode, performances)) in storage.record_scans(door_scans).await.into_iter().zip(server_verdicts).zip(asked) {
         let record = answer?;
+        if let Err(reason) = same_scan(&record, &barcode, &performances) {
+            results.push(UploadedScan { scan_id: record.scan_uuid, outcome: Uploaded::Refused { reason } });
+            continue;
+        }
         // A scan recorded by an earlier call keeps its first verdict (its judge may have run
         // before the storage found it recorded, on a state that holds its own pass).
         let judged_now = server_verdict.lock().ok().and_then(|mut slot| slot.take()).filter(|_| record.server_time == now);

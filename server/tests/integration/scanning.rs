@@ -305,6 +305,29 @@ async fn one_scan_the_server_cannot_take_never_holds_back_the_others(backend: su
 }
 on_both_backends!(one_scan_the_server_cannot_take_never_holds_back_the_others);
 
+/// Finding 15: a scan id already used by another institution's device was answered with that
+/// scan's verdict, and this scan was dropped without a word. It is refused, naming the id.
+async fn a_scan_id_held_by_another_scan_is_refused_not_dropped(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let v = venue(&app, &[("S1", TicketState::Valid, "g"), ("S2", TicketState::Valid, "g")]).await;
+    let client = app.signed_in("door", PASSWORD).await;
+    let single = door(v.performance, Mode::SinglePass);
+    assert!(scan(&client, "shared-id-1", "S1", "gate-1", &single).await.expect("scan").is_accepted());
+    assert!(scan(&client, "shared-id-1", "S1", "gate-1", &single).await.expect("a retry").is_accepted(), "a true retry is answered as the first time");
+    assert_eq!(
+        scan(&client, "shared-id-1", "S2", "gate-2", &single).await,
+        Err(AppError::AlreadyExists("scan_id".to_owned())),
+        "another number under a used id"
+    );
+    let outcome = client
+        .call("sync_upload", json!({"scans": [offline_scan("shared-id-1", "S2", "tab-1", 1_780_000_000_000, v.performance)]}))
+        .await
+        .expect("answered");
+    assert_eq!(outcome["results"][0]["outcome"], json!("refused"), "{outcome}");
+    assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 1, "S2 was not taken for S1");
+}
+on_both_backends!(a_scan_id_held_by_another_scan_is_refused_not_dropped);
+
 async fn two_offline_devices_admitting_one_ticket_is_a_double_entry(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let v = venue(&app, &[("D1", TicketState::Valid, "g")]).await;
