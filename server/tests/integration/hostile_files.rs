@@ -12,20 +12,8 @@ use support::ADMIN_PASSWORD;
 async fn a_tiny_xlsx_with_a_huge_range_is_refused_and_the_server_stays_up(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let root = app.storage.root_institution().await.expect("root").expect("exists").id;
-    let institution = admin.call("create_institution", json!({"parent": root, "name": "Théâtre"})).await.expect("institution")["id"].clone();
-    let venue = admin.call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"})).await.expect("venue");
-    let event = admin.call("create_event", json!({"venue": venue, "name": "Concert"})).await.expect("event");
-    let performance = admin
-        .call("create_performance", json!({"event": event, "label": "", "starts_at": "2030-06-01T20:00",
-                                           "valid_from": null, "valid_to": null, "import_end": null}))
-        .await
-        .expect("performance");
-    let source = admin
-        .call("sources/save", json!({"institution": institution, "source": null, "kind": "file", "name": "Fichier",
-                                      "settings": {}, "secrets": {}, "periods": {"long_minutes": 240, "short_minutes": 5, "short_window_hours": 24}}))
-        .await
-        .expect("file source");
+    let (institution, performance) = app.a_performance(&admin, "Théâtre").await;
+    let source = admin.a_source(&institution, "file", "Fichier", json!({})).await;
 
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
@@ -49,20 +37,8 @@ on_both_backends!(a_tiny_xlsx_with_a_huge_range_is_refused_and_the_server_stays_
 async fn a_number_listed_twice_counts_as_its_last_row(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let root = app.storage.root_institution().await.expect("root").expect("exists").id;
-    let institution = admin.call("create_institution", json!({"parent": root, "name": "Stade"})).await.expect("institution")["id"].clone();
-    let venue = admin.call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"})).await.expect("venue");
-    let event = admin.call("create_event", json!({"venue": venue, "name": "Match"})).await.expect("event");
-    let performance = admin
-        .call("create_performance", json!({"event": event, "label": "", "starts_at": "2030-06-01T20:00",
-                                           "valid_from": null, "valid_to": null, "import_end": null}))
-        .await
-        .expect("performance");
-    let secutix = admin
-        .call("sources/save", json!({"institution": institution, "source": null, "kind": "secutix_reseller", "name": "SecuTix",
-                                      "settings": {}, "secrets": {}, "periods": {"long_minutes": 240, "short_minutes": 5, "short_window_hours": 24}}))
-        .await
-        .expect("secutix source");
+    let (institution, performance) = app.a_performance(&admin, "Stade").await;
+    let secutix = admin.a_source(&institution, "secutix_reseller", "SecuTix", json!({})).await;
     let reseller = "10000191230535;PRINTED;F1;P1;Match;2030-06-01;T1;Plein;42.00;2030-05-01;C9\n\
                     10000191230536;PRINTED;F1;P1;Match;2030-06-01;T1;Plein;42.00;2030-05-01;C9\n\
                     10000191230535;CANCELLED;F1;P1;Match;2030-06-01;T1;Plein;42.00;2030-05-01;C9\n";

@@ -24,21 +24,9 @@ async fn scan(client: &Client, scan_id: &str, barcode: &str, performance: &Value
 async fn a_detached_and_reimported_ticket_is_still_already_scanned(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let root = app.storage.root_institution().await.expect("root").expect("exists").id;
-    let institution = admin.call("create_institution", json!({"parent": root, "name": "Théâtre"})).await.expect("institution")["id"].clone();
-    let venue = admin.call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"})).await.expect("venue");
-    let event = admin.call("create_event", json!({"venue": venue, "name": "Concert"})).await.expect("event");
-    let performance = admin
-        .call("create_performance", json!({"event": event, "label": "", "starts_at": "2030-06-01T20:00",
-                                           "valid_from": null, "valid_to": null, "import_end": null}))
-        .await
-        .expect("performance");
+    let (institution, performance) = app.a_performance(&admin, "Théâtre").await;
     admin.call("set_pda_open", json!({"performance": performance, "open": true})).await.expect("open");
-    let source = admin
-        .call("sources/save", json!({"institution": institution, "source": null, "kind": "file", "name": "Fichier",
-                                      "settings": {}, "secrets": {}, "periods": {"long_minutes": 240, "short_minutes": 5, "short_window_hours": 24}}))
-        .await
-        .expect("file source");
+    let source = admin.a_source(&institution, "file", "Fichier", json!({})).await;
     let upload = format!("/upload/source-file?performance={performance}&source={source}&file_name=t.csv&dry_run=false");
     let file = b"barcode,category\nA1,general\nA2,general\nA3,general\n".to_vec();
     let (status, answer) = admin.post_bytes(&upload, file.clone()).await;

@@ -19,17 +19,9 @@ use server::standins::tixngo::TixngoStandIn;
 use server::standins::weezevent::WeezeventStandIn;
 use support::{ADMIN_PASSWORD, Client, TestApp};
 
-/// An institution with one dated performance, made through the back office's functions.
+/// An institution with one dated performance open for scanning.
 async fn a_performance(app: &TestApp, admin: &Client, name: &str) -> (Value, Value) {
-    let root = app.storage.root_institution().await.expect("root").expect("exists").id;
-    let institution = admin.call("create_institution", json!({"parent": root, "name": name})).await.expect("institution")["id"].clone();
-    let venue = admin.call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"})).await.expect("venue");
-    let event = admin.call("create_event", json!({"venue": venue, "name": "Concert"})).await.expect("event");
-    let performance = admin
-        .call("create_performance", json!({"event": event, "label": "", "starts_at": "2030-06-01T20:00",
-                                           "valid_from": null, "valid_to": null, "import_end": null}))
-        .await
-        .expect("performance");
+    let (institution, performance) = app.a_performance(admin, name).await;
     admin.call("set_pda_open", json!({"performance": performance, "open": true})).await.expect("PDA");
     (institution, performance)
 }

@@ -9,25 +9,7 @@ use app::error::AppError;
 use serde_json::{Value, json};
 use server::standins::Fault;
 use server::standins::shotgun::ShotgunStandIn;
-use support::{ADMIN_PASSWORD, Client, TestApp};
-
-/// An institution with one dated performance, made through the back office's functions.
-async fn a_performance(app: &TestApp, admin: &Client, name: &str) -> (Value, Value) {
-    let root = app.storage.root_institution().await.expect("root").expect("exists").id;
-    let institution = admin.call("create_institution", json!({"parent": root, "name": name})).await.expect("institution")["id"].clone();
-    let performance = another_performance(admin, &institution).await;
-    (institution, performance)
-}
-
-async fn another_performance(admin: &Client, institution: &Value) -> Value {
-    let venue = admin.call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"})).await.expect("venue");
-    let event = admin.call("create_event", json!({"venue": venue, "name": "Concert"})).await.expect("event");
-    admin
-        .call("create_performance", json!({"event": event, "label": "", "starts_at": "2030-06-01T20:00",
-                                           "valid_from": null, "valid_to": null, "import_end": null}))
-        .await
-        .expect("performance")
-}
+use support::{ADMIN_PASSWORD, Client};
 
 fn periods() -> Value {
     json!({"long_minutes": 240, "short_minutes": 5, "short_window_hours": 24})
@@ -47,7 +29,7 @@ fn upload_path(performance: &Value, source: &Value, dry_run: bool) -> String {
 async fn a_file_import_is_checked_all_or_nothing_and_cumulative(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let (institution, performance) = a_performance(&app, &admin, "Théâtre").await;
+    let (institution, performance) = app.a_performance(&admin, "Théâtre").await;
     let source = save_source(&admin, &institution, "file", "Billetterie", json!({}), json!({})).await.expect("file source");
     assert!(
         matches!(save_source(&admin, &institution, "file", "Encore", json!({}), json!({})).await, Err(AppError::AlreadyExists(_))),
@@ -108,7 +90,7 @@ on_both_backends!(a_file_import_is_checked_all_or_nothing_and_cumulative);
 async fn shotgun_pages_map_states_keep_imports_through_errors_and_recover(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let (institution, performance) = a_performance(&app, &admin, "Club").await;
+    let (institution, performance) = app.a_performance(&admin, "Club").await;
     let token = "sg-secret-token-123";
     let shotgun = ShotgunStandIn::start(token, 77, 3).await.expect("stand-in");
     let statuses = ["valid", "valid", "resold", "refunded", "canceled", "pending_organizer_approval", "valid"];
@@ -199,7 +181,7 @@ on_both_backends!(shotgun_pages_map_states_keep_imports_through_errors_and_recov
 async fn the_first_source_to_import_a_number_keeps_it(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let (institution, performance) = a_performance(&app, &admin, "Festival").await;
+    let (institution, performance) = app.a_performance(&admin, "Festival").await;
     let shotgun = ShotgunStandIn::start("tok", 5, 100).await.expect("stand-in");
     shotgun.put_ticket(ShotgunStandIn::ticket(1, 50, "SHARED", "valid", "Shotgun deal"));
     shotgun.put_ticket(ShotgunStandIn::ticket(2, 50, "ONLYSG", "valid", "Shotgun deal"));
@@ -239,7 +221,7 @@ on_both_backends!(one_process_at_a_time_holds_a_lease);
 async fn partner_files_go_through_their_own_checks(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let (institution, performance) = a_performance(&app, &admin, "Stade").await;
+    let (institution, performance) = app.a_performance(&admin, "Stade").await;
 
     // Ticketnet: correspondence tables on the source, the event code on the performance.
     let ticketnet = save_source(&admin, &institution, "ticketnet", "Ticketnet",
@@ -283,7 +265,7 @@ on_both_backends!(partner_files_go_through_their_own_checks);
 async fn performances_are_created_from_the_partners_events(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let (institution, _) = a_performance(&app, &admin, "Salle de concert").await;
+    let (institution, _) = app.a_performance(&admin, "Salle de concert").await;
     let shotgun = ShotgunStandIn::start("key", 9, 100).await.expect("stand-in");
     shotgun.put_event(json!({"id": 31, "name": "Nuit électro", "startTime": "2031-03-01T22:00:00Z", "timezone": "Europe/Paris", "venue": {"name": "Le Trianon"}}));
     shotgun.put_event(json!({"id": 32, "name": "Nuit électro", "startTime": "2031-03-02T22:00:00Z", "timezone": "Europe/Paris", "venue": {"name": "Le Trianon"}}));
@@ -315,7 +297,7 @@ on_both_backends!(performances_are_created_from_the_partners_events);
 async fn listing_all_the_organisations_events_reports_its_progress(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let (institution, _) = a_performance(&app, &admin, "Salle de concert").await;
+    let (institution, _) = app.a_performance(&admin, "Salle de concert").await;
     let shotgun = ShotgunStandIn::start("key", 9, 100).await.expect("stand-in");
     // 150 future and 120 past events: two pages of each at 100 a page.
     for id in 0..150 {
@@ -345,8 +327,8 @@ on_both_backends!(listing_all_the_organisations_events_reports_its_progress);
 async fn scans_are_pushed_to_shotgun_once_unless_the_performance_says_not_to(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let (institution, performance) = a_performance(&app, &admin, "Péniche").await;
-    let quiet = another_performance(&admin, &institution).await;
+    let (institution, performance) = app.a_performance(&admin, "Péniche").await;
+    let quiet = admin.another_performance(&institution).await;
     let shotgun = ShotgunStandIn::start("push-token", 3, 100).await.expect("stand-in");
     for (id, event) in [(1, 70), (2, 70), (3, 71)] {
         shotgun.put_ticket(ShotgunStandIn::ticket(id, event, &format!("P{id}"), "valid", "Deal"));
@@ -433,7 +415,7 @@ async fn resave(admin: &Client, institution: &Value, source: &Value, settings: V
 async fn a_new_partner_address_needs_the_secrets_typed_again(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let (institution, performance) = a_performance(&app, &admin, "Salle des fêtes").await;
+    let (institution, performance) = app.a_performance(&admin, "Salle des fêtes").await;
     let token = "SECRET-TOKEN-probe-7731";
     let partner = ShotgunStandIn::start(token, 42, 100).await.expect("stand-in");
     partner.put_ticket(ShotgunStandIn::ticket(1, 5, "SG-KEPT-1", "valid", "Early"));
@@ -472,7 +454,7 @@ async fn partner_addresses_are_public_and_https(backend: support::Backend) {
     use server::sources::addresses::AddressPolicy;
     let Some(app) = support::spawn_app_reaching(backend, AddressPolicy::PublicHttps).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let (institution, performance) = a_performance(&app, &admin, "Auditorium").await;
+    let (institution, performance) = app.a_performance(&admin, "Auditorium").await;
     let shotgun = ShotgunStandIn::start("tok", 5, 100).await.expect("stand-in");
     shotgun.put_ticket(ShotgunStandIn::ticket(1, 50, "SG-PRIV-1", "valid", "Early"));
     for (field, address) in [
@@ -519,7 +501,7 @@ on_both_backends!(partner_addresses_are_public_and_https);
 async fn only_admins_see_source_settings_and_run_sources(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let (institution, performance) = a_performance(&app, &admin, "Bibliothèque").await;
+    let (institution, performance) = app.a_performance(&admin, "Bibliothèque").await;
     let shotgun = ShotgunStandIn::start("tok", 5, 100).await.expect("stand-in");
     let web = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "5", "api_url": shotgun.url}), json!({"token": "tok"}))
         .await

@@ -195,6 +195,15 @@ impl TestApp {
             .collect()
     }
 
+    /// An institution `name` under root with one dated performance, made through the back
+    /// office's functions: (institution, performance).
+    pub async fn a_performance(&self, admin: &Client, name: &str) -> (Value, Value) {
+        let root = self.storage.root_institution().await.expect("root").expect("exists").id;
+        let institution = admin.call("create_institution", json!({"parent": root, "name": name})).await.expect("institution")["id"].clone();
+        let performance = admin.another_performance(&institution).await;
+        (institution, performance)
+    }
+
     /// A client already signed in.
     pub async fn signed_in(&self, login: &str, password: &str) -> Client {
         let client = self.client();
@@ -210,6 +219,25 @@ impl TestApp {
 pub type CallError = app::error::AppError;
 
 impl Client {
+    /// A new dated performance of `institution`, in a new venue and event.
+    pub async fn another_performance(&self, institution: &Value) -> Value {
+        let venue = self.call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"})).await.expect("venue");
+        let event = self.call("create_event", json!({"venue": venue, "name": "Concert"})).await.expect("event");
+        self.call("create_performance", json!({"event": event, "label": "", "starts_at": "2030-06-01T20:00",
+                                               "valid_from": null, "valid_to": null, "import_end": null}))
+            .await
+            .expect("performance")
+    }
+
+    /// A new source of `kind` of `institution`, with these settings and no secrets: its id.
+    pub async fn a_source(&self, institution: &Value, kind: &str, name: &str, settings: Value) -> Value {
+        self.call("sources/save", json!({"institution": institution, "source": null, "kind": kind, "name": name,
+                                          "settings": settings, "secrets": {},
+                                          "periods": {"long_minutes": 240, "short_minutes": 5, "short_window_hours": 24}}))
+            .await
+            .expect("source")
+    }
+
     /// The first source attached to a performance, as the back office shows it.
     pub async fn attachment(&self, performance: &Value) -> Value {
         self.call("sources/of_performance", json!({"performance": performance})).await.expect("attachments")["attached"][0].clone()
