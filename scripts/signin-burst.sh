@@ -6,8 +6,11 @@ set -euo pipefail
 url=${1:-http://127.0.0.1:3000}
 login=${2:-admin}
 count=${3:-40}
-answers=$(seq "$count" | xargs -P "$count" -I{} curl -s -H 'content-type: application/json' \
-  -d "{\"login\":\"$login\",\"password\":\"wrong guess number {}\"}" "$url/api/sign_in" | tr '}' '\n')
-checked=$(grep -c '"WrongCredentials"' <<<"$answers" || true)
-delayed=$(grep -c 'TooManyAttempts' <<<"$answers" || true)
+# One file an answer: concurrent writers to one pipe would interleave.
+answers=$(mktemp -d)
+trap 'rm -rf "$answers"' EXIT
+seq "$count" | xargs -P "$count" -I{} curl -s -o "$answers/{}" -H 'content-type: application/json' \
+  -d "{\"login\":\"$login\",\"password\":\"wrong guess number {}\"}" "$url/api/sign_in"
+checked=$( (grep -l '"WrongCredentials"' "$answers"/* || true) | wc -l)
+delayed=$( (grep -l 'TooManyAttempts' "$answers"/* || true) | wc -l)
 echo "$count concurrent wrong passwords for $login: $checked checked, $delayed delayed before any check"
