@@ -148,3 +148,37 @@ test('two offline devices admit the same ticket: the server records a double ent
   for (const { context } of devices) await context.close();
   await adminContext.close();
 });
+
+test('a scan the server will never take is set aside: the scans behind it still reach the server', async () => {
+  const office = await browser.newContext({ locale: 'en-GB' });
+  const admin = await office.newPage();
+  await signIn(admin, server.url, 'admin', ADMIN_PASSWORD);
+  const { institution, performance } = await seedPerformance(admin, { institution: 'Aside hall', tickets: numbered('ASIDE', 3) });
+  await call(admin, 'create_login', {
+    institution, login: 'steward.aside', password: 'a long enough password', rights: { admin: false, pda: true, backoffice: false },
+  });
+
+  const device = await browser.newContext({ locale: 'en-GB' });
+  const page = await device.newPage();
+  await scannerAt(page, server.url, performance, { login: 'steward.aside', password: 'a long enough password' });
+  await device.setOffline(true);
+  await wedgeScan(page, 'ASIDE-0000');
+  await wedgeScan(page, 'ASIDE-0001');
+  await page.locator('[data-testid=pending][data-count="2"]').waitFor();
+  // Meanwhile the back office closes the performance for scanning: the server will never take
+  // those two scans, and must not let them hold back the next.
+  await call(admin, 'set_pda_open', { performance, open: false });
+  await device.setOffline(false);
+  await page.locator('[data-testid=set-aside-count]', { hasText: '2' }).waitFor({ timeout: 30_000 });
+  await page.locator('[data-testid=pending][data-count="0"]').waitFor({ timeout: 30_000 });
+  assert.match(await page.locator('[data-testid=set-aside]').textContent(), /not open for scanning/);
+  assert.match(await page.locator('[data-testid=set-aside-download]').getAttribute('href'), /^data:text\/csv/);
+
+  await call(admin, 'set_pda_open', { performance, open: true });
+  await wedgeScan(page, 'ASIDE-0002');
+  await page.locator('[data-testid=pending][data-count="0"]').waitFor({ timeout: 30_000 });
+  const passes = await serverPasses(admin, performance);
+  assert.deepEqual(passes.map((p) => p.barcode), ['ASIDE-0002']);
+  await device.close();
+  await office.close();
+});

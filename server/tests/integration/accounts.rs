@@ -280,6 +280,7 @@ async fn authorization_matrix(backend: support::Backend) {
         ("set_login_disabled", json!({"login_id": w.a_pda, "disabled": true})),
         ("reset_password", json!({"login_id": w.a_pda, "password": "taken over password"})),
         ("set_master", json!({"login_id": w.a_admin, "branch": w.a})),
+        ("clear_signin_delays", json!({"login_id": w.a_pda})),
     ];
     // Other branch: B's administrator and B's Master. Missing flag: A's scanner-only login and
     // A's back-office login without admin (it may open A, so `open_institution` on A1 is the
