@@ -147,6 +147,22 @@ fn inert(cell: &str) -> Cow<'_, str> {
     }
 }
 
+/// The most text one XLSX cell holds (Excel's limit; rust_xlsxwriter refuses more).
+const XLSX_CELL_MAX_CHARS: usize = 32_767;
+
+/// `inert`, cut to what one XLSX cell holds and saying so in the cell: one long field from a
+/// partner must not fail the whole export.
+fn xlsx_cell(cell: &str) -> Cow<'_, str> {
+    let safe = inert(cell);
+    let chars = safe.chars().count();
+    if chars <= XLSX_CELL_MAX_CHARS {
+        return safe;
+    }
+    let note = format!(" … [cut: {chars} characters]");
+    let kept: String = safe.chars().take(XLSX_CELL_MAX_CHARS - note.chars().count()).collect();
+    Cow::Owned(kept + &note)
+}
+
 /// CSV lines, written to a buffer of their own (one per chunk sent).
 fn csv_lines<R, F, C>(prefix: &[u8], records: R) -> std::io::Result<Bytes>
 where
@@ -262,14 +278,14 @@ async fn xlsx_bytes(sheet: Sheet) -> Result<Vec<u8>, AppError> {
             while let Some(rows) = receiver.blocking_recv() {
                 for row in rows {
                     line += 1;
-                    worksheet.write_string(line, 0, inert(&row.barcode))?;
+                    worksheet.write_string(line, 0, xlsx_cell(&row.barcode))?;
                     worksheet.write_string(line, 1, row.state.as_str())?;
-                    worksheet.write_string(line, 2, inert(&row.category))?;
+                    worksheet.write_string(line, 2, xlsx_cell(&row.category))?;
                     if let Some(holder) = &row.holder {
-                        worksheet.write_string(line, 3, inert(holder))?;
+                        worksheet.write_string(line, 3, xlsx_cell(holder))?;
                     }
                     if let Some(source) = &row.source_name {
-                        worksheet.write_string(line, 4, inert(source))?;
+                        worksheet.write_string(line, 4, xlsx_cell(source))?;
                     }
                     worksheet.write_number(line, 5, row.passes)?;
                     if let Some(time) = row.first_entry.and_then(|at| local_time(zone, at)) {
@@ -277,7 +293,7 @@ async fn xlsx_bytes(sheet: Sheet) -> Result<Vec<u8>, AppError> {
                     }
                     for (column, key) in (7u16..).zip(&keys) {
                         if let Some(value) = row.fields.get(key).filter(|v| !v.is_empty()) {
-                            worksheet.write_string(line, column, inert(value))?;
+                            worksheet.write_string(line, column, xlsx_cell(value))?;
                         }
                     }
                 }
@@ -322,7 +338,20 @@ async fn xlsx_bytes(sheet: Sheet) -> Result<Vec<u8>, AppError> {
 
 #[cfg(test)]
 mod tests {
-    use super::inert;
+    use super::{XLSX_CELL_MAX_CHARS, inert, xlsx_cell};
+
+    /// Finding 19 of the security review: a holder of 40,000 characters failed the whole
+    /// export with "String exceeds Excel's limit".
+    #[test]
+    fn a_long_field_is_cut_to_one_cell_and_says_so() {
+        let long = "é".repeat(40_000);
+        let cell = xlsx_cell(&long);
+        assert_eq!(cell.chars().count(), XLSX_CELL_MAX_CHARS);
+        assert!(cell.ends_with("[cut: 40000 characters]"), "{}", &cell[cell.len() - 40..]);
+        let mut book = rust_xlsxwriter::Workbook::new();
+        book.add_worksheet().write_string(0, 0, cell).expect("one cell holds it");
+        assert_eq!(xlsx_cell("short"), "short");
+    }
 
     #[test]
     fn cells_a_spreadsheet_would_run_stay_text() {
