@@ -43,10 +43,23 @@ pub fn endpoint(base: &reqwest::Url, path: &str) -> reqwest::Url {
     url
 }
 
-/// Sends the request and reads a JSON body of type `T`.
+/// The largest answer read from a partner: a page of tickets is a few megabytes at most.
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Sends the request and reads a JSON body of type `T`, of at most `MAX_BODY_BYTES`.
 pub async fn json<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T, ConnectorError> {
-    let response = send(request).await?;
-    let body = response.bytes().await.map_err(transport)?;
+    let mut response = send(request).await?;
+    let too_large = || ConnectorError::Malformed(format!("the answer is larger than {} MB", MAX_BODY_BYTES / 1024 / 1024));
+    if response.content_length().is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
     serde_json::from_slice(&body).map_err(|e| ConnectorError::Malformed(e.to_string()))
 }
 

@@ -20,6 +20,14 @@ const LEASE_MS: Millis = 60_000;
 /// 429 answers retried in one refresh before giving up until the next.
 const RATE_LIMIT_RETRIES: u32 = 5;
 const LONGEST_WAIT: Duration = Duration::from_secs(120);
+/// One refresh takes at most this many pages and this long; what it imported stays, the error
+/// is shown on the source, and the next refresh goes on from its cursor. A partner that never
+/// says "no more" cannot hold a refresher.
+const MAX_PAGES_PER_REFRESH: u32 = 2_000;
+const MAX_REFRESH_TIME: Duration = Duration::from_secs(15 * 60);
+/// Sources refreshed at once by one process: each in its own task, so a slow partner holds its
+/// own source only.
+const CONCURRENT_REFRESHES: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
@@ -29,6 +37,10 @@ pub enum RefreshError {
     Secrets(#[from] super::secrets::OpenError),
     #[error("storage failure: {0}")]
     Storage(#[from] StorageError),
+    #[error("the partner gave the same cursor twice and said there was more: the refresh stopped there")]
+    CursorRepeated,
+    #[error("the refresh stopped after {pages} pages or {minutes} minutes; the next one goes on from there")]
+    OverBudget { pages: u32, minutes: u64 },
 }
 
 /// Everything the refresher and the pusher need, shared by the server's tasks.
@@ -71,20 +83,40 @@ impl Partners {
         })
     }
 
-    /// Refreshes every source due now that no other process holds.
+    /// Refreshes every source due now that no other process holds, each in a task of its own
+    /// (`CONCURRENT_REFRESHES` at once): one slow partner delays no other source.
     pub async fn refresh_due(&self) -> Result<(), StorageError> {
         let now = now_millis();
+        let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_REFRESHES));
+        let mut refreshes = tokio::task::JoinSet::new();
         for source in self.storage.due_sources(now).await? {
-            let lease = format!("refresh:{source}");
-            if !self.storage.try_lease(&lease, &self.owner, now, now + LEASE_MS).await? {
-                continue;
-            }
-            if let Some(record) = self.storage.source(source).await? {
-                self.refresh_source(&record, &lease).await?;
-            }
-            self.storage.release_lease(&lease, &self.owner).await?;
+            let (partners, permits) = (self.clone(), permits.clone());
+            refreshes.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                partners.refresh_one(source).await
+            });
         }
-        Ok(())
+        let mut outcome = Ok(());
+        while let Some(done) = refreshes.join_next().await {
+            match done {
+                Ok(Err(e)) => outcome = Err(e),
+                Err(e) => tracing::error!(error = %e, "source refresh task failed"),
+                Ok(Ok(())) => {}
+            }
+        }
+        outcome
+    }
+
+    async fn refresh_one(&self, source: app::domain::SourceId) -> Result<(), StorageError> {
+        let now = now_millis();
+        let lease = format!("refresh:{source}");
+        if !self.storage.try_lease(&lease, &self.owner, now, now + LEASE_MS).await? {
+            return Ok(());
+        }
+        if let Some(record) = self.storage.source(source).await? {
+            self.refresh_source(&record, &lease).await?;
+        }
+        self.storage.release_lease(&lease, &self.owner).await
     }
 
     async fn refresh_source(&self, source: &SourceRecord, lease: &str) -> Result<(), StorageError> {
@@ -138,7 +170,12 @@ impl Partners {
         let mut seen = 0u64;
         let mut rate_limited = 0;
         let mut renewed_at = now_millis();
+        let (started, mut pages) = (std::time::Instant::now(), 0u32);
         loop {
+            if pages >= MAX_PAGES_PER_REFRESH || started.elapsed() >= MAX_REFRESH_TIME {
+                return Err(RefreshError::OverBudget { pages: MAX_PAGES_PER_REFRESH, minutes: MAX_REFRESH_TIME.as_secs() / 60 });
+            }
+            pages += 1;
             let page = match connector.fetch_tickets(&attachment.options, cursor.as_deref()).await {
                 Ok(page) => page,
                 Err(ConnectorError::RateLimited { retry_after }) if rate_limited < RATE_LIMIT_RETRIES => {
@@ -149,6 +186,8 @@ impl Partners {
                 Err(e) => return Err(e.into()),
             };
             seen += page.tickets.len() as u64;
+            // "More" from the same place again would be the same page forever.
+            let repeated = page.more && page.cursor.is_some() && page.cursor == cursor;
             if page.cursor.is_some() {
                 cursor = page.cursor;
             }
@@ -158,6 +197,9 @@ impl Partners {
             if now - renewed_at >= LEASE_MS / 4 {
                 self.storage.try_lease(lease, &self.owner, now, now + LEASE_MS).await?;
                 renewed_at = now;
+            }
+            if repeated {
+                return Err(RefreshError::CursorRepeated);
             }
             if !page.more {
                 return Ok(summary);

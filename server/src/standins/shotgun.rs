@@ -30,6 +30,8 @@ struct Inner {
     push_faults: VecDeque<Fault>,
     ticket_requests: u64,
     clock: u64,
+    /// A broken partner: every page after the first says "more" from the place it was asked.
+    stuck_cursor: bool,
 }
 
 #[derive(Clone)]
@@ -121,6 +123,11 @@ impl ShotgunStandIn {
         self.lock().pushes.clone()
     }
 
+    /// From now on, every page asked with a cursor says there is more from that same cursor.
+    pub fn repeat_cursors(&self) {
+        self.lock().stuck_cursor = true;
+    }
+
     pub fn ticket_requests(&self) -> u64 {
         self.lock().ticket_requests
     }
@@ -138,7 +145,7 @@ async fn tickets(State(s): State<ShotgunStandIn>, headers: HeaderMap, Query(q): 
     if q.organizer_id != Some(s.organizer_id) {
         return (StatusCode::BAD_REQUEST, "organizer_id is required").into_response();
     }
-    let (page, fault) = {
+    let page = {
         let mut inner = s.lock();
         inner.ticket_requests += 1;
         let after = q.after.as_deref().map(|a| match a.rsplit_once('_') {
@@ -154,10 +161,12 @@ async fn tickets(State(s): State<ShotgunStandIn>, headers: HeaderMap, Query(q): 
             .take(s.page_size)
             .cloned()
             .collect();
-        (page, inner.faults.pop_front())
+        (page, inner.faults.pop_front(), inner.stuck_cursor)
     };
-    let next = (page.len() == s.page_size).then(|| {
+    let (page, fault, stuck) = page;
+    let next = (page.len() == s.page_size || stuck).then(|| {
         let last = page.last().map(|t| format!("{}_{}", t["ticket_updated_at"].as_str().unwrap_or_default(), t["ticket_id"])).unwrap_or_default();
+        let last = q.after.clone().filter(|_| stuck).unwrap_or(last);
         let mut url = reqwest::Url::parse(&format!("{}/tickets", s.url)).expect("stand-in address");
         url.query_pairs_mut()
             .append_pair("organizer_id", &s.organizer_id.to_string())

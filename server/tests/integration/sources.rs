@@ -324,6 +324,34 @@ async fn listing_all_the_organisations_events_reports_its_progress(backend: supp
 }
 on_both_backends!(listing_all_the_organisations_events_reports_its_progress);
 
+/// Finding 10 of the security review: a partner answering "more" from the same cursor got 151
+/// requests in 2.5 s and held the refresher. The refresh stops at the repeat, keeps what it
+/// imported and says why on the source.
+async fn a_partner_repeating_its_cursor_cannot_hold_the_refresher(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, performance) = app.a_performance(&admin, "Cave").await;
+    let token = "sg-stuck-token";
+    let shotgun = ShotgunStandIn::start(token, 78, 1).await.expect("stand-in");
+    for id in 1..=3 {
+        shotgun.put_ticket(ShotgunStandIn::ticket(id, 910, &format!("ST{id:04}"), "valid", "Early"));
+    }
+    shotgun.repeat_cursors();
+    let source = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "78", "api_url": shotgun.url}), json!({"token": token}))
+        .await
+        .expect("source");
+    admin.call("sources/attach", json!({"performance": performance, "source": source, "options": {"event_id": "910"}})).await.expect("attach");
+    tokio::time::timeout(std::time::Duration::from_secs(20), app.partners.refresh_due())
+        .await
+        .expect("the refresh ends by itself")
+        .expect("refresh");
+    assert_eq!(shotgun.ticket_requests(), 2, "the repeat is seen at once");
+    let attached = admin.attachment(&performance).await;
+    assert!(attached["last_error"].as_str().is_some_and(|e| e.contains("same cursor")), "{attached}");
+    assert_eq!(app.tickets_by_code(&performance).await.len(), 2, "what was read is kept");
+}
+on_both_backends!(a_partner_repeating_its_cursor_cannot_hold_the_refresher);
+
 async fn scans_are_pushed_to_shotgun_once_unless_the_performance_says_not_to(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
