@@ -8,6 +8,7 @@ mod support;
 mod accounts;
 mod backoffice;
 mod engine_matches_server;
+mod faults;
 mod hostile_files;
 mod kept_history;
 mod http_edge;

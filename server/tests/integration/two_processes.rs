@@ -4,9 +4,6 @@
 
 use crate::support;
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use app::backend::storage::NewTicket;
 use app::domain::{InstitutionName, LoginName, Password, Rights};
 use app::engine::{Barcode, TicketState};
@@ -15,36 +12,6 @@ use serde_json::json;
 const TICKETS: usize = 1_000;
 const CLIENTS: usize = 32;
 const PASSWORD: &str = "a long enough password";
-
-/// A running `billetix` process, stopped when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start_process(database_url: &str) -> (Process, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-    let child = Command::new(env!("CARGO_BIN_EXE_billetix"))
-        .env("DATABASE_URL", database_url)
-        .env("BILLETIX_ADDR", format!("127.0.0.1:{port}"))
-        .env("BILLETIX_ADMIN_PASSWORD", support::ADMIN_PASSWORD)
-        .env("LEPTOS_OUTPUT_NAME", "billetix")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start billetix");
-    let base_url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while reqwest::get(format!("{base_url}/signin")).await.is_err() {
-        assert!(Instant::now() < deadline, "billetix did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    (Process(child), base_url)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_admit_each_ticket_once() {
@@ -68,8 +35,8 @@ async fn two_processes_admit_each_ticket_once() {
         storage.set_membership(login, institution, Rights { pda: true, ..Rights::default() }).await.expect("member");
     }
 
-    let (_first, first_url) = start_process(&url).await;
-    let (_second, second_url) = start_process(&url).await;
+    let (_first, first_url) = support::start_process(&url).await;
+    let (_second, second_url) = support::start_process(&url).await;
 
     let mut clients = Vec::new();
     for i in 0..CLIENTS {

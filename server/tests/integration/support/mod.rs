@@ -154,6 +154,38 @@ async fn spawn(
     })
 }
 
+/// A running `billetix` process, stopped when dropped.
+pub struct Process(pub std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub async fn start_process(database_url: &str) -> (Process, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+    let data_dir = std::env::temp_dir().join(format!("billetix-process-{}", random_suffix()));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_billetix"))
+        .env("DATABASE_URL", database_url)
+        .env("BILLETIX_DATA_DIR", &data_dir)
+        .env("BILLETIX_ADDR", format!("127.0.0.1:{port}"))
+        .env("BILLETIX_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("LEPTOS_OUTPUT_NAME", "billetix")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start billetix");
+    let base_url = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while reqwest::get(format!("{base_url}/signin")).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "billetix did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    (Process(child), base_url)
+}
+
 /// One browser: its own cookie jar.
 pub struct Client {
     http: reqwest::Client,
