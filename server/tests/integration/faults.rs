@@ -125,3 +125,55 @@ async fn a_killed_server_loses_no_answered_scan(backend: support::Backend) {
     assert_eq!(counted, recorded.len() as u64);
 }
 on_both_backends!(a_killed_server_loses_no_answered_scan);
+
+/// The server killed in the middle of a 100,000-row import: after restart the import is all
+/// there or not at all, and running it again gives the whole file once.
+async fn a_killed_import_is_all_or_nothing(backend: support::Backend) {
+    const ROWS: usize = 100_000;
+    let Some(url) = support::fresh_database_url(backend).await else { return };
+    let opened = server::storage::open(&url).await.expect("open");
+    let storage = opened.storage.as_ref();
+    server::bootstrap::ensure_root(storage, Some(support::ADMIN_PASSWORD)).await.expect("bootstrap");
+    let (mut process, base_url) = support::start_process(&url).await;
+    let admin = reqwest::Client::builder().cookie_store(true).build().expect("client");
+    let call = |function: &str, args: Value| {
+        let request = admin.post(format!("{base_url}/api/{function}")).json(&args);
+        async move { request.send().await.expect("call").json::<Value>().await.expect("json") }
+    };
+    call("sign_in", json!({"login": "admin", "password": support::ADMIN_PASSWORD})).await;
+    let root = storage.root_institution().await.expect("root").expect("exists").id;
+    let institution = call("create_institution", json!({"parent": root, "name": "Zénith"})).await["id"].clone();
+    let venue = call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"})).await;
+    let event = call("create_event", json!({"venue": venue, "name": "Tournée"})).await;
+    let performance = call("create_performance", json!({"event": event, "label": "", "starts_at": "2030-06-01T20:00",
+                                                        "valid_from": null, "valid_to": null, "import_end": null})).await;
+    let source = call("sources/save", json!({"institution": institution, "source": null, "kind": "file", "name": "Fichier", "settings": {},
+                                             "secrets": {}, "periods": {"long_minutes": 240, "short_minutes": 5, "short_window_hours": 24}})).await;
+    let mut file = String::from("barcode,category\n");
+    for i in 0..ROWS {
+        file.push_str(&format!("IMP{i:06},general\n"));
+    }
+    let path = format!("/upload/source-file?performance={performance}&source={source}&file_name=t.csv&dry_run=false");
+    let upload = admin.post(format!("{base_url}{path}")).body(file.clone()).send();
+    let killer = async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        process.0.kill().expect("kill -9");
+        let _ = process.0.wait();
+    };
+    let (answer, ()) = tokio::join!(upload, killer);
+    let answered = answer.is_ok_and(|r| r.status().is_success());
+
+    let performance_id = app::engine::PerformanceId(performance.as_i64().expect("id"));
+    let kept = storage.performance_tickets(performance_id).await.expect("tickets").len();
+    assert!(kept == 0 || kept == ROWS, "all or nothing, not {kept} rows");
+    if answered {
+        assert_eq!(kept, ROWS, "an answered import is all there");
+    }
+    let (_restarted, base_url) = support::start_process(&url).await;
+    let admin = reqwest::Client::builder().cookie_store(true).build().expect("client");
+    admin.post(format!("{base_url}/api/sign_in")).json(&json!({"login": "admin", "password": support::ADMIN_PASSWORD})).send().await.expect("sign in");
+    let again = admin.post(format!("{base_url}{path}")).body(file).send().await.expect("import again");
+    assert!(again.status().is_success(), "{:?}", again.text().await);
+    assert_eq!(storage.performance_tickets(performance_id).await.expect("tickets").len(), ROWS);
+}
+on_both_backends!(a_killed_import_is_all_or_nothing);
