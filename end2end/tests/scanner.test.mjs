@@ -182,3 +182,31 @@ test('a scan the server will never take is set aside: the scans behind it still 
   await device.close();
   await office.close();
 });
+
+test('a re-import cut halfway leaves the previous copy: the door still opens and scans', async () => {
+  const context = await browser.newContext({ locale: 'en-GB' });
+  let page = await context.newPage();
+  await signIn(page, server.url, 'admin', ADMIN_PASSWORD);
+  const tickets = numbered('CUT', 60_000);
+  const { performance } = await seedPerformance(page, { institution: 'Cut hall', tickets });
+  await scannerAt(page, server.url, performance);
+  assert.equal((await verdictOf(page, 'CUT-0001')).reason, 'accepted_in');
+
+  // Import again, and close the tab while the tickets are being written.
+  await page.click('[data-testid=change-door]');
+  const open = page.locator(`[data-testid=open-performance][data-performance="${performance}"]`);
+  await open.locator('[data-testid=import]').click();
+  await open.locator('[data-testid=import-progress][max]').waitFor();
+  await page.close();
+
+  page = await context.newPage();
+  await page.goto(`${server.url}/scanner`);
+  await page.locator('[data-testid=scanner][data-phase=ready]').waitFor();
+  await page.locator(`[data-testid=control][data-performance="${performance}"]`).check();
+  await page.click('[data-testid=start-door]');
+  await page.locator('[data-testid=device-counter]').waitFor();
+  assert.match(await page.locator('[data-testid=device-counter]').textContent(), /1\s*\/\s*60000/);
+  assert.equal((await verdictOf(page, 'CUT-0001')).reason, 'already_scanned');
+  assert.equal((await verdictOf(page, 'CUT-0002')).reason, 'accepted_in');
+  await context.close();
+});

@@ -48,6 +48,11 @@ pub struct ImportedPerformance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketChunk {
     pub performance: PerformanceId,
+    /// The import it belongs to (its performance's `imported_at`): a new import is written
+    /// beside the previous one and replaces it at its end, so an import cut halfway leaves the
+    /// previous copy whole. `None` on chunks stored before imports were told apart.
+    #[serde(default)]
+    pub import: Option<Millis>,
     pub index: u32,
     pub barcodes: Vec<String>,
     pub states: String,
@@ -77,6 +82,7 @@ pub fn split_snapshot(about: OpenPerformance, snapshot: Snapshot, now: Millis) -
     {
         chunks.push(TicketChunk {
             performance,
+            import: Some(now),
             index: index as u32,
             barcodes: barcodes.to_vec(),
             states: states.by_ref().take(barcodes.len()).collect(),
@@ -153,7 +159,8 @@ impl DeviceBook {
         let id = imported.about.id;
         let window = window_of(imported.window);
         let mut countable = 0;
-        for chunk in chunks.iter().filter(|c| c.performance == id) {
+        let of_this_import = |c: &&TicketChunk| c.performance == id && c.import.is_none_or(|at| at == imported.imported_at);
+        for chunk in chunks.iter().filter(of_this_import) {
             for ((raw, letter), category) in chunk.barcodes.iter().zip(chunk.states.chars()).zip(&chunk.category_of) {
                 let (Ok(barcode), Some(state)) = (Barcode::parse(raw), state_from_letter(letter)) else { continue };
                 if state == TicketState::Valid {
@@ -342,6 +349,24 @@ mod tests {
 
     fn door(ids: &[i64]) -> Door {
         Door { performances: ids.iter().map(|i| PerformanceId(*i)).collect(), mode: Mode::SinglePass }
+    }
+
+    /// Finding 25: a re-import cut halfway must leave the previous copy as it was. Its chunks
+    /// are stored beside the new import's, and only the import the record names is loaded.
+    #[test]
+    fn only_the_chunks_of_the_recorded_import_are_loaded() {
+        let (first, mut stored, _) = split_snapshot(about(1), snapshot(1, &["OLD1", "OLD2"], "vv"), 100);
+        let (_, cut_off, _) = split_snapshot(about(1), snapshot(1, &["NEW1"], "v"), 200);
+        stored.extend(cut_off);
+        let mut legacy = stored[0].clone();
+        legacy.import = None;
+        legacy.barcodes = vec!["LEGACY".into()];
+        legacy.states = "v".into();
+        legacy.category_of = vec![0];
+        stored.push(legacy);
+        let mut device = DeviceBook::new();
+        device.load_performance(first, &stored);
+        assert_eq!(device.ticket_count(), 3, "OLD1, OLD2 and the chunk stored before imports were told apart; not NEW1");
     }
 
     #[test]

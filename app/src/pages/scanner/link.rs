@@ -374,9 +374,7 @@ async fn import_into_device(scanner: Scanner, about: OpenPerformance, progress: 
     let sent_at = now_millis();
     let snapshot = sync_snapshot(about.id).await.map_err(ImportFailure::Server)?;
     note_server_time(scanner, snapshot.server_time, sent_at);
-    let id = about.id;
     let (imported, chunks, passes) = split_snapshot(about, snapshot, now_millis());
-    store.forget(id).await.map_err(ImportFailure::Storage)?;
     let of = chunks.len() as u32;
     for (done, chunk) in chunks.iter().enumerate() {
         progress(Some(ImportProgress::Storing { done: done as u32, of }));

@@ -116,28 +116,32 @@ impl DeviceStore {
         Ok(stored)
     }
 
-    /// Clears what the device had of a performance before a new import.
-    pub async fn forget(&self, performance: PerformanceId) -> Result<(), StoreError> {
-        let tx = self.db.transaction(&[PERFORMANCES, CHUNKS, CHANGES], TransactionMode::ReadWrite)?;
-        tx.object_store(PERFORMANCES)?.delete(performance_key(performance))?;
-        tx.object_store(CHUNKS)?.delete(keys_of(performance)?)?;
-        tx.object_store(CHANGES)?.delete(keys_of(performance)?)?;
-        finish(tx).await?;
-        Ok(())
-    }
-
-    /// One batch of an import's tickets, in its own transaction.
+    /// One batch of an import's tickets, in its own transaction, keyed `[performance, import,
+    /// index]`: beside the previous import's, which stays in use until the new one ends.
     pub async fn save_chunk(&self, chunk: &TicketChunk) -> Result<(), StoreError> {
         let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadWrite)?;
-        let key = pair_key(chunk.performance, JsValue::from_f64(f64::from(chunk.index)));
+        let import = chunk.import.map_or(0.0, |at| at as f64);
+        let key: JsValue =
+            js_sys::Array::of3(&performance_key(chunk.performance), &JsValue::from_f64(import), &JsValue::from_f64(f64::from(chunk.index))).into();
         tx.object_store(CHUNKS)?.put(&to_js(chunk)?, Some(&key))?;
         finish(tx).await?;
         Ok(())
     }
 
-    /// Ends an import: the performance is written last, so a cut-off import is no import.
+    /// Ends an import, in one transaction: the performance's record points at the new chunks,
+    /// and every other import's chunks and the changes since go. Until then the previous copy
+    /// is the one loaded, so a cut-off import is no import, and the door keeps working.
     pub async fn save_performance(&self, imported: &ImportedPerformance, passes: &[PassRow]) -> Result<(), StoreError> {
-        let tx = self.db.transaction(&[PERFORMANCES, PASSES], TransactionMode::ReadWrite)?;
+        let tx = self.db.transaction(&[PERFORMANCES, CHUNKS, CHANGES, PASSES], TransactionMode::ReadWrite)?;
+        let (performance, import) = (imported.about.id, JsValue::from_f64(imported.imported_at as f64));
+        // `[p, import]` sorts before every `[p, import, index]`, and `[p, import, []]` after them.
+        let before = KeyRange::bound(&pair_key(performance, JsValue::from_f64(f64::NEG_INFINITY)), &pair_key(performance, import.clone()), None, Some(true))?;
+        let after_lower: JsValue = js_sys::Array::of3(&performance_key(performance), &import, &js_sys::Array::new()).into();
+        let after = KeyRange::bound(&after_lower, &pair_key(performance, js_sys::Array::new().into()), None, None)?;
+        let chunks = tx.object_store(CHUNKS)?;
+        chunks.delete(Query::from(before))?;
+        chunks.delete(Query::from(after))?;
+        tx.object_store(CHANGES)?.delete(keys_of(performance)?)?;
         let store = tx.object_store(PASSES)?;
         for row in passes {
             store.put(&to_js(row)?, Some(&JsValue::from_str(&row.scan_id)))?;
