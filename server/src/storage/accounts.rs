@@ -138,13 +138,7 @@ macro_rules! account_storage {
                 if done.rows_affected() == 0 {
                     return Err(StorageError::NotFound);
                 }
-                sqlx::query("UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE login_id = $3 AND ended_at IS NULL")
-                    .bind(now)
-                    .bind(end_reason_code(SessionEnd::PasswordChanged))
-                    .bind(id.0)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(database_error)?;
+                end_live_sessions(&mut tx, id, SessionEnd::PasswordChanged, now).await?;
                 tx.commit().await.map_err(database_error)
             }
 
@@ -160,15 +154,7 @@ macro_rules! account_storage {
                     return Err(StorageError::NotFound);
                 }
                 if disabled {
-                    sqlx::query(
-                        "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE login_id = $3 AND ended_at IS NULL",
-                    )
-                    .bind(now)
-                    .bind(end_reason_code(SessionEnd::LoginDisabled))
-                    .bind(id.0)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(database_error)?;
+                    end_live_sessions(&mut tx, id, SessionEnd::LoginDisabled, now).await?;
                 }
                 tx.commit().await.map_err(database_error)
             }
@@ -300,15 +286,7 @@ macro_rules! account_storage {
                         .execute(&mut *tx)
                         .await
                         .map_err(database_error)?;
-                    sqlx::query(
-                        "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE login_id = $3 AND ended_at IS NULL",
-                    )
-                    .bind(now)
-                    .bind(end_reason_code(SessionEnd::SignedInElsewhere))
-                    .bind(login.0)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(database_error)?;
+                    end_live_sessions(&mut tx, login, SessionEnd::SignedInElsewhere, now).await?;
                     let inserted = sqlx::query(
                         "INSERT INTO sessions (token_hash, login_id, started_at, last_seen_at) VALUES ($1, $2, $3, $3)",
                     )
@@ -480,6 +458,23 @@ macro_rules! account_storage {
                     .map_err(database_error)?;
                 Ok(done.rows_affected())
             }
+        }
+
+        /// Ends every live session of `login`, for `reason`, inside the caller's transaction.
+        async fn end_live_sessions(
+            tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
+            login: LoginId,
+            reason: SessionEnd,
+            now: Millis,
+        ) -> StorageResult<()> {
+            sqlx::query("UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE login_id = $3 AND ended_at IS NULL")
+                .bind(now)
+                .bind(end_reason_code(reason))
+                .bind(login.0)
+                .execute(&mut **tx)
+                .await
+                .map_err(database_error)?;
+            Ok(())
         }
 
         fn institution_row(row: &$row) -> StorageResult<Institution> {
