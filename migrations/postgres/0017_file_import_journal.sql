@@ -1,8 +1,9 @@
--- A file import is written in two phases so that no transaction is long: on SQLite it held the
--- one writer (finding 11 of the security review: a 300,000-row import stopped the doors for
--- 4 s); both databases share the code, so the journal is the same here.
--- First its tickets are staged here in chunks, then the import is marked complete (the point
--- from which it will happen), then each chunk is merged into the tickets in a transaction of
+-- SQLite's journal of file imports (finding 11 of the security review: one transaction held
+-- its only writer, and a 300,000-row import stopped the doors for 4 s). PostgreSQL imports in
+-- one transaction, which holds no door back; the tables are here so that both databases share
+-- the code that finishes an interrupted import. On SQLite a file import is written in two
+-- phases. First its tickets are staged here in chunks, then the import is marked complete (the
+-- point from which it will happen), then each chunk is merged into the tickets in a transaction of
 -- its own that also deletes it. A server stopped while staging leaves an import never
 -- complete, removed at the next start; stopped while merging, it finishes at the next start.
 CREATE TABLE file_imports (

@@ -738,9 +738,10 @@ macro_rules! source_storage {
                 Ok(())
             }
 
-            /// Staged in chunks, then merged in chunks (migration 0017): each transaction is
-            /// short, so the doors' scans go through between them, and the import still happens
-            /// whole or not at all (one stopped while merging finishes at the next start).
+            /// On SQLite, staged in chunks, then merged in chunks (migration 0017): each
+            /// transaction is short, so the doors' scans go through between them, and the import
+            /// still happens whole or not at all (one stopped while merging finishes at the next
+            /// start). On PostgreSQL, in one transaction (`FILE_IMPORT_IN_ONE_TRANSACTION`).
             async fn import_tickets(
                 &self,
                 performance: PerformanceId,
@@ -749,8 +750,15 @@ macro_rules! source_storage {
                 tickets: &[ImportedTicket],
                 now: Millis,
             ) -> StorageResult<ImportSummary> {
-                let import = self.stage_import(performance, source, mode, tickets, now).await?;
-                let summary = self.merge_import(import).await?;
+                let summary = if FILE_IMPORT_IN_ONE_TRANSACTION {
+                    let mut tx = self.writer.begin().await.map_err(database_error)?;
+                    let summary = self.import_in(&mut tx, performance, source, mode, tickets, now).await?;
+                    tx.commit().await.map_err(database_error)?;
+                    summary
+                } else {
+                    let import = self.stage_import(performance, source, mode, tickets, now).await?;
+                    self.merge_import(import).await?
+                };
                 refresh_statistics_after_import(&self.writer, tickets.len()).await;
                 Ok(summary)
             }
