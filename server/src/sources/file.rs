@@ -644,6 +644,22 @@ mod tests {
         assert_eq!((row.line, row.get(0), row.len()), (1_000_001, Some("LAST1"), 201));
     }
 
+    /// One shared string can fill every cell of a small file: the text kept is bounded too.
+    #[test]
+    fn a_shared_string_repeated_past_the_text_bound_is_refused() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "barcode").expect("write");
+        let long = "x".repeat(32_000);
+        for row in 1..=(MAX_TEXT_BYTES / long.len()) as u32 + 1 {
+            sheet.write_string(row, 0, &long).expect("write");
+        }
+        let bytes = book.save_to_buffer().expect("save");
+        assert!(bytes.len() < 1024 * 1024, "{} bytes", bytes.len());
+        let e = read_table(&bytes, "t.xlsx").expect_err("refused");
+        assert!(e.to_string().contains("more than 96 MB of text"), "{e}");
+    }
+
     #[test]
     fn a_zip_bomb_is_refused_before_it_inflates() {
         use std::io::Write;
