@@ -213,6 +213,8 @@ pub enum ScanAnomaly {
     DoubleEntry,
     /// Admitted offline though the server knew better (cancelled meanwhile…).
     AdmittedAgainstRules,
+    /// Left through an entry/exit door while never seen entering.
+    ExitWithoutEntry,
 }
 
 /// One scan of a ticket.

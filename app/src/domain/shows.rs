@@ -37,7 +37,7 @@ pub struct GridRow {
     pub archived: bool,
     /// Tickets admitted at least once.
     pub admitted: u64,
-    /// Countable tickets (valid ones).
+    /// Countable tickets: valid ones, and those admitted before they were cancelled.
     pub total: u64,
 }
 

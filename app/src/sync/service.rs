@@ -116,7 +116,7 @@ pub async fn scan_online(storage: &dyn Storage, cache: &PerformanceCache, actor:
     let checkpoint = gate.checkpoint;
     let judge = Box::new(move |ticket: Option<&Ticket>, passes: &[Pass]| {
         let verdict = decide(ticket, passes, &checkpoint, &Scan { at, device: &device });
-        Judgement { admitted: verdict.is_accepted(), verdict, anomaly: None }
+        Judgement { admitted: verdict.is_accepted(), anomaly: Anomaly::of_verdict(&verdict), verdict }
     });
     let door_scan = DoorScan { scan, performances: request.door.performances, institutions: gate.institutions, judge };
     let mut answers = storage.record_scans(vec![door_scan]).await;
@@ -148,6 +148,7 @@ fn anomaly_of(server_verdict: &Verdict) -> Anomaly {
                 | Refusal::TotalQuotaReached { .. }
                 | Refusal::DailyQuotaReached { .. },
         } => Anomaly::DoubleEntry,
+        Verdict::Refused { reason: Refusal::ExitWithoutEntry } => Anomaly::ExitWithoutEntry,
         _ => Anomaly::AdmittedAgainstRules,
     }
 }
@@ -211,7 +212,7 @@ pub async fn upload(
         let server_verdict = judged_now.unwrap_or_else(|| record.verdict.clone());
         results.push(UploadedScan {
             scan_id: record.scan_uuid.clone(),
-            outcome: Uploaded::Recorded { server_verdict, conflict: record.anomaly.is_some() },
+            outcome: Uploaded::Recorded { server_verdict, conflict: record.anomaly.is_some_and(Anomaly::is_conflict) },
         });
         records.push(record);
     }
@@ -250,7 +251,7 @@ fn offline_door_scan(
     let judge = Box::new(move |ticket: Option<&Ticket>, passes: &[Pass]| {
         let verdict = decide(ticket, passes, &checkpoint, &Scan { at, device: &device });
         let admitted = device_verdict.is_accepted();
-        let anomaly = (admitted && !verdict.is_accepted()).then(|| anomaly_of(&verdict));
+        let anomaly = if admitted { (!verdict.is_accepted()).then(|| anomaly_of(&verdict)) } else { Anomaly::of_verdict(&verdict) };
         if let Ok(mut slot) = told.lock() {
             *slot = Some(verdict);
         }
@@ -271,7 +272,7 @@ pub fn pass_row(record: &ScanRecord) -> Option<PassRow> {
         at: record.scanned_at,
         direction: record.direction,
         device: record.device.clone(),
-        conflict: record.anomaly.is_some(),
+        conflict: record.anomaly.is_some_and(Anomaly::is_conflict),
     })
 }
 

@@ -1,22 +1,28 @@
 //! Source import benchmark (issue 6):
 //!
-//!   cargo run --release -p server --bin source_bench -- [--tickets 100000] [--csv FILE] [--database-url URL]
+//!   cargo run --release -p server --bin source_bench -- [--tickets 100000] [--csv FILE] [--doors 4] [--database-url URL]
 //!
 //! 1. A CSV of `--tickets` rows (or `--csv FILE`, e.g. the `tickets.csv` of
 //!    `../shared/bench/gen_workload.py -n 100000 --out /tmp/wl100k`) uploaded over HTTP to the
 //!    real server, signed in, into a file source: time from the first byte sent to the answer.
+//!    Meanwhile `--doors` doors scan another performance, one scan every 20 ms each: their
+//!    latency while the import runs (finding 11 of the security review: an import held the
+//!    SQLite writer for its whole length, and the doors waited).
 //! 2. The same number of tickets pulled from the Shotgun stand-in at 100 a page with no rate
 //!    limit, by the refresher: time for the whole refresh.
 //!
 //! Targets on the 2-core reference machine: CSV under 2 s, Shotgun under 10 s.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use app::backend::ServerContext;
-use app::backend::storage::{NewPerformance, NewSource, Storage};
-use app::domain::{FieldValues, InstitutionName, RefreshPeriods, SourceKind};
-use app::engine::PerformanceId;
+use app::backend::storage::{NewPerformance, NewSource, NewTicket, Storage};
+use app::domain::{FieldValues, InstitutionId, InstitutionName, LoginName, Password, RefreshPeriods, Rights, SourceKind};
+use app::engine::{Barcode, Mode, PerformanceId, TicketState};
+use app::sync::protocol::{Door, ScanRequest};
+use app::sync::scan_id::time_ordered_scan_id;
 use leptos::prelude::LeptosOptions;
 use serde_json::json;
 use server::sources::scheduler::Partners;
@@ -25,24 +31,30 @@ use server::standins::shotgun::ShotgunStandIn;
 
 const PASSWORD: &str = "benchmark password";
 
-const USAGE: &str = "source_bench [--tickets N (100000)] [--csv FILE] [--database-url URL]
-  Uploads a CSV of N rows (or FILE) over HTTP into a file source, then pulls N tickets from the
-  Shotgun stand-in at 100 a page, and prints both times. Default database: a new SQLite file.";
+const USAGE: &str = "source_bench [--tickets N (100000)] [--csv FILE] [--doors D (4)] [--database-url URL]
+  Uploads a CSV of N rows (or FILE) over HTTP into a file source while D doors scan another
+  performance (latency percentiles during the import), then pulls N tickets from the Shotgun
+  stand-in at 100 a page, and prints the times. Default database: a new SQLite file.";
+
+/// A door scans this often while the file imports.
+const DOOR_PACE: Duration = Duration::from_millis(20);
 
 struct Args {
     tickets: usize,
     csv: Option<std::path::PathBuf>,
+    doors: usize,
     database_url: Option<String>,
 }
 
 fn args() -> Result<Args, String> {
-    let mut parsed = Args { tickets: 100_000, csv: None, database_url: None };
+    let mut parsed = Args { tickets: 100_000, csv: None, doors: 4, database_url: None };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
         let mut value = || given.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
             "--tickets" => parsed.tickets = value()?.parse().map_err(|_| "--tickets takes a number".to_owned())?,
             "--csv" => parsed.csv = Some(value()?.into()),
+            "--doors" => parsed.doors = value()?.parse().map_err(|_| "--doors takes a number".to_owned())?,
             "--database-url" => parsed.database_url = Some(value()?),
             "--help" | "-h" => {
                 println!("{USAGE}");
@@ -71,6 +83,58 @@ fn generated_csv(tickets: usize) -> Vec<u8> {
         csv.push_str(&format!("BX{i:012},{category},Holder {i},{status}\n"));
     }
     csv.into_bytes()
+}
+
+/// `count` signed-in door clients with the `pda` right on `performance`, which gets 10,000
+/// tickets and opens for scanning.
+async fn doors(storage: &dyn Storage, institution: InstitutionId, performance: PerformanceId, count: usize, base_url: &str) -> Result<Vec<reqwest::Client>, String> {
+    let tickets: Vec<NewTicket> = (0..10_000)
+        .map(|i| {
+            Ok(NewTicket { barcode: Barcode::parse(&format!("DOOR{i:08}")).map_err(|e| e.to_string())?, state: TicketState::Valid, category: "general".into(), holder: None })
+        })
+        .collect::<Result<_, String>>()?;
+    storage.upsert_tickets(performance, &tickets, app::backend::now_millis()).await.map_err(|e| e.to_string())?;
+    storage.set_pda_open(performance, true).await.map_err(|e| e.to_string())?;
+    let hash = app::backend::password::hash(&Password::parse(PASSWORD).map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
+    let mut clients = Vec::with_capacity(count);
+    for door in 0..count {
+        let name = LoginName::parse(&format!("door{door}-{}", std::process::id())).map_err(|e| e.to_string())?;
+        let login = storage.create_login(&name, &hash).await.map_err(|e| e.to_string())?;
+        storage.set_membership(login, institution, Rights { pda: true, ..Rights::default() }).await.map_err(|e| e.to_string())?;
+        let http = reqwest::Client::builder().cookie_store(true).build().map_err(|e| e.to_string())?;
+        let signed = http.post(format!("{base_url}/api/sign_in")).json(&json!({"login": name.as_str(), "password": PASSWORD})).send().await;
+        if !signed.as_ref().is_ok_and(|r| r.status().is_success()) {
+            return Err(format!("cannot sign in as {}", name.as_str()));
+        }
+        clients.push(http);
+    }
+    Ok(clients)
+}
+
+/// One door scanning a new ticket every `DOOR_PACE` while `importing`: each scan's latency.
+async fn scan_while(http: reqwest::Client, base_url: String, performance: PerformanceId, door: usize, importing: Arc<AtomicBool>) -> Result<Vec<Duration>, String> {
+    let mut latencies = Vec::new();
+    let mut pace = tokio::time::interval(DOOR_PACE);
+    let mut next = door;
+    while importing.load(Ordering::Relaxed) {
+        pace.tick().await;
+        let request = ScanRequest {
+            scan_id: time_ordered_scan_id(chrono::Utc::now().timestamp_millis(), rand::random()),
+            barcode: format!("DOOR{:08}", next % 10_000),
+            device: format!("door{door}"),
+            client_time: 0,
+            door: Door { performances: vec![performance], mode: Mode::SinglePass },
+        };
+        next += 64;
+        let started = Instant::now();
+        let answer = http.post(format!("{base_url}/api/scan")).json(&json!({"request": request})).send().await.map_err(|e| e.to_string())?;
+        if !answer.status().is_success() {
+            return Err(format!("a door scan failed: {}", answer.status()));
+        }
+        answer.bytes().await.map_err(|e| e.to_string())?;
+        latencies.push(started.elapsed());
+    }
+    Ok(latencies)
 }
 
 #[tokio::main]
@@ -118,6 +182,14 @@ async fn main() -> Result<(), String> {
         return Err("cannot sign in as admin".into());
     }
     let size = bytes.len();
+    let doors_performance = new_performance(storage.as_ref(), institution, "Doors").await?;
+    let door_clients = doors(storage.as_ref(), institution, doors_performance, args.doors, &base_url).await?;
+    let importing = Arc::new(AtomicBool::new(true));
+    let door_tasks: Vec<_> = door_clients
+        .into_iter()
+        .enumerate()
+        .map(|(door, http)| tokio::spawn(scan_while(http, base_url.clone(), doors_performance, door, importing.clone())))
+        .collect();
     let started = Instant::now();
     let response = client
         .post(format!("{base_url}/upload/source-file?performance={performance}&source={file_source}&file_name=tickets.csv"))
@@ -128,6 +200,11 @@ async fn main() -> Result<(), String> {
     let status = response.status();
     let answer: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
     let elapsed = started.elapsed();
+    importing.store(false, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    for task in door_tasks {
+        latencies.extend(task.await.map_err(|e| e.to_string())??);
+    }
     if !status.is_success() {
         return Err(format!("upload failed: {status} {answer}"));
     }
@@ -138,6 +215,18 @@ async fn main() -> Result<(), String> {
         elapsed.as_secs_f64(),
         answer["imported"]
     );
+    if !latencies.is_empty() {
+        latencies.sort();
+        let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
+        println!(
+            "  doors during the import: {} scans from {} doors, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (target p99 < 50 ms)",
+            latencies.len(),
+            args.doors,
+            at(0.5),
+            at(0.99),
+            at(1.0)
+        );
+    }
 
     // 2. Shotgun stand-in, 100 a page, no rate limit.
     let shotgun = ShotgunStandIn::start("bench-token", 1, 100).await.map_err(|e| e.to_string())?;

@@ -7,11 +7,12 @@
 //! took its cancellation.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::backend::now_millis;
-use app::backend::storage::{Millis, StorageError};
-use app::domain::{SourceId, SourceKind};
+use app::backend::storage::{Millis, SourceRecord, StorageError};
+use app::domain::{FieldValues, SourceId, SourceKind};
 use app::engine::PerformanceId;
 use tokio::time::Instant;
 
@@ -23,17 +24,25 @@ const SETTLE_MS: Millis = 2_000;
 const BATCH: u32 = 100;
 const LEASE_MS: Millis = 30_000;
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Attachments pushed at once, each in a task of its own: a slow partner holds only its own.
+const CONCURRENT_PUSHES: usize = 4;
+/// An attachment's pass stops after this long, well within its lease (what it pushed counts,
+/// the rest goes at the next pass), so a partner that answers slowly cannot hold its task.
+const PUSH_BUDGET: Duration = Duration::from_secs(20);
 
 /// The kinds whose connectors push scans or cancellations.
 const PUSHING_KINDS: [SourceKind; 3] = [SourceKind::Shotgun, SourceKind::Secutix, SourceKind::Tixngo];
 
+/// When each attachment whose partner failed may be tried again, and the wait that led there.
+type Backoff = Arc<Mutex<HashMap<(PerformanceId, SourceId), (Instant, Duration)>>>;
+
 impl Partners {
     pub fn spawn_pusher(self, tick: Duration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            let mut backoff: HashMap<(PerformanceId, SourceId), (Instant, Duration)> = HashMap::new();
+            let backoff = Backoff::default();
             loop {
                 tokio::time::sleep(tick).await;
-                if let Err(e) = self.push_due(&mut backoff).await {
+                if let Err(e) = self.push_due(&backoff).await {
                     tracing::error!(error = %e, "scan pusher");
                 }
             }
@@ -42,73 +51,104 @@ impl Partners {
 
     /// One pass of the pusher (tests run it when they choose).
     pub async fn push_now(&self) -> Result<(), StorageError> {
-        self.push_due(&mut HashMap::new()).await
+        self.push_due(&Backoff::default()).await
     }
 
-    async fn push_due(&self, backoff: &mut HashMap<(PerformanceId, SourceId), (Instant, Duration)>) -> Result<(), StorageError> {
+    async fn push_due(&self, backoff: &Backoff) -> Result<(), StorageError> {
+        let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_PUSHES));
+        let mut pushes = tokio::task::JoinSet::new();
         for kind in PUSHING_KINDS {
             for (performance, source, options) in self.storage.attachments_of_kind(kind).await? {
-                let key = (performance, source.id);
-                if backoff.get(&key).is_some_and(|(until, _)| Instant::now() < *until) {
+                let waiting = backoff
+                    .lock()
+                    .map(|b| b.get(&(performance, source.id)).is_some_and(|(until, _)| Instant::now() < *until))
+                    .unwrap_or(false);
+                if waiting {
                     continue;
                 }
-                let Ok(connector) = self.connector_for(&source) else { continue };
-                let (scans, cancellations) = (connector.pushes_scans(&options), connector.pushes_cancellations(&options));
-                if !scans && !cancellations {
-                    continue;
-                }
-                let lease = format!("push:{performance}:{}", source.id);
-                let now = now_millis();
-                if !self.storage.try_lease(&lease, &self.owner, now, now + LEASE_MS).await? {
-                    continue;
-                }
-                let mut pushed = None;
-                let mut failure = None;
-                if scans {
-                    let pending = self.storage.pending_pushes(performance, source.id, now - SETTLE_MS, BATCH, connector.pushes_refusals()).await?;
-                    for scan in &pending {
-                        match connector.push_scan(&options, scan).await {
-                            Ok(()) => pushed = Some(scan.scan_id),
-                            Err(e) => {
-                                failure = Some(e);
-                                break;
-                            }
-                        }
-                    }
-                }
-                let mut cancelled = false;
-                if cancellations && failure.is_none() {
-                    let pending = self.storage.pending_cancellations(performance, source.id, BATCH).await?;
-                    let mut taken = Vec::with_capacity(pending.len());
-                    for ticket in &pending {
-                        match connector.push_cancellation(&options, ticket).await {
-                            Ok(()) => taken.push(ticket.ticket_id),
-                            Err(e) => {
-                                failure = Some(e);
-                                break;
-                            }
-                        }
-                    }
-                    self.storage.cancellations_pushed(&taken, now_millis()).await?;
-                    cancelled = !taken.is_empty();
-                }
-                if let Some(e) = &failure {
-                    let wait = match e {
-                        ConnectorError::RateLimited { retry_after } => *retry_after,
-                        _ => backoff.get(&key).map_or(Duration::from_secs(1), |(_, last)| (*last * 2).min(MAX_BACKOFF)),
-                    };
-                    backoff.insert(key, (Instant::now() + wait, wait));
-                    tracing::warn!(source = %source.id, %performance, error = %e, "push to the partner failed; retrying later");
-                } else {
-                    backoff.remove(&key);
-                }
-                if pushed.is_some() || cancelled || failure.is_some() {
-                    let message = failure.map(|e| e.to_string());
-                    self.storage.pushed(performance, source.id, pushed.unwrap_or(0), message.as_deref()).await?;
-                }
-                self.storage.release_lease(&lease, &self.owner).await?;
+                let (partners, permits, backoff) = (self.clone(), permits.clone(), backoff.clone());
+                pushes.spawn(async move {
+                    let _permit = permits.acquire_owned().await;
+                    partners.push_attachment(performance, source, options, &backoff).await
+                });
             }
         }
-        Ok(())
+        let mut outcome = Ok(());
+        while let Some(done) = pushes.join_next().await {
+            match done {
+                Ok(Err(e)) => outcome = Err(e),
+                Err(e) => tracing::error!(error = %e, "push task failed"),
+                Ok(Ok(())) => {}
+            }
+        }
+        outcome
+    }
+
+    /// Pushes one attachment's pending scans and cancellations, within `PUSH_BUDGET`.
+    async fn push_attachment(&self, performance: PerformanceId, source: SourceRecord, options: FieldValues, backoff: &Backoff) -> Result<(), StorageError> {
+        let key = (performance, source.id);
+        let Ok(connector) = self.connector_for(&source) else { return Ok(()) };
+        let (scans, cancellations) = (connector.pushes_scans(&options), connector.pushes_cancellations(&options));
+        if !scans && !cancellations {
+            return Ok(());
+        }
+        let lease = format!("push:{performance}:{}", source.id);
+        let now = now_millis();
+        if !self.storage.try_lease(&lease, &self.owner, now, now + LEASE_MS).await? {
+            return Ok(());
+        }
+        let deadline = Instant::now() + PUSH_BUDGET;
+        let mut pushed = None;
+        let mut failure = None;
+        if scans {
+            let pending = self.storage.pending_pushes(performance, source.id, now - SETTLE_MS, BATCH, connector.pushes_refusals()).await?;
+            for scan in &pending {
+                match tokio::time::timeout_at(deadline, connector.push_scan(&options, scan)).await {
+                    Ok(Ok(())) => pushed = Some(scan.scan_id),
+                    Ok(Err(e)) => {
+                        failure = Some(e);
+                        break;
+                    }
+                    // Out of time: the rest waits for the next pass, no failure to show.
+                    Err(_) => break,
+                }
+            }
+        }
+        let mut cancelled = false;
+        if cancellations && failure.is_none() && Instant::now() < deadline {
+            let pending = self.storage.pending_cancellations(performance, source.id, BATCH).await?;
+            let mut taken = Vec::with_capacity(pending.len());
+            for ticket in &pending {
+                match tokio::time::timeout_at(deadline, connector.push_cancellation(&options, ticket)).await {
+                    Ok(Ok(())) => taken.push(ticket.ticket_id),
+                    Ok(Err(e)) => {
+                        failure = Some(e);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.storage.cancellations_pushed(&taken, now_millis()).await?;
+            cancelled = !taken.is_empty();
+        }
+        if let Ok(mut backoff) = backoff.lock() {
+            if let Some(e) = &failure {
+                let wait = match e {
+                    ConnectorError::RateLimited { retry_after } => *retry_after,
+                    _ => backoff.get(&key).map_or(Duration::from_secs(1), |(_, last)| (*last * 2).min(MAX_BACKOFF)),
+                };
+                backoff.insert(key, (Instant::now() + wait, wait));
+            } else {
+                backoff.remove(&key);
+            }
+        }
+        if let Some(e) = &failure {
+            tracing::warn!(source = %source.id, %performance, error = %e, "push to the partner failed; retrying later");
+        }
+        if pushed.is_some() || cancelled || failure.is_some() {
+            let message = failure.map(|e| e.to_string());
+            self.storage.pushed(performance, source.id, pushed.unwrap_or(0), message.as_deref()).await?;
+        }
+        self.storage.release_lease(&lease, &self.owner).await
     }
 }

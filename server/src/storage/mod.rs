@@ -43,6 +43,18 @@ pub enum OpenError {
     Migrate(#[source] sqlx::migrate::MigrateError),
 }
 
+/// An import still staging this long after it began was cut by a stop (migration 0017); a
+/// younger one may be staging in another process sharing the database.
+const STAGING_ABANDONED_AFTER_MS: i64 = 3_600_000;
+
+/// A stop cut an import: finish it (or drop its staging) before serving. A failure is logged
+/// and the doors open all the same; the next start tries again.
+async fn finish_interrupted_imports(finish: impl std::future::Future<Output = Result<(), StorageError>>) {
+    if let Err(e) = finish.await {
+        tracing::error!(error = %e, "the file imports a stop interrupted could not be finished; they will be at the next start");
+    }
+}
+
 /// A database and the live bus that goes with it.
 pub struct Opened {
     pub storage: Arc<dyn Storage>,

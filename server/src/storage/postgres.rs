@@ -52,7 +52,9 @@ impl PgStorage {
             })
             .collect();
         let doors = DoorQueue::start(door_writers).map_err(OpenError::Writer)?;
-        Ok(Self { doors, writer: pool.clone(), pool })
+        let storage = Self { doors, writer: pool.clone(), pool };
+        super::finish_interrupted_imports(storage.finish_interrupted_imports(app::backend::now_millis() - super::STAGING_ABANDONED_AFTER_MS)).await;
+        Ok(storage)
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -290,6 +290,7 @@ macro_rules! report_storage {
                             anomaly: anomaly.as_deref().and_then(Anomaly::parse).map(|a| match a {
                                 Anomaly::DoubleEntry => app::domain::ScanAnomaly::DoubleEntry,
                                 Anomaly::AdmittedAgainstRules => app::domain::ScanAnomaly::AdmittedAgainstRules,
+                                Anomaly::ExitWithoutEntry => app::domain::ScanAnomaly::ExitWithoutEntry,
                             }),
                         })
                     })

@@ -42,6 +42,12 @@ macro_rules! scan_storage {
             })
         }
 
+        /// A performance's tickets the gauge counts: those that may enter, and those that
+        /// entered before they were cancelled (so admitted never exceeds the total).
+        const COUNTABLE_TICKETS: &str = "SELECT (SELECT COUNT(*) FROM tickets WHERE performance_id = $1 AND state = 'valid') \
+             + (SELECT COUNT(*) FROM tickets t WHERE t.performance_id = $1 AND t.state <> 'valid' \
+                AND EXISTS (SELECT 1 FROM ticket_figures f WHERE f.ticket_id = t.id AND f.first_entry IS NOT NULL))";
+
         const SCAN_COLUMNS: &str = "scan_uuid, performance_id, barcode, device, scanned_at, server_time, \
                                     direction, admitted, verdict, offline, anomaly";
 
@@ -411,9 +417,7 @@ macro_rules! scan_storage {
                 .fetch_one(&self.pool)
                 .await
                 .map_err(database_error)?;
-                let countable: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM tickets WHERE performance_id = $1 AND state = 'valid'",
-                )
+                let countable: i64 = sqlx::query_scalar(COUNTABLE_TICKETS)
                 .bind(performance.0)
                 .fetch_one(&self.pool)
                 .await

@@ -261,7 +261,9 @@ macro_rules! show_storage {
                     "SELECT p.id, p.label, p.starts_at, p.valid_from, p.valid_to, p.import_end, p.pda_open, p.archived, \
                      e.name AS event_name, v.name AS venue_name, v.time_zone, \
                      (SELECT COUNT(*) FROM ticket_figures f WHERE f.performance_id = p.id AND f.first_entry IS NOT NULL) AS admitted, \
-                     (SELECT COUNT(*) FROM tickets t WHERE t.performance_id = p.id AND t.state = 'valid') AS total \
+                     (SELECT COUNT(*) FROM tickets t WHERE t.performance_id = p.id AND t.state = 'valid') \
+                     + (SELECT COUNT(*) FROM tickets t WHERE t.performance_id = p.id AND t.state <> 'valid' \
+                        AND EXISTS (SELECT 1 FROM ticket_figures f WHERE f.ticket_id = t.id AND f.first_entry IS NOT NULL)) AS total \
                      FROM performances p JOIN events e ON e.id = p.event_id JOIN venues v ON v.id = e.venue_id \
                      WHERE v.institution_id = $1 AND (NOT p.archived OR $2) \
                      ORDER BY COALESCE(p.starts_at, p.valid_from), p.id",

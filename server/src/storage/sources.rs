@@ -34,7 +34,190 @@ macro_rules! source_storage {
             detached: bool,
         }
 
+        /// A ticket as the import journal keeps it between staging and merging.
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct JournalTicket {
+            barcode: String,
+            state: String,
+            category: String,
+            holder: Option<String>,
+            fields: String,
+            partner_scanned_at: Option<Millis>,
+        }
+
+        impl JournalTicket {
+            fn from_ticket(ticket: &ImportedTicket) -> Self {
+                Self {
+                    barcode: ticket.barcode.as_str().to_owned(),
+                    state: ticket.state.as_str().to_owned(),
+                    category: ticket.category.clone(),
+                    holder: ticket.holder.clone(),
+                    fields: ticket.fields.clone(),
+                    partner_scanned_at: ticket.partner_scanned_at,
+                }
+            }
+
+            fn into_ticket(self) -> StorageResult<ImportedTicket> {
+                Ok(ImportedTicket {
+                    barcode: barcode_from(self.barcode)?,
+                    state: ticket_state_from(&self.state)?,
+                    category: self.category,
+                    holder: self.holder,
+                    fields: self.fields,
+                    partner_scanned_at: self.partner_scanned_at,
+                })
+            }
+        }
+
+        fn import_mode_code(mode: ImportMode) -> &'static str {
+            match mode {
+                ImportMode::Cumulative => "cumulative",
+                ImportMode::Mirror => "mirror",
+            }
+        }
+
+        fn import_mode_from(code: &str) -> StorageResult<ImportMode> {
+            match code {
+                "cumulative" => Ok(ImportMode::Cumulative),
+                "mirror" => Ok(ImportMode::Mirror),
+                other => Err(StorageError::Database(format!("unknown import mode {other:?}").into())),
+            }
+        }
+
+        /// Tickets a journal chunk holds: a merge transaction of this many rows holds SQLite's
+        /// writer for about 15 ms on the reference machine, short enough for the doors.
+        const JOURNAL_CHUNK: usize = 1_000;
+
         impl $storage {
+            /// Writes `tickets` (a number listed twice counts as its last row) to the import
+            /// journal, chunk by chunk, each in a statement of its own, then marks the import
+            /// complete: from then on it will be merged, now or at the next start.
+            async fn stage_import(
+                &self,
+                performance: PerformanceId,
+                source: SourceId,
+                mode: ImportMode,
+                tickets: &[ImportedTicket],
+                now: Millis,
+            ) -> StorageResult<i64> {
+                let mut last_row = std::collections::HashMap::with_capacity(tickets.len());
+                for (index, ticket) in tickets.iter().enumerate() {
+                    last_row.insert(ticket.barcode.as_str(), index);
+                }
+                let tickets: Vec<&ImportedTicket> =
+                    tickets.iter().enumerate().filter(|(index, t)| last_row.get(t.barcode.as_str()) == Some(index)).map(|(_, t)| t).collect();
+                drop(last_row);
+                let import: i64 = sqlx::query_scalar(
+                    "INSERT INTO file_imports (performance_id, source_id, mode, imported_at, staged_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(performance.0)
+                .bind(source.0)
+                .bind(import_mode_code(mode))
+                .bind(now)
+                .bind(app::backend::now_millis())
+                .fetch_one(&self.writer)
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(db) if db.is_foreign_key_violation() => StorageError::NotFound,
+                    _ => database_error(e),
+                })?;
+                let staged = async {
+                    for (number, chunk) in tickets.chunks(JOURNAL_CHUNK).enumerate() {
+                        let journal: Vec<JournalTicket> = chunk.iter().map(|t| JournalTicket::from_ticket(t)).collect();
+                        let text = serde_json::to_string(&journal).map_err(|e| StorageError::Database(Box::new(e)))?;
+                        sqlx::query("INSERT INTO file_import_chunks (import_id, chunk, tickets) VALUES ($1, $2, $3)")
+                            .bind(import)
+                            .bind(i64::try_from(number).unwrap_or(i64::MAX))
+                            .bind(text)
+                            .execute(&self.writer)
+                            .await
+                            .map_err(database_error)?;
+                        // Lets the doors' writer have the connection between chunks.
+                        tokio::task::yield_now().await;
+                    }
+                    sqlx::query("UPDATE file_imports SET complete = TRUE WHERE id = $1")
+                        .bind(import)
+                        .execute(&self.writer)
+                        .await
+                        .map_err(database_error)
+                }
+                .await;
+                if let Err(e) = staged {
+                    if let Err(cleanup) = sqlx::query("DELETE FROM file_imports WHERE id = $1").bind(import).execute(&self.writer).await {
+                        tracing::warn!(import, error = %cleanup, "a failed import's journal stays until the next start");
+                    }
+                    return Err(e);
+                }
+                Ok(import)
+            }
+
+            /// Merges what is left of a complete import into the tickets, a chunk a
+            /// transaction; the transaction that merges a chunk deletes it, so each chunk is
+            /// merged once whoever merges (after a stop, another process).
+            async fn merge_import(&self, import: i64) -> StorageResult<ImportSummary> {
+                let mut summary = ImportSummary::default();
+                let Some(row) = sqlx::query("SELECT performance_id, source_id, mode, imported_at FROM file_imports WHERE id = $1")
+                    .bind(import)
+                    .fetch_optional(&self.writer)
+                    .await
+                    .map_err(database_error)?
+                else {
+                    return Ok(summary);
+                };
+                let performance = PerformanceId(row.try_get("performance_id").map_err(database_error)?);
+                let source = SourceId(row.try_get("source_id").map_err(database_error)?);
+                let mode = import_mode_from(&row.try_get::<String, _>("mode").map_err(database_error)?)?;
+                let now: Millis = row.try_get("imported_at").map_err(database_error)?;
+                let chunks: Vec<i64> = sqlx::query_scalar("SELECT chunk FROM file_import_chunks WHERE import_id = $1 ORDER BY chunk")
+                    .bind(import)
+                    .fetch_all(&self.writer)
+                    .await
+                    .map_err(database_error)?;
+                for chunk in chunks {
+                    let mut tx = self.writer.begin().await.map_err(database_error)?;
+                    let taken: Option<String> =
+                        sqlx::query_scalar("DELETE FROM file_import_chunks WHERE import_id = $1 AND chunk = $2 RETURNING tickets")
+                            .bind(import)
+                            .bind(chunk)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(database_error)?;
+                    // Merged meanwhile by another process.
+                    let Some(text) = taken else { continue };
+                    let journal: Vec<JournalTicket> = serde_json::from_str(&text).map_err(|e| StorageError::Database(Box::new(e)))?;
+                    let tickets = journal.into_iter().map(JournalTicket::into_ticket).collect::<StorageResult<Vec<_>>>()?;
+                    summary.add(self.import_in(&mut tx, performance, source, mode, &tickets, now).await?);
+                    tx.commit().await.map_err(database_error)?;
+                    tokio::task::yield_now().await;
+                }
+                sqlx::query("DELETE FROM file_imports WHERE id = $1").bind(import).execute(&self.writer).await.map_err(database_error)?;
+                Ok(summary)
+            }
+
+            /// At start: finishes the imports a stop interrupted while merging, and removes those
+            /// it interrupted while staging (begun before `abandoned_before`; with several
+            /// processes, a younger one may still be staging elsewhere).
+            pub(super) async fn finish_interrupted_imports(&self, abandoned_before: Millis) -> StorageResult<()> {
+                let abandoned = sqlx::query("DELETE FROM file_imports WHERE NOT complete AND staged_at < $1")
+                    .bind(abandoned_before)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(database_error)?;
+                if abandoned.rows_affected() > 0 {
+                    tracing::info!(imports = abandoned.rows_affected(), "imports a stop cut while staging were dropped: run them again");
+                }
+                let complete: Vec<i64> = sqlx::query_scalar("SELECT id FROM file_imports WHERE complete ORDER BY id")
+                    .fetch_all(&self.writer)
+                    .await
+                    .map_err(database_error)?;
+                for import in complete {
+                    let summary = self.merge_import(import).await?;
+                    tracing::info!(import, ?summary, "an import a stop cut while merging is finished");
+                }
+                Ok(())
+            }
+
             async fn stored_tickets(
                 tx: &mut sqlx::Transaction<'_, $db>,
                 performance: PerformanceId,
@@ -555,6 +738,9 @@ macro_rules! source_storage {
                 Ok(())
             }
 
+            /// Staged in chunks, then merged in chunks (migration 0017): each transaction is
+            /// short, so the doors' scans go through between them, and the import still happens
+            /// whole or not at all (one stopped while merging finishes at the next start).
             async fn import_tickets(
                 &self,
                 performance: PerformanceId,
@@ -563,9 +749,8 @@ macro_rules! source_storage {
                 tickets: &[ImportedTicket],
                 now: Millis,
             ) -> StorageResult<ImportSummary> {
-                let mut tx = self.writer.begin().await.map_err(database_error)?;
-                let summary = self.import_in(&mut tx, performance, source, mode, tickets, now).await?;
-                tx.commit().await.map_err(database_error)?;
+                let import = self.stage_import(performance, source, mode, tickets, now).await?;
+                let summary = self.merge_import(import).await?;
                 refresh_statistics_after_import(&self.writer, tickets.len()).await;
                 Ok(summary)
             }

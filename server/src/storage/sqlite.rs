@@ -145,7 +145,9 @@ impl SqliteStorage {
             }
         });
         let doors = DoorQueue::start(vec![DoorWriter { pool: writer.clone() }]).map_err(OpenError::Writer)?;
-        Ok(Self { pool, writer, doors, _upkeep: upkeep })
+        let storage = Self { pool, writer, doors, _upkeep: upkeep };
+        super::finish_interrupted_imports(storage.finish_interrupted_imports(app::backend::now_millis() - super::STAGING_ABANDONED_AFTER_MS)).await;
+        Ok(storage)
     }
 
     /// Reports read the figures up to the last scan recorded.

@@ -128,7 +128,8 @@ async fn a_killed_server_loses_no_answered_scan(backend: support::Backend) {
 on_both_backends!(a_killed_server_loses_no_answered_scan);
 
 /// The server killed in the middle of a 100,000-row import: after restart the import is all
-/// there or not at all, and running it again gives the whole file once.
+/// there or not at all, and running it again gives the whole file once. The import is written
+/// in short transactions (migration 0017), so it is cut while staging or while merging.
 async fn a_killed_import_is_all_or_nothing(backend: support::Backend) {
     const ROWS: usize = 100_000;
     let Some(url) = support::fresh_database_url(backend).await else { return };
@@ -165,12 +166,13 @@ async fn a_killed_import_is_all_or_nothing(backend: support::Backend) {
     let answered = answer.is_ok_and(|r| r.status().is_success());
 
     let performance_id = app::engine::PerformanceId(performance.as_i64().expect("id"));
+    // The restart finishes an import cut while merging, and drops one cut while staging.
+    let (_restarted, base_url) = support::start_process(&url).await;
     let kept = storage.performance_tickets(performance_id).await.expect("tickets").len();
     assert!(kept == 0 || kept == ROWS, "all or nothing, not {kept} rows");
     if answered {
         assert_eq!(kept, ROWS, "an answered import is all there");
     }
-    let (_restarted, base_url) = support::start_process(&url).await;
     let admin = reqwest::Client::builder().cookie_store(true).build().expect("client");
     admin.post(format!("{base_url}/api/sign_in")).json(&json!({"login": "admin", "password": support::ADMIN_PASSWORD})).send().await.expect("sign in");
     let again = admin.post(format!("{base_url}{path}")).body(file).send().await.expect("import again");
@@ -291,3 +293,94 @@ async fn a_database_restart_answers_503_then_reconnects_and_loses_nothing() {
     let (counted, _) = storage.admission_counts(performance).await.expect("counts");
     assert_eq!(counted, recorded.len() as u64);
 }
+
+/// Runs `statement` (binding `binds` in order) on the database at `url` as a plain client would,
+/// returning the first column of its first row, if any.
+async fn raw_sql(url: &str, statement: &str, binds: &[Value]) -> Option<i64> {
+    use sqlx::Connection;
+    macro_rules! run {
+        ($connection:expr) => {{
+            let mut query = sqlx::query_scalar::<_, i64>(statement);
+            for bind in binds {
+                query = match bind {
+                    Value::Number(n) => query.bind(n.as_i64()),
+                    Value::Bool(b) => query.bind(*b),
+                    other => query.bind(other.as_str().map(str::to_owned)),
+                };
+            }
+            query.fetch_optional(&mut $connection).await.expect(statement)
+        }};
+    }
+    if url.starts_with("sqlite") {
+        let mut connection = sqlx::SqliteConnection::connect(url).await.expect("connect");
+        run!(connection)
+    } else {
+        let mut connection = sqlx::PgConnection::connect(url).await.expect("connect");
+        run!(connection)
+    }
+}
+
+/// An import a stop cut (migration 0017's journal, written here as the stop left it): the one
+/// complete is merged at the next start, whole, and the one still staging is dropped.
+async fn an_import_cut_by_a_stop_is_finished_or_dropped_at_the_next_start(backend: support::Backend) {
+    use app::backend::storage::{NewPerformance, NewSource};
+    use app::domain::{FieldValues, RefreshPeriods, SourceKind};
+    let Some(url) = support::fresh_database_url(backend).await else { return };
+    let (performance, source) = {
+        let opened = server::storage::open(&url).await.expect("open");
+        let storage = opened.storage.as_ref();
+        let root = storage.create_institution(None, &InstitutionName::parse("root").expect("name")).await.expect("root").id;
+        let venue = storage.create_venue(root, "Salle", "Europe/Paris").await.expect("venue");
+        let event = storage.create_event(venue, "Tournée").await.expect("event");
+        let performance = storage
+            .create_performance(&NewPerformance { event, label: "Ce soir".into(), starts_at: Some(1_900_000_000_000), window: None, import_end: None })
+            .await
+            .expect("performance");
+        let source = storage
+            .create_source(&NewSource {
+                institution: root,
+                kind: SourceKind::File,
+                name: "Fichier".into(),
+                settings: FieldValues::new(),
+                sealed_secrets: None,
+                periods: RefreshPeriods::default(),
+            })
+            .await
+            .expect("source");
+        (performance, source)
+    };
+    let ticket = |barcode: &str| json!({"barcode": barcode, "state": "valid", "category": "general", "holder": null, "fields": "{}", "partner_scanned_at": null});
+    let journal = |complete: bool| {
+        let url = url.clone();
+        async move {
+            raw_sql(
+                &url,
+                "INSERT INTO file_imports (performance_id, source_id, mode, imported_at, staged_at, complete) \
+                 VALUES ($1, $2, 'cumulative', 1000, 1000, $3) RETURNING id",
+                &[json!(performance.0), json!(source.0), json!(complete)],
+            )
+            .await
+            .expect("an import")
+        }
+    };
+    let chunk = |import: i64, number: i64, tickets: Value| {
+        let url = url.clone();
+        async move {
+            raw_sql(&url, "INSERT INTO file_import_chunks (import_id, chunk, tickets) VALUES ($1, $2, $3)", &[json!(import), json!(number), json!(tickets.to_string())]).await;
+        }
+    };
+    let merging = journal(true).await;
+    chunk(merging, 0, json!([ticket("J1"), ticket("J2")])).await;
+    chunk(merging, 1, json!([ticket("J3")])).await;
+    let staging = journal(false).await;
+    chunk(staging, 0, json!([ticket("S1")])).await;
+
+    let opened = server::storage::open(&url).await.expect("the next start");
+    let mut numbers: Vec<String> =
+        opened.storage.performance_tickets(performance).await.expect("tickets").into_iter().map(|t| t.barcode.as_str().to_owned()).collect();
+    numbers.sort();
+    assert_eq!(numbers, ["J1", "J2", "J3"], "the complete import is all there, the staging one not at all");
+    assert_eq!(raw_sql(&url, "SELECT COUNT(*) FROM file_imports", &[]).await, Some(0), "the journal is emptied");
+    assert_eq!(raw_sql(&url, "SELECT COUNT(*) FROM file_import_chunks", &[]).await, Some(0));
+}
+on_both_backends!(an_import_cut_by_a_stop_is_finished_or_dropped_at_the_next_start);

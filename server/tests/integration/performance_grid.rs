@@ -49,6 +49,14 @@ async fn the_grid_counts_admissions(backend: support::Backend) {
     assert_eq!(row["starts_at"].as_i64(), Some(1_798_745_400_000));
     assert_eq!((row["admitted"].as_u64(), row["total"].as_u64(), row["pda_open"].as_bool()), (Some(1), Some(4), Some(true)));
 
+    // Issue 17, item 5: the admitted ticket cancelled afterwards keeps its pass and still counts
+    // in the total, so the gauge never shows more admitted than total (it showed 1 / 3).
+    let cancel = |barcode: &str| NewTicket { barcode: Barcode::parse(barcode).expect("code"), state: TicketState::Cancelled, category: "general".into(), holder: None };
+    app.storage.upsert_tickets(id, &[cancel("G1"), cancel("G2")], 2).await.expect("cancelled");
+    let grid = admin.call("performance_grid", json!({"institution": institution, "with_archived": false})).await.expect("grid");
+    assert_eq!((grid[0]["admitted"].as_u64(), grid[0]["total"].as_u64()), (Some(1), Some(3)), "G2, never admitted, leaves the total");
+    assert_eq!(app.storage.admission_counts(id).await.expect("counts"), (1, 3));
+
     // A scanner-only login sees no grid.
     admin
         .call("create_login", json!({"institution": institution, "login": "door", "password": "a long enough password",

@@ -730,3 +730,32 @@ async fn exports_neutralise_formulas_from_ticket_data(backend: support::Backend)
     }
 }
 on_both_backends!(exports_neutralise_formulas_from_ticket_data);
+
+/// Issue 17, item 5: someone let out through an entry/exit door while never seen entering is
+/// an anomaly in the ticket's history and its row, online or offline; it is not a double entry.
+async fn an_exit_without_entry_is_an_anomaly(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else {
+        return;
+    };
+    let s = scene(&app).await;
+    let door = app.signed_in("door", PASSWORD).await;
+    let out = json!({"performances": [s.performance], "mode": Mode::EntryExit { direction: app::engine::Direction::Out }});
+    let verdict = door
+        .call("scan", json!({"request": {"scan_id": "out-1", "barcode": "R06", "device": "exit-1", "client_time": 0, "door": out}}))
+        .await
+        .expect("scan");
+    assert_eq!(verdict["verdict"]["reason"], "exit_without_entry");
+    let upload = door
+        .call("sync_upload", json!({"scans": [{"scan_id": "out-2", "barcode": "R05", "device": "exit-2", "scanned_at": T0 + 9_000, "door": out,
+                                               "device_verdict": {"verdict": "refused", "reason": "exit_without_entry"}}]}))
+        .await
+        .expect("upload");
+    assert_eq!(upload["results"][0]["conflict"], false, "not a double entry: {upload}");
+    for barcode in ["R06", "R05"] {
+        let history = s.admin.call("reports/history", json!({"performance": s.performance, "barcode": barcode})).await.expect("history");
+        assert_eq!(history["scans"][0]["anomaly"], "exit_without_entry", "{barcode}: {history}");
+    }
+    let found = page(&s.admin, query(&s.performance, 0, 50, "barcode", false, "R06")).await.expect("page");
+    assert_eq!(found["rows"][0]["anomalies"], 1, "{found}");
+}
+on_both_backends!(an_exit_without_entry_is_an_anomaly);

@@ -265,6 +265,43 @@ async fn an_upload_retried_counts_once(backend: support::Backend) {
 }
 on_both_backends!(an_upload_retried_counts_once);
 
+/// Issue 17, item 4: a device that retries while its first request is still on its way sends
+/// the same scans again at the same moment. However the database groups them, each scan is
+/// recorded once and every answer is its first record's, never "already scanned" naming itself.
+async fn identical_requests_at_the_same_moment_count_once(backend: support::Backend) {
+    const COPIES: usize = 12;
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let v = venue(&app, &[("M1", TicketState::Valid, "g"), ("M2", TicketState::Valid, "g"), ("M3", TicketState::Valid, "g")]).await;
+    let client = std::sync::Arc::new(app.signed_in("door", PASSWORD).await);
+    let batch = json!([
+        offline_scan("m1", "M1", "tab-1", 1_780_000_000_000, v.performance),
+        offline_scan("m2", "M2", "tab-1", 1_780_000_001_000, v.performance),
+    ]);
+    let single = door(v.performance, Mode::SinglePass);
+    let mut uploads = tokio::task::JoinSet::new();
+    let mut scans = tokio::task::JoinSet::new();
+    for _ in 0..COPIES {
+        let (uploader, batch) = (client.clone(), batch.clone());
+        uploads.spawn(async move { uploader.call("sync_upload", json!({"scans": batch})).await });
+        let (scanner, single) = (client.clone(), single.clone());
+        scans.spawn(async move { scan(&scanner, "m3", "M3", "gate-1", &single).await });
+    }
+    while let Some(outcome) = uploads.join_next().await {
+        let outcome = outcome.expect("upload task").expect("upload answered");
+        for result in outcome["results"].as_array().expect("results") {
+            assert_eq!(result["outcome"], json!("recorded"), "{outcome}");
+            assert_eq!(result["conflict"], json!(false), "never a double entry with itself: {outcome}");
+            assert_eq!(result["server_verdict"]["verdict"], json!("accepted"), "{outcome}");
+        }
+    }
+    while let Some(verdict) = scans.join_next().await {
+        assert_eq!(verdict.expect("scan task"), Ok(Verdict::Accepted { direction: Direction::In }), "every copy answered as the first");
+    }
+    assert_eq!(app.storage.scans_since(&[v.performance], 0).await.expect("scans").len(), 3, "each scan recorded once");
+    assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts"), (3, 3));
+}
+on_both_backends!(identical_requests_at_the_same_moment_count_once);
+
 /// Finding 4 of the security review: one scan of a closed performance failed the whole batch,
 /// the valid scans beside it were not recorded, and the device sent the same batch forever.
 async fn one_scan_the_server_cannot_take_never_holds_back_the_others(backend: support::Backend) {

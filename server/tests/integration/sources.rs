@@ -394,6 +394,56 @@ async fn scans_are_pushed_to_shotgun_once_unless_the_performance_says_not_to(bac
 }
 on_both_backends!(scans_are_pushed_to_shotgun_once_unless_the_performance_says_not_to);
 
+/// Finding 10 of the security review, the pusher's half: attachments were pushed one after
+/// the other, so a partner answering slowly held every other institution's pushes behind it.
+/// Each is pushed in a task of its own, within a time budget.
+async fn a_slow_partner_delays_no_other_partner_s_pushes(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let (institution, slow_performance) = app.a_performance(&admin, "Lent").await;
+    let quick_performance = admin.another_performance(&institution).await;
+    let mut sources = Vec::new();
+    for (organizer, event, token, codes) in [(4, 80, "slow-token", vec!["SL1", "SL2", "SL3"]), (5, 81, "quick-token", vec!["QK1"])] {
+        let shotgun = ShotgunStandIn::start(token, organizer, 100).await.expect("stand-in");
+        for (id, code) in codes.iter().enumerate() {
+            shotgun.put_ticket(ShotgunStandIn::ticket(id as u64 + 1, event, code, "valid", "Deal"));
+        }
+        let settings = json!({"organizer_id": organizer.to_string(), "api_url": shotgun.url, "push_url": format!("{}/scans", shotgun.url)});
+        let source = save_source(&admin, &institution, "shotgun", token, settings, json!({"token": token})).await.expect("source");
+        sources.push((shotgun, source, event, codes));
+    }
+    // The slow partner's performance comes first, as the pusher walks them.
+    for ((_, source, event, _), performance) in sources.iter().zip([&slow_performance, &quick_performance]) {
+        admin.call("sources/attach", json!({"performance": performance, "source": source, "options": {"event_id": event.to_string()}})).await.expect("attach");
+        admin.call("set_pda_open", json!({"performance": performance, "open": true})).await.expect("PDA");
+    }
+    app.partners.refresh_due().await.expect("refresh");
+    for ((_, _, _, codes), performance) in sources.iter().zip([&slow_performance, &quick_performance]) {
+        for code in codes {
+            let request = json!({"request": {"scan_id": format!("slow-push-{code}"), "barcode": code, "device": "door-1", "client_time": 0,
+                                             "door": {"performances": [performance], "mode": {"mode": "single_pass"}}}});
+            admin.call("scan", request).await.expect("scan");
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let (slow, quick) = (&sources[0].0, &sources[1].0);
+    for _ in 0..3 {
+        slow.fail_next_push(Fault::Stall(std::time::Duration::from_millis(1_500)));
+    }
+    let partners = app.partners.clone();
+    let started = std::time::Instant::now();
+    let pass = tokio::spawn(async move { partners.push_now().await });
+    while quick.pushes().is_empty() && started.elapsed() < std::time::Duration::from_secs(6) {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let waited = started.elapsed();
+    assert_eq!(quick.pushes().len(), 1, "the quick partner got its scan");
+    assert!(waited < std::time::Duration::from_millis(1_200), "pushed after {waited:?}, behind the slow partner's 4.5 s");
+    pass.await.expect("push task").expect("push");
+    assert!(admin.attachment(&slow_performance).await["push_error"].is_null(), "a slow answer is not a failure");
+}
+on_both_backends!(a_slow_partner_delays_no_other_partner_s_pushes);
+
 async fn refreshes_stop_at_the_import_end_and_a_deleted_source_takes_its_tickets(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;

@@ -68,6 +68,8 @@ pub enum Anomaly {
     DoubleEntry,
     /// Admitted offline though the server knew better (cancelled meanwhile, other rules).
     AdmittedAgainstRules,
+    /// Left through an entry/exit door while never seen entering (let out, but reported).
+    ExitWithoutEntry,
 }
 
 impl Anomaly {
@@ -75,13 +77,26 @@ impl Anomaly {
         match self {
             Anomaly::DoubleEntry => "double_entry",
             Anomaly::AdmittedAgainstRules => "admitted_against_rules",
+            Anomaly::ExitWithoutEntry => "exit_without_entry",
         }
+    }
+
+    /// Two admissions that cannot both stand, which devices list as double entries.
+    pub fn is_conflict(self) -> bool {
+        matches!(self, Anomaly::DoubleEntry | Anomaly::AdmittedAgainstRules)
+    }
+
+    /// The anomaly a verdict reports by itself, whoever decided it.
+    pub fn of_verdict(verdict: &crate::engine::Verdict) -> Option<Self> {
+        matches!(verdict, crate::engine::Verdict::Refused { reason: crate::engine::Refusal::ExitWithoutEntry })
+            .then_some(Anomaly::ExitWithoutEntry)
     }
 
     pub fn parse(code: &str) -> Option<Self> {
         match code {
             "double_entry" => Some(Anomaly::DoubleEntry),
             "admitted_against_rules" => Some(Anomaly::AdmittedAgainstRules),
+            "exit_without_entry" => Some(Anomaly::ExitWithoutEntry),
             _ => None,
         }
     }

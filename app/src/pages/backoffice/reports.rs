@@ -147,6 +147,7 @@ fn anomaly_text(i18n: leptos_i18n::I18nContext<Locale>, anomaly: ScanAnomaly) ->
     match anomaly {
         ScanAnomaly::DoubleEntry => t_string!(i18n, report_anomaly_double_entry),
         ScanAnomaly::AdmittedAgainstRules => t_string!(i18n, report_anomaly_against_rules),
+        ScanAnomaly::ExitWithoutEntry => t_string!(i18n, report_anomaly_exit_without_entry),
     }
     .to_string()
 }
