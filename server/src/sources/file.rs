@@ -2,7 +2,7 @@
 //! rows, its columns mapped to ticket fields, and each row parsed into a ticket or rejected
 //! with its line number. An import is all-or-nothing: one rejected row imports nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Cursor;
 
 use app::backend::storage::ImportedTicket;
@@ -38,15 +38,14 @@ pub enum FileError {
 pub struct Table {
     pub format: String,
     pub headers: Vec<String>,
-    /// Each row with its line in the file (1 = the first line).
-    pub rows: Vec<(u64, Vec<String>)>,
+    /// The rows after the header.
+    pub rows: Rows,
 }
 
 pub fn read_table(bytes: &[u8], file_name: &str) -> Result<Table, FileError> {
-    let (format, rows) = read_rows(bytes, file_name)?;
-    let mut rows = rows.into_iter();
-    let (_, headers) = rows.next().ok_or(FileError::Empty)?;
-    Ok(Table { format, headers: headers.into_iter().map(|h| h.trim().to_owned()).collect(), rows: rows.collect() })
+    let mut rows = read_rows(bytes, file_name)?;
+    let headers = rows.take_first().ok_or(FileError::Empty)?;
+    Ok(Table { format: std::mem::take(&mut rows.format), headers: headers.into_iter().map(|h| h.trim().to_owned()).collect(), rows })
 }
 
 /// Every non-empty row with its line, header or not (for formats whose header is optional).
@@ -55,16 +54,150 @@ pub fn read_rows(bytes: &[u8], file_name: &str) -> Result<Rows, FileError> {
         return Err(FileError::TooLarge);
     }
     let lower = file_name.to_lowercase();
-    let (format, mut rows) = if bytes.starts_with(b"PK\x03\x04") || lower.ends_with(".xlsx") { read_xlsx(bytes)? } else { read_csv(bytes)? };
-    rows.retain(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()));
+    let rows = if bytes.starts_with(b"PK\x03\x04") || lower.ends_with(".xlsx") { read_xlsx(bytes)? } else { read_csv(bytes)? };
     if rows.is_empty() {
         return Err(FileError::Empty);
     }
-    Ok((format, rows))
+    Ok(rows)
 }
 
-/// The format read, and each row with its line.
-pub type Rows = (String, Vec<(u64, Vec<String>)>);
+/// The text a file's cells may hold in all: a CSV holds at most its own size (a little more in
+/// Windows-1252, whose accents take two bytes in UTF-8), but an XLSX can repeat one shared
+/// string in every cell.
+const MAX_TEXT_BYTES: usize = MAX_FILE_BYTES + MAX_FILE_BYTES / 2;
+
+/// A file's rows, every cell's text in one buffer: a row costs 16 bytes and a cell 4 besides
+/// its text, where a `String` a cell cost 24 and an allocation (a 64 MB file of short rows
+/// took several times its size). Rows whose cells are all blank are left out.
+#[derive(Debug, Default)]
+pub struct Rows {
+    /// The format read, as shown to the user.
+    pub format: String,
+    text: String,
+    /// Where each cell ends in `text`.
+    ends: Vec<u32>,
+    /// Each row's line in the file (1 = the first) and its first cell in `ends`.
+    rows: Vec<(u64, u32)>,
+}
+
+/// One row of a file, its cells borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    pub line: u64,
+    text: &'a str,
+    start: usize,
+    ends: &'a [u32],
+}
+
+impl<'a> Row<'a> {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The cell in `column` (from 0), as in the file.
+    pub fn get(&self, column: usize) -> Option<&'a str> {
+        let end = *self.ends.get(column)? as usize;
+        let start = match column {
+            0 => self.start,
+            _ => self.ends[column - 1] as usize,
+        };
+        self.text.get(start..end)
+    }
+
+    pub fn cells(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let row = *self;
+        (0..row.len()).filter_map(move |column| row.get(column))
+    }
+
+    pub fn to_strings(&self) -> Vec<String> {
+        self.cells().map(str::to_owned).collect()
+    }
+}
+
+impl Rows {
+    fn new(format: String) -> Self {
+        Self { format, ..Self::default() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn get(&self, index: usize) -> Option<Row<'_>> {
+        let &(line, first) = self.rows.get(index)?;
+        let next = self.rows.get(index + 1).map_or(self.ends.len(), |&(_, next)| next as usize);
+        let first = first as usize;
+        let start = match first {
+            0 => 0,
+            _ => self.ends[first - 1] as usize,
+        };
+        Some(Row { line, text: &self.text, start, ends: &self.ends[first..next] })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Row<'_>> {
+        (0..self.len()).filter_map(|index| self.get(index))
+    }
+
+    /// Removes the first row (a header) and gives its cells.
+    fn take_first(&mut self) -> Option<Vec<String>> {
+        let header = self.get(0)?.to_strings();
+        self.rows.remove(0);
+        Some(header)
+    }
+
+    fn start_row(&mut self, line: u64) -> Result<(), FileError> {
+        let first = u32::try_from(self.ends.len()).map_err(|_| too_much_text())?;
+        self.rows.push((line, first));
+        Ok(())
+    }
+
+    /// The cells of the current row so far.
+    fn cells_in_row(&self) -> usize {
+        self.rows.last().map_or(0, |&(_, first)| self.ends.len() - first as usize)
+    }
+
+    fn push_cell(&mut self, cell: &str) -> Result<(), FileError> {
+        if self.text.len() + cell.len() > MAX_TEXT_BYTES {
+            return Err(too_much_text());
+        }
+        self.text.push_str(cell);
+        self.ends.push(self.text.len() as u32);
+        Ok(())
+    }
+
+    /// Leaves out the row just read if its cells are all blank.
+    fn end_row(&mut self) {
+        let Some(&(_, first)) = self.rows.last() else { return };
+        let start = match first {
+            0 => 0,
+            _ => self.ends[first as usize - 1] as usize,
+        };
+        if self.text[start..].trim().is_empty() {
+            self.text.truncate(start);
+            self.ends.truncate(first as usize);
+            self.rows.pop();
+        }
+    }
+
+    fn finish(mut self) -> Self {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        self.rows.shrink_to_fit();
+        self
+    }
+}
+
+fn too_much_text() -> FileError {
+    FileError::Unreadable(format!("the file's cells hold more than {} MB of text", MAX_TEXT_BYTES / 1024 / 1024))
+}
 
 /// Cells beyond these are refused before anything is built: a ticket file has a few columns
 /// and at most about a million rows (XLSX's own limit is 1,048,576).
@@ -83,30 +216,46 @@ fn read_xlsx(bytes: &[u8]) -> Result<Rows, FileError> {
     let mut workbook = calamine::Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
     let sheet = workbook.sheet_names().first().cloned().ok_or(FileError::Empty)?;
     let mut cells = workbook.worksheet_cells_reader(&sheet).map_err(unreadable)?;
-    let mut rows: Vec<(u64, Vec<String>)> = Vec::new();
+    let mut rows = Rows::new("XLSX".to_owned());
+    let mut current_row = None;
+    let mut number = String::new();
     while let Some(cell) = cells.next_cell().map_err(unreadable)? {
         let (row, column) = cell.get_position();
+        let at = || format!("row {}, column {}", u64::from(row) + 1, u64::from(column) + 1);
         if row >= MAX_XLSX_ROWS || column >= MAX_XLSX_COLUMNS {
             return Err(FileError::Unreadable(format!(
-                "the sheet has a cell at row {}, column {}: a ticket file has at most {MAX_XLSX_ROWS} rows and {MAX_XLSX_COLUMNS} columns",
-                u64::from(row) + 1,
-                u64::from(column) + 1
+                "the sheet has a cell at {}: a ticket file has at most {MAX_XLSX_ROWS} rows and {MAX_XLSX_COLUMNS} columns",
+                at()
             )));
         }
-        let text = cell_text(&Data::from(cell.get_value().clone()));
-        let line = u64::from(row) + 1;
-        if rows.last().is_none_or(|(last, _)| *last != line) {
-            rows.push((line, Vec::new()));
-        }
-        if let Some((_, values)) = rows.last_mut() {
-            let column = column as usize;
-            if values.len() <= column {
-                values.resize(column + 1, String::new());
+        if current_row != Some(row) {
+            if current_row.is_some_and(|current| row < current) {
+                return Err(FileError::Unreadable(format!("the sheet lists the cell at {} after later rows", at())));
             }
-            values[column] = text;
+            rows.end_row();
+            rows.start_row(u64::from(row) + 1)?;
+            current_row = Some(row);
+        }
+        // Cells come in column order; the columns skipped are empty.
+        let column = column as usize;
+        if column < rows.cells_in_row() {
+            return Err(FileError::Unreadable(format!("the sheet lists the cell at {} twice or out of order", at())));
+        }
+        while rows.cells_in_row() < column {
+            rows.push_cell("")?;
+        }
+        match cell.get_value() {
+            calamine::DataRef::SharedString(text) => rows.push_cell(text)?,
+            calamine::DataRef::String(text) => rows.push_cell(text)?,
+            other => {
+                number.clear();
+                number.push_str(&cell_text(&Data::from(other.clone())));
+                rows.push_cell(&number)?;
+            }
         }
     }
-    Ok(("XLSX".to_owned(), rows))
+    rows.end_row();
+    Ok(rows.finish())
 }
 
 /// Refuses a zip whose parts inflate beyond `MAX_XLSX_PART_BYTES`, by inflating each into
@@ -136,38 +285,47 @@ fn cell_text(cell: &Data) -> String {
     }
 }
 
+/// Read record by record into one `Rows`: nothing a cell is allocated, and the file is never
+/// held decoded whole beside its bytes (each field is decoded as it is stored).
 fn read_csv(bytes: &[u8]) -> Result<Rows, FileError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let (text, encoding) = match std::str::from_utf8(bytes) {
-        Ok(text) => (std::borrow::Cow::Borrowed(text), "UTF-8"),
-        // Spreadsheets saved as CSV on Windows.
-        Err(_) => (encoding_rs::WINDOWS_1252.decode(bytes).0, "Windows-1252"),
-    };
-    let delimiter = detect_delimiter(&text);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| FileError::Unreadable(e.to_string()))?;
-        let line = record.position().map_or(0, |p| p.line());
-        rows.push((line, record.iter().map(str::to_owned).collect()));
-    }
+    // Spreadsheets saved as CSV on Windows are Windows-1252.
+    let utf8 = std::str::from_utf8(bytes).is_ok();
+    let delimiter = detect_delimiter(bytes);
     let shown = match delimiter {
         b'\t' => "tab".to_owned(),
         d => (d as char).to_string(),
     };
-    Ok((format!("CSV ({encoding}, delimiter {shown})"), rows))
+    let mut rows = Rows::new(format!("CSV ({}, delimiter {shown})", if utf8 { "UTF-8" } else { "Windows-1252" }));
+    // Sized once, at most about the file: grown by doubling, each buffer was up to twice its
+    // content, and three times while copied.
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+    let cells = lines + bytes.iter().filter(|&&b| b == delimiter).count();
+    rows.text.reserve_exact(bytes.len());
+    rows.ends.reserve_exact(cells);
+    rows.rows.reserve_exact(lines);
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(bytes);
+    let mut record = csv::ByteRecord::new();
+    while reader.read_byte_record(&mut record).map_err(|e| FileError::Unreadable(e.to_string()))? {
+        rows.start_row(record.position().map_or(0, |p| p.line()))?;
+        for field in &record {
+            match utf8 {
+                // Fields of a UTF-8 file are cut at ASCII bytes: each is UTF-8.
+                true => rows.push_cell(std::str::from_utf8(field).map_err(|e| FileError::Unreadable(e.to_string()))?)?,
+                false => rows.push_cell(&encoding_rs::WINDOWS_1252.decode_without_bom_handling(field).0)?,
+            }
+        }
+        rows.end_row();
+    }
+    Ok(rows.finish())
 }
 
 /// The delimiter seen most on the first line, outside quotes.
-fn detect_delimiter(text: &str) -> u8 {
-    let first = text.lines().next().unwrap_or_default();
+fn detect_delimiter(bytes: &[u8]) -> u8 {
+    let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     let mut counts = [(b';', 0), (b',', 0), (b'\t', 0), (b'|', 0)];
     let mut quoted = false;
-    for byte in first.bytes() {
+    for &byte in first {
         if byte == b'"' {
             quoted = !quoted;
         } else if !quoted {
@@ -291,7 +449,7 @@ pub fn import(
             } else {
                 super::secutix_files::white_list_tickets(&rows)?
             };
-            Ok((raw_preview(&rows.0, Vec::new(), &rows.1), tickets))
+            Ok((raw_preview(&rows.format, Vec::new(), &rows), tickets))
         }
         _ => {
             let table = read_table(bytes, file_name)?;
@@ -311,68 +469,95 @@ pub fn check_options(kind: SourceKind, options: &FieldValues) -> Result<(), Sett
 }
 
 /// The first rows of a file read in a fixed format (no mapping to show).
-fn raw_preview(format: &str, headers: Vec<String>, rows: &[(u64, Vec<String>)]) -> FilePreview {
-    FilePreview {
-        format: format.to_owned(),
-        headers,
-        rows: rows.iter().take(PREVIEW_ROWS).map(|(_, cells)| cells.clone()).collect(),
-        mapping: BTreeMap::new(),
-    }
+fn raw_preview(format: &str, headers: Vec<String>, rows: &Rows) -> FilePreview {
+    FilePreview { format: format.to_owned(), headers, rows: first_rows(rows), mapping: BTreeMap::new() }
+}
+
+fn first_rows(rows: &Rows) -> Vec<Vec<String>> {
+    rows.iter().take(PREVIEW_ROWS).map(|row| row.to_strings()).collect()
 }
 
 pub fn preview(table: &Table, mapping: &Mapping) -> FilePreview {
     FilePreview {
         format: table.format.clone(),
         headers: table.headers.clone(),
-        rows: table.rows.iter().take(PREVIEW_ROWS).map(|(_, cells)| cells.clone()).collect(),
+        rows: first_rows(&table.rows),
         mapping: mapping.describe(&table.headers),
     }
+}
+
+/// A row's fields as a JSON object (keys in order, a name given twice keeping its last
+/// value), in a string no larger than it needs: a million tickets hold a million of them.
+pub fn fields_json<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let map: BTreeMap<&str, &str> = fields.into_iter().collect();
+    let mut json = serde_json::to_string(&map).unwrap_or_else(|_| "{}".to_owned());
+    json.shrink_to_fit();
+    json
+}
+
+/// Keeps one ticket a number, in the place of its first row and with its last row's content
+/// (a cancellation after the sale). Sorts indices instead of keeping a map of numbers: no copy
+/// of a million numbers.
+pub fn last_row_wins(tickets: &mut Vec<ImportedTicket>) {
+    let mut order: Vec<u32> = (0..tickets.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| tickets[a as usize].barcode.as_str().cmp(tickets[b as usize].barcode.as_str()).then(a.cmp(&b)));
+    let mut keep = vec![true; tickets.len()];
+    let mut swaps = Vec::new();
+    for same in order.chunk_by(|&a, &b| tickets[a as usize].barcode == tickets[b as usize].barcode) {
+        if let [first, .., last] = same {
+            swaps.push((*first as usize, *last as usize));
+            for &later in &same[1..] {
+                keep[later as usize] = false;
+            }
+        }
+    }
+    for (first, last) in swaps {
+        tickets.swap(first, last);
+    }
+    let mut index = 0;
+    tickets.retain(|_| {
+        index += 1;
+        keep[index - 1]
+    });
 }
 
 /// Every row as a ticket, or every rejected row (with its line and why) and nothing else.
 /// A number listed twice keeps its last row (a cancellation after the sale).
 pub fn tickets(table: &Table, mapping: &Mapping) -> Result<Vec<ImportedTicket>, FileError> {
     let mut tickets: Vec<ImportedTicket> = Vec::with_capacity(table.rows.len());
-    let mut index: HashMap<String, usize> = HashMap::with_capacity(table.rows.len());
     let mut rejected = Vec::new();
-    for (line, cells) in &table.rows {
-        let cell = |column: Option<usize>| column.and_then(|c| cells.get(c)).map(|v| v.trim()).unwrap_or_default();
+    for row in table.rows.iter() {
+        let cell = |column: Option<usize>| column.and_then(|c| row.get(c)).map(str::trim).unwrap_or_default();
         let barcode = match Barcode::parse(cell(Some(mapping.barcode))) {
             Ok(barcode) => barcode,
             Err(e) => {
-                rejected.push(RejectedRow { line: *line, reason: format!("ticket number: {e}") });
+                rejected.push(RejectedRow { line: row.line, reason: format!("ticket number: {e}") });
                 continue;
             }
         };
         let Some(state) = state_of(cell(mapping.state)) else {
-            rejected.push(RejectedRow { line: *line, reason: format!("unknown state {:?}", cell(mapping.state)) });
+            rejected.push(RejectedRow { line: row.line, reason: format!("unknown state {:?}", cell(mapping.state)) });
             continue;
         };
-        let fields: serde_json::Map<String, serde_json::Value> = table
-            .headers
-            .iter()
-            .zip(cells)
-            .filter(|(h, _)| !h.is_empty())
-            .map(|(h, v)| (h.clone(), serde_json::Value::String(v.clone())))
-            .collect();
+        if !rejected.is_empty() {
+            // Nothing will be imported: only the rejected rows matter now.
+            continue;
+        }
         let holder = cell(mapping.holder);
-        let ticket = ImportedTicket {
+        tickets.push(ImportedTicket {
             state,
             category: cell(mapping.category).to_owned(),
             holder: (!holder.is_empty()).then(|| holder.to_owned()),
-            fields: serde_json::Value::Object(fields).to_string(),
+            fields: fields_json(table.headers.iter().map(String::as_str).zip(row.cells()).filter(|(h, _)| !h.is_empty())),
             partner_scanned_at: None,
             barcode,
-        };
-        match index.get(ticket.barcode.as_str()) {
-            Some(&at) => tickets[at] = ticket,
-            None => {
-                index.insert(ticket.barcode.as_str().to_owned(), tickets.len());
-                tickets.push(ticket);
-            }
-        }
+        });
     }
-    if rejected.is_empty() { Ok(tickets) } else { Err(FileError::Rejected(rejected)) }
+    if !rejected.is_empty() {
+        return Err(FileError::Rejected(rejected));
+    }
+    last_row_wins(&mut tickets);
+    Ok(tickets)
 }
 
 #[cfg(test)]
@@ -462,7 +647,24 @@ mod tests {
         let bytes = book.save_to_buffer().expect("save");
         let table = read_table(&bytes, "t.xlsx").expect("reads");
         assert_eq!(table.rows.len(), 1);
-        assert_eq!((table.rows[0].0, table.rows[0].1[0].as_str(), table.rows[0].1.len()), (1_000_001, "LAST1", 201));
+        let row = table.rows.get(0).expect("a row");
+        assert_eq!((row.line, row.get(0), row.len()), (1_000_001, Some("LAST1"), 201));
+    }
+
+    /// One shared string can fill every cell of a small file: the text kept is bounded too.
+    #[test]
+    fn a_shared_string_repeated_past_the_text_bound_is_refused() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "barcode").expect("write");
+        let long = "x".repeat(32_000);
+        for row in 1..=(MAX_TEXT_BYTES / long.len()) as u32 + 1 {
+            sheet.write_string(row, 0, &long).expect("write");
+        }
+        let bytes = book.save_to_buffer().expect("save");
+        assert!(bytes.len() < 1024 * 1024, "{} bytes", bytes.len());
+        let e = read_table(&bytes, "t.xlsx").expect_err("refused");
+        assert!(e.to_string().contains("more than 96 MB of text"), "{e}");
     }
 
     #[test]

@@ -6,6 +6,8 @@ pub mod addresses;
 pub mod billetweb;
 pub mod eventbrite;
 pub mod file;
+#[cfg(test)]
+mod file_proptests;
 pub mod http;
 pub mod pusher;
 pub mod scheduler;

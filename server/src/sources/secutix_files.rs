@@ -6,7 +6,7 @@ use app::backend::storage::ImportedTicket;
 use app::domain::RejectedRow;
 use app::engine::{Barcode, TicketState};
 
-use super::file::{FileError, Rows};
+use super::file::{FileError, Row, Rows, fields_json};
 
 const RESELLER_COLUMNS: [&str; 11] = [
     "BAR_CODE", "TICKET_STATE", "FILE_NUMBER", "PRODUCT_CODE", "PRODUCT_NAME", "VALIDITY_DATE", "TARIFF_CODE", "TARIFF_NAME",
@@ -25,16 +25,14 @@ pub fn reseller_state(text: &str) -> Option<(TicketState, bool)> {
     }
 }
 
-fn fields_of(names: &[&str], cells: &[String]) -> String {
-    let map: serde_json::Map<String, serde_json::Value> =
-        names.iter().zip(cells).map(|(n, v)| ((*n).to_owned(), serde_json::Value::String(v.trim().to_owned()))).collect();
-    serde_json::Value::Object(map).to_string()
+fn fields_of(names: &[&str], cells: &Row<'_>) -> String {
+    fields_json(names.iter().copied().zip(cells.cells().map(str::trim)))
 }
 
 /// Rows after the header, if the file has one.
-fn data_rows<'a>(rows: &'a Rows, first_column: &str) -> &'a [(u64, Vec<String>)] {
-    let has_header = rows.1.first().and_then(|(_, cells)| cells.first()).is_some_and(|c| c.trim().eq_ignore_ascii_case(first_column));
-    if has_header { &rows.1[1..] } else { &rows.1[..] }
+fn data_rows<'a>(rows: &'a Rows, first_column: &str) -> impl Iterator<Item = Row<'a>> {
+    let has_header = rows.get(0).and_then(|row| row.get(0)).is_some_and(|c| c.trim().eq_ignore_ascii_case(first_column));
+    rows.iter().skip(usize::from(has_header))
 }
 
 /// The reseller flat file: one ticket a row; `imported_at` stands for the control time of
@@ -42,8 +40,9 @@ fn data_rows<'a>(rows: &'a Rows, first_column: &str) -> &'a [(u64, Vec<String>)]
 pub fn reseller_tickets(rows: &Rows, imported_at: i64) -> Result<Vec<ImportedTicket>, FileError> {
     let mut tickets = Vec::new();
     let mut rejected = Vec::new();
-    for (line, cells) in data_rows(rows, "BAR_CODE") {
-        let cell = |i: usize| cells.get(i).map(|c| c.trim()).unwrap_or_default();
+    for cells in data_rows(rows, "BAR_CODE") {
+        let line = &cells.line;
+        let cell = |i: usize| cells.get(i).map(str::trim).unwrap_or_default();
         if cells.len() < 2 {
             rejected.push(RejectedRow { line: *line, reason: format!("{} columns, expected {}", cells.len(), RESELLER_COLUMNS.len()) });
             continue;
@@ -65,7 +64,7 @@ pub fn reseller_tickets(rows: &Rows, imported_at: i64) -> Result<Vec<ImportedTic
             state,
             category: category.to_owned(),
             holder: None,
-            fields: fields_of(&RESELLER_COLUMNS, cells),
+            fields: fields_of(&RESELLER_COLUMNS, &cells),
             partner_scanned_at: controlled.then_some(imported_at),
         });
     }
@@ -76,18 +75,19 @@ pub fn reseller_tickets(rows: &Rows, imported_at: i64) -> Result<Vec<ImportedTic
 pub fn white_list_tickets(rows: &Rows) -> Result<Vec<ImportedTicket>, FileError> {
     let mut tickets = Vec::new();
     let mut rejected = Vec::new();
-    for (line, cells) in data_rows(rows, "barcode") {
+    for cells in data_rows(rows, "barcode") {
+        let line = &cells.line;
         if cells.len() != WHITE_LIST_COLUMNS.len() {
             rejected.push(RejectedRow { line: *line, reason: format!("{} columns, expected {}", cells.len(), WHITE_LIST_COLUMNS.len()) });
             continue;
         }
-        match Barcode::parse(cells[0].trim()) {
+        match Barcode::parse(cells.get(0).unwrap_or_default().trim()) {
             Ok(barcode) => tickets.push(ImportedTicket {
                 barcode,
                 state: TicketState::Valid,
-                category: cells[2].trim().to_owned(),
+                category: cells.get(2).unwrap_or_default().trim().to_owned(),
                 holder: None,
-                fields: fields_of(&WHITE_LIST_COLUMNS, cells),
+                fields: fields_of(&WHITE_LIST_COLUMNS, &cells),
                 partner_scanned_at: None,
             }),
             Err(e) => rejected.push(RejectedRow { line: *line, reason: format!("barcode: {e}") }),

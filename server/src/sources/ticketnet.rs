@@ -16,7 +16,7 @@ use app::backend::storage::ImportedTicket;
 use app::domain::{RejectedRow, SourceKind};
 use app::engine::{Barcode, TicketState};
 
-use super::file::{FileError, Table};
+use super::file::{FileError, Table, fields_json};
 use super::settings::{Fields, SettingsError};
 
 /// Direct-entry barcodes: 14 characters starting with `02` (Code 128).
@@ -77,10 +77,10 @@ fn cents(text: &str) -> Option<i64> {
     let text = text.trim().replace(',', ".");
     let (units, decimals) = text.split_once('.').unwrap_or((&text, "0"));
     let decimals = format!("{decimals:0<2}");
-    if decimals.len() > 2 {
+    if decimals.len() > 2 || !decimals.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(units.parse::<i64>().ok()? * 100 + decimals.parse::<i64>().ok()?)
+    units.parse::<i64>().ok()?.checked_mul(100)?.checked_add(decimals.parse::<i64>().ok()?)
 }
 
 fn euros(cents: i64) -> String {
@@ -122,28 +122,28 @@ pub fn tickets(table: &Table, tables: &Tables, event: &EventCode) -> Result<Vec<
     if let Some(missing) = required.iter().find(|c| column(c).is_none()) {
         return Err(FileError::Mapping(SettingsError::new("file", format!("column {missing} is missing ({})", table.headers.join(";")))));
     }
-    let at = |cells: &[String], name: &str| column(name).and_then(|c| cells.get(c)).map(|v| v.trim().to_owned()).unwrap_or_default();
     let mut tickets = Vec::new();
     let mut rejected = Vec::new();
-    for (line, cells) in &table.rows {
-        let reject = |reason: String| RejectedRow { line: *line, reason };
-        let barcode = at(cells, "BARCODE");
+    for row in table.rows.iter() {
+        let reject = |reason: String| RejectedRow { line: row.line, reason };
+        let at = |name: &str| column(name).and_then(|c| row.get(c)).map(str::trim).unwrap_or_default();
+        let barcode = at("BARCODE");
         if barcode.len() != BARCODE_LENGTH || !barcode.starts_with(BARCODE_PREFIX) || !barcode.bytes().all(|b| b.is_ascii_alphanumeric()) {
             rejected.push(reject(format!("barcode {barcode:?}: direct entry needs {BARCODE_LENGTH} characters starting with {BARCODE_PREFIX}")));
             continue;
         }
-        if Code::parse(&at(cells, "EVENT")) != Some(event.event) {
-            rejected.push(reject(format!("error 11: unknown event {:?}", at(cells, "EVENT"))));
+        if Code::parse(at("EVENT")) != Some(event.event) {
+            rejected.push(reject(format!("error 11: unknown event {:?}", at("EVENT"))));
             continue;
         }
-        let session = at(cells, "SESSION");
+        let session = at("SESSION");
         if event.session.as_deref().is_some_and(|s| s != session) {
             rejected.push(reject(format!("error 12: unknown session {session:?}")));
             continue;
         }
         let known = |table: &HashMap<Code, String>, name: &str| {
-            let text = at(cells, name);
-            if table.is_empty() || text.is_empty() { Ok(()) } else { Code::parse(&text).filter(|c| table.contains_key(c)).map(|_| ()).ok_or(text) }
+            let text = at(name);
+            if table.is_empty() || text.is_empty() { Ok(()) } else { Code::parse(text).filter(|c| table.contains_key(c)).map(|_| ()).ok_or(text) }
         };
         if let Err(hall) = known(&tables.halls, "HALL") {
             rejected.push(reject(format!("error 10: unknown hall {hall:?}")));
@@ -153,16 +153,16 @@ pub fn tickets(table: &Table, tables: &Tables, event: &EventCode) -> Result<Vec<
             rejected.push(reject(format!("error 14: unknown zone {zone:?}")));
             continue;
         }
-        let Some(category) = Code::parse(&at(cells, "CATEGORY")).and_then(|c| tables.categories.get(&c)) else {
-            rejected.push(reject(format!("error 16: new category {:?}", at(cells, "CATEGORY"))));
+        let Some(category) = Code::parse(at("CATEGORY")).and_then(|c| tables.categories.get(&c)) else {
+            rejected.push(reject(format!("error 16: new category {:?}", at("CATEGORY"))));
             continue;
         };
-        let Some((tariff, grid_price)) = Code::parse(&at(cells, "TARIFF")).and_then(|c| tables.tariffs.get(&c)) else {
-            rejected.push(reject(format!("error 19: new tariff type {:?}", at(cells, "TARIFF"))));
+        let Some((tariff, grid_price)) = Code::parse(at("TARIFF")).and_then(|c| tables.tariffs.get(&c)) else {
+            rejected.push(reject(format!("error 19: new tariff type {:?}", at("TARIFF"))));
             continue;
         };
-        let Some(price) = cents(&at(cells, "PRICE")) else {
-            rejected.push(reject(format!("price {:?} is not a price", at(cells, "PRICE"))));
+        let Some(price) = cents(at("PRICE")) else {
+            rejected.push(reject(format!("price {:?} is not a price", at("PRICE"))));
             continue;
         };
         if price != *grid_price {
@@ -174,24 +174,18 @@ pub fn tickets(table: &Table, tables: &Tables, event: &EventCode) -> Result<Vec<
             )));
             return Err(FileError::Rejected(rejected));
         }
-        let Ok(parsed) = Barcode::parse(&barcode) else {
+        let Ok(parsed) = Barcode::parse(barcode) else {
             rejected.push(reject(format!("barcode {barcode:?} is not a ticket number")));
             continue;
         };
-        let holder = [at(cells, "FIRST_NAME"), at(cells, "LAST_NAME")].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
-        let fields: serde_json::Map<String, serde_json::Value> = table
-            .headers
-            .iter()
-            .zip(cells)
-            .map(|(h, v)| (h.clone(), serde_json::Value::String(v.clone())))
-            .chain([("TARIFF_NAME".to_owned(), serde_json::Value::String(tariff.clone()))])
-            .collect();
+        let holder = [at("FIRST_NAME"), at("LAST_NAME")].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+        let fields = fields_json(table.headers.iter().map(String::as_str).zip(row.cells()).chain([("TARIFF_NAME", tariff.as_str())]));
         tickets.push(ImportedTicket {
             barcode: parsed,
             state: TicketState::Valid,
             category: category.clone(),
             holder: (!holder.is_empty()).then_some(holder),
-            fields: serde_json::Value::Object(fields).to_string(),
+            fields,
             partner_scanned_at: None,
         });
     }

@@ -110,6 +110,12 @@ async fn write_groups<W: WriteGroup>(writer: W, batches: Arc<Mutex<mpsc::Receive
             Err(e) => {
                 tracing::error!(error = %e, "no connection to record scans on");
                 answer_all_failed(group, &e);
+                // The scans queued meanwhile would wait as long for the same database, one
+                // group after another (a door waited twice the pool's timeout): answered now,
+                // their doors retry.
+                while let Some(queued) = next_group(&mut left_over, &batches, false).await {
+                    answer_all_failed(queued, &e);
+                }
                 continue;
             }
         };
@@ -127,8 +133,14 @@ async fn write_groups<W: WriteGroup>(writer: W, batches: Arc<Mutex<mpsc::Receive
     }
 }
 
+/// Keeps whether the database was unreachable: the door is then told to retry (503), not
+/// that the server failed (500).
 fn not_recorded(e: &StorageError) -> StorageError {
-    StorageError::Database(format!("the scan was not recorded: {e}").into())
+    let why = format!("the scan was not recorded: {e}").into();
+    match e {
+        StorageError::Unavailable(_) => StorageError::Unavailable(why),
+        _ => StorageError::Database(why),
+    }
 }
 
 fn answer_all_failed(group: Group, e: &StorageError) {

@@ -78,7 +78,27 @@ pub async fn open(url: &str) -> Result<Opened, OpenError> {
 fn database_error(e: sqlx::Error) -> StorageError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StorageError::AlreadyExists,
+        sqlx::Error::Database(db) if db.code().is_some_and(|code| database_unreachable(&code)) => StorageError::Unavailable(Box::new(e)),
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StorageError::Unavailable(Box::new(e)),
         _ => StorageError::Database(Box::new(e)),
+    }
+}
+
+/// PostgreSQL's words for a database going away: a connection exception (class 08), or the
+/// server shutting down or starting (57P01 to 57P03, what a restart answers).
+fn database_unreachable(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08") || matches!(sqlstate, "57P01" | "57P02" | "57P03")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_restarting_postgresql_is_unreachable_not_a_failure() {
+        for code in ["08006", "08001", "57P01", "57P02", "57P03"] {
+            assert!(super::database_unreachable(code), "{code}");
+        }
+        for code in ["23505", "40001", "57014", "42P01"] {
+            assert!(!super::database_unreachable(code), "{code}");
+        }
     }
 }

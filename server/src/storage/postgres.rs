@@ -35,6 +35,7 @@ impl PgStorage {
         let options = PgConnectOptions::from_str(url).map_err(OpenError::Connect)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options.clone())
             .await
             .map_err(OpenError::Connect)?;
@@ -45,6 +46,7 @@ impl PgStorage {
             .map(|_| DoorWriter {
                 pool: PgPoolOptions::new()
                     .max_connections(1)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
                     .test_before_acquire(false)
                     .connect_lazy_with(only_key_lookups(options.clone())),
             })
@@ -59,6 +61,11 @@ impl PgStorage {
         &self.pool
     }
 }
+
+/// How long a request waits for a connection before it is answered 503. sqlx waits 30 s by
+/// default, trying to connect again and again while the database is gone: a door's scan hung
+/// that long before its device could fall back to deciding alone.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Every statement a door writer runs finds its rows by key (numbers, ids), whatever the tables'
 /// sizes, and it keeps its plans for as long as its connection lives. A plan made while the scans

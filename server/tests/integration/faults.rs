@@ -1,6 +1,7 @@
 //! Faults a venue meets, on both databases: the server process killed (`kill -9`) while 16
-//! doors scan. Every scan that got an answer is in the database, once; a retry of each scan
-//! that got none counts once.
+//! doors scan, or during an import; and, on PostgreSQL, the database gone for a few seconds
+//! while doors scan. Every scan that got an answer is in the database, once; a retry of each
+//! scan that got none counts once.
 
 use crate::support;
 
@@ -179,6 +180,119 @@ async fn a_killed_import_is_all_or_nothing(backend: support::Backend) {
     assert_eq!(storage.performance_tickets(performance_id).await.expect("tickets").len(), ROWS);
 }
 on_both_backends!(a_killed_import_is_all_or_nothing);
+
+/// PostgreSQL "restarted" while 8 doors scan: a proxy between the server process and the
+/// database drops every connection and refuses new ones for 6 s. Meanwhile the server answers
+/// 503 within seconds (not 500, not a hung request); after, it reconnects by itself within
+/// seconds; each door retries a scan until it is answered, and every scan is recorded once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_restart_answers_503_then_reconnects_and_loses_nothing() {
+    const DOORS: usize = 8;
+    const OUTAGE: Duration = Duration::from_secs(6);
+    /// The longest a door may wait for an answer, database gone or not: less than the outage.
+    const ANSWER_WITHIN: Duration = Duration::from_secs(5);
+    let Some(url) = support::fresh_database_url(support::Backend::Postgres).await else { return };
+    let opened = server::storage::open(&url).await.expect("open");
+    let storage = opened.storage.as_ref();
+    server::bootstrap::ensure_root(storage, Some(support::ADMIN_PASSWORD)).await.expect("bootstrap");
+    let root = storage.root_institution().await.expect("root").expect("exists");
+    let institution = storage.create_institution(Some(root.id), &InstitutionName::parse("Dôme").expect("name")).await.expect("inst").id;
+    let performance = support::undated_performance(storage, institution, "Tonight").await;
+    let tickets: Vec<NewTicket> = (0..TICKETS)
+        .map(|i| NewTicket { barcode: Barcode::parse(&format!("R{i:05}")).expect("code"), state: TicketState::Valid, category: "g".into(), holder: None })
+        .collect();
+    storage.upsert_tickets(performance, &tickets, 1).await.expect("tickets");
+    storage.set_pda_open(performance, true).await.expect("open");
+    let hash = app::backend::password::hash(&Password::parse(PASSWORD).expect("password")).await.expect("hash");
+    let login = storage.create_login(&LoginName::parse("door").expect("login"), &hash).await.expect("login");
+    storage.set_membership(login, institution, Rights { pda: true, ..Rights::default() }).await.expect("member");
+
+    let proxy = support::DatabaseProxy::start(&url).await;
+    let (_process, base_url) = support::start_process(&proxy.url).await;
+    let session = sign_in(&base_url).await;
+    // Each door scans its own tickets and retries a scan (same id) until it gets an answer.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let answered: Arc<Mutex<Vec<(String, String, bool, std::time::Instant)>>> = Arc::default();
+    // Every answer that was not a 200, and the slowest answer of all.
+    let refusals: Arc<Mutex<Vec<(u16, Duration)>>> = Arc::default();
+    let slowest: Arc<Mutex<Duration>> = Arc::default();
+    let mut doors = tokio::task::JoinSet::new();
+    for door in 0..DOORS {
+        let (http, base_url, answered, refusals, stop) = (door_client(&session), base_url.clone(), answered.clone(), refusals.clone(), stop.clone());
+        let slowest = slowest.clone();
+        doors.spawn(async move {
+            for n in 0..TICKETS / DOORS {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                let (scan_id, barcode) = (format!("r{door}-{n}"), format!("R{:05}", door + n * DOORS));
+                loop {
+                    let sent = std::time::Instant::now();
+                    let answer = http.post(format!("{base_url}/api/scan")).json(&scan_body(&scan_id, &barcode, performance)).send().await;
+                    let status = answer.as_ref().map_or(0, |a| a.status().as_u16());
+                    let took = sent.elapsed();
+                    {
+                        let mut longest = slowest.lock().expect("slowest");
+                        *longest = (*longest).max(took);
+                    }
+                    if status == 200 {
+                        let body: Value = answer.expect("answer").json().await.expect("json");
+                        let admitted = body["verdict"]["verdict"] == json!("accepted");
+                        answered.lock().expect("list").push((scan_id, barcode, admitted, std::time::Instant::now()));
+                        break;
+                    }
+                    refusals.lock().expect("list").push((status, took));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        });
+    }
+    let answered_count = || answered.lock().expect("list").len();
+    while answered_count() < 500 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    proxy.cut();
+    let cut_at = std::time::Instant::now();
+    tokio::time::sleep(OUTAGE).await;
+    let before_restore = answered_count();
+    proxy.restore();
+    let restored_at = std::time::Instant::now();
+    while answered_count() < before_restore + 500 {
+        assert!(restored_at.elapsed() < Duration::from_secs(30), "the doors are still refused 30 s after the database came back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    doors.join_all().await;
+
+    let refusals = refusals.lock().expect("list").clone();
+    let answered = answered.lock().expect("list").clone();
+    let slowest = *slowest.lock().expect("slowest");
+    let statuses: std::collections::BTreeMap<u16, usize> = refusals.iter().fold(Default::default(), |mut counts, (status, _)| {
+        *counts.entry(*status).or_default() += 1;
+        counts
+    });
+    eprintln!("{} scans answered, refusals by status {statuses:?} (0: no answer), slowest answer {slowest:?}", answered.len());
+    assert!(!refusals.is_empty(), "the doors met the outage");
+    assert!(refusals.iter().all(|(status, _)| *status == 503), "only 503 while the database is gone: {statuses:?}");
+    assert!(slowest < ANSWER_WITHIN, "an answer took {slowest:?}");
+    let first_after = answered.iter().map(|a| a.3).filter(|at| *at > restored_at).min().expect("answers after the restore");
+    let back_within = first_after - restored_at;
+    eprintln!("first scan recorded {back_within:?} after the database came back");
+    assert!(back_within < Duration::from_secs(5), "reconnected after {back_within:?}");
+    let during = answered.iter().filter(|a| a.3 > cut_at + Duration::from_secs(1) && a.3 < restored_at).count();
+    assert_eq!(during, 0, "no scan recorded through a cut database");
+
+    assert!(answered.iter().all(|(_, _, admitted, _)| *admitted));
+    let recorded = storage.scans_since(&[performance], 0).await.expect("scans");
+    let by_id: HashMap<&str, &app::backend::storage::ScanRecord> = recorded.iter().map(|r| (r.scan_uuid.as_str(), r)).collect();
+    for (scan_id, barcode, _, _) in &answered {
+        let record = by_id.get(scan_id.as_str()).unwrap_or_else(|| panic!("answered scan {scan_id} lost"));
+        assert!(record.admitted && record.barcode == *barcode);
+    }
+    assert_eq!(recorded.len(), answered.len(), "each scan recorded once, its retries included");
+    let (counted, _) = storage.admission_counts(performance).await.expect("counts");
+    assert_eq!(counted, recorded.len() as u64);
+}
 
 /// Runs `statement` (binding `binds` in order) on the database at `url` as a plain client would,
 /// returning the first column of its first row, if any.

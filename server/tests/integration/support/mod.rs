@@ -348,3 +348,84 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// A TCP proxy between the server and PostgreSQL that a test cuts and restores: cut, every
+/// connection through it is dropped and new ones are refused (its port closed), as a database
+/// restart looks to the server, without stopping the PostgreSQL other tests share.
+pub struct DatabaseProxy {
+    /// The database URL, through the proxy.
+    pub url: String,
+    up: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DatabaseProxy {
+    /// A proxy to the host and port of `url` (a `postgres://` URL), open.
+    pub async fn start(url: &str) -> DatabaseProxy {
+        let (scheme, rest) = url.split_once("://").expect("a URL");
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(authority_end);
+        let (user, host_port) = match authority.rsplit_once('@') {
+            Some((user, host_port)) => (format!("{user}@"), host_port),
+            None => (String::new(), authority),
+        };
+        let target = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5432") };
+        let listener = Self::listen(0).await;
+        let port = listener.local_addr().expect("proxy address").port();
+        let (up, watch) = tokio::sync::watch::channel(true);
+        let task = tokio::spawn(Self::run(listener, port, target, watch));
+        DatabaseProxy { url: format!("{scheme}://{user}127.0.0.1:{port}{path}"), up, task }
+    }
+
+    /// Drops every connection and refuses new ones, until `restore`.
+    pub fn cut(&self) {
+        self.up.send_replace(false);
+    }
+
+    pub fn restore(&self) {
+        self.up.send_replace(true);
+    }
+
+    async fn listen(port: u16) -> tokio::net::TcpListener {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        // The port is taken again after a cut, with the cut connections still in TIME_WAIT.
+        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+        socket.bind(std::net::SocketAddr::from(([127, 0, 0, 1], port))).expect("bind the proxy's port");
+        socket.listen(128).expect("listen")
+    }
+
+    async fn run(mut listener: tokio::net::TcpListener, port: u16, target: String, mut up: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => Some(accepted),
+                _ = up.wait_for(|up| !*up) => None,
+            };
+            match accepted {
+                Some(Ok((mut client, _))) => {
+                    let (target, mut up) = (target.clone(), up.clone());
+                    tokio::spawn(async move {
+                        let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else { return };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                            _ = up.wait_for(|up| !*up) => {}
+                        }
+                    });
+                }
+                Some(Err(_)) => {}
+                None => {
+                    drop(listener);
+                    if up.wait_for(|up| *up).await.is_err() {
+                        return;
+                    }
+                    listener = Self::listen(port).await;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for DatabaseProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
