@@ -541,6 +541,13 @@ async fn history_says_who_decided_and_the_device_clock(backend: support::Backend
     assert_eq!(figures(row("R06")), (json!(1), json!(0), json!(0), json!(0)));
     assert_eq!(figures(row("X_9")), (json!(1), json!(1), json!(0), json!(1)));
     assert_eq!(figures(row("R02")), (json!(2), json!(2), json!(1), json!(1)));
+
+    // The institution's deadline reaches devices with their copy.
+    let snapshot = door.call("sync_snapshot", json!({"performance": s.performance})).await.expect("snapshot");
+    assert_eq!(snapshot["scan_deadline_ms"], 400, "the default");
+    s.admin.call("set_scan_deadline", json!({"institution": s.institution, "deadline_ms": 300})).await.expect("set");
+    let snapshot = door.call("sync_snapshot", json!({"performance": s.performance})).await.expect("snapshot");
+    assert_eq!(snapshot["scan_deadline_ms"], 300);
 }
 on_both_backends!(history_says_who_decided_and_the_device_clock);
 
