@@ -302,7 +302,12 @@ impl Scanner {
         };
         self.shown.set(Some(shown));
         #[cfg(feature = "hydrate")]
-        verdict::sound_and_vibrate(verdict.colour());
+        {
+            // Once the colour is painted: the first sound creates the page's audio context, tens
+            // of milliseconds the steward should not wait for the verdict.
+            let colour = verdict.colour();
+            request_animation_frame(move || set_timeout(move || verdict::sound_and_vibrate(colour), std::time::Duration::ZERO));
+        }
         let shown = self.shown;
         set_timeout(
             move || {
