@@ -36,8 +36,11 @@ async function waitUntilUp(url, server, deadline) {
   throw new Error(`server did not answer at ${url}`);
 }
 
-/** The binary `cargo leptos build --release` made, on its own SQLite file and port. */
-export async function startServer() {
+/**
+ * The binary `cargo leptos build --release` made, on its own SQLite file and port; `env`: more
+ * variables for it (such as the test-only `BILLETIX_TEST_SCAN_DELAY_MS`).
+ */
+export async function startServer({ env = {} } = {}) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'billetix-e2e-'));
   const targetDir = resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target');
@@ -53,6 +56,7 @@ export async function startServer() {
       LEPTOS_SITE_PKG_DIR: 'pkg',
       LEPTOS_HASH_FILES: 'true',
       RUST_LOG: 'warn',
+      ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -87,6 +87,9 @@ fn failure_text(i18n: I18nContext<Locale>, failure: ParseFailure) -> String {
         ParseFailure::TooShort { min } => fill(t_string!(i18n, fail_too_short), &[("min", &min.to_string())]),
         ParseFailure::TooLong { max } => fill(t_string!(i18n, fail_too_long), &[("max", &max.to_string())]),
         ParseFailure::BadCharacters => t_string!(i18n, fail_bad_characters).to_string(),
+        ParseFailure::OutOfRange { min, max } => {
+            fill(t_string!(i18n, fail_out_of_range), &[("min", &min.to_string()), ("max", &max.to_string())])
+        }
     }
 }
 

@@ -36,6 +36,8 @@ pub enum ParseFailure {
     TooShort { min: usize },
     TooLong { max: usize },
     BadCharacters,
+    /// A number outside what the field allows.
+    OutOfRange { min: u32, max: u32 },
 }
 
 impl std::fmt::Display for ParseFailure {
@@ -45,6 +47,7 @@ impl std::fmt::Display for ParseFailure {
             ParseFailure::TooShort { min } => write!(f, "shorter than {min} characters"),
             ParseFailure::TooLong { max } => write!(f, "longer than {max} characters"),
             ParseFailure::BadCharacters => write!(f, "contains characters that are not allowed"),
+            ParseFailure::OutOfRange { min, max } => write!(f, "not between {min} and {max}"),
         }
     }
 }

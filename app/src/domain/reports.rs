@@ -164,6 +164,12 @@ pub struct ReportRow {
     pub last_scan: Option<Millis>,
     /// Scans flagged as anomalies (offline double entry…).
     pub anomalies: u32,
+    /// Scans whose verdict the device decided (offline, or the server too slow).
+    pub device_decisions: u32,
+    /// Of those, the ones the server's own verdict disagreed with.
+    pub disagreements: u32,
+    /// Device decisions made with a clock more than a minute off the server's.
+    pub clock_off: u32,
 }
 
 impl ReportRow {
@@ -225,8 +231,31 @@ pub struct HistoryEntry {
     pub direction: Direction,
     pub admitted: bool,
     pub verdict: Verdict,
+    /// Decided on the device (its verdict was the one shown at the door).
     pub offline: bool,
     pub anomaly: Option<ScanAnomaly>,
+    /// The device's clock when it scanned.
+    pub client_time: Millis,
+    /// Server decisions: the round trip the device measured.
+    pub round_trip_ms: Option<i64>,
+    /// Device decisions: why the server's verdict was not used.
+    pub device_reason: Option<crate::sync::protocol::DeviceReason>,
+    /// Device decisions: whether the server's own verdict was the same.
+    pub server_agreed: Option<bool>,
+    /// Server time minus device time, as the device measured it.
+    pub clock_skew_ms: Option<i64>,
+}
+
+impl HistoryEntry {
+    /// The server's clock at the scan, from the device's and its measured difference.
+    pub fn server_clock(&self) -> Option<Millis> {
+        self.clock_skew_ms.map(|skew| self.client_time.saturating_add(skew))
+    }
+
+    /// A device decision made with a clock more than a minute off the server's.
+    pub fn clock_off(&self) -> bool {
+        self.offline && self.clock_skew_ms.is_some_and(|skew| skew.abs() > crate::sync::protocol::MAX_CLOCK_SKEW_MS)
+    }
 }
 
 /// Every scan of one ticket, oldest first.

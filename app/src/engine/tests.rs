@@ -272,3 +272,17 @@ proptest! {
         }
     }
 }
+
+/// The server "agrees" with a device when the person at the door is treated alike: the first
+/// pass's time or device, known differently on each side, does not matter.
+#[test]
+fn same_decision_ignores_details_but_not_the_outcome() {
+    let seen_here = Verdict::Refused { reason: Refusal::AlreadyScanned { first_at: at("2026-05-01T20:00:00Z"), device: "PDA-1".into() } };
+    let seen_there = Verdict::Refused { reason: Refusal::AlreadyScanned { first_at: at("2026-05-01T20:00:03Z"), device: "PDA-2".into() } };
+    let admitted = Verdict::Accepted { direction: Direction::In };
+    assert!(seen_here.same_decision(&seen_there));
+    assert!(admitted.same_decision(&admitted));
+    assert!(!admitted.same_decision(&seen_here));
+    assert!(!admitted.same_decision(&Verdict::Accepted { direction: Direction::Out }));
+    assert!(!seen_here.same_decision(&Verdict::Refused { reason: Refusal::Cancelled }));
+}

@@ -47,6 +47,17 @@ impl Verdict {
         matches!(self, Verdict::Accepted { .. })
     }
 
+    /// The same decision for the person at the door: both admit the same way, or both refuse
+    /// for the same reason (the details, such as when a ticket first passed, may differ
+    /// between a device's copy and the server).
+    pub fn same_decision(&self, other: &Verdict) -> bool {
+        match (self, other) {
+            (Verdict::Accepted { direction: a }, Verdict::Accepted { direction: b }) => a == b,
+            (Verdict::Refused { reason: a }, Verdict::Refused { reason: b }) => std::mem::discriminant(a) == std::mem::discriminant(b),
+            _ => false,
+        }
+    }
+
     pub fn colour(&self) -> Colour {
         match self {
             Verdict::Accepted { .. } => Colour::Green,

@@ -7,15 +7,40 @@ use super::protocol::*;
 use crate::engine::PerformanceId;
 use crate::error::AppError;
 
+/// Tests only: `BILLETIX_TEST_SCAN_DELAY_MS` holds every online scan (and probe) this long
+/// before it is decided, as a slow network would, so the scanner's deadline can be tested.
+#[cfg(feature = "ssr")]
+async fn test_scan_delay() {
+    static DELAY: std::sync::OnceLock<Option<std::time::Duration>> = std::sync::OnceLock::new();
+    let delay = DELAY.get_or_init(|| {
+        std::env::var("BILLETIX_TEST_SCAN_DELAY_MS").ok().and_then(|ms| ms.parse().ok()).map(std::time::Duration::from_millis)
+    });
+    if let Some(delay) = delay {
+        tokio::time::sleep(*delay).await;
+    }
+}
+
 #[server(endpoint = "scan", input = Json)]
 pub async fn scan(request: ScanRequest) -> Result<ScanOutcome, AppError> {
     use crate::backend::{context, session::current_door_actor};
+    test_scan_delay().await;
     let ctx = context()?;
     let actor = current_door_actor().await?;
     let record = super::service::scan_online(ctx.storage.as_ref(), &ctx.performances, &actor, request).await?;
     ctx.live.publish_scan(&record);
     // The time the scan was decided at, which is when its pass (if any) happened.
-    Ok(ScanOutcome { scan_id: record.scan_uuid, verdict: record.verdict, server_time: record.server_time })
+    let pass = super::service::pass_row(&record);
+    Ok(ScanOutcome { scan_id: record.scan_uuid, verdict: record.verdict, server_time: record.server_time, pass })
+}
+
+/// How quickly the server answers a door, for a device deciding alone to know when to ask
+/// again: the server's time, to a signed-in door.
+#[server(endpoint = "scan_probe", input = Json)]
+pub async fn scan_probe() -> Result<Millis, AppError> {
+    use crate::backend::session::current_door_actor;
+    test_scan_delay().await;
+    current_door_actor().await?;
+    Ok(crate::backend::now_millis())
 }
 
 #[server(endpoint = "sync_upload", input = Json)]

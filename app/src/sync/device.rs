@@ -42,6 +42,9 @@ pub struct ImportedPerformance {
     pub cursor: Millis,
     pub imported_at: Millis,
     pub chunks: u32,
+    /// Its institution's deadline for online verdicts (from the snapshot, then the deltas).
+    #[serde(default = "super::protocol::default_scan_deadline")]
+    pub scan_deadline_ms: u32,
 }
 
 /// Up to [`CHUNK_SIZE`] tickets of one performance, columnar as the snapshot sends them.
@@ -97,6 +100,7 @@ pub fn split_snapshot(about: OpenPerformance, snapshot: Snapshot, now: Millis) -
         cursor: snapshot.cursor,
         imported_at: now,
         chunks: chunks.len() as u32,
+        scan_deadline_ms: snapshot.scan_deadline_ms,
     };
     (imported, chunks, snapshot.passes)
 }
@@ -188,6 +192,20 @@ impl DeviceBook {
         self.count_pass(barcode, row.performance, pass);
     }
 
+    /// Whether a scan of this id is counted already.
+    pub fn knows(&self, scan_id: &str) -> bool {
+        self.known_scans.contains(scan_id)
+    }
+
+    /// Counts the server's admission of a scan this device decided and did not admit (the
+    /// server's answer came after the deadline).
+    pub fn count_late_pass(&mut self, row: &PassRow) {
+        let Ok(barcode) = Barcode::parse(&row.barcode) else { return };
+        self.known_scans.insert(row.scan_id.clone());
+        let pass = Pass { at: time(row.at), direction: row.direction, device: row.device.clone() };
+        self.count_pass(barcode, row.performance, pass);
+    }
+
     /// Counts again a scan made on this device, when the page opens anew.
     pub fn restore_scan(&mut self, own: &DeviceScan) {
         let scan = &own.scan;
@@ -235,6 +253,20 @@ impl DeviceBook {
         for imported in self.performances.values_mut() {
             imported.cursor = imported.cursor.max(delta.cursor);
         }
+        for (performance, deadline) in &delta.scan_deadlines {
+            if let Some(imported) = self.performances.get_mut(performance) {
+                imported.scan_deadline_ms = *deadline;
+            }
+        }
+    }
+
+    /// How long a door waits for the server's verdict: the shortest of its performances'.
+    pub fn scan_deadline_ms(&self, door: &Door) -> u32 {
+        door.performances
+            .iter()
+            .filter_map(|p| self.performances.get(p).map(|i| i.scan_deadline_ms))
+            .min()
+            .unwrap_or(super::protocol::DEFAULT_SCAN_DEADLINE_MS)
     }
 
     /// Records what the server said of this device's uploaded scans.
@@ -334,6 +366,7 @@ mod tests {
             passes: Vec::new(),
             cursor: 1_000,
             server_time: 1_000,
+            scan_deadline_ms: 400,
         }
     }
 
@@ -427,6 +460,7 @@ mod tests {
             }],
             cursor: 2_000,
             server_time: 2_000,
+            scan_deadlines: vec![(PerformanceId(1), 250)],
         };
         device.apply_delta(&delta);
         match device.decide(&Barcode::parse("A").expect("barcode"), &checkpoint, 50, "gate-1") {
@@ -437,6 +471,7 @@ mod tests {
         assert_eq!(device.counter(&[PerformanceId(1)]), Counter { admitted: 1, total: 1 });
         assert_eq!(device.conflicts(), vec!["A".to_owned()]);
         assert_eq!(device.performance(PerformanceId(1)).map(|p| p.cursor), Some(2_000));
+        assert_eq!(device.scan_deadline_ms(&door(&[1])), 250, "an institution's new deadline arrives by delta");
     }
 
     #[test]

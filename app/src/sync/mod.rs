@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod device;
+pub mod online;
 pub mod protocol;
 pub mod scan_id;
 #[cfg(feature = "ssr")]

@@ -8,6 +8,71 @@ pub type Millis = i64;
 /// At most this many performances on one `/live` feed: each event is checked against them.
 pub const LIVE_MAX_PERFORMANCES: usize = 64;
 
+/// How long a scanner waits for the server's verdict before it shows its own, unless the
+/// institution says otherwise.
+pub const DEFAULT_SCAN_DEADLINE_MS: u32 = 400;
+/// The deadlines an institution may choose: below, a busy network would always miss it;
+/// above, a steward waits too long at the door.
+pub const SCAN_DEADLINE_RANGE_MS: std::ops::RangeInclusive<u32> = 50..=5_000;
+
+/// A device clock further than this from the server's is flagged (on the device and in reports).
+pub const MAX_CLOCK_SKEW_MS: i64 = 60_000;
+
+pub(crate) fn default_scan_deadline() -> u32 {
+    DEFAULT_SCAN_DEADLINE_MS
+}
+
+/// Why a device showed its own verdict rather than the server's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceReason {
+    /// No network, or nobody signed in: the server was not asked.
+    Offline,
+    /// The server's answer did not come within the deadline.
+    Timeout,
+    /// The server answered with an error (or the request failed).
+    Error,
+    /// The device stopped asking after repeated timeouts or errors, for a while.
+    DeviceOnly,
+}
+
+impl DeviceReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceReason::Offline => "offline",
+            DeviceReason::Timeout => "timeout",
+            DeviceReason::Error => "error",
+            DeviceReason::DeviceOnly => "device_only",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "offline" => Some(DeviceReason::Offline),
+            "timeout" => Some(DeviceReason::Timeout),
+            "error" => Some(DeviceReason::Error),
+            "device_only" => Some(DeviceReason::DeviceOnly),
+            _ => None,
+        }
+    }
+}
+
+/// Whose verdict the door showed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum DecidedBy {
+    Device { why: DeviceReason },
+    /// Within the deadline, after this round trip.
+    Server { round_trip_ms: u32 },
+}
+
+impl Default for DecidedBy {
+    /// Scans kept before devices said who decided were all decided on the device.
+    fn default() -> Self {
+        DecidedBy::Device { why: DeviceReason::Offline }
+    }
+}
+
 /// The door: which performances it controls and how it counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Door {
@@ -30,6 +95,9 @@ pub struct ScanOutcome {
     pub scan_id: String,
     pub verdict: Verdict,
     pub server_time: Millis,
+    /// The admission, for the device's copy.
+    #[serde(default)]
+    pub pass: Option<PassRow>,
 }
 
 /// A scan the device decided alone while offline, uploaded later.
@@ -42,6 +110,13 @@ pub struct OfflineScan {
     pub door: Door,
     /// What the device showed at the door.
     pub device_verdict: Verdict,
+    /// Whose verdict that was: a scan the server decided online is sent again with its round
+    /// trip (it counts once), and one decided here says why.
+    #[serde(default)]
+    pub decided: DecidedBy,
+    /// Server time minus device time, as the device last measured it before the scan.
+    #[serde(default)]
+    pub clock_skew_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +180,9 @@ pub struct Snapshot {
     /// Give this back to `sync_delta` to get what changed since.
     pub cursor: Millis,
     pub server_time: Millis,
+    /// The institution's deadline for online verdicts.
+    #[serde(default = "default_scan_deadline")]
+    pub scan_deadline_ms: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +218,9 @@ pub struct Delta {
     pub passes: Vec<PassRow>,
     pub cursor: Millis,
     pub server_time: Millis,
+    /// Each performance's institution's deadline for online verdicts, as it stands now.
+    #[serde(default)]
+    pub scan_deadlines: Vec<(PerformanceId, u32)>,
 }
 
 pub fn state_letter(state: TicketState) -> char {

@@ -8,7 +8,7 @@ use chrono::DateTime;
 
 use super::protocol::*;
 use crate::authorization::Actor;
-use crate::backend::storage::{Anomaly, DoorScan, Judgement, NewScan, ScanRecord, Storage};
+use crate::backend::storage::{Anomaly, DecisionNote, DoorScan, Judgement, NewScan, ScanRecord, Storage};
 use crate::backend::now_millis;
 use crate::backend::performance_cache::PerformanceCache;
 use crate::domain::{InstitutionId, ParseFailure};
@@ -110,13 +110,15 @@ pub async fn scan_online(storage: &dyn Storage, cache: &PerformanceCache, actor:
         server_time: now,
         direction: direction_of(&request.door.mode),
         offline: false,
+        device_reason: None,
+        clock_skew_ms: None,
     };
     let at = time(now)?;
     let device = scan.device.clone();
     let checkpoint = gate.checkpoint;
     let judge = Box::new(move |ticket: Option<&Ticket>, passes: &[Pass]| {
         let verdict = decide(ticket, passes, &checkpoint, &Scan { at, device: &device });
-        Judgement { admitted: verdict.is_accepted(), anomaly: Anomaly::of_verdict(&verdict), verdict }
+        Judgement { admitted: verdict.is_accepted(), anomaly: Anomaly::of_verdict(&verdict), verdict, server_agreed: None }
     });
     let door_scan = DoorScan { scan, performances: request.door.performances, institutions: gate.institutions, judge };
     let mut answers = storage.record_scans(vec![door_scan]).await;
@@ -170,7 +172,8 @@ pub async fn upload(
     let mut gates: Vec<(Door, Result<Gate, AppError>)> = Vec::new();
     let mut door_scans = Vec::with_capacity(scans.len());
     let mut results = Vec::with_capacity(scans.len());
-    // Each recorded scan's number and door, to tell a retry from another scan with its id.
+    // Each recorded scan's number and door, to tell a retry from another scan with its id; and
+    // what its device said of it, to complete a record made online.
     let mut asked = Vec::with_capacity(scans.len());
     // What the server's engine said of each scan, filled in by its judge.
     let mut server_verdicts = Vec::with_capacity(scans.len());
@@ -188,7 +191,8 @@ pub async fn upload(
         };
         match prepared {
             Ok((door_scan, server_verdict)) => {
-                asked.push((door_scan.scan.barcode.as_str().to_owned(), door_scan.performances.clone()));
+                let said = (offline.decided, offline.device_verdict.clone(), offline.clock_skew_ms);
+                asked.push((door_scan.scan.barcode.as_str().to_owned(), door_scan.performances.clone(), said));
                 door_scans.push(door_scan);
                 server_verdicts.push(server_verdict);
             }
@@ -200,11 +204,15 @@ pub async fn upload(
     }
     // All at once: the storage writes them in as few transactions as it can, in this order.
     let mut records = Vec::with_capacity(door_scans.len());
-    for ((answer, server_verdict), (barcode, performances)) in storage.record_scans(door_scans).await.into_iter().zip(server_verdicts).zip(asked) {
-        let record = answer?;
+    let mut notes = Vec::new();
+    for ((answer, server_verdict), (barcode, performances, said)) in storage.record_scans(door_scans).await.into_iter().zip(server_verdicts).zip(asked) {
+        let mut record = answer?;
         if let Err(reason) = same_scan(&record, &barcode, &performances) {
             results.push(UploadedScan { scan_id: record.scan_uuid, outcome: Uploaded::Refused { reason } });
             continue;
+        }
+        if let Some(note) = note_on_online_record(&mut record, said) {
+            notes.push(note);
         }
         // A scan recorded by an earlier call keeps its first verdict (its judge may have run
         // before the storage found it recorded, on a state that holds its own pass).
@@ -216,7 +224,36 @@ pub async fn upload(
         });
         records.push(record);
     }
+    storage.note_decisions(&notes).await?;
     Ok((results, records))
+}
+
+/// What an upload tells of a scan the server recorded online: the round trip of a verdict the
+/// door showed; or that its answer came too late and the door showed the device's own (then
+/// the scan is the device's decision, and whether the server agreed is kept). `record` is
+/// brought up to date. Nothing for scans recorded as decided on the device.
+fn note_on_online_record(record: &mut ScanRecord, (decided, device_verdict, clock_skew_ms): (DecidedBy, Verdict, Option<i64>)) -> Option<DecisionNote> {
+    if record.offline {
+        return None;
+    }
+    let scan_uuid = record.scan_uuid.clone();
+    match decided {
+        DecidedBy::Server { round_trip_ms } => {
+            if record.round_trip_ms.is_some() {
+                return None;
+            }
+            record.round_trip_ms = Some(i64::from(round_trip_ms));
+            Some(DecisionNote::RoundTrip { scan_uuid, round_trip_ms: i64::from(round_trip_ms) })
+        }
+        DecidedBy::Device { why } => {
+            let server_agreed = record.verdict.same_decision(&device_verdict);
+            record.offline = true;
+            record.device_reason = Some(why);
+            record.server_agreed = Some(server_agreed);
+            record.clock_skew_ms = clock_skew_ms;
+            Some(DecisionNote::DecidedOnDevice { scan_uuid, reason: why, server_agreed, clock_skew_ms })
+        }
+    }
 }
 
 /// One offline scan as the storage records it, with the slot its judge fills with the
@@ -244,6 +281,11 @@ fn offline_door_scan(
             Verdict::Refused { .. } => direction_of(&offline.door.mode),
         },
         offline: true,
+        device_reason: match offline.decided {
+            DecidedBy::Device { why } => Some(why),
+            DecidedBy::Server { .. } => None,
+        },
+        clock_skew_ms: offline.clock_skew_ms,
     };
     let server_verdict = Arc::new(Mutex::new(None));
     let (checkpoint, device, device_verdict, told) =
@@ -252,10 +294,11 @@ fn offline_door_scan(
         let verdict = decide(ticket, passes, &checkpoint, &Scan { at, device: &device });
         let admitted = device_verdict.is_accepted();
         let anomaly = if admitted { (!verdict.is_accepted()).then(|| anomaly_of(&verdict)) } else { Anomaly::of_verdict(&verdict) };
+        let server_agreed = Some(verdict.same_decision(&device_verdict));
         if let Ok(mut slot) = told.lock() {
             *slot = Some(verdict);
         }
-        Judgement { verdict: device_verdict.clone(), admitted, anomaly }
+        Judgement { verdict: device_verdict.clone(), admitted, anomaly, server_agreed }
     });
     let door_scan = DoorScan { scan, performances: offline.door.performances, institutions: gate.institutions.clone(), judge };
     Ok((door_scan, server_verdict))
@@ -349,6 +392,7 @@ pub async fn snapshot(
         passes: passes.iter().filter_map(pass_row).collect(),
         cursor,
         server_time: now_millis(),
+        scan_deadline_ms: context.scan_deadline_ms,
     })
 }
 
@@ -376,6 +420,7 @@ pub async fn delta(
     cursor: Millis,
 ) -> Result<Delta, AppError> {
     check_import(storage, cache, actor, performances).await?;
+    let scan_deadlines = cache.get(storage, performances).await?.iter().map(|p| (p.context.id, p.context.scan_deadline_ms)).collect();
     let now = now_millis();
     let since = cursor.saturating_sub(CURSOR_OVERLAP_MS);
     let tickets = storage
@@ -385,5 +430,5 @@ pub async fn delta(
         .map(|t| TicketChange { barcode: t.barcode.into(), performance: t.performance, state: t.state, category: t.category })
         .collect();
     let passes = storage.scans_since(performances, since).await?.iter().filter_map(pass_row).collect();
-    Ok(Delta { tickets, passes, cursor: now, server_time: now })
+    Ok(Delta { tickets, passes, cursor: now, server_time: now, scan_deadlines })
 }

@@ -232,6 +232,8 @@ async fn main() -> Result<(), String> {
             server_time: at,
             direction: Direction::In,
             offline: false,
+            device_reason: None,
+            clock_skew_ms: None,
         });
     }
     let admitted = scans.len();
@@ -244,6 +246,7 @@ async fn main() -> Result<(), String> {
                 verdict: Verdict::Accepted { direction: Direction::In },
                 admitted: true,
                 anomaly: None,
+                server_agreed: None,
             };
             let door_scans = scans
                 .iter()

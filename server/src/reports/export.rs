@@ -1,7 +1,10 @@
 //! `GET /export/report?performance=N&format=xlsx|csv`: a performance's whole report as a
 //! download, signed in with back-office access to the performance. Columns: barcode, state,
-//! category, holder, source, passes, first entry (the venue's local time), then one column per
-//! field the sources gave (the union of their keys, sorted).
+//! category, holder, source, passes, first entry (the venue's local time), the ticket's scans
+//! decided on a device (offline, or the server too slow: the only ones that can let a ticket in
+//! twice), those the server's verdict disagreed with, and those made with the device's clock
+//! more than a minute off; then one column per field the sources gave (the union of their
+//! keys, sorted).
 //!
 //! Text that comes from partners or files (barcode, category, holder, source, fields) is made
 //! inert for spreadsheets: see [`inert`].
@@ -29,7 +32,7 @@ use app::error::AppError;
 /// Rows read from the database at a time.
 const CHUNK_ROWS: u32 = 5_000;
 
-const FIXED_COLUMNS: [&str; 7] = [
+const FIXED_COLUMNS: [&str; 10] = [
     "barcode",
     "state",
     "category",
@@ -37,6 +40,9 @@ const FIXED_COLUMNS: [&str; 7] = [
     "source",
     "passes",
     "first entry",
+    "device decisions",
+    "server disagreed",
+    "device clock off",
 ];
 
 #[derive(Deserialize)]
@@ -193,7 +199,7 @@ async fn csv_chunk(sheet: &Sheet, after: &mut Option<String>) -> std::io::Result
         return Ok(None);
     };
     *after = Some(last.barcode.clone());
-    let texts: Vec<(String, String)> = rows
+    let texts: Vec<([String; 4], String)> = rows
         .iter()
         .map(|row| {
             let first_entry = row
@@ -201,10 +207,11 @@ async fn csv_chunk(sheet: &Sheet, after: &mut Option<String>) -> std::io::Result
                 .and_then(|at| local_time(sheet.zone, at))
                 .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
                 .unwrap_or_default();
-            (row.passes.to_string(), first_entry)
+            let figures = [row.passes, row.device_decisions, row.disagreements, row.clock_off].map(|n| n.to_string());
+            (figures, first_entry)
         })
         .collect();
-    let records = rows.iter().zip(&texts).map(|(row, (passes, first_entry))| {
+    let records = rows.iter().zip(&texts).map(|(row, ([passes, device, disagreed, clock_off], first_entry))| {
         let fixed = [
             inert(&row.barcode),
             Cow::Borrowed(row.state.as_str()),
@@ -213,6 +220,9 @@ async fn csv_chunk(sheet: &Sheet, after: &mut Option<String>) -> std::io::Result
             inert(row.source_name.as_deref().unwrap_or("")),
             Cow::Borrowed(passes.as_str()),
             Cow::Borrowed(first_entry.as_str()),
+            Cow::Borrowed(device.as_str()),
+            Cow::Borrowed(disagreed.as_str()),
+            Cow::Borrowed(clock_off.as_str()),
         ];
         let fields = sheet
             .field_keys
@@ -291,7 +301,10 @@ async fn xlsx_bytes(sheet: Sheet) -> Result<Vec<u8>, AppError> {
                     if let Some(time) = row.first_entry.and_then(|at| local_time(zone, at)) {
                         worksheet.write_number_with_format(line, 6, excel_serial(time), &date)?;
                     }
-                    for (column, key) in (7u16..).zip(&keys) {
+                    worksheet.write_number(line, 7, row.device_decisions)?;
+                    worksheet.write_number(line, 8, row.disagreements)?;
+                    worksheet.write_number(line, 9, row.clock_off)?;
+                    for (column, key) in (10u16..).zip(&keys) {
                         if let Some(value) = row.fields.get(key).filter(|v| !v.is_empty()) {
                             worksheet.write_string(line, column, xlsx_cell(value))?;
                         }

@@ -44,6 +44,26 @@ macro_rules! account_storage {
                 if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
             }
 
+            async fn scan_deadline(&self, id: InstitutionId) -> StorageResult<u32> {
+                let deadline: i32 = sqlx::query_scalar("SELECT scan_deadline_ms FROM institutions WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database_error)?
+                    .ok_or(StorageError::NotFound)?;
+                Ok(u32::try_from(deadline).unwrap_or(app::sync::protocol::DEFAULT_SCAN_DEADLINE_MS))
+            }
+
+            async fn set_scan_deadline(&self, id: InstitutionId, deadline_ms: u32) -> StorageResult<()> {
+                let done = sqlx::query("UPDATE institutions SET scan_deadline_ms = $1 WHERE id = $2")
+                    .bind(i32::try_from(deadline_ms).unwrap_or(i32::MAX))
+                    .bind(id.0)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(database_error)?;
+                if done.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
+            }
+
             async fn institution(&self, id: InstitutionId) -> StorageResult<Option<Institution>> {
                 let row = sqlx::query("SELECT id, parent_id, name FROM institutions WHERE id = $1")
                     .bind(id.0)

@@ -12,7 +12,7 @@ use super::door_queue::DoorQueue;
 use super::shared::*;
 use super::{OpenError, database_error};
 use app::backend::storage::{
-    Anomaly, DueAttachment, ImportMode, ImportedTicket, DoorScan, LoginRecord, MemberRecord, Millis, NewPerformance,
+    Anomaly, DecisionNote, DueAttachment, ImportMode, ImportedTicket, DoorScan, LoginRecord, MemberRecord, Millis, NewPerformance,
     NewSource, NewTicket, PendingCancellation, PendingPush, PerformanceContext, ScanRecord, SessionActor, SessionEnd, SourceRecord, StorageError,
     StorageResult, TicketRow,
 };

@@ -51,10 +51,15 @@ macro_rules! report_storage {
         fn report_rows_sql(page: &str, order: &str, page_columns: &str) -> String {
             format!(
                 "WITH page AS ({page}), a AS (SELECT s.ticket_id, MAX(s.scanned_at) AS last_scan, \
-                 SUM(CASE WHEN s.anomaly IS NOT NULL THEN 1 ELSE 0 END) AS anomalies \
+                 SUM(CASE WHEN s.anomaly IS NOT NULL THEN 1 ELSE 0 END) AS anomalies, \
+                 SUM(CASE WHEN s.offline THEN 1 ELSE 0 END) AS device_decisions, \
+                 SUM(CASE WHEN s.offline AND NOT s.server_agreed THEN 1 ELSE 0 END) AS disagreements, \
+                 SUM(CASE WHEN s.offline AND ABS(s.clock_skew_ms) > 60000 THEN 1 ELSE 0 END) AS clock_off \
                  FROM scans s WHERE s.ticket_id IN (SELECT id FROM page) GROUP BY s.ticket_id) \
                  SELECT t.barcode, t.state, t.category, t.holder, t.fields, src.name AS source_name, \
-                 f.passes, f.first_entry, a.last_scan, COALESCE(a.anomalies, 0) AS anomalies{page_columns} \
+                 f.passes, f.first_entry, a.last_scan, COALESCE(a.anomalies, 0) AS anomalies, \
+                 COALESCE(a.device_decisions, 0) AS device_decisions, COALESCE(a.disagreements, 0) AS disagreements, \
+                 COALESCE(a.clock_off, 0) AS clock_off{page_columns} \
                  FROM page JOIN tickets t ON t.id = page.id JOIN ticket_figures f ON f.ticket_id = t.id \
                  LEFT JOIN sources src ON src.id = t.source_id \
                  LEFT JOIN a ON a.ticket_id = t.id ORDER BY {order}"
@@ -76,6 +81,9 @@ macro_rules! report_storage {
                 first_entry: row.try_get("first_entry").map_err(database_error)?,
                 last_scan: row.try_get("last_scan").map_err(database_error)?,
                 anomalies: count("anomalies")?,
+                device_decisions: count("device_decisions")?,
+                disagreements: count("disagreements")?,
+                clock_off: count("clock_off")?,
             })
         }
 
@@ -269,7 +277,8 @@ macro_rules! report_storage {
                     .map_err(database_error)?;
                 let Some(ticket) = ticket else { return Ok(None) };
                 let rows = sqlx::query(
-                    "SELECT scanned_at, device, direction, admitted, verdict, offline, anomaly FROM scans \
+                    "SELECT scanned_at, device, direction, admitted, verdict, offline, anomaly, client_time, round_trip_ms, \
+                     device_reason, server_agreed, clock_skew_ms FROM scans \
                      WHERE ticket_id = $1 ORDER BY scanned_at, id",
                 )
                 .bind(ticket)
@@ -292,6 +301,15 @@ macro_rules! report_storage {
                                 Anomaly::AdmittedAgainstRules => app::domain::ScanAnomaly::AdmittedAgainstRules,
                                 Anomaly::ExitWithoutEntry => app::domain::ScanAnomaly::ExitWithoutEntry,
                             }),
+                            client_time: r.try_get("client_time").map_err(database_error)?,
+                            round_trip_ms: r.try_get("round_trip_ms").map_err(database_error)?,
+                            device_reason: r
+                                .try_get::<Option<String>, _>("device_reason")
+                                .map_err(database_error)?
+                                .as_deref()
+                                .and_then(app::sync::protocol::DeviceReason::parse),
+                            server_agreed: r.try_get("server_agreed").map_err(database_error)?,
+                            clock_skew_ms: r.try_get("clock_skew_ms").map_err(database_error)?,
                         })
                     })
                     .collect::<StorageResult<Vec<_>>>()?;

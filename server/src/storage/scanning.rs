@@ -39,6 +39,15 @@ macro_rules! scan_storage {
                 verdict: verdict_from(&row.try_get::<String, _>("verdict").map_err(database_error)?)?,
                 offline: row.try_get("offline").map_err(database_error)?,
                 anomaly: row.try_get::<Option<String>, _>("anomaly").map_err(database_error)?.as_deref().and_then(Anomaly::parse),
+                client_time: row.try_get("client_time").map_err(database_error)?,
+                round_trip_ms: row.try_get("round_trip_ms").map_err(database_error)?,
+                device_reason: row
+                    .try_get::<Option<String>, _>("device_reason")
+                    .map_err(database_error)?
+                    .as_deref()
+                    .and_then(app::sync::protocol::DeviceReason::parse),
+                server_agreed: row.try_get("server_agreed").map_err(database_error)?,
+                clock_skew_ms: row.try_get("clock_skew_ms").map_err(database_error)?,
             })
         }
 
@@ -49,7 +58,8 @@ macro_rules! scan_storage {
                 AND EXISTS (SELECT 1 FROM ticket_figures f WHERE f.ticket_id = t.id AND f.first_entry IS NOT NULL))";
 
         const SCAN_COLUMNS: &str = "scan_uuid, performance_id, barcode, device, scanned_at, server_time, \
-                                    direction, admitted, verdict, offline, anomaly";
+                                    direction, admitted, verdict, offline, anomaly, client_time, round_trip_ms, \
+                                    device_reason, server_agreed, clock_skew_ms";
 
         /// After an import of `imported` tickets, a bulk one, refreshes the planner's statistics
         /// (`AFTER_BULK_IMPORT`) rather than waiting for the autovacuum: until then they describe
@@ -244,6 +254,11 @@ macro_rules! scan_storage {
                     verdict: judgement.verdict,
                     offline: scan.offline,
                     anomaly: judgement.anomaly,
+                    client_time: scan.client_time,
+                    round_trip_ms: None,
+                    device_reason: scan.device_reason,
+                    server_agreed: judgement.server_agreed,
+                    clock_skew_ms: scan.clock_skew_ms,
                 });
             }
             Ok((answers, decided))
@@ -251,7 +266,8 @@ macro_rules! scan_storage {
 
         /// The head of the statement writing decided scans, before their `push_scan_values`.
         const INSERT_SCANS: &str = "INSERT INTO scans (scan_uuid, performance_id, ticket_id, barcode, device, login_id, \
-                                    scanned_at, client_time, server_time, direction, admitted, verdict, offline, anomaly) ";
+                                    scanned_at, client_time, server_time, direction, admitted, verdict, offline, anomaly, \
+                                    device_reason, server_agreed, clock_skew_ms) ";
 
         /// Appends to `query` the `VALUES` of `decided` (not empty) for `INSERT_SCANS`, in its
         /// columns' order; their records are in `answers`. A scan id recorded meanwhile fails
@@ -276,7 +292,10 @@ macro_rules! scan_storage {
                     .push_bind(record.admitted)
                     .push_bind(verdict)
                     .push_bind(record.offline)
-                    .push_bind(record.anomaly.map(Anomaly::as_str));
+                    .push_bind(record.anomaly.map(Anomaly::as_str))
+                    .push_bind(record.device_reason.map(app::sync::protocol::DeviceReason::as_str))
+                    .push_bind(record.server_agreed)
+                    .push_bind(record.clock_skew_ms);
             });
             Ok(())
         }
@@ -309,8 +328,9 @@ macro_rules! scan_storage {
                 let mut contexts = Vec::with_capacity(ids.len());
                 for id in ids {
                     let row = sqlx::query(
-                        "SELECT v.institution_id, v.time_zone, p.valid_from, p.valid_to, p.pda_open FROM performances p \
-                         JOIN events e ON e.id = p.event_id JOIN venues v ON v.id = e.venue_id WHERE p.id = $1",
+                        "SELECT v.institution_id, v.time_zone, p.valid_from, p.valid_to, p.pda_open, i.scan_deadline_ms \
+                         FROM performances p JOIN events e ON e.id = p.event_id JOIN venues v ON v.id = e.venue_id \
+                         JOIN institutions i ON i.id = v.institution_id WHERE p.id = $1",
                     )
                     .bind(id.0)
                     .fetch_optional(&self.pool)
@@ -334,6 +354,8 @@ macro_rules! scan_storage {
                             row.try_get("valid_to").map_err(database_error)?,
                         ),
                         pda_open: row.try_get("pda_open").map_err(database_error)?,
+                        scan_deadline_ms: u32::try_from(row.try_get::<i32, _>("scan_deadline_ms").map_err(database_error)?)
+                            .unwrap_or(app::sync::protocol::DEFAULT_SCAN_DEADLINE_MS),
                     });
                 }
                 Ok(contexts)
@@ -374,6 +396,34 @@ macro_rules! scan_storage {
 
             async fn record_scans(&self, scans: Vec<DoorScan>) -> Vec<StorageResult<ScanRecord>> {
                 self.doors.record(scans).await
+            }
+
+            async fn note_decisions(&self, notes: &[DecisionNote]) -> StorageResult<()> {
+                if notes.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.writer.begin().await.map_err(database_error)?;
+                for note in notes {
+                    let statement = match note {
+                        DecisionNote::RoundTrip { scan_uuid, round_trip_ms } => sqlx::query(
+                            "UPDATE scans SET round_trip_ms = $1 WHERE scan_uuid = $2 AND NOT offline AND round_trip_ms IS NULL",
+                        )
+                        .bind(*round_trip_ms)
+                        .bind(scan_uuid.as_str()),
+                        DecisionNote::DecidedOnDevice { scan_uuid, reason, server_agreed, clock_skew_ms } => sqlx::query(
+                            "UPDATE scans SET offline = $1, device_reason = $2, server_agreed = $3, clock_skew_ms = $4 \
+                             WHERE scan_uuid = $5 AND NOT offline",
+                        )
+                        .bind(true)
+                        .bind(reason.as_str())
+                        .bind(*server_agreed)
+                        .bind(*clock_skew_ms)
+                        .bind(scan_uuid.as_str()),
+                    };
+                    statement.execute(&mut *tx).await.map_err(database_error)?;
+                }
+                tx.commit().await.map_err(database_error)?;
+                Ok(())
             }
 
             async fn performance_tickets(&self, performance: PerformanceId) -> StorageResult<Vec<TicketRow>> {

@@ -281,6 +281,7 @@ async fn authorization_matrix(backend: support::Backend) {
         ("reset_password", json!({"login_id": w.a_pda, "password": "taken over password"})),
         ("set_master", json!({"login_id": w.a_admin, "branch": w.a})),
         ("clear_signin_delays", json!({"login_id": w.a_pda})),
+        ("set_scan_deadline", json!({"institution": w.a, "deadline_ms": 200})),
     ];
     // Other branch: B's administrator and B's Master. Missing flag: A's scanner-only login and
     // A's back-office login without admin (it may open A, so `open_institution` on A1 is the
@@ -325,6 +326,14 @@ async fn authorization_matrix(backend: support::Backend) {
     root_admin.call("add_member", json!({"institution": w.a1, "login": "a.pda", "rights": PDA_ONLY()})).await.expect("add to A1");
     a_admin.call("remove_member", json!({"institution": w.a, "login_id": w.a_pda})).await.expect("admin of A removes from A");
     create_institution(&root_admin, w.a, "Allowed").await;
+    // The scanners' deadline: A's admin sets it, within bounds.
+    assert_eq!(a_admin.call("scan_deadline", json!({"institution": w.a})).await, Ok(json!(400)), "the default");
+    assert!(matches!(
+        a_admin.call("set_scan_deadline", json!({"institution": w.a, "deadline_ms": 10})).await,
+        Err(AppError::InvalidInput { .. })
+    ));
+    a_admin.call("set_scan_deadline", json!({"institution": w.a, "deadline_ms": 250})).await.expect("admin of A sets A's deadline");
+    assert_eq!(a_admin.call("scan_deadline", json!({"institution": w.a})).await, Ok(json!(250)));
 }
 on_both_backends!(authorization_matrix);
 

@@ -467,6 +467,90 @@ async fn history_shows_the_double_entry(backend: support::Backend) {
 }
 on_both_backends!(history_shows_the_double_entry);
 
+async fn history(admin: &Client, performance: &Value, barcode: &str) -> Vec<Value> {
+    let history = admin
+        .call("reports/history", json!({"performance": performance, "barcode": barcode}))
+        .await
+        .expect("history");
+    history["scans"].as_array().expect("scans").clone()
+}
+
+/// Issue 24 and issue 17 (item 6): each scan says who decided it (the server, with the round
+/// trip its device measured; or the device, with why and whether the server agreed) and the
+/// device's clock beside the server's; a scan recorded online whose answer came too late
+/// becomes the device's decision, counted once; a report row counts device decisions,
+/// disagreements and clocks more than a minute off.
+async fn history_says_who_decided_and_the_device_clock(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else {
+        return;
+    };
+    let s = scene(&app).await;
+    let door = app.signed_in("door", PASSWORD).await;
+    let door_of = json!({"performances": [s.performance], "mode": Mode::SinglePass});
+    let accepted = json!({"verdict": "accepted", "direction": "in"});
+    let online = |id: &str, barcode: &str| {
+        json!({"request": {"scan_id": id, "barcode": barcode, "device": "tab-3", "client_time": T0, "door": door_of}})
+    };
+    let uploaded = |id: &str, barcode: &str, decided: Value, skew: Value| {
+        json!({"scan_id": id, "barcode": barcode, "device": "tab-3", "scanned_at": T0 + 60_000, "door": door_of,
+               "device_verdict": accepted, "decided": decided, "clock_skew_ms": skew})
+    };
+    // Answered in time: shown, then uploaded with its round trip; a second upload changes nothing.
+    let answer = door.call("scan", online("on1", "R06")).await.expect("scan");
+    assert_eq!(answer["verdict"], accepted);
+    assert_eq!(answer["pass"]["barcode"], "R06", "the admission, for the device's copy");
+    for round_trip in [12, 99] {
+        door.call("sync_upload", json!({"scans": [uploaded("on1", "R06", json!({"by": "server", "round_trip_ms": round_trip}), Value::Null)]}))
+            .await
+            .expect("upload");
+    }
+    // Answered too late: the door showed the device's verdict, made on a clock two minutes behind.
+    door.call("scan", online("late1", "X_9")).await.expect("scan");
+    let outcome = door
+        .call("sync_upload", json!({"scans": [uploaded("late1", "X_9", json!({"by": "device", "why": "timeout"}), json!(120_000))]}))
+        .await
+        .expect("upload");
+    assert_eq!(outcome["results"][0]["outcome"], "recorded");
+    // Offline, a ticket already in: the server disagrees (a double entry), the clock is off too.
+    door.call("sync_upload", json!({"scans": [uploaded("off1", "R02", json!({"by": "device", "why": "offline"}), json!(-90_000))]}))
+        .await
+        .expect("upload");
+
+    let on1 = history(&s.admin, &s.performance, "R06").await;
+    assert_eq!(on1.len(), 1, "the upload of a scan decided online counts once");
+    assert_eq!((&on1[0]["offline"], &on1[0]["round_trip_ms"], &on1[0]["device_reason"]), (&json!(false), &json!(12), &Value::Null));
+    let late = history(&s.admin, &s.performance, "X_9").await;
+    assert_eq!(late.len(), 1, "a late answer and the upload count once");
+    assert_eq!(late[0]["offline"], true, "the device's verdict was shown");
+    assert_eq!(late[0]["device_reason"], "timeout");
+    assert_eq!(late[0]["server_agreed"], true);
+    assert_eq!(late[0]["clock_skew_ms"], 120_000);
+    assert_eq!(late[0]["admitted"], true);
+    let off = history(&s.admin, &s.performance, "R02").await;
+    assert_eq!(off.len(), 2);
+    assert_eq!(off[0]["server_agreed"], true, "the first entry, offline, is what the server would have said");
+    assert_eq!((&off[1]["device_reason"], &off[1]["server_agreed"]), (&json!("offline"), &json!(false)));
+    assert_eq!((&off[1]["client_time"], &off[1]["clock_skew_ms"]), (&json!(T0 + 60_000), &json!(-90_000)));
+    assert_eq!(off[1]["anomaly"], "double_entry");
+
+    let rows = page(&s.admin, query(&s.performance, 0, 50, "barcode", false, "")).await.expect("page");
+    let row = |barcode: &str| {
+        rows["rows"].as_array().expect("rows").iter().find(|r| r["barcode"] == barcode).cloned().expect("row")
+    };
+    let figures = |r: Value| (r["passes"].clone(), r["device_decisions"].clone(), r["disagreements"].clone(), r["clock_off"].clone());
+    assert_eq!(figures(row("R06")), (json!(1), json!(0), json!(0), json!(0)));
+    assert_eq!(figures(row("X_9")), (json!(1), json!(1), json!(0), json!(1)));
+    assert_eq!(figures(row("R02")), (json!(2), json!(2), json!(1), json!(1)));
+
+    // The institution's deadline reaches devices with their copy.
+    let snapshot = door.call("sync_snapshot", json!({"performance": s.performance})).await.expect("snapshot");
+    assert_eq!(snapshot["scan_deadline_ms"], 400, "the default");
+    s.admin.call("set_scan_deadline", json!({"institution": s.institution, "deadline_ms": 300})).await.expect("set");
+    let snapshot = door.call("sync_snapshot", json!({"performance": s.performance})).await.expect("snapshot");
+    assert_eq!(snapshot["scan_deadline_ms"], 300);
+}
+on_both_backends!(history_says_who_decided_and_the_device_clock);
+
 /// A browser of our own, to read downloads and their status.
 async fn browser(app: &TestApp, login: &str, password: &str) -> reqwest::Client {
     let http = reqwest::Client::builder()
@@ -547,6 +631,9 @@ async fn exports_download_every_ticket(backend: support::Backend) {
             "source",
             "passes",
             "first entry",
+            "device decisions",
+            "server disagreed",
+            "device clock off",
             // Every column of the file, as the source gave it.
             "barcode",
             "category",
@@ -560,12 +647,13 @@ async fn exports_download_every_ticket(backend: support::Backend) {
         rows[1][..6],
         ["R01", "valid", "vip", "Alice Martin", "Box office", "2"]
     );
+    assert_eq!(rows[1][7..10], ["2", "1", "0"], "R01: two device decisions, the second a double entry");
     assert_eq!(
-        rows[1][7..],
+        rows[1][10..],
         ["R01", "vip", "Alice Martin", "80", "A1", "valid"]
     );
     assert_eq!(
-        rows[6][7..],
+        rows[6][10..],
         ["", "", "", "", "", ""],
         "R06 came without a source"
     );
@@ -609,6 +697,9 @@ async fn exports_download_every_ticket(backend: support::Backend) {
             "source",
             "passes",
             "first entry",
+            "device decisions",
+            "server disagreed",
+            "device clock off",
             // Every column of the file, as the source gave it.
             "barcode",
             "category",
@@ -621,6 +712,7 @@ async fn exports_download_every_ticket(backend: support::Backend) {
     let records: Vec<csv::StringRecord> =
         reader.records().collect::<Result<_, _>>().expect("records");
     assert_eq!(records.len(), 8);
+    assert_eq!([&records[0][7], &records[0][8], &records[0][9]], ["2", "1", "0"]);
     assert_eq!(
         &records[0][6],
         expected.format("%Y-%m-%d %H:%M:%S").to_string()
@@ -717,7 +809,7 @@ async fn exports_neutralise_formulas_from_ticket_data(backend: support::Backend)
     assert_eq!(records.len(), 3);
     for (record, (holder, category)) in records.iter().zip(expected) {
         assert_eq!((&record[3], &record[2]), (holder, category), "{record:?}");
-        assert_eq!(&record[9], holder, "the source's own column too: {record:?}");
+        assert_eq!(&record[12], holder, "the source's own column too: {record:?}");
     }
 
     let (status, _, bytes) = download(&app, &http, &performance, "xlsx").await;

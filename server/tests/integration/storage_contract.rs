@@ -201,7 +201,7 @@ fn judged(admitted: bool) -> app::backend::storage::Judge {
     use app::engine::{Direction, Refusal, Verdict};
     Box::new(move |_, _| {
         let verdict = if admitted { Verdict::Accepted { direction: Direction::In } } else { Verdict::Refused { reason: Refusal::Cancelled } };
-        Judgement { verdict, admitted, anomaly: None }
+        Judgement { verdict, admitted, anomaly: None, server_agreed: None }
     })
 }
 
@@ -224,6 +224,8 @@ fn door_scan(
             server_time: at,
             direction,
             offline: false,
+            device_reason: None,
+            clock_skew_ms: None,
         },
         performances: vec![door.0],
         institutions: vec![door.1],
@@ -349,7 +351,7 @@ fn single_pass_judge(performance: app::engine::PerformanceId, at: i64) -> app::b
     let at = chrono::DateTime::from_timestamp_millis(at).expect("time");
     Box::new(move |ticket, passes| {
         let verdict = decide(ticket, passes, &checkpoint, &Scan { at, device: "gate" });
-        Judgement { admitted: verdict.is_accepted(), verdict, anomaly: None }
+        Judgement { admitted: verdict.is_accepted(), verdict, anomaly: None, server_agreed: None }
     })
 }
 

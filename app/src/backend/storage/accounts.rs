@@ -80,6 +80,9 @@ pub trait AccountStorage: Send + Sync {
         name: &InstitutionName,
     ) -> StorageResult<Institution>;
     async fn rename_institution(&self, id: InstitutionId, name: &InstitutionName) -> StorageResult<()>;
+    /// How long the institution's scanners wait for the server's verdict, in milliseconds.
+    async fn scan_deadline(&self, id: InstitutionId) -> StorageResult<u32>;
+    async fn set_scan_deadline(&self, id: InstitutionId, deadline_ms: u32) -> StorageResult<()>;
     async fn institution(&self, id: InstitutionId) -> StorageResult<Option<Institution>>;
     /// `[id, parent, …, root]`; empty when `id` does not exist.
     async fn ancestry(&self, id: InstitutionId) -> StorageResult<Vec<InstitutionId>>;

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use super::{Millis, StorageResult};
 use crate::domain::{InstitutionId, LoginId};
+use crate::sync::protocol::DeviceReason;
 use crate::engine::{Barcode, Direction, Pass, PerformanceId, Ticket, TicketState, ValidityWindow, Verdict};
 
 /// What a checkpoint needs to know of a performance it controls.
@@ -16,6 +17,8 @@ pub struct PerformanceContext {
     pub window: Option<ValidityWindow>,
     /// Ticked in the back office: devices may import and scan it.
     pub pda_open: bool,
+    /// Its institution's deadline for online verdicts.
+    pub scan_deadline_ms: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +52,12 @@ pub struct NewScan {
     pub client_time: Millis,
     pub server_time: Millis,
     pub direction: Direction,
+    /// Decided on the device (the verdict shown at the door was the device's).
     pub offline: bool,
+    /// Why the device decided, for scans it decided.
+    pub device_reason: Option<DeviceReason>,
+    /// Server time minus device time, as the device measured it (device decisions).
+    pub clock_skew_ms: Option<i64>,
 }
 
 /// What to write for a scan, decided from the ticket and its passes as stored.
@@ -59,6 +67,8 @@ pub struct Judgement {
     /// The person went through (online: the verdict; offline: what the device decided).
     pub admitted: bool,
     pub anomaly: Option<Anomaly>,
+    /// For a device's decision: whether the server's own verdict was the same.
+    pub server_agreed: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -115,6 +125,21 @@ pub struct ScanRecord {
     pub verdict: Verdict,
     pub offline: bool,
     pub anomaly: Option<Anomaly>,
+    pub client_time: Millis,
+    /// Server decisions: the round trip the device measured (told later, with its upload).
+    pub round_trip_ms: Option<i64>,
+    pub device_reason: Option<DeviceReason>,
+    pub server_agreed: Option<bool>,
+    pub clock_skew_ms: Option<i64>,
+}
+
+/// What a device said later of a scan the server had already recorded online.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecisionNote {
+    /// The server's verdict was shown, after this round trip.
+    RoundTrip { scan_uuid: String, round_trip_ms: i64 },
+    /// Its answer came too late (or was lost): the device's verdict was shown instead.
+    DecidedOnDevice { scan_uuid: String, reason: DeviceReason, server_agreed: bool, clock_skew_ms: Option<i64> },
 }
 
 /// Decides a scan from the ticket (if the number is known) and its passes, oldest first. It
@@ -147,6 +172,9 @@ pub trait ScanStorage: Send + Sync {
     /// performances first, then in the other performances of its institutions. A scan id
     /// already recorded is answered with the first record, unchanged. One answer a scan.
     async fn record_scans(&self, scans: Vec<DoorScan>) -> Vec<StorageResult<ScanRecord>>;
+    /// Completes scans recorded online with what their device said afterwards. Only online
+    /// records change, each at most once a kind: a note repeated changes nothing.
+    async fn note_decisions(&self, notes: &[DecisionNote]) -> StorageResult<()>;
 
     async fn performance_tickets(&self, performance: PerformanceId) -> StorageResult<Vec<TicketRow>>;
     async fn tickets_changed_since(&self, performances: &[PerformanceId], since: Millis) -> StorageResult<Vec<TicketRow>>;

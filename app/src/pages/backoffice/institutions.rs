@@ -93,6 +93,39 @@ pub async fn rename_institution(id: InstitutionId, name: String) -> Result<(), A
     Ok(storage.rename_institution(id, &name).await?)
 }
 
+/// How long the institution's scanners wait for the server's verdict (ms).
+#[server(endpoint = "scan_deadline", input = leptos::server_fn::codec::Json)]
+pub async fn scan_deadline(institution: InstitutionId) -> Result<u32, AppError> {
+    use crate::backend::{ancestry_of, context, session::current_actor};
+    let storage = context()?.storage;
+    let actor = current_actor().await?;
+    let place = ancestry_of(storage.as_ref(), institution).await?;
+    if !actor.can_use_backoffice(&place) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(storage.scan_deadline(institution).await?)
+}
+
+/// Sets it, for the institution's admins; devices learn it with their next delta.
+#[server(endpoint = "set_scan_deadline", input = leptos::server_fn::codec::Json)]
+pub async fn set_scan_deadline(institution: InstitutionId, deadline_ms: u32) -> Result<(), AppError> {
+    use crate::backend::{ancestry_of, context, session::current_actor};
+    use crate::sync::protocol::SCAN_DEADLINE_RANGE_MS;
+    let storage = context()?.storage;
+    let actor = current_actor().await?;
+    if !SCAN_DEADLINE_RANGE_MS.contains(&deadline_ms) {
+        let reason = crate::domain::ParseFailure::OutOfRange { min: *SCAN_DEADLINE_RANGE_MS.start(), max: *SCAN_DEADLINE_RANGE_MS.end() };
+        return Err(AppError::InvalidInput { field: "scan_deadline_ms".to_owned(), reason });
+    }
+    let place = ancestry_of(storage.as_ref(), institution).await?;
+    if !actor.can_administer(&place) {
+        return Err(AppError::Forbidden);
+    }
+    storage.set_scan_deadline(institution, deadline_ms).await?;
+    tracing::info!(%institution, deadline_ms, "scan deadline set");
+    Ok(())
+}
+
 /// Remembers the institution last worked on, so the back office reopens there.
 #[server(endpoint = "open_institution", input = leptos::server_fn::codec::Json)]
 pub async fn open_institution(id: InstitutionId) -> Result<(), AppError> {
@@ -195,7 +228,53 @@ pub fn InstitutionForms(institution: InstitutionView, on_change: Callback<Instit
                     <button type="submit">{t!(i18n, add_sub_institution)}</button>
                 </form>
             </Show>
+            <Show when=move || institution.can_administer>
+                <ScanDeadlineForm institution=id />
+            </Show>
             <ErrorLine error />
         </div>
+    }
+}
+
+/// The institution's scan deadline, for its admins.
+#[component]
+fn ScanDeadlineForm(institution: InstitutionId) -> impl IntoView {
+    let i18n = use_i18n();
+    let typed = RwSignal::new(String::new());
+    let (error, set_error) = signal(None::<AppError>);
+    let saved = RwSignal::new(false);
+    let current = Resource::new(move || institution, scan_deadline);
+    Effect::new(move || {
+        if let Some(Ok(ms)) = current.get() {
+            typed.set(ms.to_string());
+        }
+    });
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        saved.set(false);
+        let Ok(ms) = typed.get_untracked().trim().parse::<u32>() else {
+            let (min, max) = (*crate::sync::protocol::SCAN_DEADLINE_RANGE_MS.start(), *crate::sync::protocol::SCAN_DEADLINE_RANGE_MS.end());
+            set_error.set(Some(AppError::InvalidInput { field: "scan_deadline_ms".to_owned(), reason: crate::domain::ParseFailure::OutOfRange { min, max } }));
+            return;
+        };
+        spawn_local(async move {
+            match set_scan_deadline(institution, ms).await {
+                Ok(()) => {
+                    set_error.set(None);
+                    saved.set(true);
+                }
+                Err(e) => set_error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <form class="inline" on:submit=save data-testid="scan-deadline-form" data-saved=move || saved.get().to_string()>
+            <label>{t!(i18n, institution_scan_deadline)} " "
+                <input name="scan_deadline_ms" type="number" min="50" max="5000" prop:value=typed
+                    on:input=move |ev| typed.set(event_target_value(&ev)) />
+            </label>
+            <button type="submit">{t!(i18n, save)}</button>
+            <ErrorLine error />
+        </form>
     }
 }

@@ -152,6 +152,43 @@ fn anomaly_text(i18n: leptos_i18n::I18nContext<Locale>, anomaly: ScanAnomaly) ->
     .to_string()
 }
 
+/// Who decided a scan: the server (and the round trip its device measured), or the device (why,
+/// and whether the server's own verdict agreed).
+fn decided_text(i18n: leptos_i18n::I18nContext<Locale>, entry: &HistoryEntry) -> String {
+    if !entry.offline {
+        let server = t_string!(i18n, report_decided_server).to_string();
+        return match entry.round_trip_ms {
+            Some(ms) => format!("{server} · {ms} ms"),
+            None => server,
+        };
+    }
+    let mut text = t_string!(i18n, report_decided_device).to_string();
+    if let Some(why) = entry.device_reason {
+        text = format!("{text} ({})", crate::pages::scanner::why_text(i18n, why));
+    }
+    match entry.server_agreed {
+        Some(true) => format!("{text} · {}", t_string!(i18n, report_server_agreed)),
+        Some(false) => format!("{text} · {}", t_string!(i18n, report_server_disagreed)),
+        None => text,
+    }
+}
+
+/// For a device's decision, its clock beside the server's, flagged a minute or more apart.
+fn device_clock_text(i18n: leptos_i18n::I18nContext<Locale>, entry: &HistoryEntry, zone: &str) -> String {
+    if !entry.offline {
+        return String::new();
+    }
+    let device = format_time(Some(entry.client_time), zone);
+    match entry.clock_skew_ms {
+        Some(skew) if entry.clock_off() => {
+            let minutes = (skew.abs() as f64 / 60_000.0).round().max(1.0) as i64;
+            let off = crate::components::error_text::fill(t_string!(i18n, report_clock_off), &[("minutes", &minutes.to_string())]);
+            format!("{device} ({}: {}) · {off}", t_string!(i18n, report_decided_server), format_time(entry.server_clock(), zone))
+        }
+        _ => device,
+    }
+}
+
 /// The scans and fields of the ticket clicked.
 #[component]
 fn TicketDetail(performance: PerformanceId, row: ReportRow, zone: String) -> impl IntoView {
@@ -174,7 +211,8 @@ fn TicketDetail(performance: PerformanceId, row: ReportRow, zone: String) -> imp
                     <td>{entry.device.clone()}</td>
                     <td>{direction}</td>
                     <td>{verdict_text(i18n, &entry.verdict, &zone)}</td>
-                    <td>{if entry.offline { t_string!(i18n, report_offline).to_string() } else { String::new() }}</td>
+                    <td data-testid="history-decided" data-decided-by=if entry.offline { "device" } else { "server" }>{decided_text(i18n, &entry)}</td>
+                    <td data-testid="history-device-clock" class:error=entry.clock_off()>{device_clock_text(i18n, &entry, &zone)}</td>
                     <td class="error">{entry.anomaly.map(|a| anomaly_text(i18n, a))}</td>
                 </tr>
             }
@@ -196,7 +234,8 @@ fn TicketDetail(performance: PerformanceId, row: ReportRow, zone: String) -> imp
                             <thead><tr>
                                 <th>{t!(i18n, report_history_time)}</th><th>{t!(i18n, report_history_device)}</th>
                                 <th>{t!(i18n, report_history_direction)}</th><th>{t!(i18n, report_history_verdict)}</th>
-                                <th></th><th>{t!(i18n, report_history_anomaly)}</th>
+                                <th>{t!(i18n, report_history_decided)}</th><th>{t!(i18n, report_history_device_clock)}</th>
+                                <th>{t!(i18n, report_history_anomaly)}</th>
                             </tr></thead>
                             <tbody>{h.scans.into_iter().map(entry_view.clone()).collect_view()}</tbody>
                         </table>
@@ -310,7 +349,9 @@ pub fn ReportPanel(performance: PerformanceId) -> impl IntoView {
                                     <td>{row.holder.clone().unwrap_or_default()}</td>
                                     <td>{row.source_name.clone().unwrap_or_default()}</td>
                                     <td>{format_time(row.first_entry, &zone)}</td>
-                                    <td>{row.passes} {(row.anomalies > 0).then(|| view! { " ⚠" })}</td>
+                                    <td data-device-decisions=row.device_decisions data-disagreements=row.disagreements data-clock-off=row.clock_off>
+                                        {row.passes} {(row.anomalies > 0 || row.disagreements > 0 || row.clock_off > 0).then(|| view! { " ⚠" })}
+                                    </td>
                                 </tr>
                             }
                         }).collect_view();
@@ -339,6 +380,7 @@ pub fn ReportPanel(performance: PerformanceId) -> impl IntoView {
                                 </tr></thead>
                                 <tbody>{totals}</tbody>
                             </table>
+                            <p class="muted" data-testid="report-double-entry-note">{t!(i18n, report_double_entry_note)}</p>
                             {move || selected.get().map(|row| view! { <TicketDetail performance row zone=time_zone.clone() /> })}
                         }.into_any()
                     }

@@ -288,11 +288,12 @@ pub fn DoorView() -> impl IntoView {
                             .map(|t| t.with_timezone(&zone(scanner)).format("%H:%M:%S").to_string())
                             .unwrap_or_default();
                         view! {
-                            <li class=colour_code(verdict.colour()) data-reason=reason_code(&verdict)>
+                            <li class=colour_code(verdict.colour()) data-reason=reason_code(&verdict) data-decided-by=super::decided_code(s.scan.decided)>
                                 <span class="time">{time}</span>
                                 <span class="number">{s.scan.barcode.clone()}</span>
                                 <span class="reason">{title}" "{detail}</span>
-                                {(!s.uploaded).then(|| view! { <span class="badge">{t!(i18n, scanner_waiting)}</span> })}
+                                <span class="decided">{super::decided_text(i18n, s.scan.decided)}</span>
+                                {(!s.uploaded && super::decided_code(s.scan.decided) == "device").then(|| view! { <span class="badge">{t!(i18n, scanner_waiting)}</span> })}
                                 {s.conflict.then(|| view! { <span class="badge anomaly">{t!(i18n, scanner_double_entry)}</span> })}
                                 {s.set_aside.is_some().then(|| view! { <span class="badge anomaly">{t!(i18n, scanner_set_aside_badge)}</span> })}
                             </li>
@@ -353,10 +354,12 @@ pub fn VerdictOverlay() -> impl IntoView {
             view! {
                 <div class=format!("verdict {}", colour_code(shown.verdict.colour())) data-testid="verdict"
                     data-colour=colour_code(shown.verdict.colour()) data-reason=reason_code(&shown.verdict)
-                    data-scan=shown.scan_id.clone() data-decided-ms=shown.decided_in_ms.to_string() role="alert" on:click=move |_| scanner.shown.set(None)>
+                    data-scan=shown.scan_id.clone() data-decided-ms=shown.decided_in_ms.to_string()
+                    data-decided-by=super::decided_code(shown.decided) role="alert" on:click=move |_| scanner.shown.set(None)>
                     <p class="verdict-title">{title}</p>
                     <p class="verdict-detail">{detail}</p>
                     <p class="verdict-number">{shown.barcode.clone()}</p>
+                    <p class="verdict-decided" data-testid="verdict-decided">{super::decided_text(i18n, shown.decided)}</p>
                 </div>
             }
         })

@@ -15,9 +15,10 @@ use super::{Phase, Problem, Scanner, Session, now_millis};
 use crate::engine::{Mode, PerformanceId};
 use crate::error::AppError;
 use crate::pages::me::{Me, whoami};
-use crate::sync::api::{sync_delta, sync_snapshot, sync_upload};
+use crate::sync::api::{scan, scan_probe, sync_delta, sync_snapshot, sync_upload};
+use crate::sync::online::Miss;
 use crate::sync::device::{DeviceScan, OpenPerformance, split_snapshot};
-use crate::sync::protocol::{Delta, Door, Millis, PassRow};
+use crate::sync::protocol::{Delta, Door, Millis, OfflineScan, PassRow, ScanRequest};
 
 /// How often the device uploads its scans and asks what changed, when online.
 const TICK: Duration = Duration::from_secs(2);
@@ -105,7 +106,7 @@ async fn load(scanner: Scanner) -> Result<(), StoreError> {
         for imported in stored.performances {
             book.load_performance(imported, &stored.chunks);
         }
-        book.apply_delta(&Delta { tickets: stored.changes, passes: stored.passes, cursor: 0, server_time: 0 });
+        book.apply_delta(&Delta { tickets: stored.changes, passes: stored.passes, cursor: 0, server_time: 0, scan_deadlines: Vec::new() });
         for scan in &stored.scans {
             book.restore_scan(scan);
         }
@@ -170,6 +171,7 @@ async fn tick(scanner: Scanner) {
             check_session(scanner).await;
         }
         if matches!(scanner.session.get_untracked(), Session::SignedIn(_)) {
+            probe(scanner).await;
             upload(scanner).await;
             let due = TICKS.with(|t| {
                 let n = t.get();
@@ -309,6 +311,92 @@ fn follow_live(scanner: Scanner) {
         let _ = source.add_event_listener_with_callback("resync", on_resync.as_ref().unchecked_ref());
         let kept = send_wrapper::SendWrapper::new((source, on_scan, on_resync));
         on_cleanup(move || kept.0.close());
+    });
+}
+
+/// Asks the server for a scan's verdict, after keeping it on the device as the device would
+/// decide it. Whichever comes first decides: the server's answer, an error, or the deadline
+/// (`deadline_ms` after `started`, the read). A late answer still updates the device's copy.
+pub fn ask_server(scanner: Scanner, pending: OfflineScan, deadline_ms: u32, started: f64) {
+    let claimed = Rc::new(Cell::new(false));
+    spawn_local(async move {
+        let Some(store) = store() else {
+            scanner.problem.set(Some(Problem::Storage("IndexedDB".to_owned())));
+            return scanner.missed(pending, Miss::Error, started);
+        };
+        let kept = DeviceScan { scan: pending.clone(), uploaded: false, conflict: false, set_aside: None };
+        if let Err(e) = store.save_scans(std::slice::from_ref(&kept)).await {
+            storage_failed(scanner, e);
+        }
+        let left = (f64::from(deadline_ms) - (super::performance_now() - started)).max(0.0);
+        {
+            let (claimed, pending) = (claimed.clone(), pending.clone());
+            set_timeout(
+                move || {
+                    if !claimed.replace(true) {
+                        scanner.missed(pending, Miss::Timeout, started);
+                    }
+                },
+                Duration::from_micros((left * 1_000.0) as u64),
+            );
+        }
+        let request = ScanRequest {
+            scan_id: pending.scan_id.clone(),
+            barcode: pending.barcode.clone(),
+            device: pending.device.clone(),
+            client_time: pending.scanned_at,
+            door: pending.door.clone(),
+        };
+        let (sent_at, sent) = (now_millis(), super::performance_now());
+        let answer = scan(request).await;
+        let round_trip_ms = (super::performance_now() - sent).round() as u32;
+        match answer {
+            Ok(outcome) => {
+                note_server_time(scanner, outcome.server_time, sent_at);
+                if claimed.replace(true) {
+                    scanner.late_answer(&pending.scan_id, outcome);
+                } else {
+                    scanner.link.update_value(|l| l.answered());
+                    scanner.decided_by_server(pending, outcome, round_trip_ms, started);
+                }
+            }
+            Err(e) => {
+                if !claimed.replace(true) {
+                    scanner.missed(pending, Miss::Error, started);
+                }
+                failed(scanner, e);
+            }
+        }
+    });
+}
+
+/// While the device decides alone, asks the server now and then how fast it answers: quick
+/// answers in a row bring the door back to asking it first.
+async fn probe(scanner: Scanner) {
+    let now = now_millis();
+    if !scanner.link.with_value(|l| l.probe_due(now)) {
+        return;
+    }
+    scanner.link.update_value(|l| l.probing(now));
+    let deadline = f64::from(scanner.deadline_ms());
+    let sent = super::performance_now();
+    let answer = scan_probe().await;
+    let quick = answer.as_ref().is_ok_and(|_| super::performance_now() - sent <= deadline);
+    if let Ok(server_time) = answer {
+        note_server_time(scanner, server_time, now);
+    }
+    scanner.link.update_value(|l| l.probed(quick));
+    scanner.link_changed();
+}
+
+/// Admissions learnt outside a delta, kept with the device's copy.
+pub fn keep_passes(scanner: Scanner, rows: Vec<PassRow>) {
+    spawn_local(async move {
+        if let Some(store) = store() {
+            if let Err(e) = store.save_delta(&[], &[], &rows).await {
+                storage_failed(scanner, e);
+            }
+        }
     });
 }
 

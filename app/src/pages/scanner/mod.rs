@@ -18,12 +18,13 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
-use crate::engine::{Checkpoint, Direction, Mode, PerformanceId, Verdict};
+use crate::engine::{Barcode, Checkpoint, Direction, Mode, PerformanceId, Verdict};
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::pages::me::Me;
 use crate::sync::device::{Counter, DeviceBook, DeviceScan, DoorError, OpenPerformance};
-use crate::sync::protocol::{Door, Millis};
+use crate::sync::online::{LinkMode, Miss, OnlineFirst};
+use crate::sync::protocol::{DecidedBy, DeviceReason, Door, Millis, OfflineScan, ScanOutcome};
 use open_performances::ImportProgress;
 
 /// Scans listed under the verdict.
@@ -31,7 +32,7 @@ const RECENT_SHOWN: usize = 20;
 /// A verdict stays on screen this long unless the next scan replaces it.
 const VERDICT_MS: u64 = 2_500;
 /// Past this difference with the server's clock, the steward is told to set the device's.
-pub const MAX_SKEW_MS: i64 = 60_000;
+pub const MAX_SKEW_MS: i64 = crate::sync::protocol::MAX_CLOCK_SKEW_MS;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
@@ -57,9 +58,10 @@ pub struct Shown {
     pub barcode: String,
     pub verdict: Verdict,
     pub at: Millis,
-    /// How long the engine took, deciding and counting on the device's copy (milliseconds,
-    /// as finely as the browser's clock tells).
+    /// From the read to the verdict: the engine on the device's copy, or the server's answer
+    /// (milliseconds, as finely as the browser's clock tells).
     pub decided_in_ms: f64,
+    pub decided: DecidedBy,
 }
 
 /// The scanner's state, shared by its parts as a context. Handles only: copies are free.
@@ -82,6 +84,10 @@ pub struct Scanner {
     pub open: RwSignal<Vec<OpenPerformance>>,
     pub imports: RwSignal<BTreeMap<PerformanceId, ImportProgress>>,
     pub problem: RwSignal<Option<Problem>>,
+    /// Whether scans go to the server first, and since when not.
+    pub link: StoredValue<OnlineFirst>,
+    /// `link`'s mode, for the screen.
+    pub link_mode: RwSignal<LinkMode>,
 }
 
 /// Something the steward should know that is not a verdict.
@@ -109,6 +115,8 @@ impl Scanner {
             open: RwSignal::new(Vec::new()),
             imports: RwSignal::new(BTreeMap::new()),
             problem: RwSignal::new(None),
+            link: StoredValue::new(OnlineFirst::new()),
+            link_mode: RwSignal::new(LinkMode::OnlineFirst),
         }
     }
 
@@ -122,9 +130,36 @@ impl Scanner {
         self.book.with_value(|b| b.counter(&performances))
     }
 
+    /// Scans the server does not have yet (those it decided only wait to be told their round trip).
     pub fn pending(&self) -> usize {
         self.changed.track();
-        self.scans.with_value(|s| s.iter().filter(|s| !s.uploaded).count())
+        self.scans.with_value(|s| s.iter().filter(|s| !s.uploaded && !matches!(s.scan.decided, DecidedBy::Server { .. })).count())
+    }
+
+    /// How long this door waits for the server's verdict.
+    pub fn deadline_ms(&self) -> u32 {
+        self.changed.track();
+        self.door.with(|door| door.as_ref().map(|d| self.book.with_value(|b| b.scan_deadline_ms(d))))
+            .unwrap_or(crate::sync::protocol::DEFAULT_SCAN_DEADLINE_MS)
+    }
+
+    /// Why the server would not be asked now, if it would not.
+    fn not_asking(&self) -> Option<DeviceReason> {
+        let signed_in = matches!(self.session.get_untracked(), Session::SignedIn(_));
+        if !self.online.get_untracked() || !signed_in {
+            Some(DeviceReason::Offline)
+        } else if !self.link.with_value(OnlineFirst::asks) {
+            Some(DeviceReason::DeviceOnly)
+        } else {
+            None
+        }
+    }
+
+    fn link_changed(&self) {
+        let mode = self.link.with_value(OnlineFirst::mode);
+        if self.link_mode.get_untracked() != mode {
+            self.link_mode.set(mode);
+        }
     }
 
     /// Scans the server will never take, kept aside with the reason.
@@ -172,33 +207,107 @@ impl Scanner {
         }
     }
 
-    /// One read at the door, from any input: decided here and now, then kept and sent.
+    /// One read at the door, from any input. Online, the server decides if it answers within
+    /// the door's deadline; otherwise (or offline) the device does, at once. Either way the scan
+    /// is kept on the device first, and sent until the server has it.
     pub fn scan(&self, raw: String) {
         let Some(door) = self.door.get_untracked() else { return };
-        let now = now_millis();
-        let scan_id = link::new_scan_id();
-        let device = self.device.get_untracked();
         let started = performance_now();
-        let decided = self.checkpoint.with_value(|checkpoint| {
-            let checkpoint = checkpoint.as_ref()?;
-            self.book.try_update_value(|b| b.scan(&raw, checkpoint, &scan_id, now, &device)).flatten()
-        });
-        let decided_in_ms = performance_now() - started;
-        let Some((barcode, verdict)) = decided else { return };
-        let barcode = String::from(barcode);
-        let shown = Shown { scan_id: scan_id.clone(), barcode: barcode.clone(), verdict: verdict.clone(), at: now, decided_in_ms };
+        let Ok(barcode) = Barcode::parse(&raw) else { return };
+        let now = now_millis();
+        let device = self.device.get_untracked();
+        let scan = OfflineScan {
+            scan_id: link::new_scan_id(),
+            barcode: String::from(barcode.clone()),
+            device,
+            scanned_at: now,
+            door,
+            device_verdict: Verdict::Accepted { direction: Direction::In },
+            decided: DecidedBy::Device { why: DeviceReason::Offline },
+            clock_skew_ms: self.skew.get_untracked(),
+        };
+        match self.not_asking() {
+            Some(why) => self.decide_here(scan, why, started),
+            None => {
+                // What the device would say, kept first: if the page dies while the server is
+                // asked, the scan is uploaded as decided here (the server counts its id once).
+                let Some(local) = self.checkpoint.with_value(|c| c.as_ref().map(|c| self.book.with_value(|b| b.decide(&barcode, c, now, &scan.device)))) else {
+                    return;
+                };
+                let pending = OfflineScan { device_verdict: local, decided: DecidedBy::Device { why: DeviceReason::Timeout }, ..scan };
+                link::ask_server(*self, pending, self.deadline_ms(), started);
+            }
+        }
+    }
+
+    /// The device's own verdict, counted on its copy, shown and kept for upload.
+    fn decide_here(&self, mut scan: OfflineScan, why: DeviceReason, started: f64) {
+        let known = self.book.with_value(|b| b.knows(&scan.scan_id));
+        // The server's admission may have come by the live feed before its answer: then it
+        // is counted already, and the device's decision made before stands.
+        if !known {
+            let decided = self.checkpoint.with_value(|checkpoint| {
+                let checkpoint = checkpoint.as_ref()?;
+                self.book.try_update_value(|b| b.scan(&scan.barcode, checkpoint, &scan.scan_id, scan.scanned_at, &scan.device)).flatten()
+            });
+            let Some((_, verdict)) = decided else { return };
+            scan.device_verdict = verdict;
+        }
+        scan.decided = DecidedBy::Device { why };
+        self.show(&scan, performance_now() - started);
+        self.keep(scan);
+    }
+
+    /// The server's verdict, in time: counted on the device's copy, shown, and kept to tell
+    /// the server its round trip.
+    fn decided_by_server(&self, mut scan: OfflineScan, outcome: ScanOutcome, round_trip_ms: u32, started: f64) {
+        if let Some(row) = &outcome.pass {
+            self.book.update_value(|b| b.apply_pass(row));
+        }
+        scan.device_verdict = outcome.verdict;
+        scan.decided = DecidedBy::Server { round_trip_ms };
+        self.show(&scan, performance_now() - started);
+        self.keep(scan);
+    }
+
+    /// No verdict from the server in time: the device's, and maybe fewer questions from now on.
+    fn missed(&self, scan: OfflineScan, miss: Miss, started: f64) {
+        self.link.update_value(|l| l.missed(miss, now_millis()));
+        self.link_changed();
+        self.decide_here(scan, miss.into(), started);
+    }
+
+    /// The server answered after the device decided: an admission the device refused is
+    /// counted on its copy (the server's copy is the one that holds).
+    fn late_answer(&self, scan_id: &str, outcome: ScanOutcome) {
+        let Some(row) = outcome.pass else { return };
+        let admitted_here = self.scans.with_value(|s| s.iter().any(|s| s.scan.scan_id == scan_id && s.scan.device_verdict.is_accepted()));
+        if !admitted_here {
+            self.book.update_value(|b| b.count_late_pass(&row));
+            self.touch();
+            link::keep_passes(*self, vec![row]);
+        }
+    }
+
+    fn show(&self, scan: &OfflineScan, decided_in_ms: f64) {
+        let verdict = scan.device_verdict.clone();
+        let scan_id = scan.scan_id.clone();
+        let shown = Shown {
+            scan_id: scan_id.clone(),
+            barcode: scan.barcode.clone(),
+            verdict: verdict.clone(),
+            at: scan.scanned_at,
+            decided_in_ms,
+            decided: scan.decided,
+        };
         self.shown.set(Some(shown));
         #[cfg(feature = "hydrate")]
-        verdict::sound_and_vibrate(verdict.colour());
-        let scan = DeviceScan {
-            scan: crate::sync::protocol::OfflineScan { scan_id: scan_id.clone(), barcode, device, scanned_at: now, door, device_verdict: verdict },
-            uploaded: false,
-            conflict: false,
-            set_aside: None,
-        };
-        self.scans.update_value(|s| s.push(scan.clone()));
-        self.touch();
-        link::keep_scan(*self, scan);
+        {
+            // Once the colour is painted: the first sound creates the page's audio context, tens
+            // of milliseconds the steward should not wait for the verdict.
+            let colour = verdict.colour();
+            request_animation_frame(move || set_timeout(move || verdict::sound_and_vibrate(colour), std::time::Duration::ZERO));
+        }
         let shown = self.shown;
         set_timeout(
             move || {
@@ -208,6 +317,14 @@ impl Scanner {
             },
             std::time::Duration::from_millis(VERDICT_MS),
         );
+    }
+
+    /// Listed, stored and sent on the next round.
+    fn keep(&self, scan: OfflineScan) {
+        let scan = DeviceScan { scan, uploaded: false, conflict: false, set_aside: None };
+        self.scans.update_value(|s| s.push(scan.clone()));
+        self.touch();
+        link::keep_scan(*self, scan);
     }
 
     pub fn import(&self, about: OpenPerformance) {
@@ -231,6 +348,54 @@ extern "C" {
 
 pub fn now_millis() -> Millis {
     js_sys::Date::now() as Millis
+}
+
+/// Who decides this door's scans now: the server first, or the device alone.
+fn decision_mode_code(scanner: Scanner) -> &'static str {
+    let signed_in = matches!(scanner.session.get(), Session::SignedIn(_));
+    match scanner.link_mode.get() {
+        _ if !scanner.online.get() || !signed_in => "offline",
+        LinkMode::OnlineFirst => "online_first",
+        LinkMode::DeviceOnly { .. } => "device_only",
+    }
+}
+
+fn decision_mode_text(i18n: leptos_i18n::I18nContext<Locale>, scanner: Scanner) -> String {
+    use crate::components::error_text::fill;
+    match (decision_mode_code(scanner), scanner.link_mode.get()) {
+        ("offline", _) => t_string!(i18n, scanner_mode_offline).to_string(),
+        (_, LinkMode::DeviceOnly { after: Miss::Timeout, .. }) => t_string!(i18n, scanner_mode_device_only_timeout).to_string(),
+        (_, LinkMode::DeviceOnly { after: Miss::Error, .. }) => t_string!(i18n, scanner_mode_device_only_error).to_string(),
+        _ => fill(t_string!(i18n, scanner_mode_online_first), &[("ms", &scanner.deadline_ms().to_string())]),
+    }
+}
+
+/// Why the device decided, in words.
+pub fn why_text(i18n: leptos_i18n::I18nContext<Locale>, why: DeviceReason) -> String {
+    match why {
+        DeviceReason::Offline => t_string!(i18n, why_offline),
+        DeviceReason::Timeout => t_string!(i18n, why_timeout),
+        DeviceReason::Error => t_string!(i18n, why_error),
+        DeviceReason::DeviceOnly => t_string!(i18n, why_device_only),
+    }
+    .to_string()
+}
+
+/// Who decided a scan, in words: the server and its round trip, or the device and why.
+pub fn decided_text(i18n: leptos_i18n::I18nContext<Locale>, decided: DecidedBy) -> String {
+    use crate::components::error_text::fill;
+    match decided {
+        DecidedBy::Server { round_trip_ms } => fill(t_string!(i18n, scanner_decided_server), &[("ms", &round_trip_ms.to_string())]),
+        DecidedBy::Device { why } => fill(t_string!(i18n, scanner_decided_device), &[("why", &why_text(i18n, why))]),
+    }
+}
+
+/// `server` or `device`, for tests and styles.
+pub fn decided_code(decided: DecidedBy) -> &'static str {
+    match decided {
+        DecidedBy::Server { .. } => "server",
+        DecidedBy::Device { .. } => "device",
+    }
 }
 
 #[component]
@@ -264,6 +429,10 @@ pub fn ScannerPage() -> impl IntoView {
                 <span class="link" data-testid="online" data-online=move || scanner.online.get().to_string()
                     class:offline=move || !scanner.online.get()>
                     {move || if scanner.online.get() { t_string!(i18n, scanner_online) } else { t_string!(i18n, scanner_offline) }}
+                </span>
+                <span class="decision-mode" data-testid="decision-mode" data-mode=move || decision_mode_code(scanner)
+                    data-deadline=move || scanner.deadline_ms().to_string()>
+                    {move || decision_mode_text(i18n, scanner)}
                 </span>
                 <span class="pending" data-testid="pending" data-count=move || scanner.pending().to_string()>
                     {move || crate::components::error_text::fill(t_string!(i18n, scanner_pending), &[("count", &scanner.pending().to_string())])}
