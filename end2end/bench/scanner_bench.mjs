@@ -64,6 +64,10 @@ try {
   const counted = await page.locator('[data-testid=device-counter]').textContent();
   if (!new RegExp(`/\\s*${ticketCount}\\b`).test(counted)) throw new Error(`the device holds ${counted}, not ${ticketCount} tickets`);
 
+  // The device's own decision is what this bench times: online, the scanner asks the server
+  // first (end2end/bench/online_first_bench.mjs times that), so the door is taken off the network.
+  await context.setOffline(true);
+
   // Verdict latency over typed-entry submits: the engine's decision on the device's copy, as
   // the scanner times it (`data-decided-ms`), and the whole synchronous submit handler
   // (decision, state, screen update), timed in the page. Chromium's clock has 0.1 ms steps.
