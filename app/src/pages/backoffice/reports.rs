@@ -369,7 +369,7 @@ pub fn ReportPanel(performance: PerformanceId) -> impl IntoView {
                                 <button type="button" data-testid="report-prev" disabled=move || page.get() == 0
                                     on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>{t!(i18n, report_prev)}</button>
                                 " " <span data-testid="report-range">{range}</span> " "
-                                <button type="button" data-testid="report-next" disabled=shown >= total
+                                <button type="button" data-testid="report-next" disabled={move || shown >= total}
                                     on:click=move |_| page.update(|p| *p += 1)>{t!(i18n, report_next)}</button>
                             </div>
                             <table class="grid" data-testid="report-totals">

@@ -58,10 +58,20 @@ fn csv_of(rows: &[UsageRow]) -> String {
     csv
 }
 
+/// This month as `YYYY-MM`, by the clock of wherever the tab is drawn: `chrono`'s own clock
+/// panics in the browser's WASM (it did, opening this tab).
+fn this_month() -> String {
+    #[cfg(target_arch = "wasm32")]
+    let now = chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64);
+    #[cfg(not(target_arch = "wasm32"))]
+    let now = Some(chrono::Utc::now());
+    now.map(|at| at.format("%Y-%m").to_string()).unwrap_or_default()
+}
+
 #[component]
 pub fn UsageTab() -> impl IntoView {
     let i18n = use_i18n();
-    let this_month = chrono::Utc::now().format("%Y-%m").to_string();
+    let this_month = this_month();
     let from = RwSignal::new(this_month.clone());
     let to = RwSignal::new(this_month);
     let report = Resource::new(move || (from.get(), to.get()), |(from, to)| usage_report(from, to));
