@@ -117,3 +117,13 @@ pub(super) fn count_from(count: i64) -> u64 {
 /// Tickets in one import from which the database's planner statistics are refreshed at once
 /// (`AFTER_BULK_IMPORT` of each backend), rather than when the autovacuum gets to it.
 pub(super) const BULK_IMPORT: usize = 10_000;
+
+/// A number listed twice in one import counts as its last row, on both databases (PostgreSQL
+/// refuses a statement that updates one row twice): the tickets to write, in their order.
+pub(super) fn last_rows(tickets: &[app::backend::storage::ImportedTicket]) -> Vec<&app::backend::storage::ImportedTicket> {
+    let mut last_row = std::collections::HashMap::with_capacity(tickets.len());
+    for (index, ticket) in tickets.iter().enumerate() {
+        last_row.insert(ticket.barcode.as_str(), index);
+    }
+    tickets.iter().enumerate().filter(|(index, t)| last_row.get(t.barcode.as_str()) == Some(index)).map(|(_, t)| t).collect()
+}

@@ -100,13 +100,7 @@ macro_rules! source_storage {
                 tickets: &[ImportedTicket],
                 now: Millis,
             ) -> StorageResult<i64> {
-                let mut last_row = std::collections::HashMap::with_capacity(tickets.len());
-                for (index, ticket) in tickets.iter().enumerate() {
-                    last_row.insert(ticket.barcode.as_str(), index);
-                }
-                let tickets: Vec<&ImportedTicket> =
-                    tickets.iter().enumerate().filter(|(index, t)| last_row.get(t.barcode.as_str()) == Some(index)).map(|(_, t)| t).collect();
-                drop(last_row);
+                let tickets = last_rows(tickets);
                 let import: i64 = sqlx::query_scalar(
                     "INSERT INTO file_imports (performance_id, source_id, mode, imported_at, staged_at) \
                      VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -322,14 +316,7 @@ macro_rules! source_storage {
                     .await
                     .map_err(database_error)?
                     .ok_or(StorageError::NotFound)?;
-                // A number listed twice counts as its last row, on both databases (PostgreSQL
-                // refuses a statement that updates one row twice).
-                let mut last_row = std::collections::HashMap::with_capacity(tickets.len());
-                for (index, ticket) in tickets.iter().enumerate() {
-                    last_row.insert(ticket.barcode.as_str(), index);
-                }
-                let tickets: Vec<&ImportedTicket> =
-                    tickets.iter().enumerate().filter(|(index, t)| last_row.get(t.barcode.as_str()) == Some(index)).map(|(_, t)| t).collect();
+                let tickets = last_rows(tickets);
                 let mut summary = ImportSummary::default();
                 for chunk in tickets.chunks(CHUNK) {
                     let stored = Self::stored_tickets(tx, performance, chunk.iter().map(|t| t.barcode.as_str())).await?;
