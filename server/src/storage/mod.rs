@@ -1,31 +1,63 @@
-//! Where every SQL statement lives: one implementation of `app::backend::storage::Storage`
-//! per database. Both run the same statements, written once (`accounts.rs`, `shows.rs`, `scanning.rs`, `sources.rs`);
-//! what differs (connection set-up, migrations, notifications) stays in `sqlite.rs` and
-//! `postgres.rs`; the doors' scans are decided and written in groups (`door_queue.rs`).
+//! Where every SQL statement lives: one implementation of `app::backend::storage::Storage`,
+//! `SqlStorage<D>`, over either database. The statements are written once, as generic impls
+//! (`accounts.rs`, `shows.rs`, `scanning.rs`, `sources.rs`, `reports.rs`); what differs between
+//! the databases is named in one trait, `Dialect` (`dialect.rs`), implemented in `sqlite.rs` and
+//! `postgres.rs`. The doors' scans are decided in groups (`door_group.rs`, pure) and written by
+//! the door writers (`door_queue.rs`); rows are read into the types of `rows.rs`.
 
-#[macro_use]
 mod accounts;
-#[macro_use]
-mod reports;
-#[macro_use]
-mod scanning;
-#[macro_use]
-mod shows;
-#[macro_use]
-mod sources;
+mod dialect;
+mod door_group;
 mod door_queue;
 mod postgres;
+mod reports;
+mod rows;
+mod scanning;
 mod shared;
+mod shows;
+mod sources;
 mod sqlite;
+mod statement;
 mod upkeep;
 
 use std::sync::Arc;
 
 use app::backend::live::{LiveBus, LocalBus};
-use app::backend::storage::{Storage, StorageError};
+use app::backend::storage::{Storage, StorageError, StorageResult};
 
-pub use postgres::PgStorage;
-pub use sqlite::SqliteStorage;
+pub use dialect::Dialect;
+pub use postgres::PgDialect;
+pub use sqlite::SqliteDialect;
+
+/// The storage on SQLite: one file, one writer.
+pub type SqliteStorage = SqlStorage<SqliteDialect>;
+/// The storage on PostgreSQL, which several server processes may share.
+pub type PgStorage = SqlStorage<PgDialect>;
+
+/// The storage over one SQL database, in its dialect `D`.
+pub struct SqlStorage<D: Dialect> {
+    /// Reads.
+    pool: sqlx::Pool<D::Db>,
+    /// Writes: on SQLite one connection, where they queue (fairer and faster than several
+    /// connections polling the file lock); on PostgreSQL the same pool as reads.
+    writer: sqlx::Pool<D::Db>,
+    /// The doors' scans, decided and written in groups.
+    doors: door_queue::DoorQueue,
+    /// The dialect's background jobs, for as long as this storage lives.
+    _upkeep: upkeep::Upkeep,
+}
+
+impl<D: Dialect> SqlStorage<D> {
+    /// The pool reads go through (PostgreSQL's live bus listens on it).
+    pub fn pool(&self) -> &sqlx::Pool<D::Db> {
+        &self.pool
+    }
+
+    /// Reports and gauges read the figures up to the last scan recorded.
+    async fn figures_up_to_date(&self) -> StorageResult<()> {
+        D::figures_up_to_date(&self.writer).await
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -64,14 +96,47 @@ pub struct Opened {
 /// Opens the database named by `url` and brings its schema up to date.
 pub async fn open(url: &str) -> Result<Opened, OpenError> {
     if url.starts_with("sqlite:") {
-        let storage = SqliteStorage::open(url).await?;
+        let storage = SqliteDialect::open(url).await?;
         Ok(Opened { storage: Arc::new(storage), live: Arc::new(LocalBus::default()) })
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let storage = PgStorage::open(url).await?;
+        let storage = PgDialect::open(url).await?;
         let live = crate::live::PgBus::start(storage.pool().clone());
         Ok(Opened { storage: Arc::new(storage), live })
     } else {
         Err(OpenError::UnsupportedUrl(url.to_owned()))
+    }
+}
+
+/// sqlx's errors as the storage's: the orphan rule forbids a `From`, both types being foreign here.
+trait DbResultExt<T> {
+    /// The storage's error for a failed statement (`database_error`).
+    fn db(self) -> StorageResult<T>;
+    /// As `db`, but a row the statement refers to that does not exist (a foreign key) is
+    /// `NotFound`.
+    fn or_missing_row(self) -> StorageResult<T>;
+}
+
+impl<T> DbResultExt<T> for Result<T, sqlx::Error> {
+    fn db(self) -> StorageResult<T> {
+        self.map_err(database_error)
+    }
+
+    fn or_missing_row(self) -> StorageResult<T> {
+        self.map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StorageError::NotFound,
+            _ => database_error(e),
+        })
+    }
+}
+
+/// The statement changed at least one row, or what it was to change is `NotFound`.
+trait FoundExt {
+    fn found(self) -> StorageResult<()>;
+}
+
+impl<R: dialect::Affected> FoundExt for Result<R, sqlx::Error> {
+    fn found(self) -> StorageResult<()> {
+        if self.db()?.rows_affected() == 0 { Err(StorageError::NotFound) } else { Ok(()) }
     }
 }
 

@@ -1,46 +1,33 @@
 //! The embedded default: one SQLite file under the data directory.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use std::collections::HashMap;
-
 use sqlx::pool::PoolConnection;
-use sqlx::{QueryBuilder, Row, Sqlite};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Sqlite;
 
+use super::dialect::Dialect;
+use super::door_group::{candidates_from, decide_group};
 use super::door_queue::DoorQueue;
+use super::rows::CandidateRow;
+use super::scanning::{DoorWriter, INSERT_SCANS, push_candidates_query, push_scan_values, recorded_before};
+use super::statement::Statement;
 use super::upkeep::Upkeep;
-use super::shared::*;
-use super::{OpenError, database_error};
-use app::backend::storage::{
-    Anomaly, DecisionNote, DueAttachment, ImportMode, ImportedTicket, DoorScan, LoginRecord, MemberRecord, Millis, NewPerformance,
-    NewSource, NewTicket, PendingCancellation, PendingPush, PerformanceContext, ScanRecord, SessionActor, SessionEnd, SourceRecord, StorageError,
-    StorageResult, TicketRow,
-};
-use app::domain::{
-    AttachmentView, EventId, EventRecord, FieldValues, GridRow, ImportSummary, Institution, InstitutionId, InstitutionName,
-    LoginId, LoginName, Rights, SourceId, SourceKind, VenueId, VenueRecord,
-};
-use app::engine::{Pass, PerformanceId, Ticket};
+use super::{DbResultExt, OpenError, SqlStorage};
+use app::backend::storage::{DoorScan, ScanRecord, StorageResult};
 
-pub struct SqliteStorage {
-    pool: SqlitePool,
-    /// SQLite takes one writer at a time: queueing writes on one connection here is fairer
-    /// and faster than letting several connections poll the file lock.
-    writer: SqlitePool,
-    /// The doors' scans, decided and written on `writer` in groups.
-    doors: DoorQueue,
-    /// Checkpoints and figures, in the background while this storage lives.
-    _upkeep: Upkeep,
-}
+/// SQLite: one file under the data directory, one writer at a time.
+pub struct SqliteDialect;
 
 /// How often the WAL is copied back into the database file, off the writer's path.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-/// How often the tickets' figures catch up with the scans (migration 0010). A batch costs about
-/// 8 µs an admission (measured: 9,422 in 78 ms), so at 10,000 scans/s it holds the write lock
-/// some 40 ms every half second. Reports bring the figures up to date before they read them.
+/// How often the tickets' figures catch up with the scans (in batches: migrations/README.md).
+/// A batch costs about 8 µs an admission (measured: 9,422 in 78 ms), so at 10,000 scans/s it
+/// holds the write lock some 40 ms every half second. Reports bring the figures up to date
+/// before they read them.
 const FIGURES_EVERY: Duration = Duration::from_millis(500);
 
 /// The writer never checkpoints (it would stall the scan whose commit crossed the threshold):
@@ -52,9 +39,9 @@ async fn checkpoint(pool: &SqlitePool) {
 }
 
 /// Adds the admissions recorded since the last batch to their tickets' figures (passes and
-/// first entry, migration 0011), and moves the mark, in one transaction.
+/// first entry), and moves the mark, in one transaction.
 async fn bring_figures_up_to_date(writer: &SqlitePool) -> StorageResult<()> {
-    let mut connection = writer.acquire().await.map_err(database_error)?;
+    let mut connection = writer.acquire().await.db()?;
     let done = sqlx::query(
         "BEGIN IMMEDIATE; \
          UPDATE ticket_figures SET passes = ticket_figures.passes + f.passes, \
@@ -72,7 +59,7 @@ async fn bring_figures_up_to_date(writer: &SqlitePool) -> StorageResult<()> {
         // The connection goes back to the pool with no transaction open.
         let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
     }
-    done.map(|_| ()).map_err(database_error)
+    done.map(|_| ()).db()
 }
 
 /// The data directory, made readable by the server's user only when it is created here (an
@@ -96,8 +83,21 @@ fn private_file(file: &std::path::Path) -> std::io::Result<()> {
     options.open(file).map(drop)
 }
 
-impl SqliteStorage {
-    pub async fn open(url: &str) -> Result<Self, OpenError> {
+impl Dialect for SqliteDialect {
+    type Db = Sqlite;
+
+    const FIELD_KEYS_SQL: &'static str = "SELECT DISTINCT j.key FROM tickets t, json_each(CASE WHEN NOT json_valid(t.fields) \
+         THEN '{}' WHEN json_type(t.fields) = 'object' THEN t.fields ELSE '{}' END) j \
+         WHERE t.performance_id = $1 AND t.fields IS NOT NULL";
+
+    /// SQLite's planner picks the report's indexes without statistics.
+    const AFTER_BULK_IMPORT: Option<&'static str> = None;
+
+    /// One transaction holds SQLite's only writer, and the doors' scans wait behind it: a file
+    /// import goes through the journal, a short transaction each 1,000 rows.
+    const FILE_IMPORT_IN_ONE_TRANSACTION: bool = false;
+
+    async fn open(url: &str) -> Result<SqlStorage<Self>, OpenError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(OpenError::Connect)?
             .create_if_missing(true)
@@ -144,64 +144,54 @@ impl SqliteStorage {
                 }
             }
         });
-        let doors = DoorQueue::start(vec![DoorWriter { pool: writer.clone() }]).map_err(OpenError::Writer)?;
-        let storage = Self { pool, writer, doors, _upkeep: upkeep };
+        let doors = DoorQueue::start(vec![DoorWriter::<Self>::new(writer.clone())]).map_err(OpenError::Writer)?;
+        let storage = SqlStorage { pool, writer, doors, _upkeep: upkeep };
         super::finish_interrupted_imports(storage.finish_interrupted_imports(app::backend::now_millis() - super::STAGING_ABANDONED_AFTER_MS)).await;
         Ok(storage)
     }
 
-    /// Reports read the figures up to the last scan recorded.
-    async fn figures_up_to_date(&self) -> StorageResult<()> {
-        bring_figures_up_to_date(&self.writer).await
+    /// The figures are counted in batches every `FIGURES_EVERY`: this one is counted now.
+    async fn figures_up_to_date(writer: &SqlitePool) -> StorageResult<()> {
+        bring_figures_up_to_date(writer).await
     }
-}
 
-/// Decides and writes a group of door scans in two round trips to SQLite's thread: the write
-/// lock (`BEGIN IMMEDIATE`, so no other writer commits between the decision and its record)
-/// with the read of the group's tickets, then the write with the commit. Each round trip is a
-/// wake-up of that thread, and they made most of a scan's time.
-async fn write_door_group(
-    connection: &mut PoolConnection<Sqlite>,
-    group: &[DoorScan],
-    look_for_retries: bool,
-) -> StorageResult<Vec<ScanRecord>> {
-    let written = async {
-        let mut read = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE; ");
-        push_candidates_query(&mut read, group, "", "");
-        let rows = read.build().fetch_all(&mut **connection).await.map_err(database_error)?;
-        let recorded = match look_for_retries {
-            true => recorded_before(connection, group).await?,
-            false => HashMap::new(),
-        };
-        let (answers, decided) = decide_group(group, candidates_from(&rows)?, recorded)?;
-        let mut write = QueryBuilder::<Sqlite>::new("");
-        if !decided.is_empty() {
-            write.push(INSERT_SCANS);
-            push_scan_values(&mut write, &answers, &decided)?;
-            write.push("; ");
+    /// Two round trips to SQLite's thread: the write lock (`BEGIN IMMEDIATE`, so no other
+    /// writer commits between the decision and its record) with the read of the group's
+    /// tickets, then the write with the commit. Each round trip is a wake-up of that thread,
+    /// and they made most of a scan's time.
+    async fn write_door_group(
+        connection: &mut PoolConnection<Sqlite>,
+        group: &[DoorScan],
+        look_for_retries: bool,
+    ) -> StorageResult<Vec<ScanRecord>> {
+        let written = async {
+            let mut read = Statement::<Sqlite>::new("BEGIN IMMEDIATE; ");
+            push_candidates_query(&mut read, group, "", "");
+            let (sql, arguments) = read.finish()?;
+            let rows: Vec<CandidateRow> = sqlx::query_as_with(&sql, arguments).fetch_all(&mut **connection).await.db()?;
+            let recorded = match look_for_retries {
+                true => recorded_before(connection, group).await?,
+                false => HashMap::new(),
+            };
+            let (answers, decided) = decide_group(group, candidates_from(rows)?, recorded)?;
+            let mut write = Statement::<Sqlite>::new("");
+            if !decided.is_empty() {
+                write.push(INSERT_SCANS);
+                push_scan_values(&mut write, &answers, &decided)?;
+                write.push("; ");
+            }
+            write.push("COMMIT");
+            let (sql, arguments) = write.finish()?;
+            sqlx::query_with(&sql, arguments).execute(&mut **connection).await.db()?;
+            Ok(answers)
         }
-        write.push("COMMIT");
-        write.build().execute(&mut **connection).await.map_err(database_error)?;
-        Ok(answers)
+        .await;
+        if written.is_err() {
+            // Whatever failed, the connection goes back to the pool with no transaction open
+            // (an error here only says none was).
+            let _ = sqlx::query("ROLLBACK").execute(&mut **connection).await;
+        }
+        written
     }
-    .await;
-    if written.is_err() {
-        // Whatever failed, the connection goes back to the pool with no transaction open
-        // (an error here only says none was).
-        let _ = sqlx::query("ROLLBACK").execute(&mut **connection).await;
-    }
-    written
 }
 
-/// SQLite's planner picks the report's indexes without statistics.
-const AFTER_BULK_IMPORT: Option<&str> = None;
-
-/// One transaction holds SQLite's only writer, and the doors' scans wait behind it: a file
-/// import goes through the journal (migration 0017), a short transaction each 1,000 rows.
-const FILE_IMPORT_IN_ONE_TRANSACTION: bool = false;
-
-show_storage!(SqliteStorage);
-account_storage!(SqliteStorage, SqliteRow);
-scan_storage!(SqliteStorage, sqlx::Sqlite, SqliteRow);
-source_storage!(SqliteStorage, sqlx::Sqlite, SqliteRow);
-report_storage!(SqliteStorage, sqlx::Sqlite, SqliteRow, super::reports::SQLITE_FIELD_KEYS);

@@ -450,3 +450,63 @@ async fn the_sqlite_database_is_readable_by_its_owner_only() {
     assert_eq!(mode(&file), 0o600, "database");
     assert_eq!(mode(&file.with_extension("db-wal")), 0o600, "write-ahead log");
 }
+
+/// The tables and columns of a database migrated at start, in column order: each table's
+/// `(table, column)` pairs, sqlx's own bookkeeping left out.
+async fn tables_and_columns(backend: support::Backend) -> Option<Vec<(String, String)>> {
+    use sqlx::Connection;
+    let url = support::fresh_database_url(backend).await?;
+    let opened = server::storage::open(&url).await.expect("open and migrate");
+    let columns = match backend {
+        support::Backend::Sqlite => {
+            let mut connection = sqlx::SqliteConnection::connect(&url).await.expect("connect to SQLite");
+            sqlx::query_as(
+                "SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' \
+                 ORDER BY m.name, c.cid",
+            )
+            .fetch_all(&mut connection)
+            .await
+            .expect("SQLite's columns")
+        }
+        support::Backend::Postgres => {
+            let mut connection = sqlx::PgConnection::connect(&url).await.expect("connect to PostgreSQL");
+            sqlx::query_as(
+                "SELECT table_name::TEXT, column_name::TEXT FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations' \
+                 ORDER BY table_name, ordinal_position",
+            )
+            .fetch_all(&mut connection)
+            .await
+            .expect("PostgreSQL's columns")
+        }
+    };
+    drop(opened);
+    Some(columns)
+}
+
+/// The two migration folders describe the same tables and columns, in the same order, but for
+/// what migrations/README.md says differs by design: they cannot drift apart silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_dialects_have_the_same_tables_and_columns() {
+    let sqlite = tables_and_columns(support::Backend::Sqlite).await.expect("SQLite always runs");
+    // SQLite's mark of the scans its figures' batches have counted (PostgreSQL counts by trigger).
+    let only_on_sqlite = ["ticket_figures_counted"];
+    assert!(sqlite.iter().any(|(table, _)| table == "tickets"), "SQLite's schema was read: {sqlite:?}");
+    assert!(only_on_sqlite.iter().all(|only| sqlite.iter().any(|(table, _)| table == only)));
+    let Some(postgres) = tables_and_columns(support::Backend::Postgres).await else { return };
+    let shared: Vec<_> = sqlite.into_iter().filter(|(table, _)| !only_on_sqlite.contains(&table.as_str())).collect();
+    let (mut missing, mut extra) = (Vec::new(), Vec::new());
+    for column in &shared {
+        if !postgres.contains(column) {
+            missing.push(column);
+        }
+    }
+    for column in &postgres {
+        if !shared.contains(column) {
+            extra.push(column);
+        }
+    }
+    assert!(missing.is_empty() && extra.is_empty(), "only on SQLite: {missing:?}; only on PostgreSQL: {extra:?}");
+    assert_eq!(shared, postgres, "the same columns in the same order");
+}
