@@ -21,7 +21,7 @@ const MOST_IN_ONE_GROUP: usize = 256;
 const HOLD_CONNECTION_AT_MOST: Duration = Duration::from_millis(50);
 
 /// Decides and records a group of scans in one atomic step (each backend makes it atomic its
-/// own way: its `write_door_group`).
+/// own way: `Dialect::write_door_group`; `door_group.rs` decides).
 pub(super) trait WriteGroup: Send + Sync + 'static {
     type Connection: Send;
 

@@ -75,7 +75,7 @@ pub enum OpenError {
     Migrate(#[source] sqlx::migrate::MigrateError),
 }
 
-/// An import still staging this long after it began was cut by a stop (migration 0017); a
+/// An import still staging this long after it began was cut by a stop (the import journal); a
 /// younger one may be staging in another process sharing the database.
 const STAGING_ABANDONED_AFTER_MS: i64 = 3_600_000;
 

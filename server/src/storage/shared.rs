@@ -1,7 +1,9 @@
 //! Conversions shared by both databases' statements.
 
-use app::backend::storage::{SessionEnd, StorageError, StorageResult};
-use app::domain::{Institution, InstitutionId, InstitutionName, LoginName};
+use app::backend::storage::{ImportedTicket, SessionEnd, StorageError, StorageResult};
+use app::domain::{FieldValues, Institution, InstitutionId, InstitutionName, LoginName, RefreshPeriods};
+use app::engine::{Barcode, Direction, TicketState, ValidityWindow, Verdict};
+use chrono::{DateTime, Utc};
 
 pub(super) fn institution_from(id: i64, parent: Option<i64>, name: String) -> StorageResult<Institution> {
     Ok(Institution {
@@ -47,9 +49,6 @@ pub(super) const SESSION_SEEN_EVERY_MS: i64 = 60_000;
 pub(super) const SIGNIN_THROTTLE_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
 
-use app::engine::{Barcode, Direction, TicketState, ValidityWindow, Verdict};
-use chrono::{DateTime, Utc};
-
 pub(super) fn barcode_from(raw: String) -> StorageResult<Barcode> {
     Barcode::parse(&raw).map_err(|e| StorageError::Database(format!("stored barcode no longer parses: {e}").into()))
 }
@@ -82,8 +81,6 @@ pub(super) fn verdict_from(json: &str) -> StorageResult<Verdict> {
     serde_json::from_str(json).map_err(|e| StorageError::Database(Box::new(e)))
 }
 
-use app::domain::{FieldValues, RefreshPeriods};
-
 /// Scan ids of passes a partner's own control reported (not to be pushed back to it).
 pub(super) const PARTNER_SCAN_PREFIX: &str = "partner:";
 
@@ -115,12 +112,12 @@ pub(super) fn count_from(count: i64) -> u64 {
 }
 
 /// Tickets in one import from which the database's planner statistics are refreshed at once
-/// (`AFTER_BULK_IMPORT` of each backend), rather than when the autovacuum gets to it.
+/// (`Dialect::AFTER_BULK_IMPORT`), rather than when the autovacuum gets to it.
 pub(super) const BULK_IMPORT: usize = 10_000;
 
 /// A number listed twice in one import counts as its last row, on both databases (PostgreSQL
 /// refuses a statement that updates one row twice): the tickets to write, in their order.
-pub(super) fn last_rows(tickets: &[app::backend::storage::ImportedTicket]) -> Vec<&app::backend::storage::ImportedTicket> {
+pub(super) fn last_rows(tickets: &[ImportedTicket]) -> Vec<&ImportedTicket> {
     let mut last_row = std::collections::HashMap::with_capacity(tickets.len());
     for (index, ticket) in tickets.iter().enumerate() {
         last_row.insert(ticket.barcode.as_str(), index);

@@ -211,7 +211,7 @@ where
         let mut query = Statement::<D::Db>::new(
             "SELECT barcode, source_id, state, category, holder, fields, detached_at FROM tickets WHERE performance_id = ",
         );
-        query.push_bind(performance.0).push(" AND barcode IN (");
+        query.push_bind(performance.0).push(" AND barcode IN ");
         query.push_list(barcodes.map(str::to_owned));
         // Not a cached prepared statement: PostgreSQL's generic plan for a cached one
         // ignores the performance and scans every ticket, chunk after chunk.
