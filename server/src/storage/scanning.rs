@@ -42,10 +42,10 @@ pub(super) async fn refresh_statistics_after_import<D: Dialect>(pool: &Pool<D::D
 where
     for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
 {
-    if let (true, Some(statement)) = (imported >= BULK_IMPORT, D::AFTER_BULK_IMPORT) {
-        if let Err(e) = sqlx::query(statement).execute(pool).await {
-            tracing::warn!(error = %e, "statistics not refreshed after an import");
-        }
+    if let (true, Some(statement)) = (imported >= BULK_IMPORT, D::AFTER_BULK_IMPORT)
+        && let Err(e) = sqlx::query(statement).execute(pool).await
+    {
+        tracing::warn!(error = %e, "statistics not refreshed after an import");
     }
 }
 
