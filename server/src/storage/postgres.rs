@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Postgres, QueryBuilder, Row};
@@ -21,6 +21,7 @@ use app::domain::{
     LoginId, LoginName, Rights, SourceId, SourceKind, VenueId, VenueRecord,
 };
 use app::engine::{Pass, PerformanceId, Ticket};
+use app::sync::reflag::RecordedPass;
 
 pub struct PgStorage {
     pool: PgPool,
@@ -163,6 +164,9 @@ const AFTER_BULK_IMPORT: Option<&str> = Some("ANALYZE tickets, ticket_figures");
 /// A long transaction holds no door back here (each door locks only its tickets' rows), and a
 /// journal (migration 0017) would cost a commit, a wait for the disk, each 1,000 rows.
 const FILE_IMPORT_IN_ONE_TRANSACTION: bool = true;
+
+/// Re-flagging locks the tickets' figures rows, as a door admitting them does.
+const LOCK_TICKETS_FOR_REFLAG: Option<&str> = Some(" FOR UPDATE");
 
 show_storage!(PgStorage);
 account_storage!(PgStorage, PgRow);

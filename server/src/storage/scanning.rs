@@ -200,6 +200,8 @@ macro_rules! scan_storage {
             ticket_id: Option<i64>,
             login: Option<i64>,
             client_time: Millis,
+            /// The door's rules, as JSON.
+            door_mode: Option<String>,
         }
 
         /// Decides each scan of `group` in order, on `candidates` as stored plus the
@@ -241,6 +243,7 @@ macro_rules! scan_storage {
                     ticket_id: found.map(|index| candidates[index].id),
                     login: scan.login.map(|l| l.0),
                     client_time: scan.client_time,
+                    door_mode: scan.door_mode.map(|mode| serde_json::to_string(&mode)).transpose().map_err(|e| StorageError::Database(Box::new(e)))?,
                 });
                 answers.push(ScanRecord {
                     scan_uuid: scan.scan_uuid.clone(),
@@ -267,7 +270,7 @@ macro_rules! scan_storage {
         /// The head of the statement writing decided scans, before their `push_scan_values`.
         const INSERT_SCANS: &str = "INSERT INTO scans (scan_uuid, performance_id, ticket_id, barcode, device, login_id, \
                                     scanned_at, client_time, server_time, direction, admitted, verdict, offline, anomaly, \
-                                    device_reason, server_agreed, clock_skew_ms) ";
+                                    device_reason, server_agreed, clock_skew_ms, door_mode) ";
 
         /// Appends to `query` the `VALUES` of `decided` (not empty) for `INSERT_SCANS`, in its
         /// columns' order; their records are in `answers`. A scan id recorded meanwhile fails
@@ -295,7 +298,8 @@ macro_rules! scan_storage {
                     .push_bind(record.anomaly.map(Anomaly::as_str))
                     .push_bind(record.device_reason.map(app::sync::protocol::DeviceReason::as_str))
                     .push_bind(record.server_agreed)
-                    .push_bind(record.clock_skew_ms);
+                    .push_bind(record.clock_skew_ms)
+                    .push_bind(d.door_mode.clone());
             });
             Ok(())
         }
@@ -426,6 +430,88 @@ macro_rules! scan_storage {
                 Ok(())
             }
 
+            async fn reflag_passes(&self, tickets: &[(PerformanceId, String)], now: Millis) -> StorageResult<Vec<ScanRecord>> {
+                let mut by_performance: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+                for (performance, barcode) in tickets {
+                    by_performance.entry(performance.0).or_default().push(barcode.as_str());
+                }
+                let mut tx = self.writer.begin().await.map_err(database_error)?;
+                let mut changed: Vec<i64> = Vec::new();
+                for (performance, barcodes) in by_performance {
+                    let of_tickets = |query: &mut sqlx::QueryBuilder<'_, $db>| {
+                        query.push("SELECT id FROM tickets WHERE performance_id = ").push_bind(performance).push(" AND barcode IN (");
+                        let mut list = query.separated(", ");
+                        for barcode in &barcodes {
+                            list.push_bind(barcode.to_string());
+                        }
+                        list.push_unseparated(")");
+                    };
+                    if let Some(lock) = LOCK_TICKETS_FOR_REFLAG {
+                        // The doors' writes of these tickets wait until their flags are written.
+                        let mut query = sqlx::QueryBuilder::<$db>::new("SELECT ticket_id FROM ticket_figures WHERE ticket_id IN (");
+                        of_tickets(&mut query);
+                        query.push(") ORDER BY ticket_id").push(lock);
+                        query.build().fetch_all(&mut *tx).await.map_err(database_error)?;
+                    }
+                    let mut query = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT s.id, s.ticket_id, s.scanned_at, s.direction, s.device, s.door_mode, s.anomaly, v.time_zone \
+                         FROM scans s JOIN performances p ON p.id = s.performance_id JOIN events e ON e.id = p.event_id \
+                         JOIN venues v ON v.id = e.venue_id WHERE s.admitted AND s.ticket_id IN (",
+                    );
+                    of_tickets(&mut query);
+                    query.push(") ORDER BY s.ticket_id, s.scanned_at, s.id");
+                    let rows = query.build().fetch_all(&mut *tx).await.map_err(database_error)?;
+                    let mut passes: Vec<(i64, i64, RecordedPass)> = Vec::with_capacity(rows.len());
+                    let mut zone = chrono_tz::UTC;
+                    for row in &rows {
+                        let mode: Option<String> = row.try_get("door_mode").map_err(database_error)?;
+                        let anomaly: Option<String> = row.try_get("anomaly").map_err(database_error)?;
+                        let time_zone: String = row.try_get("time_zone").map_err(database_error)?;
+                        zone = time_zone.parse().unwrap_or(chrono_tz::UTC);
+                        passes.push((
+                            row.try_get("id").map_err(database_error)?,
+                            row.try_get("ticket_id").map_err(database_error)?,
+                            RecordedPass {
+                                at: row.try_get("scanned_at").map_err(database_error)?,
+                                direction: direction_from(&row.try_get::<String, _>("direction").map_err(database_error)?)?,
+                                device: row.try_get("device").map_err(database_error)?,
+                                mode: mode.and_then(|m| serde_json::from_str(&m).ok()),
+                                anomaly: anomaly.as_deref().and_then(Anomaly::parse),
+                            },
+                        ));
+                    }
+                    for ticket in passes.chunk_by(|a, b| a.1 == b.1) {
+                        let history: Vec<RecordedPass> = ticket.iter().map(|(_, _, pass)| pass.clone()).collect();
+                        let flags = app::sync::reflag::reflagged(PerformanceId(performance), zone, &history);
+                        for ((id, _, pass), flag) in ticket.iter().zip(flags) {
+                            if flag == pass.anomaly {
+                                continue;
+                            }
+                            sqlx::query("UPDATE scans SET anomaly = $1, flags_changed_at = $2 WHERE id = $3")
+                                .bind(flag.map(Anomaly::as_str))
+                                .bind(now)
+                                .bind(*id)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(database_error)?;
+                            changed.push(*id);
+                        }
+                    }
+                }
+                let records = match changed.is_empty() {
+                    true => Vec::new(),
+                    false => {
+                        let mut query = sqlx::QueryBuilder::<$db>::new(format!("SELECT {SCAN_COLUMNS} FROM scans WHERE id IN "));
+                        push_ids(&mut query, changed);
+                        query.push(" ORDER BY scanned_at, id");
+                        let rows = query.build().fetch_all(&mut *tx).await.map_err(database_error)?;
+                        rows.iter().map(scan_row).collect::<StorageResult<Vec<_>>>()?
+                    }
+                };
+                tx.commit().await.map_err(database_error)?;
+                Ok(records)
+            }
+
             async fn performance_tickets(&self, performance: PerformanceId) -> StorageResult<Vec<TicketRow>> {
                 let rows = sqlx::query(
                     "SELECT barcode, performance_id, state, category, holder, changed_at FROM tickets \
@@ -449,7 +535,11 @@ macro_rules! scan_storage {
             }
 
             async fn scans_since(&self, performances: &[PerformanceId], since: Millis) -> StorageResult<Vec<ScanRecord>> {
-                let mut query = sqlx::QueryBuilder::<$db>::new(format!("SELECT {SCAN_COLUMNS} FROM scans WHERE server_time >= "));
+                // Two indexed reads rather than one OR, which neither database plans on an index.
+                let mut query = sqlx::QueryBuilder::<$db>::new(format!("SELECT {SCAN_COLUMNS}, id FROM scans WHERE server_time >= "));
+                query.push_bind(since).push(" AND performance_id IN ");
+                push_ids(&mut query, performances.iter().map(|p| p.0));
+                query.push(format!(" UNION SELECT {SCAN_COLUMNS}, id FROM scans WHERE flags_changed_at >= "));
                 query.push_bind(since).push(" AND performance_id IN ");
                 push_ids(&mut query, performances.iter().map(|p| p.0));
                 query.push(" ORDER BY server_time, id");

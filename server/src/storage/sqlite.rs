@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sqlx::pool::PoolConnection;
 use sqlx::{QueryBuilder, Row, Sqlite};
@@ -23,6 +23,7 @@ use app::domain::{
     LoginId, LoginName, Rights, SourceId, SourceKind, VenueId, VenueRecord,
 };
 use app::engine::{Pass, PerformanceId, Ticket};
+use app::sync::reflag::RecordedPass;
 
 pub struct SqliteStorage {
     pool: SqlitePool,
@@ -199,6 +200,9 @@ const AFTER_BULK_IMPORT: Option<&str> = None;
 /// One transaction holds SQLite's only writer, and the doors' scans wait behind it: a file
 /// import goes through the journal (migration 0017), a short transaction each 1,000 rows.
 const FILE_IMPORT_IN_ONE_TRANSACTION: bool = false;
+
+/// SQLite has one writer: the doors wait for the transaction re-flagging their tickets anyway.
+const LOCK_TICKETS_FOR_REFLAG: Option<&str> = None;
 
 show_storage!(SqliteStorage);
 account_storage!(SqliteStorage, SqliteRow);
