@@ -1,4 +1,4 @@
--- Billetix's schema on PostgreSQL, as of v0.1.0: the migrations 0001–0017 squashed into one
+-- Billetix's schema on PostgreSQL, as of v0.1.0: the migrations 0001–0018 squashed into one
 -- (git keeps their history). What differs from SQLite's, and why: migrations/README.md.
 
 -- Institutions, logins, memberships, sessions and sign-in throttling.
@@ -207,14 +207,20 @@ CREATE TABLE scans (
     -- Server decisions: the round trip the device measured. Device decisions: why the device
     -- did not ask or wait, whether the server's own verdict agreed, and the device's clock
     -- against the server's (server minus device): more than 60 s off is flagged in reports.
-    round_trip_ms  BIGINT,
-    device_reason  TEXT,
-    server_agreed  BOOLEAN,
-    clock_skew_ms  BIGINT
+    round_trip_ms    BIGINT,
+    device_reason    TEXT,
+    server_agreed    BOOLEAN,
+    clock_skew_ms    BIGINT,
+    -- The door's rules it was made under (the mode, as JSON), so that when passes arrive late
+    -- (offline uploads) a ticket's scans can be judged again in time order; and when its
+    -- anomaly was last changed that way, so deltas carry the correction to devices.
+    door_mode        TEXT,
+    flags_changed_at BIGINT
 );
 CREATE INDEX scans_performance_time ON scans (performance_id, server_time);
 -- A ticket's history, every scan (admitted or not), and its passes.
 CREATE INDEX scans_ticket_history ON scans (ticket_id, scanned_at);
+CREATE INDEX scans_flags_changed ON scans (performance_id, flags_changed_at) WHERE flags_changed_at IS NOT NULL;
 
 -- Billing: who downloaded ticket numbers to a device, when.
 CREATE TABLE device_downloads (

@@ -179,10 +179,13 @@ impl DeviceBook {
     }
 
     /// Adds a pass the server knows of (snapshot, delta, live feed). Rows already counted
-    /// change nothing, but a conflict flag on them is kept.
+    /// change nothing but their conflict flag: the server judges a ticket's passes again when
+    /// earlier ones arrive late, and clears a double entry they explain.
     pub fn apply_pass(&mut self, row: &PassRow) {
         if row.conflict {
             self.conflicts.insert(row.scan_id.clone(), row.barcode.clone());
+        } else {
+            self.conflicts.remove(&row.scan_id);
         }
         if !self.known_scans.insert(row.scan_id.clone()) {
             return;
@@ -472,6 +475,11 @@ mod tests {
         assert_eq!(device.conflicts(), vec!["A".to_owned()]);
         assert_eq!(device.performance(PerformanceId(1)).map(|p| p.cursor), Some(2_000));
         assert_eq!(device.scan_deadline_ms(&door(&[1])), 250, "an institution's new deadline arrives by delta");
+        // The server judged the ticket's passes again (an earlier exit arrived late): cleared.
+        let corrected = PassRow { conflict: false, ..delta.passes[0].clone() };
+        device.apply_pass(&corrected);
+        assert!(device.conflicts().is_empty(), "a corrected flag clears the conflict");
+        assert_eq!(device.counter(&[PerformanceId(1)]), Counter { admitted: 1, total: 1 }, "counted once still");
     }
 
     #[test]

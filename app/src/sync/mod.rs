@@ -6,6 +6,8 @@ pub mod api;
 pub mod device;
 pub mod online;
 pub mod protocol;
+#[cfg(feature = "ssr")]
+pub mod reflag;
 pub mod scan_id;
 #[cfg(feature = "ssr")]
 pub mod service;

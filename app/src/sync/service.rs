@@ -7,12 +7,13 @@ use std::sync::{Arc, Mutex};
 use chrono::DateTime;
 
 use super::protocol::*;
+use super::reflag::anomaly_of;
 use crate::authorization::Actor;
 use crate::backend::storage::{Anomaly, DecisionNote, DoorScan, Judgement, NewScan, ScanRecord, Storage};
 use crate::backend::now_millis;
 use crate::backend::performance_cache::PerformanceCache;
 use crate::domain::{InstitutionId, ParseFailure};
-use crate::engine::{Barcode, Checkpoint, Direction, Mode, Pass, PerformanceId, Refusal, Scan, Ticket, Verdict, decide};
+use crate::engine::{Barcode, Checkpoint, Direction, Mode, Pass, PerformanceId, Scan, Ticket, Verdict, decide};
 use crate::error::AppError;
 
 /// Deltas re-read this far behind their cursor, so a row stamped just before the cursor but
@@ -109,6 +110,7 @@ pub async fn scan_online(storage: &dyn Storage, cache: &PerformanceCache, actor:
         client_time: request.client_time,
         server_time: now,
         direction: direction_of(&request.door.mode),
+        door_mode: Some(request.door.mode),
         offline: false,
         device_reason: None,
         clock_skew_ms: None,
@@ -137,21 +139,6 @@ fn same_scan(record: &ScanRecord, barcode: &str, performances: &[PerformanceId])
     } else {
         tracing::warn!(scan_id = %record.scan_uuid, "a scan id already recorded for another scan");
         Err(AppError::AlreadyExists("scan_id".to_owned()))
-    }
-}
-
-/// What an offline admission the server would have refused amounts to.
-fn anomaly_of(server_verdict: &Verdict) -> Anomaly {
-    match server_verdict {
-        Verdict::Refused {
-            reason:
-                Refusal::AlreadyScanned { .. }
-                | Refusal::AlreadyInside
-                | Refusal::TotalQuotaReached { .. }
-                | Refusal::DailyQuotaReached { .. },
-        } => Anomaly::DoubleEntry,
-        Verdict::Refused { reason: Refusal::ExitWithoutEntry } => Anomaly::ExitWithoutEntry,
-        _ => Anomaly::AdmittedAgainstRules,
     }
 }
 
@@ -205,6 +192,7 @@ pub async fn upload(
     // All at once: the storage writes them in as few transactions as it can, in this order.
     let mut records = Vec::with_capacity(door_scans.len());
     let mut notes = Vec::new();
+    let mut reordered = Vec::new();
     for ((answer, server_verdict), (barcode, performances, said)) in storage.record_scans(door_scans).await.into_iter().zip(server_verdicts).zip(asked) {
         let mut record = answer?;
         if let Err(reason) = same_scan(&record, &barcode, &performances) {
@@ -217,7 +205,12 @@ pub async fn upload(
         // A scan recorded by an earlier call keeps its first verdict (its judge may have run
         // before the storage found it recorded, on a state that holds its own pass).
         let judged_now = server_verdict.lock().ok().and_then(|mut slot| slot.take()).filter(|_| record.server_time == now);
-        let server_verdict = judged_now.unwrap_or_else(|| record.verdict.clone());
+        if let (Some(judged), Some(performance), true) = (&judged_now, record.performance, record.admitted) {
+            if judged.before_recorded_passes {
+                reordered.push((performance, record.barcode.clone()));
+            }
+        }
+        let server_verdict = judged_now.map_or_else(|| record.verdict.clone(), |judged| judged.verdict);
         results.push(UploadedScan {
             scan_id: record.scan_uuid.clone(),
             outcome: Uploaded::Recorded { server_verdict, conflict: record.anomaly.is_some_and(Anomaly::is_conflict) },
@@ -225,6 +218,19 @@ pub async fn upload(
         records.push(record);
     }
     storage.note_decisions(&notes).await?;
+    // Passes that arrived after later ones: their tickets' flags are judged again in time order,
+    // and the corrected records go out with the others.
+    reordered.sort_unstable();
+    reordered.dedup();
+    for corrected in storage.reflag_passes(&reordered, now).await? {
+        for result in results.iter_mut().filter(|r| r.scan_id == corrected.scan_uuid) {
+            if let Uploaded::Recorded { conflict, .. } = &mut result.outcome {
+                *conflict = corrected.anomaly.is_some_and(Anomaly::is_conflict);
+            }
+        }
+        records.retain(|r| r.scan_uuid != corrected.scan_uuid);
+        records.push(corrected);
+    }
     Ok((results, records))
 }
 
@@ -256,14 +262,21 @@ fn note_on_online_record(record: &mut ScanRecord, (decided, device_verdict, cloc
     }
 }
 
+/// What the server's engine said of an offline scan, as its judge saw the ticket.
+struct ServerJudgement {
+    verdict: Verdict,
+    /// The ticket had passes recorded after this scan's time: its history is re-ordered.
+    before_recorded_passes: bool,
+}
+
 /// One offline scan as the storage records it, with the slot its judge fills with the
-/// server's own verdict; or why it can never be recorded.
+/// server's own judgement; or why it can never be recorded.
 fn offline_door_scan(
     offline: OfflineScan,
     gate: &Gate,
     actor: &Actor,
     now: Millis,
-) -> Result<(DoorScan, Arc<Mutex<Option<Verdict>>>), AppError> {
+) -> Result<(DoorScan, Arc<Mutex<Option<ServerJudgement>>>), AppError> {
     short_text("scan_id", &offline.scan_id)?;
     short_text("device", &offline.device)?;
     let barcode = barcode(&offline.barcode)?;
@@ -280,6 +293,7 @@ fn offline_door_scan(
             Verdict::Accepted { direction } => *direction,
             Verdict::Refused { .. } => direction_of(&offline.door.mode),
         },
+        door_mode: Some(offline.door.mode),
         offline: true,
         device_reason: match offline.decided {
             DecidedBy::Device { why } => Some(why),
@@ -296,7 +310,8 @@ fn offline_door_scan(
         let anomaly = if admitted { (!verdict.is_accepted()).then(|| anomaly_of(&verdict)) } else { Anomaly::of_verdict(&verdict) };
         let server_agreed = Some(verdict.same_decision(&device_verdict));
         if let Ok(mut slot) = told.lock() {
-            *slot = Some(verdict);
+            let before_recorded_passes = passes.last().is_some_and(|last| last.at > at);
+            *slot = Some(ServerJudgement { verdict, before_recorded_passes });
         }
         Judgement { verdict: device_verdict.clone(), admitted, anomaly, server_agreed }
     });

@@ -200,7 +200,7 @@ async fn main() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     storage
-        .import_tickets(performance, source, ImportMode::Cumulative, &tickets, 1)
+        .import_tickets(performance, source, ImportMode::Cumulative, &mut tickets.chunks(1_000).map(<[_]>::to_vec), 1)
         .await
         .map_err(|e| e.to_string())?;
     println!(
@@ -231,6 +231,7 @@ async fn main() -> Result<(), String> {
             client_time: at,
             server_time: at,
             direction: Direction::In,
+            door_mode: None,
             offline: false,
             device_reason: None,
             clock_skew_ms: None,

@@ -403,19 +403,19 @@ pub fn state_of(text: &str) -> Option<TicketState> {
 /// the file in memory.
 const CONCURRENT_PARSES: usize = 2;
 
-/// `import`, on a blocking thread and behind `CONCURRENT_PARSES`, so a large or hostile file
+/// `check`, on a blocking thread and behind `CONCURRENT_PARSES`, so a large or hostile file
 /// never stalls the async threads that answer the doors.
-pub async fn import_off_thread(
+pub async fn check_off_thread(
     kind: SourceKind,
     bytes: axum::body::Bytes,
     file_name: String,
     settings: FieldValues,
     options: FieldValues,
     now: i64,
-) -> Result<(FilePreview, Vec<ImportedTicket>), FileError> {
+) -> Result<CheckedFile, FileError> {
     static PARSES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_PARSES);
     let _permit = PARSES.acquire().await.map_err(|_| FileError::Unreadable("the server is stopping".to_owned()))?;
-    tokio::task::spawn_blocking(move || import(kind, &bytes, &file_name, &settings, &options, now))
+    tokio::task::spawn_blocking(move || check(kind, bytes, &file_name, &settings, &options, now))
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "file parsing task failed");
@@ -423,41 +423,134 @@ pub async fn import_off_thread(
         })?
 }
 
-/// Reads an upload for a file source of `kind`: what to show of it, and its tickets (or every
-/// rejected row). `options` are the performance's options for the source.
-pub fn import(
+/// Why a row of a file is not a ticket.
+#[derive(Debug)]
+pub enum RowRefusal {
+    /// The row is rejected: nothing of the file is imported, and every such row is reported.
+    Rejected(String),
+    /// The file stops at this row (Ticketnet's price check): the rows rejected so far are reported.
+    Stop(String),
+}
+
+/// A file format: how one of its rows becomes a ticket.
+pub trait TicketFormat: Send + Sync {
+    /// The row's ticket, or `None` for a row that holds none (an optional header).
+    fn ticket(&self, row: Row<'_>) -> Result<Option<ImportedTicket>, RowRefusal>;
+}
+
+/// An upload read and checked: its rows stay as text, and each ticket is built again when its
+/// chunk is imported, so an import never holds every ticket of a file at once (a ticket costs
+/// several times its row).
+pub struct CheckedFile {
+    pub preview: FilePreview,
+    rows: Rows,
+    format: Box<dyn TicketFormat>,
+    /// The rows to import (indices into `rows`): one a ticket number.
+    order: Vec<u32>,
+}
+
+impl CheckedFile {
+    /// The tickets the file holds, a number listed twice counted once.
+    pub fn tickets(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The file's tickets, `size` at a time.
+    pub fn chunks(&self, size: usize) -> impl Iterator<Item = Vec<ImportedTicket>> + Send + '_ {
+        self.order.chunks(size.max(1)).map(|chunk| chunk.iter().filter_map(|&index| self.ticket_at(index)).collect())
+    }
+
+    /// The ticket of a row the check accepted.
+    fn ticket_at(&self, index: u32) -> Option<ImportedTicket> {
+        self.format.ticket(self.rows.get(index as usize)?).ok().flatten()
+    }
+}
+
+/// Reads an upload for a file source of `kind` and checks every row: what to show of it and its
+/// tickets, or every rejected row. `options` are the performance's options for the source. The
+/// file's bytes are let go once its rows are read.
+pub fn check(
     kind: SourceKind,
-    bytes: &[u8],
+    bytes: impl AsRef<[u8]>,
     file_name: &str,
     settings: &FieldValues,
     options: &FieldValues,
     now: i64,
-) -> Result<(FilePreview, Vec<ImportedTicket>), FileError> {
-    match kind {
+) -> Result<CheckedFile, FileError> {
+    let (preview, rows, format): (FilePreview, Rows, Box<dyn TicketFormat>) = match kind {
         SourceKind::Ticketnet => {
-            let table = read_table(bytes, file_name)?;
+            let table = read_table(bytes.as_ref(), file_name)?;
             let fields = Fields::check(settings, kind.fields())?;
             let tables = super::ticketnet::Tables::from_settings(&fields)?;
             let event = super::ticketnet::event_of(options)?;
-            let tickets = super::ticketnet::tickets(&table, &tables, &event)?;
-            Ok((raw_preview(&table.format, table.headers.clone(), &table.rows), tickets))
+            let format = super::ticketnet::TicketnetFormat::new(&table.headers, tables, event)?;
+            (raw_preview(&table.format, table.headers.clone(), &table.rows), table.rows, Box::new(format))
         }
-        SourceKind::SecutixReseller | SourceKind::SecutixWhitelist => {
-            let rows = read_rows(bytes, file_name)?;
-            let tickets = if kind == SourceKind::SecutixReseller {
-                super::secutix_files::reseller_tickets(&rows, now)?
-            } else {
-                super::secutix_files::white_list_tickets(&rows)?
-            };
-            Ok((raw_preview(&rows.format, Vec::new(), &rows), tickets))
+        SourceKind::SecutixReseller => {
+            let rows = read_rows(bytes.as_ref(), file_name)?;
+            let format = super::secutix_files::ResellerFormat::new(&rows, now);
+            (raw_preview(&rows.format, Vec::new(), &rows), rows, Box::new(format))
+        }
+        SourceKind::SecutixWhitelist => {
+            let rows = read_rows(bytes.as_ref(), file_name)?;
+            let format = super::secutix_files::WhiteListFormat::new(&rows);
+            (raw_preview(&rows.format, Vec::new(), &rows), rows, Box::new(format))
         }
         _ => {
-            let table = read_table(bytes, file_name)?;
+            let table = read_table(bytes.as_ref(), file_name)?;
             let mapping = Mapping::for_table(&table.headers, settings)?;
-            let tickets = tickets(&table, &mapping)?;
-            Ok((preview(&table, &mapping), tickets))
+            (preview(&table, &mapping), table.rows, Box::new(MappedFormat { headers: table.headers, mapping }))
+        }
+    };
+    drop(bytes);
+    let order = checked_order(&rows, format.as_ref())?;
+    Ok(CheckedFile { preview, rows, format, order })
+}
+
+/// Checks every row; then keeps one row a ticket number, in the place of its first row and with
+/// its last row's content (a cancellation after the sale). Sorts hashes of the numbers instead
+/// of keeping a map of them: 16 bytes a row, not a copy of a million numbers.
+fn checked_order(rows: &Rows, format: &dyn TicketFormat) -> Result<Vec<u32>, FileError> {
+    use std::hash::BuildHasher;
+    let hasher = std::hash::RandomState::new();
+    let mut keys: Vec<(u64, u32)> = Vec::with_capacity(rows.len());
+    let mut rejected = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        match format.ticket(row) {
+            Ok(Some(ticket)) if rejected.is_empty() => keys.push((hasher.hash_one(ticket.barcode.as_str()), index as u32)),
+            // Nothing will be imported: only the rejected rows matter now.
+            Ok(_) => {}
+            Err(RowRefusal::Rejected(reason)) => rejected.push(RejectedRow { line: row.line, reason }),
+            Err(RowRefusal::Stop(reason)) => {
+                rejected.push(RejectedRow { line: row.line, reason });
+                return Err(FileError::Rejected(rejected));
+            }
         }
     }
+    if !rejected.is_empty() {
+        return Err(FileError::Rejected(rejected));
+    }
+    keys.sort_unstable();
+    // (first row, row whose content is kept) for each number.
+    let mut kept: Vec<(u32, u32)> = Vec::with_capacity(keys.len());
+    for same_hash in keys.chunk_by(|a, b| a.0 == b.0) {
+        if let [(_, only)] = same_hash {
+            kept.push((*only, *only));
+            continue;
+        }
+        // The same number listed again, or (rarely) numbers whose hashes collide.
+        let barcode = |index: u32| rows.get(index as usize).and_then(|row| format.ticket(row).ok().flatten()).map(|t| t.barcode);
+        let mut numbers: Vec<_> = same_hash.iter().filter_map(|&(_, index)| Some((barcode(index)?, index))).collect();
+        numbers.sort_unstable();
+        for same in numbers.chunk_by(|a, b| a.0 == b.0) {
+            if let (Some(first), Some(last)) = (same.first(), same.last()) {
+                kept.push((first.1, last.1));
+            }
+        }
+    }
+    drop(keys);
+    kept.sort_unstable();
+    Ok(kept.into_iter().map(|(_, last)| last).collect())
 }
 
 /// Checks a performance's options for a file source of `kind`.
@@ -495,69 +588,43 @@ pub fn fields_json<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> 
     json
 }
 
-/// Keeps one ticket a number, in the place of its first row and with its last row's content
-/// (a cancellation after the sale). Sorts indices instead of keeping a map of numbers: no copy
-/// of a million numbers.
-pub fn last_row_wins(tickets: &mut Vec<ImportedTicket>) {
-    let mut order: Vec<u32> = (0..tickets.len() as u32).collect();
-    order.sort_unstable_by(|&a, &b| tickets[a as usize].barcode.as_str().cmp(tickets[b as usize].barcode.as_str()).then(a.cmp(&b)));
-    let mut keep = vec![true; tickets.len()];
-    let mut swaps = Vec::new();
-    for same in order.chunk_by(|&a, &b| tickets[a as usize].barcode == tickets[b as usize].barcode) {
-        if let [first, .., last] = same {
-            swaps.push((*first as usize, *last as usize));
-            for &later in &same[1..] {
-                keep[later as usize] = false;
-            }
-        }
-    }
-    for (first, last) in swaps {
-        tickets.swap(first, last);
-    }
-    let mut index = 0;
-    tickets.retain(|_| {
-        index += 1;
-        keep[index - 1]
-    });
+/// The generic file: a header, and columns mapped to ticket fields.
+struct MappedFormat {
+    headers: Vec<String>,
+    mapping: Mapping,
 }
 
-/// Every row as a ticket, or every rejected row (with its line and why) and nothing else.
-/// A number listed twice keeps its last row (a cancellation after the sale).
-pub fn tickets(table: &Table, mapping: &Mapping) -> Result<Vec<ImportedTicket>, FileError> {
-    let mut tickets: Vec<ImportedTicket> = Vec::with_capacity(table.rows.len());
-    let mut rejected = Vec::new();
-    for row in table.rows.iter() {
+impl TicketFormat for MappedFormat {
+    fn ticket(&self, row: Row<'_>) -> Result<Option<ImportedTicket>, RowRefusal> {
+        let mapping = &self.mapping;
         let cell = |column: Option<usize>| column.and_then(|c| row.get(c)).map(str::trim).unwrap_or_default();
-        let barcode = match Barcode::parse(cell(Some(mapping.barcode))) {
-            Ok(barcode) => barcode,
-            Err(e) => {
-                rejected.push(RejectedRow { line: row.line, reason: format!("ticket number: {e}") });
-                continue;
-            }
-        };
-        let Some(state) = state_of(cell(mapping.state)) else {
-            rejected.push(RejectedRow { line: row.line, reason: format!("unknown state {:?}", cell(mapping.state)) });
-            continue;
-        };
-        if !rejected.is_empty() {
-            // Nothing will be imported: only the rejected rows matter now.
-            continue;
-        }
+        let barcode = Barcode::parse(cell(Some(mapping.barcode))).map_err(|e| RowRefusal::Rejected(format!("ticket number: {e}")))?;
+        let state = state_of(cell(mapping.state)).ok_or_else(|| RowRefusal::Rejected(format!("unknown state {:?}", cell(mapping.state))))?;
         let holder = cell(mapping.holder);
-        tickets.push(ImportedTicket {
+        Ok(Some(ImportedTicket {
             state,
             category: cell(mapping.category).to_owned(),
             holder: (!holder.is_empty()).then(|| holder.to_owned()),
-            fields: fields_json(table.headers.iter().map(String::as_str).zip(row.cells()).filter(|(h, _)| !h.is_empty())),
+            fields: fields_json(self.headers.iter().map(String::as_str).zip(row.cells()).filter(|(h, _)| !h.is_empty())),
             partner_scanned_at: None,
             barcode,
-        });
+        }))
     }
-    if !rejected.is_empty() {
-        return Err(FileError::Rejected(rejected));
-    }
-    last_row_wins(&mut tickets);
-    Ok(tickets)
+}
+
+/// Every ticket of an upload, checked (tests read files whole).
+#[cfg(test)]
+pub fn import(
+    kind: SourceKind,
+    bytes: &[u8],
+    file_name: &str,
+    settings: &FieldValues,
+    options: &FieldValues,
+    now: i64,
+) -> Result<(FilePreview, Vec<ImportedTicket>), FileError> {
+    let checked = check(kind, bytes, file_name, settings, options, now)?;
+    let tickets = checked.chunks(usize::MAX).flatten().collect();
+    Ok((checked.preview, tickets))
 }
 
 #[cfg(test)]
@@ -565,9 +632,7 @@ mod tests {
     use super::*;
 
     fn import(bytes: &[u8], name: &str) -> Result<Vec<ImportedTicket>, FileError> {
-        let table = read_table(bytes, name)?;
-        let mapping = Mapping::for_table(&table.headers, &FieldValues::new())?;
-        tickets(&table, &mapping)
+        super::import(SourceKind::File, bytes, name, &FieldValues::new(), &FieldValues::new(), 0).map(|(_, tickets)| tickets)
     }
 
     #[test]
@@ -586,9 +651,27 @@ mod tests {
         let table = read_table(bytes, "ventes.csv").expect("reads");
         assert_eq!(table.headers, vec!["Numéro", "Catégorie", "Nom"]);
         assert!(table.format.contains("Windows-1252") && table.format.contains(';'), "{}", table.format);
-        let mapping = Mapping::for_table(&table.headers, &FieldValues::new()).expect("maps");
-        let tickets = tickets(&table, &mapping).expect("parses");
+        let tickets = import(bytes, "ventes.csv").expect("parses");
         assert_eq!(tickets[0].holder.as_deref(), Some("José"));
+    }
+
+    #[test]
+    fn a_number_listed_again_keeps_its_first_place_and_its_last_row() {
+        let csv = "barcode,status\nAAA1,valid\nBBB2,valid\nAAA1,cancelled\nCCC3,valid\nBBB2,valid\nAAA1,duplicated\n";
+        let tickets = import(csv.as_bytes(), "t.csv").expect("reads");
+        let read: Vec<_> = tickets.iter().map(|t| (t.barcode.as_str(), t.state)).collect();
+        assert_eq!(read, vec![("AAA1", TicketState::Duplicated), ("BBB2", TicketState::Valid), ("CCC3", TicketState::Valid)]);
+    }
+
+    #[test]
+    fn a_checked_file_gives_its_tickets_a_chunk_at_a_time() {
+        let csv: String = std::iter::once("barcode\n".to_owned()).chain((0..2_500).map(|i| format!("T{i}\n"))).collect();
+        let checked = check(SourceKind::File, csv.as_bytes(), "t.csv", &FieldValues::new(), &FieldValues::new(), 0).expect("checks");
+        assert_eq!(checked.tickets(), 2_500);
+        let sizes: Vec<usize> = checked.chunks(1_000).map(|chunk| chunk.len()).collect();
+        assert_eq!(sizes, vec![1_000, 1_000, 500]);
+        let last = checked.chunks(1_000).last().and_then(|chunk| chunk.last().cloned()).expect("a ticket");
+        assert_eq!(last.barcode.as_str(), "T2499");
     }
 
     #[test]

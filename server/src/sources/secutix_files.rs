@@ -3,10 +3,9 @@
 //! with and without a header are read, dates as `YYYY-MM-DD[ HH:MM:SS]` or `DD/MM/YYYY[ HH:MM]`.
 
 use app::backend::storage::ImportedTicket;
-use app::domain::RejectedRow;
 use app::engine::{Barcode, TicketState};
 
-use super::file::{FileError, Row, Rows, fields_json};
+use super::file::{Row, RowRefusal, Rows, TicketFormat, fields_json};
 
 const RESELLER_COLUMNS: [&str; 11] = [
     "BAR_CODE", "TICKET_STATE", "FILE_NUMBER", "PRODUCT_CODE", "PRODUCT_NAME", "VALIDITY_DATE", "TARIFF_CODE", "TARIFF_NAME",
@@ -29,77 +28,94 @@ fn fields_of(names: &[&str], cells: &Row<'_>) -> String {
     fields_json(names.iter().copied().zip(cells.cells().map(str::trim)))
 }
 
-/// Rows after the header, if the file has one.
-fn data_rows<'a>(rows: &'a Rows, first_column: &str) -> impl Iterator<Item = Row<'a>> {
-    let has_header = rows.get(0).and_then(|row| row.get(0)).is_some_and(|c| c.trim().eq_ignore_ascii_case(first_column));
-    rows.iter().skip(usize::from(has_header))
+/// The line of the file's header row, if it has one (its first cell names the first column).
+fn header_line(rows: &Rows, first_column: &str) -> Option<u64> {
+    rows.get(0).filter(|row| row.get(0).is_some_and(|c| c.trim().eq_ignore_ascii_case(first_column))).map(|row| row.line)
 }
 
-/// The reseller flat file: one ticket a row; `imported_at` stands for the control time of
-/// tickets SecuTix reports as controlled (the file does not give it).
-pub fn reseller_tickets(rows: &Rows, imported_at: i64) -> Result<Vec<ImportedTicket>, FileError> {
-    let mut tickets = Vec::new();
-    let mut rejected = Vec::new();
-    for cells in data_rows(rows, "BAR_CODE") {
-        let line = &cells.line;
+/// The reseller flat file: one ticket a row.
+pub struct ResellerFormat {
+    header: Option<u64>,
+    /// Stands for the control time of tickets SecuTix reports as controlled (the file does
+    /// not give it).
+    imported_at: i64,
+}
+
+impl ResellerFormat {
+    pub fn new(rows: &Rows, imported_at: i64) -> Self {
+        Self { header: header_line(rows, "BAR_CODE"), imported_at }
+    }
+}
+
+impl TicketFormat for ResellerFormat {
+    fn ticket(&self, cells: Row<'_>) -> Result<Option<ImportedTicket>, RowRefusal> {
+        if self.header == Some(cells.line) {
+            return Ok(None);
+        }
         let cell = |i: usize| cells.get(i).map(str::trim).unwrap_or_default();
         if cells.len() < 2 {
-            rejected.push(RejectedRow { line: *line, reason: format!("{} columns, expected {}", cells.len(), RESELLER_COLUMNS.len()) });
-            continue;
+            return Err(RowRefusal::Rejected(format!("{} columns, expected {}", cells.len(), RESELLER_COLUMNS.len())));
         }
-        let barcode = match Barcode::parse(cell(0)) {
-            Ok(b) => b,
-            Err(e) => {
-                rejected.push(RejectedRow { line: *line, reason: format!("BAR_CODE: {e}") });
-                continue;
-            }
-        };
-        let Some((state, controlled)) = reseller_state(cell(1)) else {
-            rejected.push(RejectedRow { line: *line, reason: format!("TICKET_STATE {:?} is not a SecuTix state", cell(1)) });
-            continue;
-        };
+        let barcode = Barcode::parse(cell(0)).map_err(|e| RowRefusal::Rejected(format!("BAR_CODE: {e}")))?;
+        let (state, controlled) =
+            reseller_state(cell(1)).ok_or_else(|| RowRefusal::Rejected(format!("TICKET_STATE {:?} is not a SecuTix state", cell(1))))?;
         let category = if cell(7).is_empty() { cell(4) } else { cell(7) };
-        tickets.push(ImportedTicket {
+        Ok(Some(ImportedTicket {
             barcode,
             state,
             category: category.to_owned(),
             holder: None,
             fields: fields_of(&RESELLER_COLUMNS, &cells),
-            partner_scanned_at: controlled.then_some(imported_at),
-        });
+            partner_scanned_at: controlled.then_some(self.imported_at),
+        }))
     }
-    if rejected.is_empty() { Ok(tickets) } else { Err(FileError::Rejected(rejected)) }
 }
 
 /// The white list: every number listed is valid (`barcode;season;product;0;FALSE;FALSE;date`).
-pub fn white_list_tickets(rows: &Rows) -> Result<Vec<ImportedTicket>, FileError> {
-    let mut tickets = Vec::new();
-    let mut rejected = Vec::new();
-    for cells in data_rows(rows, "barcode") {
-        let line = &cells.line;
-        if cells.len() != WHITE_LIST_COLUMNS.len() {
-            rejected.push(RejectedRow { line: *line, reason: format!("{} columns, expected {}", cells.len(), WHITE_LIST_COLUMNS.len()) });
-            continue;
-        }
-        match Barcode::parse(cells.get(0).unwrap_or_default().trim()) {
-            Ok(barcode) => tickets.push(ImportedTicket {
-                barcode,
-                state: TicketState::Valid,
-                category: cells.get(2).unwrap_or_default().trim().to_owned(),
-                holder: None,
-                fields: fields_of(&WHITE_LIST_COLUMNS, &cells),
-                partner_scanned_at: None,
-            }),
-            Err(e) => rejected.push(RejectedRow { line: *line, reason: format!("barcode: {e}") }),
-        }
+pub struct WhiteListFormat {
+    header: Option<u64>,
+}
+
+impl WhiteListFormat {
+    pub fn new(rows: &Rows) -> Self {
+        Self { header: header_line(rows, "barcode") }
     }
-    if rejected.is_empty() { Ok(tickets) } else { Err(FileError::Rejected(rejected)) }
+}
+
+impl TicketFormat for WhiteListFormat {
+    fn ticket(&self, cells: Row<'_>) -> Result<Option<ImportedTicket>, RowRefusal> {
+        if self.header == Some(cells.line) {
+            return Ok(None);
+        }
+        if cells.len() != WHITE_LIST_COLUMNS.len() {
+            return Err(RowRefusal::Rejected(format!("{} columns, expected {}", cells.len(), WHITE_LIST_COLUMNS.len())));
+        }
+        let barcode = Barcode::parse(cells.get(0).unwrap_or_default().trim()).map_err(|e| RowRefusal::Rejected(format!("barcode: {e}")))?;
+        Ok(Some(ImportedTicket {
+            barcode,
+            state: TicketState::Valid,
+            category: cells.get(2).unwrap_or_default().trim().to_owned(),
+            holder: None,
+            fields: fields_of(&WHITE_LIST_COLUMNS, &cells),
+            partner_scanned_at: None,
+        }))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::file::read_rows;
+    use crate::sources::file::{FileError, import};
+    use app::backend::storage::ImportedTicket;
+    use app::domain::{FieldValues, SourceKind};
+
+    fn reseller_tickets(file: &[u8], imported_at: i64) -> Result<Vec<ImportedTicket>, FileError> {
+        import(SourceKind::SecutixReseller, file, "r.csv", &FieldValues::new(), &FieldValues::new(), imported_at).map(|(_, t)| t)
+    }
+
+    fn white_list_tickets(file: &[u8]) -> Result<Vec<ImportedTicket>, FileError> {
+        import(SourceKind::SecutixWhitelist, file, "w.csv", &FieldValues::new(), &FieldValues::new(), 0).map(|(_, t)| t)
+    }
 
     #[test]
     fn the_reseller_file_is_read_with_or_without_its_header() {
@@ -107,7 +123,7 @@ mod tests {
                     10000191230536;CANCELLED;F1;P1;Carmen;2026-12-05;T2;Réduit;30.00;2026-11-01;C9\n\
                     10000191230537;CONTROLLED;F2;P1;Carmen;2026-12-05;T1;Plein;42.00;2026-11-02;C8\n";
         for file in [body.to_owned(), format!("{}\n{body}", RESELLER_COLUMNS.join(";"))] {
-            let tickets = reseller_tickets(&read_rows(file.as_bytes(), "r.csv").expect("reads"), 7).expect("parses");
+            let tickets = reseller_tickets(file.as_bytes(), 7).expect("parses");
             assert_eq!(tickets.len(), 3);
             assert_eq!((tickets[0].state, tickets[0].category.as_str()), (TicketState::Valid, "Plein"));
             assert_eq!(tickets[1].state, TicketState::Cancelled);
@@ -119,17 +135,14 @@ mod tests {
     fn every_secutix_state_is_mapped_and_others_refused_by_line() {
         assert_eq!(reseller_state("NOT_PRINTED"), Some((TicketState::Valid, false)));
         assert_eq!(reseller_state("INVALIDATED"), Some((TicketState::Cancelled, false)));
-        let rows = read_rows(b"1;PRINTED\n2;LOST\n", "r.csv").expect("reads");
-        let Err(FileError::Rejected(rejected)) = reseller_tickets(&rows, 0) else { panic!("expected a rejection") };
+        let Err(FileError::Rejected(rejected)) = reseller_tickets(b"1;PRINTED\n2;LOST\n", 0) else { panic!("expected a rejection") };
         assert_eq!(rejected[0].line, 2);
     }
 
     #[test]
     fn the_white_list_gives_valid_numbers() {
-        let rows = read_rows(b"10000191230535;14-15;Carmen;0;FALSE;FALSE;2017-12-05 19:45:00\n", "w.csv").expect("reads");
-        let tickets = white_list_tickets(&rows).expect("parses");
+        let tickets = white_list_tickets(b"10000191230535;14-15;Carmen;0;FALSE;FALSE;2017-12-05 19:45:00\n").expect("parses");
         assert_eq!((tickets[0].barcode.as_str(), tickets[0].category.as_str()), ("10000191230535", "Carmen"));
-        let bad = read_rows(b"1;14-15;Carmen\n", "w.csv").expect("reads");
-        assert!(matches!(white_list_tickets(&bad), Err(FileError::Rejected(_))));
+        assert!(matches!(white_list_tickets(b"1;14-15;Carmen\n"), Err(FileError::Rejected(_))));
     }
 }

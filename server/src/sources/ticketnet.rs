@@ -13,10 +13,10 @@
 use std::collections::HashMap;
 
 use app::backend::storage::ImportedTicket;
-use app::domain::{RejectedRow, SourceKind};
+use app::domain::SourceKind;
 use app::engine::{Barcode, TicketState};
 
-use super::file::{FileError, Table, fields_json};
+use super::file::{FileError, Row, RowRefusal, TicketFormat, fields_json};
 use super::settings::{Fields, SettingsError};
 
 /// Direct-entry barcodes: 14 characters starting with `02` (Code 128).
@@ -115,81 +115,84 @@ impl Tables {
     }
 }
 
-/// Every sale of the performance's event, or the rows refused with their error code.
-pub fn tickets(table: &Table, tables: &Tables, event: &EventCode) -> Result<Vec<ImportedTicket>, FileError> {
-    let column = |name: &str| table.headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let required = ["BARCODE", "EVENT", "CATEGORY", "TARIFF", "PRICE"];
-    if let Some(missing) = required.iter().find(|c| column(c).is_none()) {
-        return Err(FileError::Mapping(SettingsError::new("file", format!("column {missing} is missing ({})", table.headers.join(";")))));
+/// A Ticketnet sales file for one performance's event: every sale of that event is a ticket;
+/// a row refused gets its error code, and an off-grid price stops the integration.
+pub struct TicketnetFormat {
+    headers: Vec<String>,
+    /// Each column by its name in upper case (the first of a name given twice).
+    columns: HashMap<String, usize>,
+    tables: Tables,
+    event: EventCode,
+}
+
+impl TicketnetFormat {
+    pub fn new(headers: &[String], tables: Tables, event: EventCode) -> Result<Self, FileError> {
+        let columns: HashMap<String, usize> = headers.iter().enumerate().rev().map(|(i, h)| (h.to_ascii_uppercase(), i)).collect();
+        let required = ["BARCODE", "EVENT", "CATEGORY", "TARIFF", "PRICE"];
+        if let Some(missing) = required.iter().find(|c| !columns.contains_key(**c)) {
+            return Err(FileError::Mapping(SettingsError::new("file", format!("column {missing} is missing ({})", headers.join(";")))));
+        }
+        Ok(Self { headers: headers.to_vec(), columns, tables, event })
     }
-    let mut tickets = Vec::new();
-    let mut rejected = Vec::new();
-    for row in table.rows.iter() {
-        let reject = |reason: String| RejectedRow { line: row.line, reason };
-        let at = |name: &str| column(name).and_then(|c| row.get(c)).map(str::trim).unwrap_or_default();
+}
+
+impl TicketFormat for TicketnetFormat {
+    fn ticket(&self, row: Row<'_>) -> Result<Option<ImportedTicket>, RowRefusal> {
+        let (tables, event) = (&self.tables, &self.event);
+        let reject = |reason: String| Err(RowRefusal::Rejected(reason));
+        let at = |name: &str| self.columns.get(name).and_then(|&c| row.get(c)).map(str::trim).unwrap_or_default();
         let barcode = at("BARCODE");
         if barcode.len() != BARCODE_LENGTH || !barcode.starts_with(BARCODE_PREFIX) || !barcode.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            rejected.push(reject(format!("barcode {barcode:?}: direct entry needs {BARCODE_LENGTH} characters starting with {BARCODE_PREFIX}")));
-            continue;
+            return reject(format!("barcode {barcode:?}: direct entry needs {BARCODE_LENGTH} characters starting with {BARCODE_PREFIX}"));
         }
         if Code::parse(at("EVENT")) != Some(event.event) {
-            rejected.push(reject(format!("error 11: unknown event {:?}", at("EVENT"))));
-            continue;
+            return reject(format!("error 11: unknown event {:?}", at("EVENT")));
         }
         let session = at("SESSION");
         if event.session.as_deref().is_some_and(|s| s != session) {
-            rejected.push(reject(format!("error 12: unknown session {session:?}")));
-            continue;
+            return reject(format!("error 12: unknown session {session:?}"));
         }
         let known = |table: &HashMap<Code, String>, name: &str| {
             let text = at(name);
             if table.is_empty() || text.is_empty() { Ok(()) } else { Code::parse(text).filter(|c| table.contains_key(c)).map(|_| ()).ok_or(text) }
         };
         if let Err(hall) = known(&tables.halls, "HALL") {
-            rejected.push(reject(format!("error 10: unknown hall {hall:?}")));
-            continue;
+            return reject(format!("error 10: unknown hall {hall:?}"));
         }
         if let Err(zone) = known(&tables.zones, "ZONE") {
-            rejected.push(reject(format!("error 14: unknown zone {zone:?}")));
-            continue;
+            return reject(format!("error 14: unknown zone {zone:?}"));
         }
         let Some(category) = Code::parse(at("CATEGORY")).and_then(|c| tables.categories.get(&c)) else {
-            rejected.push(reject(format!("error 16: new category {:?}", at("CATEGORY"))));
-            continue;
+            return reject(format!("error 16: new category {:?}", at("CATEGORY")));
         };
         let Some((tariff, grid_price)) = Code::parse(at("TARIFF")).and_then(|c| tables.tariffs.get(&c)) else {
-            rejected.push(reject(format!("error 19: new tariff type {:?}", at("TARIFF"))));
-            continue;
+            return reject(format!("error 19: new tariff type {:?}", at("TARIFF")));
         };
         let Some(price) = cents(at("PRICE")) else {
-            rejected.push(reject(format!("price {:?} is not a price", at("PRICE"))));
-            continue;
+            return reject(format!("price {:?} is not a price", at("PRICE")));
         };
         if price != *grid_price {
             // The allotment interface stops here until the grid or the sale is corrected.
-            rejected.push(reject(format!(
+            return Err(RowRefusal::Stop(format!(
                 "price check: ticket {barcode} sold at {} but tariff {tariff:?} is {} in the grid; integration stopped",
                 euros(price),
                 euros(*grid_price)
             )));
-            return Err(FileError::Rejected(rejected));
         }
         let Ok(parsed) = Barcode::parse(barcode) else {
-            rejected.push(reject(format!("barcode {barcode:?} is not a ticket number")));
-            continue;
+            return reject(format!("barcode {barcode:?} is not a ticket number"));
         };
         let holder = [at("FIRST_NAME"), at("LAST_NAME")].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
-        let fields = fields_json(table.headers.iter().map(String::as_str).zip(row.cells()).chain([("TARIFF_NAME", tariff.as_str())]));
-        tickets.push(ImportedTicket {
+        let fields = fields_json(self.headers.iter().map(String::as_str).zip(row.cells()).chain([("TARIFF_NAME", tariff.as_str())]));
+        Ok(Some(ImportedTicket {
             barcode: parsed,
             state: TicketState::Valid,
             category: category.clone(),
             holder: (!holder.is_empty()).then_some(holder),
             fields,
             partner_scanned_at: None,
-        });
+        }))
     }
-    if rejected.is_empty() { Ok(tickets) } else { Err(FileError::Rejected(rejected)) }
 }
 
 /// The event code a performance gives this source.
@@ -215,11 +218,8 @@ mod tests {
     }
 
     fn import(csv: &str, event: &str) -> Result<Vec<ImportedTicket>, FileError> {
-        let table = super::super::file::read_table(csv.as_bytes(), "ventes.csv")?;
-        let values = settings();
-        let fields = Fields::check(&values, SourceKind::Ticketnet.fields()).map_err(FileError::Mapping)?;
-        let tables = Tables::from_settings(&fields).map_err(FileError::Mapping)?;
-        tickets(&table, &tables, &EventCode::parse("event_code", event).map_err(FileError::Mapping)?)
+        let options: FieldValues = [("event_code".to_owned(), event.to_owned())].into();
+        super::super::file::import(SourceKind::Ticketnet, csv.as_bytes(), "ventes.csv", &settings(), &options, 0).map(|(_, tickets)| tickets)
     }
 
     const HEADER: &str = "BARCODE;EVENT;SESSION;HALL;ZONE;FLOOR;CATEGORY;TARIFF;PRICE;SEAT;LAST_NAME;FIRST_NAME\n";

@@ -1,7 +1,8 @@
 //! `POST /upload/source-file`: a CSV or XLSX file for a file source on a performance, as the
 //! raw request body (`?performance=&source=&file_name=&dry_run=`). A dry run answers the
 //! preview (columns as mapped, first rows, how many tickets); otherwise the file is imported
-//! in one transaction, or not at all when a row is rejected.
+//! whole, or not at all when a row is rejected. Its tickets are built a chunk at a time as they
+//! are written, so a large file costs a few times its size, not every ticket at once.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -18,6 +19,9 @@ use app::engine::PerformanceId;
 use app::error::AppError;
 
 use super::file::{self, FileError, MAX_FILE_BYTES, MAX_REPORTED_ROWS};
+
+/// Tickets built at a time while importing.
+const IMPORT_CHUNK: usize = 1_000;
 
 /// Room for the file and the request around it.
 pub const BODY_LIMIT: usize = MAX_FILE_BYTES + 1024 * 1024;
@@ -55,7 +59,7 @@ async fn import(context: &ServerContext, query: &UploadQuery, headers: &HeaderMa
     }
     let attached = storage.attachments(query.performance).await?.into_iter().find(|a| a.source == source.id);
     let options = attached.as_ref().map(|a| a.options.clone()).unwrap_or_default();
-    let (preview, tickets) = file::import_off_thread(
+    let checked = file::check_off_thread(
         source.kind,
         body,
         query.file_name.clone(),
@@ -72,13 +76,14 @@ async fn import(context: &ServerContext, query: &UploadQuery, headers: &HeaderMa
             context.sources.check_options(&source, &options)?;
             storage.attach_source(query.performance, source.id, &options, now_millis()).await?;
         }
-        let summary = storage.import_tickets(query.performance, source.id, ImportMode::Cumulative, &tickets, now_millis()).await?;
+        let mut tickets = checked.chunks(IMPORT_CHUNK);
+        let summary = storage.import_tickets(query.performance, source.id, ImportMode::Cumulative, &mut tickets, now_millis()).await?;
         storage.refresh_finished(query.performance, source.id, None, i64::MAX, now_millis()).await?;
         context.performances.forget(query.performance);
         tracing::info!(performance = %query.performance, source = %source.id, ?summary, "file imported");
         Some(summary)
     };
-    Ok(UploadAnswer { preview, tickets: tickets.len() as u64, imported })
+    Ok(UploadAnswer { tickets: checked.tickets() as u64, preview: checked.preview, imported })
 }
 
 fn file_error(e: FileError) -> AppError {

@@ -29,6 +29,11 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     /// (`file_imports`), a short transaction each 1,000 rows.
     const FILE_IMPORT_IN_ONE_TRANSACTION: bool;
 
+    /// Appended to the read of the tickets' figures rows that re-flagging a ticket's passes
+    /// starts with (`ScanStorage::reflag_passes`), to hold the doors' writes of those tickets
+    /// until the flags are written; `None` where the transaction holds them anyway.
+    const LOCK_TICKETS_FOR_REFLAG: Option<&'static str>;
+
     /// Connects to `url`, brings the schema up to date, starts the doors' writers and the
     /// dialect's upkeep, and finishes the imports a stop interrupted.
     fn open(url: &str) -> impl Future<Output = Result<SqlStorage<Self>, OpenError>> + Send;

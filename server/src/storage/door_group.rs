@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use app::backend::storage::{DoorScan, Millis, ScanRecord, StorageResult};
+use app::backend::storage::{DoorScan, Millis, ScanRecord, StorageError, StorageResult};
 use app::engine::{Pass, Ticket};
 
 use super::rows::CandidateRow;
@@ -29,6 +29,8 @@ pub(super) struct Decided {
     pub ticket_id: Option<i64>,
     pub login: Option<i64>,
     pub client_time: Millis,
+    /// The door's rules, as JSON.
+    pub door_mode: Option<String>,
 }
 
 /// The candidates read (`CandidateRow`s, a row a pass, by ticket id), each with its passes.
@@ -95,6 +97,7 @@ pub(super) fn decide_group(
             ticket_id: found.map(|index| candidates[index].id),
             login: scan.login.map(|l| l.0),
             client_time: scan.client_time,
+            door_mode: scan.door_mode.map(|mode| serde_json::to_string(&mode)).transpose().map_err(|e| StorageError::Database(Box::new(e)))?,
         });
         answers.push(ScanRecord {
             scan_uuid: scan.scan_uuid.clone(),
@@ -219,6 +222,7 @@ mod tests {
                 client_time: at,
                 server_time: at,
                 direction,
+                door_mode: Some(mode),
                 offline: offline.is_some(),
                 device_reason: None,
                 clock_skew_ms: None,

@@ -60,6 +60,9 @@ impl Dialect for PgDialect {
     /// the journal would cost a commit, a wait for the disk, each 1,000 rows.
     const FILE_IMPORT_IN_ONE_TRANSACTION: bool = true;
 
+    /// Re-flagging locks the tickets' figures rows, as a door admitting them does.
+    const LOCK_TICKETS_FOR_REFLAG: Option<&'static str> = Some(" FOR UPDATE");
+
     async fn open(url: &str) -> Result<SqlStorage<Self>, OpenError> {
         let options = PgConnectOptions::from_str(url).map_err(OpenError::Connect)?;
         let pool = PgPoolOptions::new()

@@ -13,6 +13,7 @@ use app::domain::{
 };
 use app::engine::{Pass, PerformanceId, Ticket};
 use app::sync::protocol::DeviceReason;
+use app::sync::reflag::RecordedPass;
 use sqlx::FromRow;
 
 use super::door_group::Candidate;
@@ -300,6 +301,40 @@ impl ScanRow {
             server_agreed: self.server_agreed,
             clock_skew_ms: self.clock_skew_ms,
         })
+    }
+}
+
+/// An admitted scan of a ticket whose flags are judged again, with its venue's time zone.
+#[derive(FromRow)]
+pub(super) struct ReflagRow {
+    id: i64,
+    ticket_id: i64,
+    scanned_at: i64,
+    direction: String,
+    device: String,
+    door_mode: Option<String>,
+    anomaly: Option<String>,
+    time_zone: String,
+}
+
+impl ReflagRow {
+    pub(super) fn zone(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// (scan id, ticket id, the pass as recorded).
+    pub(super) fn pass(self) -> StorageResult<(i64, i64, RecordedPass)> {
+        Ok((
+            self.id,
+            self.ticket_id,
+            RecordedPass {
+                at: self.scanned_at,
+                direction: direction_from(&self.direction)?,
+                device: self.device,
+                mode: self.door_mode.and_then(|m| serde_json::from_str(&m).ok()),
+                anomaly: self.anomaly.as_deref().and_then(Anomaly::parse),
+            },
+        ))
     }
 }
 

@@ -85,18 +85,17 @@ where
     i64: Value<D::Db>, i32: Value<D::Db>, bool: Value<D::Db>, String: Value<D::Db>,
     Option<i64>: Value<D::Db>, Option<bool>: Value<D::Db>,
 {
-    /// Writes `tickets` (a number listed twice counts as its last row) to the import
-    /// journal, chunk by chunk, each in a statement of its own, then marks the import
+    /// Writes `tickets` (a number listed twice in a chunk counts as its last row) to the
+    /// import journal, chunk by chunk, each in a statement of its own, then marks the import
     /// complete: from then on it will be merged, now or at the next start.
     async fn stage_import(
         &self,
         performance: PerformanceId,
         source: SourceId,
         mode: ImportMode,
-        tickets: &[ImportedTicket],
+        tickets: &mut (dyn Iterator<Item = Vec<ImportedTicket>> + Send),
         now: Millis,
-    ) -> StorageResult<i64> {
-        let tickets = last_rows(tickets);
+    ) -> StorageResult<(i64, usize)> {
         let import: i64 = sqlx::query_scalar(
             "INSERT INTO file_imports (performance_id, source_id, mode, imported_at, staged_at) \
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -109,19 +108,25 @@ where
         .fetch_one(&self.writer)
         .await
         .or_missing_row()?;
+        let mut count = 0;
         let staged = async {
-            for (number, chunk) in tickets.chunks(JOURNAL_CHUNK).enumerate() {
-                let journal: Vec<JournalTicket> = chunk.iter().map(|t| JournalTicket::from_ticket(t)).collect();
-                let text = serde_json::to_string(&journal).map_err(|e| StorageError::Database(Box::new(e)))?;
-                sqlx::query("INSERT INTO file_import_chunks (import_id, chunk, tickets) VALUES ($1, $2, $3)")
-                    .bind(import)
-                    .bind(i64::try_from(number).unwrap_or(i64::MAX))
-                    .bind(text)
-                    .execute(&self.writer)
-                    .await
-                    .db()?;
-                // Lets the doors' writer have the connection between chunks.
-                tokio::task::yield_now().await;
+            let mut number = 0i64;
+            for given in tickets {
+                for chunk in last_rows(&given).chunks(JOURNAL_CHUNK) {
+                    count += chunk.len();
+                    let journal: Vec<JournalTicket> = chunk.iter().map(|t| JournalTicket::from_ticket(t)).collect();
+                    let text = serde_json::to_string(&journal).map_err(|e| StorageError::Database(Box::new(e)))?;
+                    sqlx::query("INSERT INTO file_import_chunks (import_id, chunk, tickets) VALUES ($1, $2, $3)")
+                        .bind(import)
+                        .bind(number)
+                        .bind(text)
+                        .execute(&self.writer)
+                        .await
+                        .db()?;
+                    number += 1;
+                    // Lets the doors' writer have the connection between chunks.
+                    tokio::task::yield_now().await;
+                }
             }
             sqlx::query("UPDATE file_imports SET complete = TRUE WHERE id = $1")
                 .bind(import)
@@ -136,7 +141,7 @@ where
             }
             return Err(e);
         }
-        Ok(import)
+        Ok((import, count))
     }
 
     /// Merges what is left of a complete import into the tickets, a chunk a
@@ -679,19 +684,23 @@ where
         performance: PerformanceId,
         source: SourceId,
         mode: ImportMode,
-        tickets: &[ImportedTicket],
+        tickets: &mut (dyn Iterator<Item = Vec<ImportedTicket>> + Send),
         now: Millis,
     ) -> StorageResult<ImportSummary> {
-        let summary = if D::FILE_IMPORT_IN_ONE_TRANSACTION {
+        let (summary, count) = if D::FILE_IMPORT_IN_ONE_TRANSACTION {
             let mut tx = self.writer.begin().await.db()?;
-            let summary = self.import_in(&mut tx, performance, source, mode, tickets, now).await?;
+            let (mut summary, mut count) = (ImportSummary::default(), 0);
+            for chunk in tickets {
+                count += chunk.len();
+                summary.add(self.import_in(&mut tx, performance, source, mode, &chunk, now).await?);
+            }
             tx.commit().await.db()?;
-            summary
+            (summary, count)
         } else {
-            let import = self.stage_import(performance, source, mode, tickets, now).await?;
-            self.merge_import(import).await?
+            let (import, count) = self.stage_import(performance, source, mode, tickets, now).await?;
+            (self.merge_import(import).await?, count)
         };
-        refresh_statistics_after_import::<D>(&self.writer, tickets.len()).await;
+        refresh_statistics_after_import::<D>(&self.writer, count).await;
         Ok(summary)
     }
 

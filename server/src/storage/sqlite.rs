@@ -97,6 +97,9 @@ impl Dialect for SqliteDialect {
     /// import goes through the journal, a short transaction each 1,000 rows.
     const FILE_IMPORT_IN_ONE_TRANSACTION: bool = false;
 
+    /// SQLite has one writer: the doors wait for the transaction re-flagging their tickets anyway.
+    const LOCK_TICKETS_FOR_REFLAG: Option<&'static str> = None;
+
     async fn open(url: &str) -> Result<SqlStorage<Self>, OpenError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(OpenError::Connect)?

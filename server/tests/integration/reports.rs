@@ -318,7 +318,7 @@ async fn sorting_on_the_source_merges_sources_of_one_name(backend: support::Back
                     partner_scanned_at: None,
                 })
                 .collect();
-            storage.import_tickets(performance, source, ImportMode::Cumulative, &tickets, 1).await.expect("import");
+            storage.import_tickets(performance, source, ImportMode::Cumulative, &mut std::iter::once(tickets), 1).await.expect("import");
         }
     };
     let agency = app.storage.create_source(&source("Agence", SourceKind::Weezevent)).await.expect("source");

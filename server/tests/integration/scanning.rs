@@ -427,6 +427,75 @@ async fn an_upload_is_decided_in_time_order_within_itself(backend: support::Back
 }
 on_both_backends!(an_upload_is_decided_in_time_order_within_itself);
 
+/// An admission made offline at `mode`'s door, going `direction`.
+fn offline_pass(scan_id: &str, barcode: &str, device: &str, at: i64, performance: PerformanceId, mode: Mode, direction: &str) -> Value {
+    json!({"scan_id": scan_id, "barcode": barcode, "device": device, "scanned_at": at,
+           "door": door(performance, mode),
+           "device_verdict": {"verdict": "accepted", "direction": direction}})
+}
+
+/// Issue 17, item 5: passes that arrive late are put in time order, and every flag of the
+/// ticket follows: an exit uploaded after the re-entry it explains clears that re-entry's
+/// double entry, devices are told, and a late first entry moves the double entry to the later
+/// scan.
+async fn late_passes_put_the_flags_in_time_order(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let v = venue(&app, &[("L1", TicketState::Valid, "g"), ("L2", TicketState::Valid, "g")]).await;
+    let (door1, door2) = (app.signed_in("door", PASSWORD).await, app.signed_in("door2", PASSWORD).await);
+    let minute = 60_000;
+    let t0 = 1_780_000_000_000;
+    let entry = Mode::EntryExit { direction: Direction::In };
+    let exit = Mode::EntryExit { direction: Direction::Out };
+    let anomalies = |scans: &[app::backend::storage::ScanRecord], barcode: &str| -> Vec<(String, Option<&'static str>)> {
+        scans.iter().filter(|s| s.barcode == barcode).map(|s| (s.scan_uuid.clone(), s.anomaly.map(|a| a.as_str()))).collect()
+    };
+
+    // In at 0, then in again at 30 (nobody saw the exit yet): a double entry.
+    door1.call("sync_upload", json!({"scans": [offline_pass("in-0", "L1", "tab-1", t0, v.performance, entry, "in")]})).await.expect("upload");
+    let re_entry = door2
+        .call("sync_upload", json!({"scans": [offline_pass("in-30", "L1", "tab-2", t0 + 30 * minute, v.performance, entry, "in")]}))
+        .await
+        .expect("upload");
+    assert_eq!(re_entry["results"][0]["conflict"], json!(true), "inside already, as far as the server knows");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let before_the_exit = app::backend::now_millis();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+
+    // The exit at 20 arrives now, from a third device.
+    let late_exit = door1
+        .call("sync_upload", json!({"scans": [offline_pass("out-20", "L1", "tab-3", t0 + 20 * minute, v.performance, exit, "out")]}))
+        .await
+        .expect("upload");
+    assert_eq!(late_exit["results"][0]["conflict"], json!(false));
+    let scans = app.storage.scans_since(&[v.performance], 0).await.expect("scans");
+    assert_eq!(
+        anomalies(&scans, "L1"),
+        vec![("in-0".to_owned(), None), ("in-30".to_owned(), None), ("out-20".to_owned(), None)],
+        "a normal re-entry is not left flagged"
+    );
+    // Devices asking for what changed since before the exit arrived hear of the correction.
+    let since = app.storage.scans_since(&[v.performance], before_the_exit).await.expect("scans");
+    let corrected = since.iter().find(|s| s.scan_uuid == "in-30").expect("the corrected re-entry is in the delta");
+    assert_eq!(corrected.anomaly, None);
+    let delta = door2.call("sync_delta", json!({"performances": [v.performance], "cursor": 0})).await.expect("delta");
+    let flagged: Vec<&Value> = delta["passes"].as_array().expect("passes").iter().filter(|p| p["conflict"] == json!(true)).collect();
+    assert!(flagged.is_empty(), "no double entry left for devices: {flagged:?}");
+
+    // Single pass: the entry at 10 is recorded first; an entry at 5 from another device
+    // arrives later. The later one in time is the double entry.
+    let single = Mode::SinglePass;
+    door1.call("sync_upload", json!({"scans": [offline_pass("s-10", "L2", "tab-1", t0 + 10 * minute, v.performance, single, "in")]})).await.expect("upload");
+    let earlier = door2
+        .call("sync_upload", json!({"scans": [offline_pass("s-5", "L2", "tab-2", t0 + 5 * minute, v.performance, single, "in")]}))
+        .await
+        .expect("upload");
+    assert_eq!(earlier["results"][0]["conflict"], json!(false), "the earlier entry stands");
+    let scans = app.storage.scans_since(&[v.performance], 0).await.expect("scans");
+    assert_eq!(anomalies(&scans, "L2"), vec![("s-10".to_owned(), Some("double_entry")), ("s-5".to_owned(), None)]);
+    assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 2, "two tickets in");
+}
+on_both_backends!(late_passes_put_the_flags_in_time_order);
+
 async fn the_live_feed_pushes_scans(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let v = venue(&app, &[("L1", TicketState::Valid, "g")]).await;

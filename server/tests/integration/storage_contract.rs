@@ -223,6 +223,7 @@ fn door_scan(
             client_time: at,
             server_time: at,
             direction,
+            door_mode: None,
             offline: false,
             device_reason: None,
             clock_skew_ms: None,

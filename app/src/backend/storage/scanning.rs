@@ -52,6 +52,8 @@ pub struct NewScan {
     pub client_time: Millis,
     pub server_time: Millis,
     pub direction: Direction,
+    /// The door's rules it was made under, to judge it again if earlier passes arrive later.
+    pub door_mode: Option<crate::engine::Mode>,
     /// Decided on the device (the verdict shown at the door was the device's).
     pub offline: bool,
     /// Why the device decided, for scans it decided.
@@ -175,10 +177,15 @@ pub trait ScanStorage: Send + Sync {
     /// Completes scans recorded online with what their device said afterwards. Only online
     /// records change, each at most once a kind: a note repeated changes nothing.
     async fn note_decisions(&self, notes: &[DecisionNote]) -> StorageResult<()>;
+    /// Judges again the admitted scans of these tickets (performance, number) in time order
+    /// (`sync::reflag`), after passes arrived late; the scans whose anomaly changed are
+    /// updated, marked changed at `now` (so deltas carry them), and returned. Atomic with the
+    /// doors' writes of those tickets.
+    async fn reflag_passes(&self, tickets: &[(PerformanceId, String)], now: Millis) -> StorageResult<Vec<ScanRecord>>;
 
     async fn performance_tickets(&self, performance: PerformanceId) -> StorageResult<Vec<TicketRow>>;
     async fn tickets_changed_since(&self, performances: &[PerformanceId], since: Millis) -> StorageResult<Vec<TicketRow>>;
-    /// Scans recorded (server time) at or after `since`, oldest first.
+    /// Scans recorded (server time), or whose anomaly changed, at or after `since`, oldest first.
     async fn scans_since(&self, performances: &[PerformanceId], since: Millis) -> StorageResult<Vec<ScanRecord>>;
     /// (tickets admitted at least once, countable tickets: valid ones and those admitted).
     async fn admission_counts(&self, performance: PerformanceId) -> StorageResult<(u64, u64)>;

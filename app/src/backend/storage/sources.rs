@@ -127,14 +127,16 @@ pub trait SourceStorage: Send + Sync {
         now: Millis,
     ) -> StorageResult<()>;
 
-    /// Imports tickets from a source into a performance, in one transaction. A number another
-    /// source of the performance imported first is kept as it is and recorded as a duplicate.
+    /// Imports tickets from a source into a performance, whole or not at all. They come a
+    /// chunk at a time, so a file of a million tickets is never held whole; a number listed
+    /// twice in one chunk counts as its last row. A number another source of the performance
+    /// imported first is kept as it is and recorded as a duplicate.
     async fn import_tickets(
         &self,
         performance: PerformanceId,
         source: SourceId,
         mode: ImportMode,
-        tickets: &[ImportedTicket],
+        tickets: &mut (dyn Iterator<Item = Vec<ImportedTicket>> + Send),
         now: Millis,
     ) -> StorageResult<ImportSummary>;
     /// Imports a partner's page (`ImportMode::Mirror`) with the cursor after it and the running
