@@ -2,7 +2,7 @@
 //! with `;`. The reseller file's header row and date format are not known for sure: both
 //! with and without a header are read, dates as `YYYY-MM-DD[ HH:MM:SS]` or `DD/MM/YYYY[ HH:MM]`.
 
-use app::backend::storage::ImportedTicket;
+use app::ssr::storage::ImportedTicket;
 use app::domain::RejectedRow;
 use app::engine::{Barcode, TicketState};
 
