@@ -305,10 +305,10 @@ impl DeviceBook {
         let barcode = Barcode::parse(raw).ok()?;
         let verdict = self.book.scan(&barcode, checkpoint, &Scan { at: time(at), device });
         self.known_scans.insert(scan_id.to_owned());
-        if let Verdict::Accepted { direction: Direction::In } = verdict {
-            if let Some(performance) = checkpoint.under_control.iter().find(|p| self.book.ticket_in(&barcode, **p).is_some()) {
-                self.admitted.entry(*performance).or_default().insert(barcode.clone());
-            }
+        if let Verdict::Accepted { direction: Direction::In } = verdict
+            && let Some(performance) = checkpoint.under_control.iter().find(|p| self.book.ticket_in(&barcode, **p).is_some())
+        {
+            self.admitted.entry(*performance).or_default().insert(barcode.clone());
         }
         Some((barcode, verdict))
     }
