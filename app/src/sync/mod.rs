@@ -5,10 +5,30 @@
 //! the server's side.
 
 pub mod api;
-pub mod device;
 pub mod online;
-pub mod protocol;
 #[cfg(feature = "ssr")]
 pub mod service;
 
 pub use billetix_core::sync::scan_id;
+
+/// The device protocol (`billetix_core::sync::protocol`) as the app speaks it: an upload's
+/// refusals carry the server's error.
+pub mod protocol {
+    pub use billetix_core::sync::protocol::*;
+
+    use crate::error::AppError;
+
+    pub type UploadOutcome = billetix_core::sync::protocol::UploadOutcome<AppError>;
+    pub type UploadedScan = billetix_core::sync::protocol::UploadedScan<AppError>;
+    pub type Uploaded = billetix_core::sync::protocol::Uploaded<AppError>;
+}
+
+/// The device's working copy (`billetix_core::sync::device`) as the app keeps it: a scan set
+/// aside carries the server's error.
+pub mod device {
+    pub use billetix_core::sync::device::*;
+
+    use crate::error::AppError;
+
+    pub type DeviceScan = billetix_core::sync::device::DeviceScan<AppError>;
+}
