@@ -26,7 +26,7 @@ if [ -z "${BILLETIX_TEST_POSTGRES_URL:-}" ]; then
 fi
 
 printf '\n== unit and integration tests\n'
-cargo test --no-fail-fast # the default members: app and server
+cargo test --no-fail-fast # the default members: app, app/core (billetix-core) and server
 cargo test --no-fail-fast -p decoder # not a default member: built on its own, without Leptos
 
 printf '\n== release build for the browser tests\n'

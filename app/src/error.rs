@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
-use crate::domain::{ParseError, ParseFailure};
+use billetix_core::domain::{ParseError, ParseFailure};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum AppError {
@@ -44,7 +44,7 @@ pub enum AppError {
     FileUnreadable(String),
     /// Rows refused by an import (nothing was imported), by line; `more` were not listed.
     #[error("{} rows rejected", rows.len() as u64 + more)]
-    FileRejected { rows: Vec<crate::domain::RejectedRow>, more: u64 },
+    FileRejected { rows: Vec<billetix_core::domain::RejectedRow>, more: u64 },
     /// The database did not answer in time (restarting, overloaded): try again shortly.
     #[error("the server cannot reach its database; try again in a moment")]
     Unavailable,

@@ -1,17 +1,19 @@
-//! Billetix's shared crate: domain types, the rules, pages and the server functions beside the
-//! components that call them. Compiled into the server (`ssr`) and into the WASM UI (`hydrate`).
+//! Billetix's UI crate: pages and the server functions beside the components that call them,
+//! on the pure core (`billetix_core`: engine, domain types, access rules, device protocol).
+//! Compiled into the server (`ssr`) and into the WASM UI (`hydrate`).
 
-pub mod authorization;
-pub mod domain;
-pub mod engine;
-pub mod error;
 pub mod components;
+pub mod error;
+pub mod me;
 pub mod pages;
 pub mod sync;
 mod shell;
 
 #[cfg(feature = "ssr")]
-pub mod backend;
+pub mod ssr;
+
+// The core at the paths the server crate has always used.
+pub use billetix_core::{authorization, domain, engine, ids};
 
 // The macro reads app/locales at compile time; its build.rs successor pulls a CLDR
 // downloader into the build, which these machines cannot use.

@@ -1,7 +1,7 @@
 //! First start on an empty database: create `root` and a first Master login.
 
-use app::backend::password;
-use app::backend::storage::{Storage, StorageError};
+use app::ssr::password;
+use app::ssr::storage::{Storage, StorageError};
 use app::domain::{InstitutionName, LoginName, Password};
 use rand::Rng;
 use rand::distributions::Alphanumeric;

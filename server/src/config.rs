@@ -3,15 +3,15 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use app::backend::client::{ClientTrust, SecureCookies};
-use app::backend::storage::{Millis, SessionLimits};
+use app::ssr::client::{ClientTrust, SecureCookies};
+use app::ssr::storage::{Millis, SessionLimits};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{name} is not a valid address ({value}): expected host:port such as 127.0.0.1:3000")]
     BadAddress { name: &'static str, value: String },
     #[error("BILLETIX_TRUSTED_PROXIES: {0}")]
-    BadProxy(#[from] app::backend::client::BadProxy),
+    BadProxy(#[from] app::ssr::client::BadProxy),
     #[error("BILLETIX_SECURE_COOKIES is {0:?}: expected 1 (always), 0 (never) or auto (when reached over https)")]
     BadSecureCookies(String),
     #[error("{name} is not a valid number of {unit} ({value}): expected a whole number from 1")]

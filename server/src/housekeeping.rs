@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::backend::storage::{Millis, Storage, StorageResult};
+use app::ssr::storage::{Millis, Storage, StorageResult};
 use app::engine::PerformanceId;
 use chrono::{DateTime, Months, Utc};
 

@@ -13,7 +13,7 @@ pub mod storage;
 
 use std::net::SocketAddr;
 
-use app::backend::ServerContext;
+use app::ssr::ServerContext;
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;

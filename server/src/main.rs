@@ -2,7 +2,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::backend::ServerContext;
+use app::ssr::ServerContext;
 use leptos::prelude::get_configuration;
 use server::sources::{self, scheduler::Partners, secrets::SecretBox};
 use server::{bootstrap, config::Config, router, serve, storage};

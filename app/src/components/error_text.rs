@@ -1,11 +1,11 @@
 //! Every error a person can see, in their language, saying what to do.
 
+use billetix_core::domain::ParseFailure;
 use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 
-use crate::domain::ParseFailure;
 use crate::error::AppError;
 use crate::i18n::*;
-use leptos_i18n::I18nContext;
 
 pub fn error_text(i18n: I18nContext<Locale>, error: &AppError) -> String {
     match error {
@@ -74,7 +74,7 @@ fn field_label(i18n: I18nContext<Locale>, field: &str) -> String {
 /// A source parameter's label in the person's language.
 pub fn source_field_label(i18n: I18nContext<Locale>, field: &str) -> String {
     let french = i18n.get_locale() == Locale::fr;
-    crate::domain::SourceKind::ALL
+    billetix_core::domain::SourceKind::ALL
         .iter()
         .flat_map(|k| k.fields().iter().chain(k.attachment_fields()))
         .find(|f| f.name == field)

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::i18n::*;
-use crate::pages::me::sign_out;
+use crate::me::sign_out;
 
 /// The top bar: product name, who is signed in, language, sign-out.
 #[component]

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::Redirect;
 
-use super::me::whoami;
+use crate::me::whoami;
 use crate::components::error_text::ErrorLine;
 use crate::components::header::Header;
 use crate::components::session_gate::signin_path_for;
@@ -14,11 +14,11 @@ use crate::i18n::*;
 /// password; the caller goes on in a new one.
 #[server(endpoint = "change_password", input = leptos::server_fn::codec::Json)]
 pub async fn change_password(current: String, new: String) -> Result<(), AppError> {
-    use crate::backend::signin_throttle::{Reservation, ThrottleKey};
-    use crate::backend::{context, now_millis, password, session};
+    use crate::ssr::signin_throttle::{Reservation, ThrottleKey};
+    use crate::ssr::{context, now_millis, password, session};
     let ctx = context()?;
     let actor = session::current_actor().await?;
-    let new = crate::domain::Password::parse(&new)?;
+    let new = billetix_core::domain::Password::parse(&new)?;
     let record = ctx.storage.login(actor.login_id).await?.ok_or(AppError::NotSignedIn)?;
     // Guesses of the current password count as sign-in attempts: a stolen session must not
     // be a way to find the password.

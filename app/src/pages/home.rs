@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
-use super::me::whoami;
+use crate::me::whoami;
 use crate::components::session_gate::signin_path_for;
 
 /// `/`: sends each person where they work.

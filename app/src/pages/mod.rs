@@ -1,6 +1,5 @@
 pub mod account;
 pub mod backoffice;
 pub mod home;
-pub mod me;
 pub mod scanner;
 pub mod signin;

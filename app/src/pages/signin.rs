@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 
-use super::me::Me;
+use crate::me::Me;
 use crate::components::error_text::ErrorLine;
 use crate::components::header::Header;
 use crate::error::AppError;
@@ -10,9 +10,10 @@ use crate::i18n::*;
 
 #[server(endpoint = "sign_in", input = leptos::server_fn::codec::Json)]
 pub async fn sign_in(login: String, password: String) -> Result<Me, AppError> {
-    use crate::backend::signin_throttle::{Reservation, ThrottleKey};
-    use crate::backend::{context, now_millis, password, session};
-    use crate::domain::LoginName;
+    use billetix_core::domain::LoginName;
+
+    use crate::ssr::signin_throttle::{Reservation, ThrottleKey};
+    use crate::ssr::{context, now_millis, password, session};
 
     let ctx = context()?;
     let storage = ctx.storage.as_ref();
@@ -71,8 +72,8 @@ pub async fn sign_in(login: String, password: String) -> Result<Me, AppError> {
 /// Lifts every sign-in delay of a login, at once (a Master's hand, for a steward locked out by
 /// someone else's guesses).
 #[server(endpoint = "clear_signin_delays", input = leptos::server_fn::codec::Json)]
-pub async fn clear_signin_delays(login_id: crate::domain::LoginId) -> Result<u64, AppError> {
-    use crate::backend::{context, guard, session::current_actor};
+pub async fn clear_signin_delays(login_id: billetix_core::domain::LoginId) -> Result<u64, AppError> {
+    use crate::ssr::{context, guard, session::current_actor};
     let storage = context()?.storage;
     let actor = current_actor().await?;
     let target = guard::target_login(storage.as_ref(), login_id).await?;

@@ -3,8 +3,9 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
+use billetix_core::engine::PerformanceId;
+
 use super::protocol::*;
-use crate::engine::PerformanceId;
 use crate::error::AppError;
 
 /// Tests only: `BILLETIX_TEST_SCAN_DELAY_MS` holds every online scan (and probe) this long
@@ -22,14 +23,14 @@ async fn test_scan_delay() {
 
 #[server(endpoint = "scan", input = Json)]
 pub async fn scan(request: ScanRequest) -> Result<ScanOutcome, AppError> {
-    use crate::backend::{context, session::current_door_actor};
+    use crate::ssr::{context, session::current_door_actor};
     test_scan_delay().await;
     let ctx = context()?;
     let actor = current_door_actor().await?;
     let record = super::service::scan_online(ctx.storage.as_ref(), &ctx.performances, &actor, request).await?;
     ctx.live.publish_scan(&record);
     // The time the scan was decided at, which is when its pass (if any) happened.
-    let pass = super::service::pass_row(&record);
+    let pass = record.pass_row();
     Ok(ScanOutcome { scan_id: record.scan_uuid, verdict: record.verdict, server_time: record.server_time, pass })
 }
 
@@ -37,27 +38,27 @@ pub async fn scan(request: ScanRequest) -> Result<ScanOutcome, AppError> {
 /// again: the server's time, to a signed-in door.
 #[server(endpoint = "scan_probe", input = Json)]
 pub async fn scan_probe() -> Result<Millis, AppError> {
-    use crate::backend::session::current_door_actor;
+    use crate::ssr::session::current_door_actor;
     test_scan_delay().await;
     current_door_actor().await?;
-    Ok(crate::backend::now_millis())
+    Ok(crate::ssr::now_millis())
 }
 
 #[server(endpoint = "sync_upload", input = Json)]
 pub async fn sync_upload(scans: Vec<OfflineScan>) -> Result<UploadOutcome, AppError> {
-    use crate::backend::{context, session::current_door_actor};
+    use crate::ssr::{context, session::current_door_actor};
     let ctx = context()?;
     let actor = current_door_actor().await?;
     let (results, records) = super::service::upload(ctx.storage.as_ref(), &ctx.performances, &actor, scans).await?;
     for record in &records {
         ctx.live.publish_scan(record);
     }
-    Ok(UploadOutcome { server_time: crate::backend::now_millis(), results })
+    Ok(UploadOutcome { server_time: crate::ssr::now_millis(), results })
 }
 
 #[server(endpoint = "sync_snapshot", input = Json)]
 pub async fn sync_snapshot(performance: PerformanceId) -> Result<Snapshot, AppError> {
-    use crate::backend::{context, session::current_actor};
+    use crate::ssr::{context, session::current_actor};
     let ctx = context()?;
     let actor = current_actor().await?;
     super::service::snapshot(ctx.storage.as_ref(), &ctx.performances, &actor, performance).await
@@ -65,7 +66,7 @@ pub async fn sync_snapshot(performance: PerformanceId) -> Result<Snapshot, AppEr
 
 #[server(endpoint = "sync_holders", input = Json)]
 pub async fn sync_holders(performance: PerformanceId) -> Result<Holders, AppError> {
-    use crate::backend::{context, session::current_actor};
+    use crate::ssr::{context, session::current_actor};
     let ctx = context()?;
     let actor = current_actor().await?;
     super::service::holders(ctx.storage.as_ref(), &ctx.performances, &actor, performance).await
@@ -73,7 +74,7 @@ pub async fn sync_holders(performance: PerformanceId) -> Result<Holders, AppErro
 
 #[server(endpoint = "sync_delta", input = Json)]
 pub async fn sync_delta(performances: Vec<PerformanceId>, cursor: Millis) -> Result<Delta, AppError> {
-    use crate::backend::{context, session::current_actor};
+    use crate::ssr::{context, session::current_actor};
     let ctx = context()?;
     let actor = current_actor().await?;
     super::service::delta(ctx.storage.as_ref(), &ctx.performances, &actor, &performances, cursor).await

@@ -7,8 +7,8 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::backend::storage::{Anomaly, Millis};
-use crate::engine::{Checkpoint, Direction, Mode, Pass, PerformanceId, Refusal, Scan, Ticket, TicketState, Verdict, decide};
+use crate::ssr::storage::{Anomaly, Millis};
+use billetix_core::engine::{Checkpoint, Direction, Mode, Pass, PerformanceId, Refusal, Scan, Ticket, TicketState, Verdict, decide};
 
 /// What an admission the server would have refused amounts to.
 pub fn anomaly_of(server_verdict: &Verdict) -> Anomaly {

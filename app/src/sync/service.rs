@@ -6,15 +6,16 @@ use std::sync::{Arc, Mutex};
 
 use chrono::DateTime;
 
+use billetix_core::authorization::Actor;
+use billetix_core::domain::{InstitutionId, ParseFailure};
+use billetix_core::engine::{Barcode, Checkpoint, Direction, Mode, Pass, PerformanceId, Scan, Ticket, Verdict, decide};
+
 use super::protocol::*;
 use super::reflag::anomaly_of;
-use crate::authorization::Actor;
-use crate::backend::storage::{Anomaly, DecisionNote, DoorScan, Judgement, NewScan, ScanRecord, Storage};
-use crate::backend::now_millis;
-use crate::backend::performance_cache::PerformanceCache;
-use crate::domain::{InstitutionId, ParseFailure};
-use crate::engine::{Barcode, Checkpoint, Direction, Mode, Pass, PerformanceId, Scan, Ticket, Verdict, decide};
 use crate::error::AppError;
+use crate::ssr::now_millis;
+use crate::ssr::performance_cache::PerformanceCache;
+use crate::ssr::storage::{Anomaly, DecisionNote, DoorScan, Judgement, NewScan, ScanRecord, Storage};
 
 /// Deltas re-read this far behind their cursor, so a row stamped just before the cursor but
 /// committed just after is still sent. Devices apply rows idempotently.
@@ -43,8 +44,8 @@ fn barcode(raw: &str) -> Result<Barcode, AppError> {
     Barcode::parse(raw).map_err(|e| AppError::InvalidInput {
         field: "barcode".to_owned(),
         reason: match e {
-            crate::engine::BarcodeError::Empty => ParseFailure::Empty,
-            crate::engine::BarcodeError::TooLong => ParseFailure::TooLong { max: 512 },
+            billetix_core::engine::BarcodeError::Empty => ParseFailure::Empty,
+            billetix_core::engine::BarcodeError::TooLong => ParseFailure::TooLong { max: 512 },
         },
     })
 }
@@ -319,21 +320,6 @@ fn offline_door_scan(
     Ok((door_scan, server_verdict))
 }
 
-pub fn pass_row(record: &ScanRecord) -> Option<PassRow> {
-    if !record.admitted {
-        return None;
-    }
-    Some(PassRow {
-        scan_id: record.scan_uuid.clone(),
-        barcode: record.barcode.clone(),
-        performance: record.performance?,
-        at: record.scanned_at,
-        direction: record.direction,
-        device: record.device.clone(),
-        conflict: record.anomaly.is_some_and(Anomaly::is_conflict),
-    })
-}
-
 /// The actor may import `performance` to a device.
 pub async fn check_import(
     storage: &dyn Storage,
@@ -404,7 +390,7 @@ pub async fn snapshot(
         states,
         categories,
         category_of,
-        passes: passes.iter().filter_map(pass_row).collect(),
+        passes: passes.iter().filter_map(ScanRecord::pass_row).collect(),
         cursor,
         server_time: now_millis(),
         scan_deadline_ms: context.scan_deadline_ms,
@@ -444,6 +430,6 @@ pub async fn delta(
         .into_iter()
         .map(|t| TicketChange { barcode: t.barcode.into(), performance: t.performance, state: t.state, category: t.category })
         .collect();
-    let passes = storage.scans_since(performances, since).await?.iter().filter_map(pass_row).collect();
+    let passes = storage.scans_since(performances, since).await?.iter().filter_map(ScanRecord::pass_row).collect();
     Ok(Delta { tickets, passes, cursor: now, server_time: now, scan_deadlines })
 }

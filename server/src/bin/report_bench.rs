@@ -16,8 +16,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::backend::ServerContext;
-use app::backend::storage::{
+use app::ssr::ServerContext;
+use app::ssr::storage::{
     DoorScan, ImportMode, ImportedTicket, Judgement, NewPerformance, NewScan, NewSource,
 };
 use app::domain::{FieldValues, InstitutionName, RefreshPeriods, SourceKind};

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use app::backend::ServerContext;
-use app::backend::storage::{NewPerformance, NewTicket, Storage};
+use app::ssr::ServerContext;
+use app::ssr::storage::{NewPerformance, NewTicket, Storage};
 use app::domain::{InstitutionId, InstitutionName, LoginName, Password, Rights};
 use app::sync::protocol::{Door, ScanRequest};
 use app::sync::scan_id::time_ordered_scan_id;
@@ -132,7 +132,7 @@ async fn new_performance(storage: &dyn Storage, institution: InstitutionId, tick
         })
         .collect();
     let started = Instant::now();
-    storage.upsert_tickets(performance, &rows, app::backend::now_millis()).await.expect("tickets");
+    storage.upsert_tickets(performance, &rows, app::ssr::now_millis()).await.expect("tickets");
     println!("  loaded {} tickets in {:.2} s", rows.len(), started.elapsed().as_secs_f64());
     storage.set_pda_open(performance, true).await.expect("open");
     performance
@@ -197,7 +197,7 @@ async fn replay(base_url: &str, performance: PerformanceId, scans: &Arc<Vec<Stri
                 let Some(barcode) = scans.get(i) else { break };
                 let request = ScanRequest {
                     // Ids as the scanner makes them (time first), unique across runs on one database.
-                    scan_id: time_ordered_scan_id(chrono::Utc::now().timestamp_millis(), rand::random()),
+                    scan_id: time_ordered_scan_id(chrono::Utc::now().timestamp_millis(), &rand::random()),
                     barcode: barcode.clone(),
                     device: format!("bench{worker}"),
                     client_time: 0,
@@ -294,7 +294,7 @@ async fn main() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
         .id;
-    let hash = app::backend::password::hash(&Password::parse(PASSWORD).map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
+    let hash = app::ssr::password::hash(&Password::parse(PASSWORD).map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
     let workers = args.concurrency.iter().copied().max().unwrap_or(1);
     for worker in 0..workers {
         let name = LoginName::parse(&format!("bench{worker}")).map_err(|e| e.to_string())?;
@@ -302,7 +302,7 @@ async fn main() -> Result<(), String> {
             Some(existing) => existing.id,
             None => storage.create_login(&name, &hash).await.map_err(|e| e.to_string())?,
         };
-        storage.set_password_hash(login, &hash, app::backend::now_millis()).await.map_err(|e| e.to_string())?;
+        storage.set_password_hash(login, &hash, app::ssr::now_millis()).await.map_err(|e| e.to_string())?;
         storage.set_membership(login, institution, Rights { pda: true, ..Rights::default() }).await.map_err(|e| e.to_string())?;
     }
 

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use app::backend::ServerContext;
-use app::backend::storage::{NewPerformance, NewSource, NewTicket, Storage};
+use app::ssr::ServerContext;
+use app::ssr::storage::{NewPerformance, NewSource, NewTicket, Storage};
 use app::domain::{FieldValues, InstitutionId, InstitutionName, LoginName, Password, RefreshPeriods, Rights, SourceKind};
 use app::engine::{Barcode, Mode, PerformanceId, TicketState};
 use app::sync::protocol::{Door, ScanRequest};
@@ -96,9 +96,9 @@ async fn doors(storage: &dyn Storage, institution: InstitutionId, performance: P
             Ok(NewTicket { barcode: Barcode::parse(&format!("DOOR{i:08}")).map_err(|e| e.to_string())?, state: TicketState::Valid, category: "general".into(), holder: None })
         })
         .collect::<Result<_, String>>()?;
-    storage.upsert_tickets(performance, &tickets, app::backend::now_millis()).await.map_err(|e| e.to_string())?;
+    storage.upsert_tickets(performance, &tickets, app::ssr::now_millis()).await.map_err(|e| e.to_string())?;
     storage.set_pda_open(performance, true).await.map_err(|e| e.to_string())?;
-    let hash = app::backend::password::hash(&Password::parse(PASSWORD).map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
+    let hash = app::ssr::password::hash(&Password::parse(PASSWORD).map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
     let mut clients = Vec::with_capacity(count);
     for door in 0..count {
         let name = LoginName::parse(&format!("door{door}-{}", std::process::id())).map_err(|e| e.to_string())?;
@@ -122,7 +122,7 @@ async fn scan_while(http: reqwest::Client, base_url: String, performance: Perfor
     while importing.load(Ordering::Relaxed) {
         pace.tick().await;
         let request = ScanRequest {
-            scan_id: time_ordered_scan_id(chrono::Utc::now().timestamp_millis(), rand::random()),
+            scan_id: time_ordered_scan_id(chrono::Utc::now().timestamp_millis(), &rand::random()),
             barcode: format!("DOOR{:08}", next % 10_000),
             device: format!("door{door}"),
             client_time: 0,

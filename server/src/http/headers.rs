@@ -2,7 +2,7 @@
 //! app's own scripts, plus the inline scripts Leptos writes into each page, which carry the
 //! page's nonce (a new one per request, made by leptos_axum).
 
-use app::backend::ServerContext;
+use app::ssr::ServerContext;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
@@ -47,7 +47,7 @@ pub async fn add_security_headers(State(context): State<ServerContext>, request:
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    let always_secure = context.client_trust.secure_cookies == app::backend::client::SecureCookies::Always;
+    let always_secure = context.client_trust.secure_cookies == app::ssr::client::SecureCookies::Always;
     if always_secure || context.public_origin.as_deref().is_some_and(|o| o.starts_with("https://")) {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }

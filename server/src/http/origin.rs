@@ -3,7 +3,7 @@
 //! same-site host (another subdomain) or an old browser still sends it; and a form on any page
 //! can post `text/plain` a server function would decode as JSON (login CSRF through `sign_in`).
 
-use app::backend::ServerContext;
+use app::ssr::ServerContext;
 use app::domain::ParseFailure;
 use app::error::AppError;
 use axum::extract::{Request, State};

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::backend::live::{LiveBus, LiveEvent, LocalBus};
+use app::ssr::live::{LiveBus, LocalBus};
+use app::sync::protocol::LiveEvent;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use tokio::sync::{broadcast, mpsc};
 
@@ -123,7 +124,7 @@ fn payloads(events: &[LiveEvent]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::backend::storage::Millis;
+    use app::ssr::storage::Millis;
 
     fn event(n: Millis) -> LiveEvent {
         serde_json::from_value(serde_json::json!({

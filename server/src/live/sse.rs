@@ -11,8 +11,8 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::backend::ServerContext;
-use app::backend::session::{token_from_headers, token_hash};
+use app::ssr::ServerContext;
+use app::ssr::session::{door_actor_for_hash, token_from_headers, token_hash};
 use app::domain::ParseFailure;
 use app::engine::PerformanceId;
 use app::sync::protocol::LIVE_MAX_PERFORMANCES;
@@ -78,7 +78,7 @@ fn refuse(status: StatusCode, error: AppError) -> Response {
 /// Whether the session `session` (a token hash) is live and may still watch `performances`.
 async fn still_allowed(context: &ServerContext, session: &str, performances: &[PerformanceId]) -> Result<(), AppError> {
     let storage = context.storage.as_ref();
-    let actor = context.actors.actor(context, session).await?;
+    let actor = door_actor_for_hash(context, session).await?;
     app::sync::service::check_watch(storage, &context.performances, &actor, performances).await
 }
 

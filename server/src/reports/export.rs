@@ -22,9 +22,9 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use serde::Deserialize;
 
-use app::backend::ServerContext;
-use app::backend::guard::backoffice_of_performance;
-use app::backend::storage::Storage;
+use app::ssr::ServerContext;
+use app::ssr::guard::backoffice_of_performance;
+use app::ssr::storage::Storage;
 use app::domain::{ExportFormat, ReportRow};
 use app::engine::PerformanceId;
 use app::error::AppError;
@@ -76,8 +76,8 @@ async fn respond(
     headers: &HeaderMap,
 ) -> Result<Response, AppError> {
     let storage = context.storage.clone();
-    let token = app::backend::session::token_from_headers(headers).ok_or(AppError::NotSignedIn)?;
-    let actor = app::backend::session::actor_for_token(context, &token).await?;
+    let token = app::ssr::session::token_from_headers(headers).ok_or(AppError::NotSignedIn)?;
+    let actor = app::ssr::session::actor_for_token(context, &token).await?;
     backoffice_of_performance(storage.as_ref(), &actor, query.performance).await?;
     let zone = storage
         .performance_contexts(&[query.performance])

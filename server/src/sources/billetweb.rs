@@ -2,8 +2,8 @@
 //! unix seconds, no pagination) and events from `GET /api/events`, with `user`, `key` and
 //! `version=1` (partners.md). Billetweb's fields and states are read here and nowhere else.
 
-use app::backend::now_millis;
-use app::backend::storage::ImportedTicket;
+use app::ssr::now_millis;
+use app::ssr::storage::ImportedTicket;
 use app::domain::{FieldValues, PartnerEvent, SourceKind};
 use app::engine::TicketState;
 use async_trait::async_trait;

@@ -3,8 +3,8 @@
 //! One attendee may carry several barcodes: each is a ticket. Eventbrite's fields and states
 //! are read here and nowhere else.
 
-use app::backend::now_millis;
-use app::backend::storage::ImportedTicket;
+use app::ssr::now_millis;
+use app::ssr::storage::ImportedTicket;
 use app::domain::{FieldValues, SourceKind};
 use app::engine::TicketState;
 use async_trait::async_trait;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::Cursor;
 
-use app::backend::storage::ImportedTicket;
+use app::ssr::storage::ImportedTicket;
 use app::domain::{FieldValues, FilePreview, RejectedRow, SourceKind};
 use app::engine::{Barcode, TicketState};
 use calamine::{Data, Reader};

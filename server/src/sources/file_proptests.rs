@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use app::backend::storage::ImportedTicket;
+use app::ssr::storage::ImportedTicket;
 use app::domain::{FieldValues, SourceKind};
 use app::engine::TicketState;
 use proptest::prelude::*;

@@ -25,7 +25,7 @@ pub mod weezevent;
 
 use std::time::Duration;
 
-use app::backend::storage::{ImportedTicket, PendingCancellation, PendingPush};
+use app::ssr::storage::{ImportedTicket, PendingCancellation, PendingPush};
 use app::domain::{FieldType, FieldValues, PartnerEvent, SourceKind};
 use async_trait::async_trait;
 

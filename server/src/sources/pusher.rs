@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::backend::now_millis;
-use app::backend::storage::{Millis, SourceRecord, StorageError};
+use app::ssr::now_millis;
+use app::ssr::storage::{Millis, SourceRecord, StorageError};
 use app::domain::{FieldValues, SourceId, SourceKind};
 use app::engine::PerformanceId;
 use tokio::time::Instant;

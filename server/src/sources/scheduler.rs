@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::backend::now_millis;
-use app::backend::storage::{DueAttachment, Millis, SourceRecord, Storage, StorageError};
+use app::ssr::now_millis;
+use app::ssr::storage::{DueAttachment, Millis, SourceRecord, Storage, StorageError};
 use app::domain::{ImportSummary, RefreshPeriods};
 use tokio::sync::Notify;
 

@@ -4,7 +4,7 @@
 //! (partners.md). Authentication is HTTP Basic with the web-service user and password. The
 //! item fields beyond the barcode are not fully documented: their names are settings.
 
-use app::backend::storage::{ImportedTicket, PendingPush};
+use app::ssr::storage::{ImportedTicket, PendingPush};
 use app::domain::{FieldValues, SourceKind};
 use app::engine::TicketState;
 use async_trait::async_trait;

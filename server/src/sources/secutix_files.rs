@@ -2,7 +2,7 @@
 //! with `;`. The reseller file's header row and date format are not known for sure: both
 //! with and without a header are read, dates as `YYYY-MM-DD[ HH:MM:SS]` or `DD/MM/YYYY[ HH:MM]`.
 
-use app::backend::storage::ImportedTicket;
+use app::ssr::storage::ImportedTicket;
 use app::engine::{Barcode, TicketState};
 
 use super::file::{Row, RowRefusal, Rows, TicketFormat, fields_json};
@@ -106,7 +106,7 @@ impl TicketFormat for WhiteListFormat {
 mod tests {
     use super::*;
     use crate::sources::file::{FileError, import};
-    use app::backend::storage::ImportedTicket;
+    use app::ssr::storage::ImportedTicket;
     use app::domain::{FieldValues, SourceKind};
 
     fn reseller_tickets(file: &[u8], imported_at: i64) -> Result<Vec<ImportedTicket>, FileError> {

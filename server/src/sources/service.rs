@@ -1,7 +1,7 @@
 //! The sources side of the server as the app's server functions see it.
 
-use app::backend::sources::SourceService;
-use app::backend::storage::SourceRecord;
+use app::ssr::sources::SourceService;
+use app::ssr::storage::SourceRecord;
 use app::domain::{FieldSpec, FieldType, FieldValues, PartnerEvent, SourceKind};
 use app::error::AppError;
 use async_trait::async_trait;

@@ -2,7 +2,7 @@
 //! Smartboard API, scans pushed to the address Shotgun gives (partners.md). Shotgun's states
 //! and fields are read here and nowhere else.
 
-use app::backend::storage::{ImportedTicket, PendingPush};
+use app::ssr::storage::{ImportedTicket, PendingPush};
 use app::domain::{FieldValues, PartnerEvent, SourceKind};
 use app::engine::{Barcode, TicketState};
 use async_trait::async_trait;

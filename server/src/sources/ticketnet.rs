@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use app::backend::storage::ImportedTicket;
+use app::ssr::storage::ImportedTicket;
 use app::domain::SourceKind;
 use app::engine::{Barcode, TicketState};
 

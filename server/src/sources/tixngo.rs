@@ -8,8 +8,8 @@
 //! <control_path>` takes `{eventId, barcode, controlDate, device}`; `POST <invalidate_path>`
 //! takes `{eventId, barcode}`. Authentication is a Bearer API key.
 
-use app::backend::now_millis;
-use app::backend::storage::{ImportedTicket, PendingCancellation, PendingPush};
+use app::ssr::now_millis;
+use app::ssr::storage::{ImportedTicket, PendingCancellation, PendingPush};
 use app::domain::{FieldValues, SourceKind};
 use app::engine::TicketState;
 use async_trait::async_trait;

@@ -11,9 +11,9 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use app::backend::guard::backoffice_of_performance;
-use app::backend::storage::ImportMode;
-use app::backend::{ServerContext, now_millis};
+use app::ssr::guard::backoffice_of_performance;
+use app::ssr::storage::ImportMode;
+use app::ssr::{ServerContext, now_millis};
 use app::domain::{SourceId, UploadAnswer};
 use app::engine::PerformanceId;
 use app::error::AppError;
@@ -50,8 +50,8 @@ pub async fn upload(
 
 async fn import(context: &ServerContext, query: &UploadQuery, headers: &HeaderMap, body: Bytes) -> Result<UploadAnswer, AppError> {
     let storage = context.storage.as_ref();
-    let token = app::backend::session::token_from_headers(headers).ok_or(AppError::NotSignedIn)?;
-    let actor = app::backend::session::actor_for_token(context, &token).await?;
+    let token = app::ssr::session::token_from_headers(headers).ok_or(AppError::NotSignedIn)?;
+    let actor = app::ssr::session::actor_for_token(context, &token).await?;
     let institution = backoffice_of_performance(storage, &actor, query.performance).await?;
     let source = storage.source(query.source).await?.filter(|s| s.institution == institution).ok_or(AppError::NotFound)?;
     if !source.kind.is_file() {

@@ -1,7 +1,7 @@
 //! Reading loosely typed partner JSON: partners send flags as `"1"`, `1` or `true`, ids as
 //! strings or numbers, and dates with or without a time zone.
 
-use app::backend::storage::{ImportedTicket, Millis};
+use app::ssr::storage::{ImportedTicket, Millis};
 use app::engine::{Barcode, TicketState};
 use chrono::{DateTime, NaiveDateTime};
 use serde_json::Value;

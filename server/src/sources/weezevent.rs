@@ -3,7 +3,7 @@
 //! time) and events from `GET /events` (partners.md). Weezevent's fields and states are read
 //! here and nowhere else.
 
-use app::backend::now_millis;
+use app::ssr::now_millis;
 use app::domain::{FieldValues, PartnerEvent, SourceKind};
 use app::engine::TicketState;
 use async_trait::async_trait;
@@ -67,7 +67,7 @@ pub fn state_of(deleted: &Value, refund: &Value, control_status: &Value) -> (Tic
     (state, scanned)
 }
 
-fn ticket_from(participant: &Value) -> Result<app::backend::storage::ImportedTicket, ConnectorError> {
+fn ticket_from(participant: &Value) -> Result<app::ssr::storage::ImportedTicket, ConnectorError> {
     let id = values::text(field(participant, "id_participant")).unwrap_or_default();
     let control = field(participant, "control_status");
     let (state, scanned) = state_of(field(participant, "deleted"), field(participant, "refund"), field(control, "status"));

@@ -2,8 +2,8 @@
 //! databases and every statement here is portable SQL (recursive CTEs, `ON CONFLICT`,
 //! `RETURNING`).
 
-use app::backend::signin_throttle::{Reservation, ThrottleKey, attempt};
-use app::backend::storage::{
+use app::ssr::signin_throttle::{Reservation, ThrottleKey, attempt};
+use app::ssr::storage::{
     AccountStorage, LoginRecord, MemberRecord, MembershipRemoval, Millis, SessionActor, SessionEnd, SessionLimits,
     StorageError, StorageResult,
 };

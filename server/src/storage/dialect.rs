@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use app::backend::storage::{DoorScan, ScanRecord, StorageResult};
+use app::ssr::storage::{DoorScan, ScanRecord, StorageResult};
 use sqlx::pool::PoolConnection;
 use sqlx::database::HasStatementCache;
 use sqlx::{Database, Decode, Encode, IntoArguments, Pool, Type};

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use app::backend::storage::{DoorScan, Millis, ScanRecord, StorageError, StorageResult};
+use app::ssr::storage::{DoorScan, Millis, ScanRecord, StorageError, StorageResult};
 use app::engine::{Pass, Ticket};
 
 use super::rows::CandidateRow;
@@ -125,7 +125,7 @@ pub(super) fn decide_group(
 mod tests {
     use std::collections::HashMap;
 
-    use app::backend::storage::{Anomaly, DoorScan, Judgement, NewScan, ScanRecord};
+    use app::ssr::storage::{Anomaly, DoorScan, Judgement, NewScan, ScanRecord};
     use app::domain::InstitutionId;
     use app::engine::{Barcode, Checkpoint, Direction, Mode, Pass, PerformanceId, Scan, Ticket, TicketState, decide};
     use proptest::prelude::*;

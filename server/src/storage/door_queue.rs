@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::backend::storage::{DoorScan, ScanRecord, StorageError, StorageResult};
+use app::ssr::storage::{DoorScan, ScanRecord, StorageError, StorageResult};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// Large enough to take every door of a busy venue in one transaction, small enough that the

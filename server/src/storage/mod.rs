@@ -1,4 +1,4 @@
-//! Where every SQL statement lives: one implementation of `app::backend::storage::Storage`,
+//! Where every SQL statement lives: one implementation of `app::ssr::storage::Storage`,
 //! `SqlStorage<D>`, over either database. The statements are written once, as generic impls
 //! (`accounts.rs`, `shows.rs`, `scanning.rs`, `sources.rs`, `reports.rs`); what differs between
 //! the databases is named in one trait, `Dialect` (`dialect.rs`), implemented in `sqlite.rs` and
@@ -22,8 +22,8 @@ mod upkeep;
 
 use std::sync::Arc;
 
-use app::backend::live::{LiveBus, LocalBus};
-use app::backend::storage::{Storage, StorageError, StorageResult};
+use app::ssr::live::{LiveBus, LocalBus};
+use app::ssr::storage::{Storage, StorageError, StorageResult};
 
 pub use dialect::Dialect;
 pub use postgres::PgDialect;

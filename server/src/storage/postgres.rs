@@ -15,7 +15,7 @@ use super::scanning::{DoorWriter, INSERT_SCANS, push_candidates_query, push_scan
 use super::statement::Statement;
 use super::upkeep::Upkeep;
 use super::{DbResultExt, OpenError, SqlStorage};
-use app::backend::storage::{DoorScan, ScanRecord, StorageResult};
+use app::ssr::storage::{DoorScan, ScanRecord, StorageResult};
 
 /// PostgreSQL, for several server processes sharing one database.
 pub struct PgDialect;
@@ -89,7 +89,7 @@ impl Dialect for PgDialect {
         // The same pool writes: PostgreSQL takes concurrent writers. The figures are kept by
         // trigger: no upkeep.
         let storage = SqlStorage { doors, writer: pool.clone(), pool, _upkeep: Upkeep::new() };
-        super::finish_interrupted_imports(storage.finish_interrupted_imports(app::backend::now_millis() - super::STAGING_ABANDONED_AFTER_MS)).await;
+        super::finish_interrupted_imports(storage.finish_interrupted_imports(app::ssr::now_millis() - super::STAGING_ABANDONED_AFTER_MS)).await;
         Ok(storage)
     }
 

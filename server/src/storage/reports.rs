@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use app::backend::storage::{ReportStorage, StorageResult};
+use app::ssr::storage::{ReportStorage, StorageResult};
 use app::domain::{CategoryTotal, ReportColumn, ReportPage, ReportQuery, ReportRow, TicketHistory};
 use app::engine::PerformanceId;
 use sqlx::{ColumnIndex, Encode, Executor, Type};

@@ -2,8 +2,8 @@
 //! becomes: the conversions that can fail (stored text that no longer parses) return
 //! `StorageResult`.
 
-use app::backend::signin_throttle::KeyState;
-use app::backend::storage::{
+use app::ssr::signin_throttle::KeyState;
+use app::ssr::storage::{
     Anomaly, DownloadRecord, DueAttachment, LoginRecord, MemberRecord, PendingCancellation, PendingPush, ScanRecord, SessionEnd,
     SourceRecord, StorageError, StorageResult, TicketRow,
 };

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::marker::PhantomData;
 
-use app::backend::storage::{
+use app::ssr::storage::{
     Anomaly, DecisionNote, DoorScan, Millis, NewTicket, PerformanceContext, ScanRecord, ScanStorage, StorageError, StorageResult,
     TicketRow,
 };

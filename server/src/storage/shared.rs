@@ -1,6 +1,6 @@
 //! Conversions shared by both databases' statements.
 
-use app::backend::storage::{ImportedTicket, SessionEnd, StorageError, StorageResult};
+use app::ssr::storage::{ImportedTicket, SessionEnd, StorageError, StorageResult};
 use app::domain::{FieldValues, Institution, InstitutionId, InstitutionName, LoginName, RefreshPeriods};
 use app::engine::{Barcode, Direction, TicketState, ValidityWindow, Verdict};
 use chrono::{DateTime, Utc};

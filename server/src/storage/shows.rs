@@ -1,6 +1,6 @@
 //! Venues, events and performances: the SQL both databases run, written once.
 
-use app::backend::storage::{DownloadRecord, Millis, NewPerformance, ShowStorage, StorageResult};
+use app::ssr::storage::{DownloadRecord, Millis, NewPerformance, ShowStorage, StorageResult};
 use app::domain::{EventId, EventRecord, GridRow, InstitutionId, VenueId, VenueRecord};
 use app::engine::PerformanceId;
 use sqlx::{ColumnIndex, Encode, Executor, Type};

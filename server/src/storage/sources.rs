@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use app::backend::storage::{
+use app::ssr::storage::{
     DueAttachment, ImportMode, ImportedTicket, Millis, NewSource, PendingCancellation, PendingPush, SourceRecord, SourceStorage,
     StorageError, StorageResult,
 };
@@ -104,7 +104,7 @@ where
         .bind(source.0)
         .bind(import_mode_code(mode))
         .bind(now)
-        .bind(app::backend::now_millis())
+        .bind(app::ssr::now_millis())
         .fetch_one(&self.writer)
         .await
         .or_missing_row()?;

@@ -16,7 +16,7 @@ use super::scanning::{DoorWriter, INSERT_SCANS, push_candidates_query, push_scan
 use super::statement::Statement;
 use super::upkeep::Upkeep;
 use super::{DbResultExt, OpenError, SqlStorage};
-use app::backend::storage::{DoorScan, ScanRecord, StorageResult};
+use app::ssr::storage::{DoorScan, ScanRecord, StorageResult};
 
 /// SQLite: one file under the data directory, one writer at a time.
 pub struct SqliteDialect;
@@ -149,7 +149,7 @@ impl Dialect for SqliteDialect {
         });
         let doors = DoorQueue::start(vec![DoorWriter::<Self>::new(writer.clone())]).map_err(OpenError::Writer)?;
         let storage = SqlStorage { pool, writer, doors, _upkeep: upkeep };
-        super::finish_interrupted_imports(storage.finish_interrupted_imports(app::backend::now_millis() - super::STAGING_ABANDONED_AFTER_MS)).await;
+        super::finish_interrupted_imports(storage.finish_interrupted_imports(app::ssr::now_millis() - super::STAGING_ABANDONED_AFTER_MS)).await;
         Ok(storage)
     }
 

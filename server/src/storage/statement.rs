@@ -4,7 +4,7 @@
 //! type rather than a concrete one. Here the text and the arguments are taken out, and run with
 //! `sqlx::query_with` (and its `_as`, `_scalar` kin).
 
-use app::backend::storage::{StorageError, StorageResult};
+use app::ssr::storage::{StorageError, StorageResult};
 use sqlx::error::BoxDynError;
 use sqlx::{Arguments, Database, Encode, Type};
 

@@ -122,8 +122,8 @@ on_both_backends!(a_burst_of_guesses_gets_five_checks);
 /// Finding 9: a guesser at one address must not keep the login's owner out at another, and
 /// behind a proxy the address is the one the proxy saw, not one the client wrote.
 async fn a_guesser_elsewhere_delays_nobody_else(backend: support::Backend) {
-    let trust = app::backend::client::ClientTrust {
-        proxies: app::backend::client::ClientTrust::parse_proxies("127.0.0.1").expect("proxy"),
+    let trust = app::ssr::client::ClientTrust {
+        proxies: app::ssr::client::ClientTrust::parse_proxies("127.0.0.1").expect("proxy"),
         ..Default::default()
     };
     let Some(app) = support::spawn_app_trusting(backend, trust).await else { return };
@@ -191,8 +191,8 @@ async fn the_session_cookie_is_secure_behind_https(backend: support::Backend) {
         assert!(response.status().is_success());
         response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
     }
-    let trust = app::backend::client::ClientTrust {
-        proxies: app::backend::client::ClientTrust::parse_proxies("127.0.0.1").expect("proxy"),
+    let trust = app::ssr::client::ClientTrust {
+        proxies: app::ssr::client::ClientTrust::parse_proxies("127.0.0.1").expect("proxy"),
         ..Default::default()
     };
     let Some(behind_proxy) = support::spawn_app_trusting(backend, trust).await else { return };
@@ -442,7 +442,7 @@ on_both_backends!(a_password_reset_ends_the_old_session);
 
 /// Sessions end after an idle time and after a lifetime, whatever the activity.
 async fn sessions_expire(backend: support::Backend) {
-    use app::backend::storage::{SessionActor, SessionEnd, SessionLimits};
+    use app::ssr::storage::{SessionActor, SessionEnd, SessionLimits};
     let Some(storage) = support::fresh_storage(backend).await else { return };
     let name = app::domain::LoginName::parse("dora").expect("name");
     let dora = storage.create_login(&name, "hash").await.expect("create");

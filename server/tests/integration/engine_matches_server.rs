@@ -6,7 +6,7 @@ use crate::support;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use app::backend::storage::NewTicket;
+use app::ssr::storage::NewTicket;
 use app::domain::InstitutionName;
 use app::engine::{Barcode, Checkpoint, Direction, Mode, Scan, Ticket, TicketBook, TicketState, Verdict};
 use chrono::DateTime;

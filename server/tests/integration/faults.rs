@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::backend::storage::NewTicket;
+use app::ssr::storage::NewTicket;
 use app::domain::{InstitutionName, LoginName, Password, Rights};
 use app::engine::{Barcode, TicketState};
 use serde_json::{Value, json};
@@ -54,7 +54,7 @@ async fn a_killed_server_loses_no_answered_scan(backend: support::Backend) {
         .collect();
     storage.upsert_tickets(performance, &tickets, 1).await.expect("tickets");
     storage.set_pda_open(performance, true).await.expect("open");
-    let hash = app::backend::password::hash(&Password::parse(PASSWORD).expect("password")).await.expect("hash");
+    let hash = app::ssr::password::hash(&Password::parse(PASSWORD).expect("password")).await.expect("hash");
     let login = storage.create_login(&LoginName::parse("door").expect("login"), &hash).await.expect("login");
     storage.set_membership(login, institution, Rights { pda: true, ..Rights::default() }).await.expect("member");
 
@@ -114,7 +114,7 @@ async fn a_killed_server_loses_no_answered_scan(backend: support::Backend) {
     let answered = answered.lock().expect("list").clone();
     assert!(answered.len() >= 2_000 && answered.iter().all(|(_, _, admitted)| *admitted));
     let recorded = storage.scans_since(&[performance], 0).await.expect("scans");
-    let by_id: HashMap<&str, &app::backend::storage::ScanRecord> = recorded.iter().map(|r| (r.scan_uuid.as_str(), r)).collect();
+    let by_id: HashMap<&str, &app::ssr::storage::ScanRecord> = recorded.iter().map(|r| (r.scan_uuid.as_str(), r)).collect();
     for (scan_id, barcode, _) in &answered {
         let record = by_id.get(scan_id.as_str()).unwrap_or_else(|| panic!("answered scan {scan_id} lost"));
         assert!(record.admitted && record.barcode == *barcode);
@@ -203,7 +203,7 @@ async fn a_database_restart_answers_503_then_reconnects_and_loses_nothing() {
         .collect();
     storage.upsert_tickets(performance, &tickets, 1).await.expect("tickets");
     storage.set_pda_open(performance, true).await.expect("open");
-    let hash = app::backend::password::hash(&Password::parse(PASSWORD).expect("password")).await.expect("hash");
+    let hash = app::ssr::password::hash(&Password::parse(PASSWORD).expect("password")).await.expect("hash");
     let login = storage.create_login(&LoginName::parse("door").expect("login"), &hash).await.expect("login");
     storage.set_membership(login, institution, Rights { pda: true, ..Rights::default() }).await.expect("member");
 
@@ -284,7 +284,7 @@ async fn a_database_restart_answers_503_then_reconnects_and_loses_nothing() {
 
     assert!(answered.iter().all(|(_, _, admitted, _)| *admitted));
     let recorded = storage.scans_since(&[performance], 0).await.expect("scans");
-    let by_id: HashMap<&str, &app::backend::storage::ScanRecord> = recorded.iter().map(|r| (r.scan_uuid.as_str(), r)).collect();
+    let by_id: HashMap<&str, &app::ssr::storage::ScanRecord> = recorded.iter().map(|r| (r.scan_uuid.as_str(), r)).collect();
     for (scan_id, barcode, _, _) in &answered {
         let record = by_id.get(scan_id.as_str()).unwrap_or_else(|| panic!("answered scan {scan_id} lost"));
         assert!(record.admitted && record.barcode == *barcode);
@@ -323,7 +323,7 @@ async fn raw_sql(url: &str, statement: &str, binds: &[Value]) -> Option<i64> {
 /// An import a stop cut (migration 0017's journal, written here as the stop left it): the one
 /// complete is merged at the next start, whole, and the one still staging is dropped.
 async fn an_import_cut_by_a_stop_is_finished_or_dropped_at_the_next_start(backend: support::Backend) {
-    use app::backend::storage::{NewPerformance, NewSource};
+    use app::ssr::storage::{NewPerformance, NewSource};
     use app::domain::{FieldValues, RefreshPeriods, SourceKind};
     let Some(url) = support::fresh_database_url(backend).await else { return };
     let (performance, source) = {

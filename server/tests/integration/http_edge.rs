@@ -89,8 +89,8 @@ on_both_backends!(cross_site_calls_change_nothing);
 /// deployment behind TLS tells browsers to keep to it.
 async fn the_public_url_is_the_only_origin(backend: support::Backend) {
     let public = "https://tickets.example.org";
-    let configure = |context: app::backend::ServerContext| {
-        let trust = app::backend::client::ClientTrust { secure_cookies: app::backend::client::SecureCookies::Always, ..Default::default() };
+    let configure = |context: app::ssr::ServerContext| {
+        let trust = app::ssr::client::ClientTrust { secure_cookies: app::ssr::client::SecureCookies::Always, ..Default::default() };
         context.with_public_origin(Some(public.to_owned())).with_client_trust(trust)
     };
     let Some(app) = support::spawn_app_with(backend, configure).await else { return };

@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use app::backend::storage::NewTicket;
+use app::ssr::storage::NewTicket;
 use app::engine::{Barcode, TicketState};
 use app::error::AppError;
 use serde_json::json;

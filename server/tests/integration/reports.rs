@@ -7,7 +7,7 @@ use crate::support;
 
 use std::collections::BTreeMap;
 
-use app::backend::storage::{ImportMode, ImportedTicket, NewSource, NewTicket};
+use app::ssr::storage::{ImportMode, ImportedTicket, NewSource, NewTicket};
 use app::domain::{FieldValues, InstitutionId, RefreshPeriods, SourceKind, SourceId};
 use app::engine::{Barcode, Mode, PerformanceId, TicketState};
 use app::error::AppError;

@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use app::backend::storage::{NewPerformance, NewTicket, Storage};
+use app::ssr::storage::{NewPerformance, NewTicket, Storage};
 use app::domain::{InstitutionId, InstitutionName};
 use app::engine::{Barcode, Direction, Mode, PerformanceId, Refusal, TicketState, Verdict};
 use app::error::AppError;
@@ -220,7 +220,7 @@ async fn snapshot_then_delta(backend: support::Backend) {
         .upsert_tickets(
             v.performance,
             &[NewTicket { barcode: Barcode::parse("A2").expect("code"), state: TicketState::Cancelled, category: "vip".into(), holder: None }],
-            app::backend::now_millis(),
+            app::ssr::now_millis(),
         )
         .await
         .expect("cancel A2");
@@ -382,7 +382,7 @@ async fn two_offline_devices_admitting_one_ticket_is_a_double_entry(backend: sup
     assert_eq!(scans.len(), 2, "both admissions are kept");
     assert_eq!(
         scans.iter().map(|s| s.anomaly).collect::<Vec<_>>(),
-        vec![None, Some(app::backend::storage::Anomaly::DoubleEntry)]
+        vec![None, Some(app::ssr::storage::Anomaly::DoubleEntry)]
     );
     let delta = first.call("sync_delta", json!({"performances": [v.performance], "cursor": 0})).await.expect("delta");
     let conflicts: Vec<bool> = delta["passes"].as_array().expect("passes").iter().map(|p| p["conflict"] == json!(true)).collect();
@@ -446,7 +446,7 @@ async fn late_passes_put_the_flags_in_time_order(backend: support::Backend) {
     let t0 = 1_780_000_000_000;
     let entry = Mode::EntryExit { direction: Direction::In };
     let exit = Mode::EntryExit { direction: Direction::Out };
-    let anomalies = |scans: &[app::backend::storage::ScanRecord], barcode: &str| -> Vec<(String, Option<&'static str>)> {
+    let anomalies = |scans: &[app::ssr::storage::ScanRecord], barcode: &str| -> Vec<(String, Option<&'static str>)> {
         scans.iter().filter(|s| s.barcode == barcode).map(|s| (s.scan_uuid.clone(), s.anomaly.map(|a| a.as_str()))).collect()
     };
 
@@ -458,7 +458,7 @@ async fn late_passes_put_the_flags_in_time_order(backend: support::Backend) {
         .expect("upload");
     assert_eq!(re_entry["results"][0]["conflict"], json!(true), "inside already, as far as the server knows");
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let before_the_exit = app::backend::now_millis();
+    let before_the_exit = app::ssr::now_millis();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
 
     // The exit at 20 arrives now, from a third device.

@@ -555,7 +555,7 @@ async fn partner_addresses_are_public_and_https(backend: support::Backend) {
     // An address stored before (or around) the check is refused when the request is made.
     let sealed = app.partners.secrets.seal(&[("token".to_owned(), "tok".to_owned())].into_iter().collect());
     let settings = [("organizer_id", "5".to_owned()), ("api_url", shotgun.url.clone())].into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    let new = app::backend::storage::NewSource {
+    let new = app::ssr::storage::NewSource {
         institution: app::domain::InstitutionId(institution.as_i64().expect("id")),
         kind: app::domain::SourceKind::Shotgun,
         name: "Stored".to_owned(),
@@ -566,7 +566,7 @@ async fn partner_addresses_are_public_and_https(backend: support::Backend) {
     let stored = app.storage.create_source(&new).await.expect("stored address");
     let options = [("event_id".to_owned(), "50".to_owned())].into_iter().collect();
     let id = app::engine::PerformanceId(performance.as_i64().expect("id"));
-    app.storage.attach_source(id, stored, &options, app::backend::now_millis()).await.expect("attach");
+    app.storage.attach_source(id, stored, &options, app::ssr::now_millis()).await.expect("attach");
     app.partners.refresh_due().await.expect("refresh");
     assert_eq!(shotgun.ticket_requests(), 0, "no request to a private address");
     let error = admin.attachment(&performance).await["last_error"].as_str().unwrap_or_default().to_owned();

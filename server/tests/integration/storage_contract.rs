@@ -2,7 +2,7 @@
 
 use crate::support;
 
-use app::backend::storage::{SessionActor, SessionEnd, SessionLimits, Storage, StorageError};
+use app::ssr::storage::{SessionActor, SessionEnd, SessionLimits, Storage, StorageError};
 use app::domain::{InstitutionName, LoginName, Rights};
 
 fn name(n: &str) -> InstitutionName {
@@ -135,7 +135,7 @@ async fn concurrent_sign_ins_leave_one_live_session(backend: support::Backend) {
 on_both_backends!(concurrent_sign_ins_leave_one_live_session);
 
 async fn sign_in_attempts_are_reserved_per_key(backend: support::Backend) {
-    use app::backend::signin_throttle::{Reservation, ThrottleKey};
+    use app::ssr::signin_throttle::{Reservation, ThrottleKey};
     let Some(storage) = support::fresh_storage(backend).await else { return };
     let dave = ThrottleKey::login_at_address("dave", "10.0.0.1");
     let address = ThrottleKey::address("10.0.0.1");
@@ -159,7 +159,7 @@ on_both_backends!(sign_in_attempts_are_reserved_per_key);
 
 /// Two server processes on one database, 40 attempts at once: the free five, no more.
 async fn concurrent_attempts_through_two_storages_get_the_free_ones_only(backend: support::Backend) {
-    use app::backend::signin_throttle::{Reservation, ThrottleKey};
+    use app::ssr::signin_throttle::{Reservation, ThrottleKey};
     let Some(url) = support::fresh_database_url(backend).await else { return };
     let first = server::storage::open(&url).await.expect("first process").storage;
     let second = server::storage::open(&url).await.expect("second process").storage;
@@ -196,8 +196,8 @@ async fn bootstrap_creates_root_and_first_master_once(backend: support::Backend)
 on_both_backends!(bootstrap_creates_root_and_first_master_once);
 
 /// An admission or a refusal, as a door's judge would say it, without its rules.
-fn judged(admitted: bool) -> app::backend::storage::Judge {
-    use app::backend::storage::Judgement;
+fn judged(admitted: bool) -> app::ssr::storage::Judge {
+    use app::ssr::storage::Judgement;
     use app::engine::{Direction, Refusal, Verdict};
     Box::new(move |_, _| {
         let verdict = if admitted { Verdict::Accepted { direction: Direction::In } } else { Verdict::Refused { reason: Refusal::Cancelled } };
@@ -212,9 +212,9 @@ fn door_scan(
     direction: app::engine::Direction,
     door: (app::engine::PerformanceId, app::domain::InstitutionId),
     admitted: bool,
-) -> app::backend::storage::DoorScan {
-    app::backend::storage::DoorScan {
-        scan: app::backend::storage::NewScan {
+) -> app::ssr::storage::DoorScan {
+    app::ssr::storage::DoorScan {
+        scan: app::ssr::storage::NewScan {
             scan_uuid: id.to_owned(),
             barcode: app::engine::Barcode::parse(barcode).expect("code"),
             device: "gate".to_owned(),
@@ -237,10 +237,10 @@ fn door_scan(
 /// A performance of a new root institution with valid tickets of these `codes`: the door
 /// `(performance, institution)`.
 async fn door_with_tickets(
-    storage: &dyn app::backend::storage::Storage,
+    storage: &dyn app::ssr::storage::Storage,
     codes: &[String],
 ) -> (app::engine::PerformanceId, app::domain::InstitutionId) {
-    use app::backend::storage::NewTicket;
+    use app::ssr::storage::NewTicket;
     use app::engine::{Barcode, TicketState};
     let root = storage.create_institution(None, &name("root")).await.expect("root").id;
     let performance = support::undated_performance(storage, root, "Tonight").await;
@@ -256,7 +256,7 @@ async fn door_with_tickets(
 /// whenever they are read: right after the scans, and after the storage was closed and opened
 /// again on the same database.
 async fn ticket_figures_count_every_admission(backend: support::Backend) {
-    use app::backend::storage::NewTicket;
+    use app::ssr::storage::NewTicket;
     use app::engine::{Barcode, Direction, TicketState};
     let Some(url) = support::fresh_database_url(backend).await else { return };
     let storage = server::storage::open(&url).await.expect("open").storage;
@@ -345,8 +345,8 @@ async fn ticket_figures_count_every_admission(backend: support::Backend) {
 on_both_backends!(ticket_figures_count_every_admission);
 
 /// The engine's own judge for a single-pass door of `performance`, at `at`.
-fn single_pass_judge(performance: app::engine::PerformanceId, at: i64) -> app::backend::storage::Judge {
-    use app::backend::storage::Judgement;
+fn single_pass_judge(performance: app::engine::PerformanceId, at: i64) -> app::ssr::storage::Judge {
+    use app::ssr::storage::Judgement;
     use app::engine::{Checkpoint, Mode, Scan, decide};
     let checkpoint = Checkpoint { mode: Mode::SinglePass, under_control: vec![performance], excluded: Vec::new(), time_zone: chrono_tz::Europe::Paris };
     let at = chrono::DateTime::from_timestamp_millis(at).expect("time");
@@ -402,7 +402,7 @@ on_both_backends!(one_ticket_scanned_by_every_door_at_once_is_admitted_once);
 /// performances are written in one group; a number only another performance holds is named
 /// with that performance.
 async fn a_number_in_two_performances_is_decided_on_each_door_s_own(backend: support::Backend) {
-    use app::backend::storage::NewTicket;
+    use app::ssr::storage::NewTicket;
     use app::engine::{Barcode, Direction, Refusal, TicketState, Verdict};
     let Some(url) = support::fresh_database_url(backend).await else { return };
     let storage = server::storage::open(&url).await.expect("open").storage;

@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use app::backend::storage::NewTicket;
+use app::ssr::storage::NewTicket;
 use app::domain::{InstitutionName, LoginName, Password, Rights};
 use app::engine::{Barcode, TicketState};
 use serde_json::json;
@@ -29,7 +29,7 @@ async fn two_processes_admit_each_ticket_once() {
         .collect();
     storage.upsert_tickets(performance, &tickets, 1).await.expect("tickets");
     storage.set_pda_open(performance, true).await.expect("open");
-    let hash = app::backend::password::hash(&Password::parse(PASSWORD).expect("password")).await.expect("hash");
+    let hash = app::ssr::password::hash(&Password::parse(PASSWORD).expect("password")).await.expect("hash");
     for i in 0..CLIENTS {
         let login = storage.create_login(&LoginName::parse(&format!("door{i}")).expect("login"), &hash).await.expect("login");
         storage.set_membership(login, institution, Rights { pda: true, ..Rights::default() }).await.expect("member");

@@ -8,8 +8,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
+use billetix_core::domain::{InstitutionId, PartnerEvent, SourceId};
+
 use crate::components::error_text::{ErrorLine, fill};
-use crate::domain::{InstitutionId, PartnerEvent, SourceId};
 use crate::error::AppError;
 use crate::i18n::*;
 
@@ -27,10 +28,10 @@ pub struct SourceEvents {
 
 #[server(endpoint = "partner_events", input = leptos::server_fn::codec::Json)]
 pub async fn partner_events(institution: InstitutionId) -> Result<Vec<SourceEvents>, AppError> {
-    use crate::backend::{context, session::current_actor};
+    use crate::ssr::{context, session::current_actor};
     let context = context()?;
     let actor = current_actor().await?;
-    crate::backend::guard::backoffice_of(context.storage.as_ref(), &actor, institution).await?;
+    crate::ssr::guard::backoffice_of(context.storage.as_ref(), &actor, institution).await?;
     let mut answer = Vec::new();
     for source in context.storage.sources(institution).await?.into_iter().filter(|s| s.kind.lists_events()) {
         let present: Vec<String> = context
@@ -41,7 +42,7 @@ pub async fn partner_events(institution: InstitutionId) -> Result<Vec<SourceEven
             .filter_map(|options| options.get(EVENT_OPTION).cloned())
             .collect();
         let events = context.sources.list_events(&source).await?;
-        let now = crate::backend::now_millis();
+        let now = crate::ssr::now_millis();
         let events = events
             .into_iter()
             .filter(|e| !present.contains(&e.id) && e.starts_at.is_some_and(|t| t > now))
@@ -54,10 +55,10 @@ pub async fn partner_events(institution: InstitutionId) -> Result<Vec<SourceEven
 /// Events the running listing has read so far, for its progress line.
 #[server(endpoint = "partner_events_progress", input = leptos::server_fn::codec::Json)]
 pub async fn partner_events_progress(institution: InstitutionId) -> Result<u64, AppError> {
-    use crate::backend::{context, session::current_actor};
+    use crate::ssr::{context, session::current_actor};
     let context = context()?;
     let actor = current_actor().await?;
-    crate::backend::guard::backoffice_of(context.storage.as_ref(), &actor, institution).await?;
+    crate::ssr::guard::backoffice_of(context.storage.as_ref(), &actor, institution).await?;
     Ok(context.storage.events_listed(institution).await?)
 }
 
@@ -65,17 +66,17 @@ pub async fn partner_events_progress(institution: InstitutionId) -> Result<u64, 
 /// the source with the partner's event and asks for their import.
 #[server(endpoint = "create_from_partner", input = leptos::server_fn::codec::Json)]
 pub async fn create_from_partner(institution: InstitutionId, source: SourceId, events: Vec<PartnerEvent>) -> Result<u32, AppError> {
-    use crate::backend::storage::NewPerformance;
-    use crate::backend::{context, now_millis, session::current_actor};
+    use crate::ssr::storage::NewPerformance;
+    use crate::ssr::{context, now_millis, session::current_actor};
     let context = context()?;
     let storage = context.storage.clone();
     let actor = current_actor().await?;
-    crate::backend::guard::backoffice_of(storage.as_ref(), &actor, institution).await?;
+    crate::ssr::guard::backoffice_of(storage.as_ref(), &actor, institution).await?;
     let record = storage.source(source).await?.filter(|s| s.institution == institution).ok_or(AppError::NotFound)?;
     let mut created = 0;
     for event in events {
-        let venue_name = crate::domain::DisplayName::parse(&event.venue)?;
-        let event_name = crate::domain::DisplayName::parse(&event.name)?;
+        let venue_name = billetix_core::domain::DisplayName::parse(&event.venue)?;
+        let event_name = billetix_core::domain::DisplayName::parse(&event.name)?;
         let zone = event.time_zone.clone().filter(|z| z.parse::<chrono_tz::Tz>().is_ok()).unwrap_or_else(|| "Europe/Paris".to_owned());
         let venue = match storage.venues(institution).await?.into_iter().find(|v| v.name == venue_name.as_str()) {
             Some(v) => v.id,

@@ -4,8 +4,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
+use billetix_core::domain::InstitutionId;
+
 use crate::components::error_text::ErrorLine;
-use crate::domain::InstitutionId;
 use crate::error::AppError;
 use crate::i18n::*;
 
@@ -22,11 +23,11 @@ pub struct InstitutionView {
 
 #[cfg(feature = "ssr")]
 async fn view_of(
-    storage: &dyn crate::backend::storage::Storage,
-    actor: &crate::authorization::Actor,
-    institution: crate::domain::Institution,
+    storage: &dyn crate::ssr::storage::Storage,
+    actor: &billetix_core::authorization::Actor,
+    institution: billetix_core::domain::Institution,
 ) -> Result<InstitutionView, AppError> {
-    let place = crate::backend::ancestry_of(storage, institution.id).await?;
+    let place = crate::ssr::ancestry_of(storage, institution.id).await?;
     Ok(InstitutionView {
         id: institution.id,
         parent: institution.parent,
@@ -41,7 +42,7 @@ async fn view_of(
 /// institution where they have back-office access.
 #[server(endpoint = "list_institutions", input = leptos::server_fn::codec::Json)]
 pub async fn list_institutions() -> Result<Vec<InstitutionView>, AppError> {
-    use crate::backend::{context, session::current_actor};
+    use crate::ssr::{context, session::current_actor};
     let storage = context()?.storage;
     let actor = current_actor().await?;
     let mut visible = match actor.master_of {
@@ -65,8 +66,9 @@ pub async fn list_institutions() -> Result<Vec<InstitutionView>, AppError> {
 
 #[server(endpoint = "create_institution", input = leptos::server_fn::codec::Json)]
 pub async fn create_institution(parent: InstitutionId, name: String) -> Result<InstitutionView, AppError> {
-    use crate::backend::{ancestry_of, context, session::current_actor};
-    use crate::domain::InstitutionName;
+    use billetix_core::domain::InstitutionName;
+
+    use crate::ssr::{ancestry_of, context, session::current_actor};
     let storage = context()?.storage;
     let actor = current_actor().await?;
     let name = InstitutionName::parse(&name)?;
@@ -81,8 +83,9 @@ pub async fn create_institution(parent: InstitutionId, name: String) -> Result<I
 
 #[server(endpoint = "rename_institution", input = leptos::server_fn::codec::Json)]
 pub async fn rename_institution(id: InstitutionId, name: String) -> Result<(), AppError> {
-    use crate::backend::{ancestry_of, context, session::current_actor};
-    use crate::domain::InstitutionName;
+    use billetix_core::domain::InstitutionName;
+
+    use crate::ssr::{ancestry_of, context, session::current_actor};
     let storage = context()?.storage;
     let actor = current_actor().await?;
     let name = InstitutionName::parse(&name)?;
@@ -96,7 +99,7 @@ pub async fn rename_institution(id: InstitutionId, name: String) -> Result<(), A
 /// How long the institution's scanners wait for the server's verdict (ms).
 #[server(endpoint = "scan_deadline", input = leptos::server_fn::codec::Json)]
 pub async fn scan_deadline(institution: InstitutionId) -> Result<u32, AppError> {
-    use crate::backend::{ancestry_of, context, session::current_actor};
+    use crate::ssr::{ancestry_of, context, session::current_actor};
     let storage = context()?.storage;
     let actor = current_actor().await?;
     let place = ancestry_of(storage.as_ref(), institution).await?;
@@ -109,12 +112,12 @@ pub async fn scan_deadline(institution: InstitutionId) -> Result<u32, AppError> 
 /// Sets it, for the institution's admins; devices learn it with their next delta.
 #[server(endpoint = "set_scan_deadline", input = leptos::server_fn::codec::Json)]
 pub async fn set_scan_deadline(institution: InstitutionId, deadline_ms: u32) -> Result<(), AppError> {
-    use crate::backend::{ancestry_of, context, session::current_actor};
+    use crate::ssr::{ancestry_of, context, session::current_actor};
     use crate::sync::protocol::SCAN_DEADLINE_RANGE_MS;
     let storage = context()?.storage;
     let actor = current_actor().await?;
     if !SCAN_DEADLINE_RANGE_MS.contains(&deadline_ms) {
-        let reason = crate::domain::ParseFailure::OutOfRange { min: *SCAN_DEADLINE_RANGE_MS.start(), max: *SCAN_DEADLINE_RANGE_MS.end() };
+        let reason = billetix_core::domain::ParseFailure::OutOfRange { min: *SCAN_DEADLINE_RANGE_MS.start(), max: *SCAN_DEADLINE_RANGE_MS.end() };
         return Err(AppError::InvalidInput { field: "scan_deadline_ms".to_owned(), reason });
     }
     let place = ancestry_of(storage.as_ref(), institution).await?;
@@ -129,7 +132,7 @@ pub async fn set_scan_deadline(institution: InstitutionId, deadline_ms: u32) -> 
 /// Remembers the institution last worked on, so the back office reopens there.
 #[server(endpoint = "open_institution", input = leptos::server_fn::codec::Json)]
 pub async fn open_institution(id: InstitutionId) -> Result<(), AppError> {
-    use crate::backend::{ancestry_of, context, session::current_actor};
+    use crate::ssr::{ancestry_of, context, session::current_actor};
     let storage = context()?.storage;
     let actor = current_actor().await?;
     let place = ancestry_of(storage.as_ref(), id).await?;
@@ -254,7 +257,7 @@ fn ScanDeadlineForm(institution: InstitutionId) -> impl IntoView {
         saved.set(false);
         let Ok(ms) = typed.get_untracked().trim().parse::<u32>() else {
             let (min, max) = (*crate::sync::protocol::SCAN_DEADLINE_RANGE_MS.start(), *crate::sync::protocol::SCAN_DEADLINE_RANGE_MS.end());
-            set_error.set(Some(AppError::InvalidInput { field: "scan_deadline_ms".to_owned(), reason: crate::domain::ParseFailure::OutOfRange { min, max } }));
+            set_error.set(Some(AppError::InvalidInput { field: "scan_deadline_ms".to_owned(), reason: billetix_core::domain::ParseFailure::OutOfRange { min, max } }));
             return;
         };
         spawn_local(async move {

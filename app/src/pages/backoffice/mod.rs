@@ -12,16 +12,17 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::Redirect;
 
-use crate::components::header::Header;
-use crate::components::session_gate::{needs_signin, signin_path_for};
-use crate::domain::InstitutionId;
-use crate::i18n::*;
-use crate::pages::me::whoami;
+use billetix_core::domain::InstitutionId;
 use institutions::{list_institutions, open_institution, InstitutionForms, InstitutionTree};
 use performances::PerformanceGrid;
 use sources::SourcesTab;
 use usage::UsageTab;
 use users::UsersTab;
+
+use crate::components::header::Header;
+use crate::components::session_gate::{needs_signin, signin_path_for};
+use crate::i18n::*;
+use crate::me::whoami;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tab {

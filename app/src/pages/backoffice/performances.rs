@@ -5,9 +5,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
+use billetix_core::domain::{EventId, EventRecord, GridRow, InstitutionId, VenueId, VenueRecord};
+use billetix_core::engine::PerformanceId;
+
 use crate::components::error_text::ErrorLine;
-use crate::domain::{EventId, EventRecord, GridRow, InstitutionId, VenueId, VenueRecord};
-use crate::engine::PerformanceId;
 use crate::error::AppError;
 use crate::i18n::*;
 
@@ -26,28 +27,30 @@ pub struct Catalogue {
 
 #[cfg(feature = "ssr")]
 pub(super) mod guard {
-    use crate::authorization::Actor;
-    use crate::backend::storage::Storage;
-    use crate::backend::{context, session::current_actor};
-    use crate::domain::InstitutionId;
-    use crate::error::AppError;
     use std::sync::Arc;
+
+    use billetix_core::authorization::Actor;
+    use billetix_core::domain::InstitutionId;
+
+    use crate::error::AppError;
+    use crate::ssr::storage::Storage;
+    use crate::ssr::{context, session::current_actor};
 
     /// The caller, provided they have back-office access to `institution`.
     pub async fn backoffice_of(institution: InstitutionId) -> Result<(Arc<dyn Storage>, Actor), AppError> {
         let storage = context()?.storage;
         let actor = current_actor().await?;
-        crate::backend::guard::backoffice_of(storage.as_ref(), &actor, institution).await?;
+        crate::ssr::guard::backoffice_of(storage.as_ref(), &actor, institution).await?;
         Ok((storage, actor))
     }
 
     /// The caller, provided they have back-office access to the institution of `performance`.
     pub async fn backoffice_of_performance(
-        performance: crate::engine::PerformanceId,
+        performance: billetix_core::engine::PerformanceId,
     ) -> Result<(Arc<dyn Storage>, Actor), AppError> {
         let storage = context()?.storage;
         let actor = current_actor().await?;
-        crate::backend::guard::backoffice_of_performance(storage.as_ref(), &actor, performance).await?;
+        crate::ssr::guard::backoffice_of_performance(storage.as_ref(), &actor, performance).await?;
         Ok((storage, actor))
     }
 
@@ -75,10 +78,10 @@ pub(super) mod guard {
             _ => None,
         };
         if starts_at.is_none() && window.is_none() {
-            return Err(AppError::InvalidInput { field: "starts_at".into(), reason: crate::domain::ParseFailure::Empty });
+            return Err(AppError::InvalidInput { field: "starts_at".into(), reason: billetix_core::domain::ParseFailure::Empty });
         }
         let label = if label.trim().is_empty() && starts_at.is_some() { "—" } else { label };
-        let label = crate::domain::DisplayName::parse(label)?.to_string();
+        let label = billetix_core::domain::DisplayName::parse(label)?.to_string();
         let import_end = given(import_end).map(|v| local_time("import_end", &v, zone)).transpose()?;
         Ok(PerformanceForm { label, starts_at, window, import_end })
     }
@@ -87,7 +90,7 @@ pub(super) mod guard {
     pub fn local_time(field: &'static str, value: &str, zone: &str) -> Result<i64, AppError> {
         use chrono::TimeZone;
         use std::str::FromStr;
-        let invalid = || AppError::InvalidInput { field: field.to_owned(), reason: crate::domain::ParseFailure::BadCharacters };
+        let invalid = || AppError::InvalidInput { field: field.to_owned(), reason: billetix_core::domain::ParseFailure::BadCharacters };
         let zone = chrono_tz::Tz::from_str(zone).map_err(|_| AppError::Internal)?;
         let naive = chrono::NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M").map_err(|_| invalid())?;
         // In the hour skipped by a daylight-saving change, take the earliest instant that exists.
@@ -110,19 +113,19 @@ pub async fn show_catalogue(institution: InstitutionId) -> Result<Catalogue, App
 #[server(endpoint = "create_venue", input = leptos::server_fn::codec::Json)]
 pub async fn create_venue(institution: InstitutionId, name: String, time_zone: String) -> Result<VenueId, AppError> {
     let (storage, _) = guard::backoffice_of(institution).await?;
-    let name = crate::domain::DisplayName::parse(&name)?;
+    let name = billetix_core::domain::DisplayName::parse(&name)?;
     if <chrono_tz::Tz as std::str::FromStr>::from_str(&time_zone).is_err() {
-        return Err(AppError::InvalidInput { field: "time_zone".into(), reason: crate::domain::ParseFailure::BadCharacters });
+        return Err(AppError::InvalidInput { field: "time_zone".into(), reason: billetix_core::domain::ParseFailure::BadCharacters });
     }
     Ok(storage.create_venue(institution, name.as_str(), &time_zone).await?)
 }
 
 #[server(endpoint = "create_event", input = leptos::server_fn::codec::Json)]
 pub async fn create_event(venue: VenueId, name: String) -> Result<EventId, AppError> {
-    let storage = crate::backend::context()?.storage;
+    let storage = crate::ssr::context()?.storage;
     let (institution, _) = storage.venue_institution(venue).await?.ok_or(AppError::NotFound)?;
     let (storage, _) = guard::backoffice_of(institution).await?;
-    let name = crate::domain::DisplayName::parse(&name)?;
+    let name = billetix_core::domain::DisplayName::parse(&name)?;
     Ok(storage.create_event(venue, name.as_str()).await?)
 }
 
@@ -137,8 +140,8 @@ pub async fn create_performance(
     valid_to: Option<String>,
     import_end: Option<String>,
 ) -> Result<PerformanceId, AppError> {
-    use crate::backend::storage::NewPerformance;
-    let storage = crate::backend::context()?.storage;
+    use crate::ssr::storage::NewPerformance;
+    let storage = crate::ssr::context()?.storage;
     let (institution, zone) = storage.event_place(event).await?.ok_or(AppError::NotFound)?;
     let (storage, _) = guard::backoffice_of(institution).await?;
     let form = guard::performance_form(&zone, &label, starts_at, valid_from, valid_to, import_end)?;
@@ -155,19 +158,19 @@ pub async fn create_performance(
 
 #[server(endpoint = "rename_venue", input = leptos::server_fn::codec::Json)]
 pub async fn rename_venue(venue: VenueId, name: String) -> Result<(), AppError> {
-    let storage = crate::backend::context()?.storage;
+    let storage = crate::ssr::context()?.storage;
     let (institution, _) = storage.venue_institution(venue).await?.ok_or(AppError::NotFound)?;
     let (storage, _) = guard::backoffice_of(institution).await?;
-    let name = crate::domain::DisplayName::parse(&name)?;
+    let name = billetix_core::domain::DisplayName::parse(&name)?;
     Ok(storage.rename_venue(venue, name.as_str()).await?)
 }
 
 #[server(endpoint = "rename_event", input = leptos::server_fn::codec::Json)]
 pub async fn rename_event(event: EventId, name: String) -> Result<(), AppError> {
-    let storage = crate::backend::context()?.storage;
+    let storage = crate::ssr::context()?.storage;
     let (institution, _) = storage.event_place(event).await?.ok_or(AppError::NotFound)?;
     let (storage, _) = guard::backoffice_of(institution).await?;
-    let name = crate::domain::DisplayName::parse(&name)?;
+    let name = billetix_core::domain::DisplayName::parse(&name)?;
     Ok(storage.rename_event(event, name.as_str()).await?)
 }
 
@@ -181,13 +184,13 @@ pub async fn update_performance(
     valid_to: Option<String>,
     import_end: Option<String>,
 ) -> Result<(), AppError> {
-    let storage = crate::backend::context()?.storage;
+    let storage = crate::ssr::context()?.storage;
     let context = storage.performance_contexts(&[performance]).await?.pop().ok_or(AppError::NotFound)?;
     let (storage, _) = guard::backoffice_of(context.institution).await?;
     let form = guard::performance_form(&context.time_zone, &label, starts_at, valid_from, valid_to, import_end)?;
     storage.update_performance(performance, &form.label, form.starts_at, form.window, form.import_end).await?;
     // Devices and the scan step read the validity window from the cached context.
-    crate::backend::context()?.performances.forget(performance);
+    crate::ssr::context()?.performances.forget(performance);
     Ok(())
 }
 
@@ -196,7 +199,7 @@ pub async fn update_performance(
 pub async fn set_pda_open(performance: PerformanceId, open: bool) -> Result<(), AppError> {
     let (storage, _) = guard::backoffice_of_performance(performance).await?;
     storage.set_pda_open(performance, open).await?;
-    crate::backend::context()?.performances.forget(performance);
+    crate::ssr::context()?.performances.forget(performance);
     Ok(())
 }
 
@@ -219,7 +222,7 @@ pub async fn category_filters(performance: PerformanceId) -> Result<Vec<(String,
 pub async fn set_category_filters(performance: PerformanceId, excluded: Vec<String>) -> Result<(), AppError> {
     let (storage, _) = guard::backoffice_of_performance(performance).await?;
     storage.set_category_filters(performance, &excluded).await?;
-    crate::backend::context()?.performances.forget(performance);
+    crate::ssr::context()?.performances.forget(performance);
     Ok(())
 }
 

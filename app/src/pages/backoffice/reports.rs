@@ -6,12 +6,13 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::components::error_text::{ErrorLine, fill};
-use crate::domain::{
+use billetix_core::domain::{
     ExportFormat, HistoryEntry, PageSize, ReportColumn, ReportFilter, ReportPage, ReportQuery,
     ReportRow, ScanAnomaly, TicketHistory,
 };
-use crate::engine::{Direction, PerformanceId, Refusal, TicketState, Verdict};
+use billetix_core::engine::{Direction, PerformanceId, Refusal, TicketState, Verdict};
+
+use crate::components::error_text::{ErrorLine, fill};
 use crate::error::AppError;
 use crate::i18n::*;
 
@@ -27,10 +28,10 @@ pub struct ReportAnswer {
 #[cfg(feature = "ssr")]
 async fn guard(
     performance: PerformanceId,
-) -> Result<(std::sync::Arc<dyn crate::backend::storage::Storage>, String), AppError> {
-    let storage = crate::backend::context()?.storage;
-    let actor = crate::backend::session::current_actor().await?;
-    crate::backend::guard::backoffice_of_performance(storage.as_ref(), &actor, performance).await?;
+) -> Result<(std::sync::Arc<dyn crate::ssr::storage::Storage>, String), AppError> {
+    let storage = crate::ssr::context()?.storage;
+    let actor = crate::ssr::session::current_actor().await?;
+    crate::ssr::guard::backoffice_of_performance(storage.as_ref(), &actor, performance).await?;
     let zone = storage
         .performance_contexts(&[performance])
         .await?

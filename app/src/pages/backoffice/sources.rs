@@ -6,12 +6,13 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
-use crate::components::error_text::{ErrorLine, error_text, fill};
-use crate::domain::{
+use billetix_core::domain::{
     AttachmentView, FieldSpec, FieldType, FieldValues, InstitutionId, RefreshPeriods, SourceId, SourceKind, SourceView,
     UploadAnswer,
 };
-use crate::engine::PerformanceId;
+use billetix_core::engine::PerformanceId;
+
+use crate::components::error_text::{ErrorLine, error_text, fill};
 use crate::error::AppError;
 use crate::i18n::*;
 
@@ -19,11 +20,12 @@ use crate::i18n::*;
 mod guard {
     use std::sync::Arc;
 
-    use crate::backend::storage::{SourceRecord, Storage};
-    use crate::backend::{ServerContext, ancestry_of, context, session::current_actor};
-    use crate::domain::{InstitutionId, SourceId};
-    use crate::engine::PerformanceId;
+    use billetix_core::domain::{InstitutionId, SourceId};
+    use billetix_core::engine::PerformanceId;
+
     use crate::error::AppError;
+    use crate::ssr::storage::{SourceRecord, Storage};
+    use crate::ssr::{ServerContext, ancestry_of, context, session::current_actor};
 
     /// The caller administers `institution` (admins manage sources, SPEC §2).
     pub async fn administer(institution: InstitutionId) -> Result<ServerContext, AppError> {
@@ -52,7 +54,7 @@ mod guard {
         let context = context()?;
         let actor = current_actor().await?;
         let storage: &Arc<dyn Storage> = &context.storage;
-        let institution = crate::backend::guard::backoffice_of_performance(storage.as_ref(), &actor, performance).await?;
+        let institution = crate::ssr::guard::backoffice_of_performance(storage.as_ref(), &actor, performance).await?;
         let administers = actor.can_administer(&ancestry_of(storage.as_ref(), institution).await?);
         if admin_only && !administers {
             return Err(AppError::Forbidden);
@@ -66,7 +68,7 @@ mod guard {
 }
 
 #[cfg(feature = "ssr")]
-fn view_of(record: crate::backend::storage::SourceRecord) -> SourceView {
+fn view_of(record: crate::ssr::storage::SourceRecord) -> SourceView {
     let secrets_set = record
         .sealed_secrets
         .as_ref()
@@ -93,9 +95,9 @@ pub async fn save_source(
     secrets: FieldValues,
     periods: RefreshPeriods,
 ) -> Result<SourceId, AppError> {
-    use crate::backend::storage::NewSource;
+    use crate::ssr::storage::NewSource;
     let context = guard::administer(institution).await?;
-    let name = crate::domain::DisplayName::parse(&name)?;
+    let name = billetix_core::domain::DisplayName::parse(&name)?;
     let existing = match source {
         Some(id) => Some(context.storage.source(id).await?.filter(|s| s.institution == institution && s.kind == kind).ok_or(AppError::NotFound)?),
         None => None,
@@ -118,7 +120,7 @@ pub async fn save_source(
             Ok(existing.id)
         }
         None => context.storage.create_source(&new).await.map_err(|e| match e {
-            crate::backend::storage::StorageError::AlreadyExists => AppError::AlreadyExists(kind.title().to_owned()),
+            crate::ssr::storage::StorageError::AlreadyExists => AppError::AlreadyExists(kind.title().to_owned()),
             other => other.into(),
         }),
     }
@@ -164,7 +166,7 @@ pub async fn attach_source(performance: PerformanceId, source: SourceId, options
     let record = record.ok_or(AppError::NotFound)?;
     let options: FieldValues = options.into_iter().filter(|(k, _)| record.kind.attachment_fields().iter().any(|f| f.name == k)).collect();
     context.sources.check_options(&record, &options)?;
-    context.storage.attach_source(performance, source, &options, crate::backend::now_millis()).await?;
+    context.storage.attach_source(performance, source, &options, crate::ssr::now_millis()).await?;
     context.sources.wake_scheduler();
     Ok(())
 }
@@ -189,7 +191,7 @@ pub async fn detach_source(performance: PerformanceId, source: SourceId, passes_
 #[server(endpoint = "sources/refresh", input = leptos::server_fn::codec::Json)]
 pub async fn refresh_source(performance: PerformanceId, source: SourceId) -> Result<(), AppError> {
     let (context, _, _, _) = guard::performance(performance, Some(source), true).await?;
-    context.storage.request_refresh(performance, source, crate::backend::now_millis()).await?;
+    context.storage.request_refresh(performance, source, crate::ssr::now_millis()).await?;
     context.sources.wake_scheduler();
     Ok(())
 }

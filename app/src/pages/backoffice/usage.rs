@@ -19,7 +19,7 @@ pub struct UsageRow {
 /// The pairs used in each month from `from` to `to` (both `YYYY-MM`, inclusive).
 #[server(endpoint = "usage_report", input = leptos::server_fn::codec::Json)]
 pub async fn usage_report(from: String, to: String) -> Result<Vec<UsageRow>, AppError> {
-    use crate::backend::{ancestry_of, context, session::current_actor};
+    use crate::ssr::{ancestry_of, context, session::current_actor};
     use chrono::{Datelike, NaiveDate};
     let storage = context()?.storage;
     let actor = current_actor().await?;
@@ -29,12 +29,12 @@ pub async fn usage_report(from: String, to: String) -> Result<Vec<UsageRow>, App
     }
     let month = |field: &str, text: &str| {
         NaiveDate::parse_from_str(&format!("{}-01", text.trim()), "%Y-%m-%d")
-            .map_err(|_| AppError::InvalidInput { field: field.to_owned(), reason: crate::domain::ParseFailure::BadCharacters })
+            .map_err(|_| AppError::InvalidInput { field: field.to_owned(), reason: billetix_core::domain::ParseFailure::BadCharacters })
     };
     let start = month("from", &from)?;
     let end = month("to", &to)?;
     let after_end = if end.month() == 12 { NaiveDate::from_ymd_opt(end.year() + 1, 1, 1) } else { NaiveDate::from_ymd_opt(end.year(), end.month() + 1, 1) }
-        .ok_or(AppError::InvalidInput { field: "to".into(), reason: crate::domain::ParseFailure::BadCharacters })?;
+        .ok_or(AppError::InvalidInput { field: "to".into(), reason: billetix_core::domain::ParseFailure::BadCharacters })?;
     let millis = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp_millis());
     let downloads = storage.downloads(millis(start), millis(after_end)).await?;
     let mut rows: Vec<UsageRow> = downloads

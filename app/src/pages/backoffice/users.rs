@@ -4,8 +4,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
+use billetix_core::domain::{InstitutionId, LoginId, LoginName, Rights};
+
 use crate::components::error_text::ErrorLine;
-use crate::domain::{InstitutionId, LoginId, LoginName, Rights};
 use crate::error::AppError;
 use crate::i18n::*;
 
@@ -25,22 +26,24 @@ pub struct MemberView {
     pub removable: bool,
 }
 
-/// Doors read who is signed in from a cache (`backend/actor_cache.rs`): a change to
+/// Doors read who is signed in from a cache (`ssr/actor_cache.rs`): a change to
 /// someone's rights reaches this process's doors at once.
 #[cfg(feature = "ssr")]
 fn rights_changed() -> Result<(), AppError> {
-    crate::backend::context()?.actors.forget_all();
+    crate::ssr::context()?.actors.forget_all();
     Ok(())
 }
 
 #[cfg(feature = "ssr")]
 mod guard {
-    use crate::authorization::Actor;
-    use crate::backend::storage::Storage;
-    use crate::backend::{ancestry_of, context, session::current_actor};
-    use crate::domain::{InstitutionId, LoginId};
-    use crate::error::AppError;
     use std::sync::Arc;
+
+    use billetix_core::authorization::Actor;
+    use billetix_core::domain::{InstitutionId, LoginId};
+
+    use crate::error::AppError;
+    use crate::ssr::storage::Storage;
+    use crate::ssr::{ancestry_of, context, session::current_actor};
 
     /// The caller, provided they administer `institution`.
     pub async fn administrator_of(institution: InstitutionId) -> Result<(Arc<dyn Storage>, Actor), AppError> {
@@ -53,7 +56,7 @@ mod guard {
         Ok((storage, actor))
     }
 
-    pub use crate::backend::guard::target_login as target;
+    pub use crate::ssr::guard::target_login as target;
 
     /// The caller, provided they may change `login` itself (password, disabled).
     pub async fn manager_of(login: LoginId) -> Result<Arc<dyn Storage>, AppError> {
@@ -91,7 +94,7 @@ pub async fn list_members(institution: InstitutionId) -> Result<Vec<MemberView>,
 pub async fn addable_logins(institution: InstitutionId) -> Result<Vec<LoginName>, AppError> {
     use std::collections::HashSet;
     let (storage, actor) = guard::administrator_of(institution).await?;
-    let place = crate::backend::ancestry_of(storage.as_ref(), institution).await?;
+    let place = crate::ssr::ancestry_of(storage.as_ref(), institution).await?;
     // Every login within reach belongs to an institution the caller administers.
     let mut administered: Vec<InstitutionId> =
         actor.memberships.iter().filter(|(_, r)| r.admin && r.backoffice).map(|(id, _)| *id).collect();
@@ -120,7 +123,7 @@ pub async fn addable_logins(institution: InstitutionId) -> Result<Vec<LoginName>
 #[server(endpoint = "add_member", input = leptos::server_fn::codec::Json)]
 pub async fn add_member(institution: InstitutionId, login: String, rights: Rights) -> Result<(), AppError> {
     let (storage, actor) = guard::administrator_of(institution).await?;
-    let place = crate::backend::ancestry_of(storage.as_ref(), institution).await?;
+    let place = crate::ssr::ancestry_of(storage.as_ref(), institution).await?;
     let name = LoginName::parse(&login)?;
     let record = storage.login_by_name(&name).await?.ok_or(AppError::NotFound)?;
     if !actor.can_add_member(&guard::target(storage.as_ref(), record.id).await?, &place) {
@@ -135,7 +138,7 @@ pub async fn add_member(institution: InstitutionId, login: String, rights: Right
 /// login instead), so someone can always disable it or replace its password.
 #[server(endpoint = "remove_member", input = leptos::server_fn::codec::Json)]
 pub async fn remove_member(institution: InstitutionId, login_id: LoginId) -> Result<(), AppError> {
-    use crate::backend::storage::MembershipRemoval;
+    use crate::ssr::storage::MembershipRemoval;
     let (storage, _) = guard::administrator_of(institution).await?;
     match storage.remove_membership(login_id, institution).await? {
         MembershipRemoval::Removed => rights_changed(),
@@ -150,12 +153,13 @@ pub async fn create_login(
     password: String,
     rights: Rights,
 ) -> Result<LoginId, AppError> {
-    use crate::backend::storage::StorageError;
-    use crate::domain::Password;
+    use billetix_core::domain::Password;
+
+    use crate::ssr::storage::StorageError;
     let (storage, _) = guard::administrator_of(institution).await?;
     let name = LoginName::parse(&login)?;
     let password = Password::parse(&password)?;
-    let hash = crate::backend::password::hash(&password).await?;
+    let hash = crate::ssr::password::hash(&password).await?;
     let id = storage.create_login(&name, &hash).await.map_err(|e| match e {
         StorageError::AlreadyExists => AppError::AlreadyExists(name.to_string()),
         other => other.into(),
@@ -179,24 +183,24 @@ pub async fn set_rights(institution: InstitutionId, login_id: LoginId, rights: R
 #[server(endpoint = "set_login_disabled", input = leptos::server_fn::codec::Json)]
 pub async fn set_login_disabled(login_id: LoginId, disabled: bool) -> Result<(), AppError> {
     let storage = guard::manager_of(login_id).await?;
-    storage.set_login_disabled(login_id, disabled, crate::backend::now_millis()).await?;
+    storage.set_login_disabled(login_id, disabled, crate::ssr::now_millis()).await?;
     rights_changed()
 }
 
 /// Passwords are replaced, never shown nor recovered; whoever held the old one is signed out.
 #[server(endpoint = "reset_password", input = leptos::server_fn::codec::Json)]
 pub async fn reset_password(login_id: LoginId, password: String) -> Result<(), AppError> {
-    let password = crate::domain::Password::parse(&password)?;
+    let password = billetix_core::domain::Password::parse(&password)?;
     let storage = guard::manager_of(login_id).await?;
-    let hash = crate::backend::password::hash(&password).await?;
-    storage.set_password_hash(login_id, &hash, crate::backend::now_millis()).await?;
+    let hash = crate::ssr::password::hash(&password).await?;
+    storage.set_password_hash(login_id, &hash, crate::ssr::now_millis()).await?;
     rights_changed()
 }
 
 /// Only root's Masters grant (or withdraw) Master, over exactly one branch.
 #[server(endpoint = "set_master", input = leptos::server_fn::codec::Json)]
 pub async fn set_master(login_id: LoginId, branch: Option<InstitutionId>) -> Result<(), AppError> {
-    use crate::backend::{context, session::current_actor};
+    use crate::ssr::{context, session::current_actor};
     let storage = context()?.storage;
     let actor = current_actor().await?;
     let root = storage.root_institution().await?.ok_or(AppError::NotFound)?;

@@ -3,12 +3,13 @@
 
 use leptos::prelude::*;
 
+use billetix_core::engine::{Direction, Mode, PerformanceId};
+
+use super::camera::CameraError;
 use super::open_performances::{OpenPerformances, performance_title};
 use super::verdict::{colour_code, reason_code, verdict_text};
-use super::camera::CameraError;
 use super::{Scanner, Session};
 use crate::components::error_text::{ErrorLine, fill};
-use crate::engine::{Direction, Mode, PerformanceId};
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::sync::device::DoorError;

@@ -9,15 +9,16 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use billetix_core::engine::{Mode, PerformanceId};
+
 use super::open_performances::{ImportProgress, scanner_performances};
 use super::store::{DeviceStore, StoreError};
 use super::{Phase, Problem, Scanner, Session, now_millis};
-use crate::engine::{Mode, PerformanceId};
 use crate::error::AppError;
-use crate::pages::me::{Me, whoami};
+use crate::me::{Me, whoami};
 use crate::sync::api::{scan, scan_probe, sync_delta, sync_snapshot, sync_upload};
-use crate::sync::online::Miss;
 use crate::sync::device::{DeviceScan, OpenPerformance, split_snapshot};
+use crate::sync::online::Miss;
 use crate::sync::protocol::{Delta, Door, Millis, OfflineScan, PassRow, ScanRequest};
 
 /// How often the device uploads its scans and asks what changed, when online.
@@ -41,14 +42,16 @@ fn store() -> Option<Rc<DeviceStore>> {
 
 /// A fresh id for a scan: the server counts each id once, however often it is sent.
 pub fn new_scan_id() -> String {
-    let mut random = [0u8; 16];
+    let mut random = [0u8; 10];
     let filled = web_sys::window().and_then(|w| w.crypto().ok()).is_some_and(|c| c.get_random_values_with_u8_array(&mut random).is_ok());
     if !filled {
         // No Web Crypto (an old browser): the id only has to be unique, not secret.
-        let (high, low) = (js_sys::Math::random().to_bits() as u128, js_sys::Math::random().to_bits() as u128);
-        random = ((high << 64) | low).to_le_bytes();
+        // The low bytes of a double's bits are its mantissa's: the random ones.
+        let (first, second) = (js_sys::Math::random().to_bits().to_le_bytes(), js_sys::Math::random().to_bits().to_le_bytes());
+        random[..6].copy_from_slice(&first[..6]);
+        random[6..].copy_from_slice(&second[..4]);
     }
-    crate::sync::scan_id::time_ordered_scan_id(now_millis(), u128::from_le_bytes(random))
+    crate::sync::scan_id::time_ordered_scan_id(now_millis(), &random)
 }
 
 /// This device's name, made once and kept: it is what "already scanned by" shows.

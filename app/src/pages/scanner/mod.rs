@@ -18,14 +18,15 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
-use crate::engine::{Barcode, Checkpoint, Direction, Mode, PerformanceId, Verdict};
+use billetix_core::engine::{Barcode, Checkpoint, Direction, Mode, PerformanceId, Verdict};
+use open_performances::ImportProgress;
+
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::pages::me::Me;
+use crate::me::Me;
 use crate::sync::device::{Counter, DeviceBook, DeviceScan, DoorError, OpenPerformance};
 use crate::sync::online::{LinkMode, Miss, OnlineFirst};
 use crate::sync::protocol::{DecidedBy, DeviceReason, Door, Millis, OfflineScan, ScanOutcome};
-use open_performances::ImportProgress;
 
 /// Scans listed under the verdict.
 const RECENT_SHOWN: usize = 20;

@@ -10,7 +10,7 @@ use crate::i18n::*;
 
 #[server(endpoint = "scanner_performances", input = leptos::server_fn::codec::Json)]
 pub async fn scanner_performances() -> Result<Vec<OpenPerformance>, AppError> {
-    use crate::backend::{context, session::current_actor};
+    use crate::ssr::{context, session::current_actor};
     let storage = context()?.storage;
     let actor = current_actor().await?;
     let mut institutions: Vec<_> = match actor.master_of {

@@ -7,7 +7,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 
-use crate::engine::PerformanceId;
+use billetix_core::engine::PerformanceId;
+
 use crate::sync::device::{DeviceScan, ImportedPerformance, TicketChunk};
 use crate::sync::protocol::{Door, PassRow, TicketChange};
 

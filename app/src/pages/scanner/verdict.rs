@@ -3,8 +3,9 @@
 use chrono_tz::Tz;
 use leptos_i18n::I18nContext;
 
+use billetix_core::engine::{Colour, Direction, Refusal, Verdict};
+
 use crate::components::error_text::fill;
-use crate::engine::{Colour, Direction, Refusal, Verdict};
 use crate::i18n::*;
 
 /// The verdict's headline and, where there is one, its detail line.

@@ -7,7 +7,7 @@ use server::sources::addresses::AddressPolicy;
 use server::sources::scheduler::Partners;
 use server::sources::secrets::SecretBox;
 
-use app::backend::storage::Storage;
+use app::ssr::storage::Storage;
 use leptos::prelude::LeptosOptions;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
@@ -40,7 +40,7 @@ pub async fn undated_performance(
     let venue = storage.create_venue(institution, "Hall", "Europe/Paris").await.expect("venue");
     let event = storage.create_event(venue, "Show").await.expect("event");
     storage
-        .create_performance(&app::backend::storage::NewPerformance { event, label: label.into(), starts_at: None, window: None, import_end: None })
+        .create_performance(&app::ssr::storage::NewPerformance { event, label: label.into(), starts_at: None, window: None, import_end: None })
         .await
         .expect("performance")
 }
@@ -108,14 +108,14 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 }
 
 /// As `spawn_app`, believing the given proxies (the tests' client is 127.0.0.1).
-pub async fn spawn_app_trusting(backend: Backend, trust: app::backend::client::ClientTrust) -> Option<TestApp> {
+pub async fn spawn_app_trusting(backend: Backend, trust: app::ssr::client::ClientTrust) -> Option<TestApp> {
     spawn(backend, AddressPolicy::AllowPrivate, |context| context.with_client_trust(trust)).await
 }
 
 /// As `spawn_app`, with the server's settings changed by `configure`.
 pub async fn spawn_app_with(
     backend: Backend,
-    configure: impl FnOnce(app::backend::ServerContext) -> app::backend::ServerContext,
+    configure: impl FnOnce(app::ssr::ServerContext) -> app::ssr::ServerContext,
 ) -> Option<TestApp> {
     spawn(backend, AddressPolicy::AllowPrivate, configure).await
 }
@@ -128,7 +128,7 @@ pub async fn spawn_app_reaching(backend: Backend, addresses: AddressPolicy) -> O
 async fn spawn(
     backend: Backend,
     addresses: AddressPolicy,
-    configure: impl FnOnce(app::backend::ServerContext) -> app::backend::ServerContext,
+    configure: impl FnOnce(app::ssr::ServerContext) -> app::ssr::ServerContext,
 ) -> Option<TestApp> {
     let opened = fresh_database(backend).await?;
     let storage = opened.storage.clone();
@@ -144,7 +144,7 @@ async fn spawn(
         .site_addr(address)
         .build();
     let partners = test_partners(storage.clone(), addresses);
-    let context = app::backend::ServerContext::new(opened.storage, opened.live, Arc::new(partners.clone()));
+    let context = app::ssr::ServerContext::new(opened.storage, opened.live, Arc::new(partners.clone()));
     let router = server::router(configure(context), options);
     tokio::spawn(server::serve(listener, router));
     Some(TestApp {

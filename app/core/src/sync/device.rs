@@ -1,0 +1,529 @@
+//! A scanner device's working copy, pure (no browser, no clock): the performances it imported,
+//! every pass it knows of, and the door it runs. The scanner page keeps these in IndexedDB and
+//! decides each scan here, with the engine, without waiting for the network.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::protocol::{Delta, Door, Millis, OfflineScan, PassRow, Snapshot, UploadedScan, state_from_letter};
+use crate::engine::{
+    Barcode, Checkpoint, Direction, Pass, PerformanceId, Scan, Ticket, TicketBook, TicketState, ValidityWindow, Verdict,
+};
+
+/// Tickets are stored in IndexedDB this many to a record: few writes, none too large.
+pub const CHUNK_SIZE: usize = 10_000;
+
+/// How many shared numbers a refused selection names.
+const SHARED_SHOWN: usize = 5;
+
+/// What the scanner lists of a performance open for scanning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenPerformance {
+    pub id: PerformanceId,
+    pub venue: String,
+    pub event: String,
+    pub label: String,
+    pub starts_at: Option<Millis>,
+    pub time_zone: String,
+    pub total: u64,
+}
+
+/// A performance as imported to the device, without its tickets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedPerformance {
+    pub about: OpenPerformance,
+    pub excluded_categories: Vec<String>,
+    pub window: Option<(Millis, Millis)>,
+    pub categories: Vec<String>,
+    /// Where the next delta starts.
+    pub cursor: Millis,
+    pub imported_at: Millis,
+    pub chunks: u32,
+    /// Its institution's deadline for online verdicts (from the snapshot, then the deltas).
+    #[serde(default = "super::protocol::default_scan_deadline")]
+    pub scan_deadline_ms: u32,
+}
+
+/// Up to [`CHUNK_SIZE`] tickets of one performance, columnar as the snapshot sends them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketChunk {
+    pub performance: PerformanceId,
+    /// The import it belongs to (its performance's `imported_at`): a new import is written
+    /// beside the previous one and replaces it at its end, so an import cut halfway leaves the
+    /// previous copy whole. `None` on chunks stored before imports were told apart.
+    #[serde(default)]
+    pub import: Option<Millis>,
+    pub index: u32,
+    pub barcodes: Vec<String>,
+    pub states: String,
+    pub category_of: Vec<u32>,
+}
+
+/// A scan made on this device, kept until the server has it (and after, for the recent list).
+/// `E` is why the server refuses a scan (see [`UploadOutcome`](super::protocol::UploadOutcome)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// Serde would ask `E: Default` for the defaulted field; an absent `Option` is `None` anyway.
+#[serde(bound(deserialize = "E: Deserialize<'de>"))]
+pub struct DeviceScan<E> {
+    pub scan: OfflineScan,
+    pub uploaded: bool,
+    /// The server found it a double entry (or alike).
+    pub conflict: bool,
+    /// The server will never record it, and why: kept aside on the device (shown, counted,
+    /// exportable) rather than sent again forever ahead of the others.
+    #[serde(default)]
+    pub set_aside: Option<E>,
+}
+
+/// Cuts a snapshot into what the device stores: the performance, its ticket chunks, its passes.
+pub fn split_snapshot(about: OpenPerformance, snapshot: Snapshot, now: Millis) -> (ImportedPerformance, Vec<TicketChunk>, Vec<PassRow>) {
+    let performance = snapshot.performance;
+    let mut states = snapshot.states.chars();
+    let mut chunks = Vec::with_capacity(snapshot.barcodes.len().div_ceil(CHUNK_SIZE));
+    for (index, (barcodes, category_of)) in
+        snapshot.barcodes.chunks(CHUNK_SIZE).zip(snapshot.category_of.chunks(CHUNK_SIZE)).enumerate()
+    {
+        chunks.push(TicketChunk {
+            performance,
+            import: Some(now),
+            index: index as u32,
+            barcodes: barcodes.to_vec(),
+            states: states.by_ref().take(barcodes.len()).collect(),
+            category_of: category_of.to_vec(),
+        });
+    }
+    let imported = ImportedPerformance {
+        about,
+        excluded_categories: snapshot.excluded_categories,
+        window: snapshot.window,
+        categories: snapshot.categories,
+        cursor: snapshot.cursor,
+        imported_at: now,
+        chunks: chunks.len() as u32,
+        scan_deadline_ms: snapshot.scan_deadline_ms,
+    };
+    (imported, chunks, snapshot.passes)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DoorError {
+    #[error("choose at least one performance")]
+    NothingChosen,
+    #[error("performance {0} is not imported on this device")]
+    NotImported(PerformanceId),
+    #[error("these performances share ticket numbers ({}); control them one at a time", .0.join(", "))]
+    SharedNumbers(Vec<String>),
+    #[error("unknown time zone {0}")]
+    TimeZone(String),
+}
+
+/// Admitted and countable tickets of the performances under control.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counter {
+    pub admitted: u64,
+    pub total: u64,
+}
+
+/// The device's copy of its imported performances, and what it knows of every pass.
+#[derive(Debug, Default)]
+pub struct DeviceBook {
+    book: TicketBook,
+    performances: BTreeMap<PerformanceId, ImportedPerformance>,
+    /// Scans already counted, by id: own scans and server rows arrive more than once.
+    known_scans: HashSet<String>,
+    /// Scans the server flagged as double entries, with their ticket.
+    conflicts: BTreeMap<String, String>,
+    admitted: HashMap<PerformanceId, HashSet<Barcode>>,
+    countable: HashMap<PerformanceId, u64>,
+}
+
+fn time(millis: Millis) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(millis).unwrap_or_default()
+}
+
+fn window_of(window: Option<(Millis, Millis)>) -> Option<ValidityWindow> {
+    window.map(|(from, to)| ValidityWindow { from: time(from), to: time(to) })
+}
+
+impl DeviceBook {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn performances(&self) -> impl Iterator<Item = &ImportedPerformance> {
+        self.performances.values()
+    }
+
+    pub fn performance(&self, id: PerformanceId) -> Option<&ImportedPerformance> {
+        self.performances.get(&id)
+    }
+
+    /// Adds (or replaces) an imported performance with its tickets.
+    pub fn load_performance(&mut self, imported: ImportedPerformance, chunks: &[TicketChunk]) {
+        let id = imported.about.id;
+        let window = window_of(imported.window);
+        let mut countable = 0;
+        let of_this_import = |c: &&TicketChunk| c.performance == id && c.import.is_none_or(|at| at == imported.imported_at);
+        for chunk in chunks.iter().filter(of_this_import) {
+            for ((raw, letter), category) in chunk.barcodes.iter().zip(chunk.states.chars()).zip(&chunk.category_of) {
+                let (Ok(barcode), Some(state)) = (Barcode::parse(raw), state_from_letter(letter)) else { continue };
+                if state == TicketState::Valid {
+                    countable += 1;
+                }
+                let category = imported.categories.get(*category as usize).cloned().unwrap_or_default();
+                self.book.upsert(barcode, Ticket { performance: id, state, category, window });
+            }
+        }
+        self.countable.insert(id, countable);
+        self.performances.insert(id, imported);
+    }
+
+    /// Adds a pass the server knows of (snapshot, delta, live feed). Rows already counted
+    /// change nothing but their conflict flag: the server judges a ticket's passes again when
+    /// earlier ones arrive late, and clears a double entry they explain.
+    pub fn apply_pass(&mut self, row: &PassRow) {
+        if row.conflict {
+            self.conflicts.insert(row.scan_id.clone(), row.barcode.clone());
+        } else {
+            self.conflicts.remove(&row.scan_id);
+        }
+        if !self.known_scans.insert(row.scan_id.clone()) {
+            return;
+        }
+        let Ok(barcode) = Barcode::parse(&row.barcode) else { return };
+        let pass = Pass { at: time(row.at), direction: row.direction, device: row.device.clone() };
+        self.count_pass(barcode, row.performance, pass);
+    }
+
+    /// Whether a scan of this id is counted already.
+    pub fn knows(&self, scan_id: &str) -> bool {
+        self.known_scans.contains(scan_id)
+    }
+
+    /// Counts the server's admission of a scan this device decided and did not admit (the
+    /// server's answer came after the deadline).
+    pub fn count_late_pass(&mut self, row: &PassRow) {
+        let Ok(barcode) = Barcode::parse(&row.barcode) else { return };
+        self.known_scans.insert(row.scan_id.clone());
+        let pass = Pass { at: time(row.at), direction: row.direction, device: row.device.clone() };
+        self.count_pass(barcode, row.performance, pass);
+    }
+
+    /// Counts again a scan made on this device, when the page opens anew.
+    pub fn restore_scan<E>(&mut self, own: &DeviceScan<E>) {
+        let scan = &own.scan;
+        if own.conflict {
+            self.conflicts.insert(scan.scan_id.clone(), scan.barcode.clone());
+        }
+        if !self.known_scans.insert(scan.scan_id.clone()) {
+            return;
+        }
+        let (Verdict::Accepted { direction }, Ok(barcode)) = (&scan.device_verdict, Barcode::parse(&scan.barcode)) else { return };
+        let Some(performance) = scan.door.performances.iter().copied().find(|p| self.book.ticket_in(&barcode, *p).is_some()) else {
+            return;
+        };
+        let pass = Pass { at: time(scan.scanned_at), direction: *direction, device: scan.device.clone() };
+        self.count_pass(barcode, performance, pass);
+    }
+
+    fn count_pass(&mut self, barcode: Barcode, performance: PerformanceId, pass: Pass) {
+        let entered = pass.direction == Direction::In;
+        if self.book.record_in(&barcode, performance, pass) && entered {
+            self.admitted.entry(performance).or_default().insert(barcode);
+        }
+    }
+
+    /// New and changed tickets and passes since the performance's cursor.
+    pub fn apply_delta(&mut self, delta: &Delta) {
+        for change in &delta.tickets {
+            let Ok(barcode) = Barcode::parse(&change.barcode) else { continue };
+            let Some(imported) = self.performances.get(&change.performance) else { continue };
+            let was_valid = self.book.ticket_in(&barcode, change.performance).is_some_and(|t| t.state == TicketState::Valid);
+            let is_valid = change.state == TicketState::Valid;
+            let window = window_of(imported.window);
+            let count = self.countable.entry(change.performance).or_default();
+            match (was_valid, is_valid) {
+                (false, true) => *count += 1,
+                (true, false) => *count = count.saturating_sub(1),
+                _ => {}
+            }
+            let ticket = Ticket { performance: change.performance, state: change.state, category: change.category.clone(), window };
+            self.book.upsert(barcode, ticket);
+        }
+        for row in &delta.passes {
+            self.apply_pass(row);
+        }
+        for imported in self.performances.values_mut() {
+            imported.cursor = imported.cursor.max(delta.cursor);
+        }
+        for (performance, deadline) in &delta.scan_deadlines {
+            if let Some(imported) = self.performances.get_mut(performance) {
+                imported.scan_deadline_ms = *deadline;
+            }
+        }
+    }
+
+    /// How long a door waits for the server's verdict: the shortest of its performances'.
+    pub fn scan_deadline_ms(&self, door: &Door) -> u32 {
+        door.performances
+            .iter()
+            .filter_map(|p| self.performances.get(p).map(|i| i.scan_deadline_ms))
+            .min()
+            .unwrap_or(super::protocol::DEFAULT_SCAN_DEADLINE_MS)
+    }
+
+    /// Records what the server said of this device's uploaded scans.
+    pub fn apply_upload<E>(&mut self, scans: &[DeviceScan<E>], results: &[UploadedScan<E>]) {
+        for result in results.iter().filter(|r| r.conflict()) {
+            if let Some(own) = scans.iter().find(|s| s.scan.scan_id == result.scan_id) {
+                self.conflicts.insert(result.scan_id.clone(), own.scan.barcode.clone());
+            }
+        }
+    }
+
+    /// The engine's checkpoint for a door, or why this device cannot run it.
+    pub fn checkpoint(&self, door: &Door) -> Result<Checkpoint, DoorError> {
+        let first = door.performances.first().ok_or(DoorError::NothingChosen)?;
+        let mut excluded = Vec::new();
+        for id in &door.performances {
+            let imported = self.performances.get(id).ok_or(DoorError::NotImported(*id))?;
+            excluded.extend(imported.excluded_categories.iter().map(|c| (*id, c.clone())));
+        }
+        if door.performances.len() > 1 {
+            let shared = self.book.shared_numbers(&door.performances, SHARED_SHOWN);
+            if !shared.is_empty() {
+                return Err(DoorError::SharedNumbers(shared.into_iter().map(String::from).collect()));
+            }
+        }
+        let zone = &self.performances[first].about.time_zone;
+        let time_zone: Tz = zone.parse().map_err(|_| DoorError::TimeZone(zone.clone()))?;
+        Ok(Checkpoint { mode: door.mode, under_control: door.performances.clone(), excluded, time_zone })
+    }
+
+    /// Decides a scan at the door and counts its pass: `None` when the read holds no number.
+    pub fn scan(&mut self, raw: &str, checkpoint: &Checkpoint, scan_id: &str, at: Millis, device: &str) -> Option<(Barcode, Verdict)> {
+        let barcode = Barcode::parse(raw).ok()?;
+        let verdict = self.book.scan(&barcode, checkpoint, &Scan { at: time(at), device });
+        self.known_scans.insert(scan_id.to_owned());
+        if let Verdict::Accepted { direction: Direction::In } = verdict
+            && let Some(performance) = checkpoint.under_control.iter().find(|p| self.book.ticket_in(&barcode, **p).is_some())
+        {
+            self.admitted.entry(*performance).or_default().insert(barcode.clone());
+        }
+        Some((barcode, verdict))
+    }
+
+    /// Decides without counting: what a scan would get now.
+    pub fn decide(&self, barcode: &Barcode, checkpoint: &Checkpoint, at: Millis, device: &str) -> Verdict {
+        self.book.decide(barcode, checkpoint, &Scan { at: time(at), device })
+    }
+
+    pub fn counter(&self, performances: &[PerformanceId]) -> Counter {
+        performances.iter().fold(Counter::default(), |sum, id| Counter {
+            admitted: sum.admitted + self.admitted.get(id).map_or(0, |a| a.len() as u64),
+            total: sum.total + self.countable.get(id).copied().unwrap_or(0),
+        })
+    }
+
+    /// Numbers of the double entries the server reported.
+    pub fn conflicts(&self) -> Vec<String> {
+        let mut numbers: Vec<String> = self.conflicts.values().cloned().collect();
+        numbers.sort();
+        numbers.dedup();
+        numbers
+    }
+
+    pub fn ticket_count(&self) -> usize {
+        self.book.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Mode, Refusal};
+    use crate::sync::protocol::TicketChange;
+
+    fn about(id: i64) -> OpenPerformance {
+        OpenPerformance {
+            id: PerformanceId(id),
+            venue: "Olympia".into(),
+            event: "Concert".into(),
+            label: String::new(),
+            starts_at: None,
+            time_zone: "Europe/Paris".into(),
+            total: 0,
+        }
+    }
+
+    fn snapshot(id: i64, barcodes: &[&str], states: &str) -> Snapshot {
+        Snapshot {
+            performance: PerformanceId(id),
+            time_zone: "Europe/Paris".into(),
+            excluded_categories: vec!["staff".into()],
+            window: None,
+            barcodes: barcodes.iter().map(|b| b.to_string()).collect(),
+            states: states.into(),
+            categories: vec!["general".into(), "staff".into()],
+            category_of: barcodes.iter().enumerate().map(|(i, _)| (i % 2) as u32).collect(),
+            passes: Vec::new(),
+            cursor: 1_000,
+            server_time: 1_000,
+            scan_deadline_ms: 400,
+        }
+    }
+
+    fn device_with(snapshots: Vec<Snapshot>) -> DeviceBook {
+        let mut device = DeviceBook::new();
+        for s in snapshots {
+            let (imported, chunks, passes) = split_snapshot(about(s.performance.0), s, 0);
+            device.load_performance(imported, &chunks);
+            passes.iter().for_each(|p| device.apply_pass(p));
+        }
+        device
+    }
+
+    fn door(ids: &[i64]) -> Door {
+        Door { performances: ids.iter().map(|i| PerformanceId(*i)).collect(), mode: Mode::SinglePass }
+    }
+
+    /// Finding 25: a re-import cut halfway must leave the previous copy as it was. Its chunks
+    /// are stored beside the new import's, and only the import the record names is loaded.
+    #[test]
+    fn scans_kept_before_set_aside_existed_read_back_without_it() {
+        // The reason needs no `Default` (the app's error has none).
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        enum Reason {
+            Closed,
+        }
+        let scan = OfflineScan {
+            scan_id: "s1".into(),
+            barcode: "A1".into(),
+            device: "gate-1".into(),
+            scanned_at: 5,
+            door: Door { performances: vec![PerformanceId(1)], mode: Mode::SinglePass },
+            device_verdict: Verdict::Accepted { direction: Direction::In },
+            decided: Default::default(),
+            clock_skew_ms: None,
+        };
+        let kept = DeviceScan { scan, uploaded: true, conflict: false, set_aside: Some(Reason::Closed) };
+        let mut json = serde_json::to_value(&kept).expect("serialise");
+        assert_eq!(serde_json::from_value::<DeviceScan<Reason>>(json.clone()).expect("read back"), kept);
+        json.as_object_mut().expect("an object").remove("set_aside");
+        assert_eq!(serde_json::from_value::<DeviceScan<Reason>>(json).expect("read back").set_aside, None);
+    }
+
+    #[test]
+    fn only_the_chunks_of_the_recorded_import_are_loaded() {
+        let (first, mut stored, _) = split_snapshot(about(1), snapshot(1, &["OLD1", "OLD2"], "vv"), 100);
+        let (_, cut_off, _) = split_snapshot(about(1), snapshot(1, &["NEW1"], "v"), 200);
+        stored.extend(cut_off);
+        let mut legacy = stored[0].clone();
+        legacy.import = None;
+        legacy.barcodes = vec!["LEGACY".into()];
+        legacy.states = "v".into();
+        legacy.category_of = vec![0];
+        stored.push(legacy);
+        let mut device = DeviceBook::new();
+        device.load_performance(first, &stored);
+        assert_eq!(device.ticket_count(), 3, "OLD1, OLD2 and the chunk stored before imports were told apart; not NEW1");
+    }
+
+    #[test]
+    fn snapshots_are_split_in_chunks_that_load_back_whole() {
+        let barcodes: Vec<String> = (0..CHUNK_SIZE * 2 + 5).map(|i| format!("T{i}")).collect();
+        let refs: Vec<&str> = barcodes.iter().map(String::as_str).collect();
+        let states: String = (0..refs.len()).map(|i| if i == 3 { 'c' } else { 'v' }).collect();
+        let (imported, chunks, _) = split_snapshot(about(1), snapshot(1, &refs, &states), 7);
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(imported.chunks, 3);
+        assert_eq!(chunks[2].barcodes.len(), 5);
+        assert_eq!(chunks.iter().map(|c| c.states.len()).sum::<usize>(), refs.len());
+        let mut device = DeviceBook::new();
+        device.load_performance(imported, &chunks);
+        assert_eq!(device.ticket_count(), refs.len());
+        assert_eq!(device.counter(&[PerformanceId(1)]), Counter { admitted: 0, total: refs.len() as u64 - 1 });
+    }
+
+    #[test]
+    fn a_scan_is_decided_counted_once_and_its_echo_from_the_server_is_ignored() {
+        let mut device = device_with(vec![snapshot(1, &["A", "B", "C"], "vvc")]);
+        let checkpoint = device.checkpoint(&door(&[1])).expect("door");
+        let (_, first) = device.scan(" A\r\n", &checkpoint, "s1", 10, "gate-1").expect("a number");
+        assert_eq!(first, Verdict::Accepted { direction: Direction::In });
+        let (_, again) = device.scan("A", &checkpoint, "s2", 20, "gate-1").expect("a number");
+        assert!(matches!(again, Verdict::Refused { reason: Refusal::AlreadyScanned { .. } }));
+        let (_, cancelled) = device.scan("C", &checkpoint, "s3", 30, "gate-1").expect("a number");
+        assert_eq!(cancelled, Verdict::Refused { reason: Refusal::Cancelled });
+        assert_eq!(device.scan("\r\n", &checkpoint, "s4", 40, "gate-1"), None);
+        // The server sends the device's own admission back in a delta: counted once.
+        let echo = PassRow {
+            scan_id: "s1".into(),
+            barcode: "A".into(),
+            performance: PerformanceId(1),
+            at: 10,
+            direction: Direction::In,
+            device: "gate-1".into(),
+            conflict: false,
+        };
+        device.apply_pass(&echo);
+        assert_eq!(device.counter(&[PerformanceId(1)]), Counter { admitted: 1, total: 2 });
+    }
+
+    #[test]
+    fn other_devices_passes_and_cancellations_arrive_by_delta() {
+        let mut device = device_with(vec![snapshot(1, &["A", "B"], "vv")]);
+        let checkpoint = device.checkpoint(&door(&[1])).expect("door");
+        let delta = Delta {
+            tickets: vec![TicketChange { barcode: "B".into(), performance: PerformanceId(1), state: TicketState::Cancelled, category: "general".into() }],
+            passes: vec![PassRow {
+                scan_id: "other".into(),
+                barcode: "A".into(),
+                performance: PerformanceId(1),
+                at: 5,
+                direction: Direction::In,
+                device: "gate-2".into(),
+                conflict: true,
+            }],
+            cursor: 2_000,
+            server_time: 2_000,
+            scan_deadlines: vec![(PerformanceId(1), 250)],
+        };
+        device.apply_delta(&delta);
+        match device.decide(&Barcode::parse("A").expect("barcode"), &checkpoint, 50, "gate-1") {
+            Verdict::Refused { reason: Refusal::AlreadyScanned { device, .. } } => assert_eq!(device, "gate-2"),
+            other => panic!("expected already scanned, got {other:?}"),
+        }
+        assert_eq!(device.decide(&Barcode::parse("B").expect("barcode"), &checkpoint, 50, "gate-1"), Verdict::Refused { reason: Refusal::Cancelled });
+        assert_eq!(device.counter(&[PerformanceId(1)]), Counter { admitted: 1, total: 1 });
+        assert_eq!(device.conflicts(), vec!["A".to_owned()]);
+        assert_eq!(device.performance(PerformanceId(1)).map(|p| p.cursor), Some(2_000));
+        assert_eq!(device.scan_deadline_ms(&door(&[1])), 250, "an institution's new deadline arrives by delta");
+        // The server judged the ticket's passes again (an earlier exit arrived late): cleared.
+        let corrected = PassRow { conflict: false, ..delta.passes[0].clone() };
+        device.apply_pass(&corrected);
+        assert!(device.conflicts().is_empty(), "a corrected flag clears the conflict");
+        assert_eq!(device.counter(&[PerformanceId(1)]), Counter { admitted: 1, total: 1 }, "counted once still");
+    }
+
+    #[test]
+    fn a_door_refuses_performances_that_share_numbers_and_names_some() {
+        let device = device_with(vec![snapshot(1, &["A", "B"], "vv"), snapshot(2, &["B", "C"], "vv"), snapshot(3, &["D"], "v")]);
+        assert_eq!(device.checkpoint(&door(&[1, 2])), Err(DoorError::SharedNumbers(vec!["B".into()])));
+        assert!(device.checkpoint(&door(&[1, 3])).is_ok());
+        assert_eq!(device.checkpoint(&door(&[4])), Err(DoorError::NotImported(PerformanceId(4))));
+        assert_eq!(device.checkpoint(&door(&[])), Err(DoorError::NothingChosen));
+    }
+
+    #[test]
+    fn excluded_categories_come_from_the_imported_performance() {
+        let mut device = device_with(vec![snapshot(1, &["A", "B"], "vv")]);
+        let checkpoint = device.checkpoint(&door(&[1])).expect("door");
+        // B is in category 1, "staff", which the snapshot excludes.
+        let (_, verdict) = device.scan("B", &checkpoint, "s1", 10, "gate").expect("a number");
+        assert_eq!(verdict, Verdict::Refused { reason: Refusal::FilteredCategory { category: "staff".into() } });
+    }
+}

@@ -1,0 +1,21 @@
+//! The server-only half of the app crate (Leptos' `ssr`): what server functions need to
+//! reach storage and to know who is asking. Compiled only with the `ssr` feature. The server
+//! binary builds a [`ServerContext`] (`context.rs`, the composition root) from these parts.
+//! Each part imports the others from where they are defined, not through these re-exports,
+//! so the modules here depend on one another without a cycle.
+
+pub mod actor_cache;
+pub mod client;
+pub mod context;
+pub mod guard;
+pub mod kept;
+pub mod live;
+pub mod password;
+pub mod performance_cache;
+pub mod session;
+pub mod signin_throttle;
+pub mod sources;
+pub mod storage;
+
+pub use context::{ServerContext, context, now_millis};
+pub use guard::ancestry_of;
