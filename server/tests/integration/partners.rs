@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use app::error::AppError;
 use serde_json::{Value, json};
-use server::standins::Fault;
-use server::standins::billetweb::BilletwebStandIn;
-use server::standins::eventbrite::EventbriteStandIn;
-use server::standins::secutix::SecutixStandIn;
-use server::standins::tixngo::TixngoStandIn;
-use server::standins::weezevent::WeezeventStandIn;
+use standins::Fault;
+use standins::billetweb::BilletwebStandIn;
+use standins::eventbrite::EventbriteStandIn;
+use standins::secutix::SecutixStandIn;
+use standins::tixngo::TixngoStandIn;
+use standins::weezevent::WeezeventStandIn;
 use support::{ADMIN_PASSWORD, Client, TestApp};
 
 /// An institution with one dated performance open for scanning.

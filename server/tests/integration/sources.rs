@@ -7,8 +7,8 @@ use crate::support;
 
 use app::error::AppError;
 use serde_json::{Value, json};
-use server::standins::Fault;
-use server::standins::shotgun::ShotgunStandIn;
+use standins::Fault;
+use standins::shotgun::ShotgunStandIn;
 use support::{ADMIN_PASSWORD, Client};
 
 fn periods() -> Value {

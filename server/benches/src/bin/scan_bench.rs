@@ -1,6 +1,6 @@
 //! Scan throughput benchmark on the neutral workload (`../shared/bench/gen_workload.py`).
 //!
-//!   cargo run --release -p server --bin scan_bench -- --workload /tmp/workload [--database-url URL]
+//!   cargo run --release -p billetix-benches --bin scan_bench -- --workload /tmp/workload [--database-url URL]
 //!
 //! Loads `tickets.csv` into a performance, replays `scans.txt` over HTTP against the real
 //! server (in this process, on 127.0.0.1) at concurrency 1 and 16, prints scans/s and latency

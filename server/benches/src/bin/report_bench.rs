@@ -1,7 +1,7 @@
 //! Report benchmark (issue 5):
 //!
 //!   python3 ../shared/bench/gen_workload.py -n 100000 --out /tmp/wl100k
-//!   cargo run --release -p server --bin report_bench -- [--csv /tmp/wl100k/tickets.csv] [--tickets 100000]
+//!   cargo run --release -p billetix-benches --bin report_bench -- [--csv /tmp/wl100k/tickets.csv] [--tickets 100000]
 //!       [--admitted 0.6] [--database-url URL]
 //!
 //! Loads a performance of `--tickets` tickets (or the `tickets.csv` of the neutral workload:
