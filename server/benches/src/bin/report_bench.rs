@@ -290,7 +290,7 @@ async fn main() -> Result<(), String> {
     }
 
     let secrets = SecretBox::from_hex(&"00".repeat(32)).map_err(|e| e.to_string())?;
-    let partners = Partners::new(storage.clone(), secrets, server::sources::http_client(server::sources::AddressPolicy::AllowPrivate)?);
+    let partners = Partners::new(storage.clone(), secrets, server::sources::http_client(server::sources::AddressPolicy::AllowPrivate).map_err(|e| e.to_string())?);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;

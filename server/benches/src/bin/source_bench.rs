@@ -154,7 +154,7 @@ async fn main() -> Result<(), String> {
     let institution = storage.create_institution(Some(root.id), &name).await.map_err(|e| e.to_string())?.id;
 
     let secrets = SecretBox::from_hex(&"00".repeat(32)).map_err(|e| e.to_string())?;
-    let partners = Partners::new(storage.clone(), secrets.clone(), server::sources::http_client(server::sources::AddressPolicy::AllowPrivate)?);
+    let partners = Partners::new(storage.clone(), secrets.clone(), server::sources::http_client(server::sources::AddressPolicy::AllowPrivate).map_err(|e| e.to_string())?);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let context = ServerContext::new(opened.storage, opened.live, Arc::new(partners.clone()));
