@@ -22,7 +22,7 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -z "${BILLETIX_TEST_POSTGRES_URL:-}" ]; then
-  echo "note: BILLETIX_TEST_POSTGRES_URL is not set; the PostgreSQL half of the tests returns at once"
+  echo "note: BILLETIX_TEST_POSTGRES_URL is not set; the PostgreSQL half of each test says it is skipped"
 fi
 
 printf '\n== unit and integration tests\n'

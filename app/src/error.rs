@@ -83,6 +83,23 @@ impl AppError {
     }
 }
 
+/// The one HTTP answer for an error, whatever route gives it (server functions through
+/// `server::http::errors`, the export, the upload, the live feed): its status, `Retry-After`
+/// when it says when to come back, and the error as JSON for the UI to word.
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        use axum::http::{HeaderValue, StatusCode, header};
+        let status = StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let retry_after = self.retry_after_secs();
+        let mut response = (status, axum::Json(self)).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
 impl From<ParseError> for AppError {
     fn from(e: ParseError) -> Self {
         AppError::InvalidInput { field: e.field.to_owned(), reason: e.reason }

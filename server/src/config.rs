@@ -20,6 +20,23 @@ pub enum ConfigError {
     BadPublicUrl(String),
 }
 
+/// A secret setting: its `Debug` hides it, so a `?config` in a log line shows no password or
+/// key; `expose` is the one way to read it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `sqlite:…` (default: a file in the data directory) or `postgres://…`.
@@ -27,11 +44,11 @@ pub struct Config {
     pub address: Option<SocketAddr>,
     pub data_dir: PathBuf,
     /// Password of the first Master login, used only when the database is empty.
-    pub admin_password: Option<String>,
+    pub admin_password: Option<Secret>,
     /// Proxies believed about the client's address and https, and when cookies are `Secure`.
     pub client_trust: ClientTrust,
     /// Key sealing partner secrets (64 hex characters); else a key file in the data directory.
-    pub secret_key: Option<String>,
+    pub secret_key: Option<Secret>,
     pub session_limits: SessionLimits,
     /// The app's origin as browsers see it (`https://host[:port]`), from `BILLETIX_PUBLIC_URL`.
     pub public_origin: Option<String>,
@@ -55,7 +72,7 @@ impl Config {
             database_url,
             address,
             data_dir,
-            admin_password: var("BILLETIX_ADMIN_PASSWORD"),
+            admin_password: var("BILLETIX_ADMIN_PASSWORD").map(Secret),
             client_trust: ClientTrust {
                 proxies: ClientTrust::parse_proxies(&var("BILLETIX_TRUSTED_PROXIES").unwrap_or_default())?,
                 secure_cookies: match var("BILLETIX_SECURE_COOKIES").as_deref().map(str::trim) {
@@ -65,7 +82,7 @@ impl Config {
                     Some(other) => return Err(ConfigError::BadSecureCookies(other.to_owned())),
                 },
             },
-            secret_key: var("BILLETIX_SECRET_KEY"),
+            secret_key: var("BILLETIX_SECRET_KEY").map(Secret),
             session_limits: session_limits(&var)?,
             public_origin: var("BILLETIX_PUBLIC_URL").map(|url| public_origin(&url)).transpose()?,
             partner_addresses: match var("BILLETIX_ALLOW_PRIVATE_PARTNERS").is_some_and(|v| v == "1" || v == "true") {
@@ -132,7 +149,14 @@ pub fn redacted(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{public_origin, redacted};
+    use super::{Secret, public_origin, redacted};
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let shown = format!("{:?}", Some(Secret("first-master-password".to_owned())));
+        assert!(!shown.contains("first-master"), "{shown}");
+        assert_eq!(Secret("k".to_owned()).expose(), "k");
+    }
 
     #[test]
     fn a_public_url_gives_the_origin_browsers_send() {

@@ -8,7 +8,6 @@ pub mod live;
 pub mod offline;
 pub mod reports;
 pub mod sources;
-pub mod standins;
 pub mod storage;
 
 use std::net::SocketAddr;

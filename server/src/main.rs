@@ -1,16 +1,41 @@
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use app::ssr::ServerContext;
+use leptos::config::errors::LeptosConfigError;
 use leptos::prelude::get_configuration;
-use server::sources::{self, scheduler::Partners, secrets::SecretBox};
-use server::{bootstrap, config::Config, router, serve, storage};
+use server::config::{Config, ConfigError};
+use server::sources::secrets::{SecretBox, SecretKeyError};
+use server::sources::{self, HttpClientError, scheduler::Partners};
+use server::{bootstrap, router, serve, storage};
+use tracing_subscriber::EnvFilter;
 
 /// How often each process looks for sources due for refresh, and for scans to push.
 const REFRESHER_TICK: Duration = Duration::from_secs(5);
 const PUSHER_TICK: Duration = Duration::from_secs(1);
-use tracing_subscriber::EnvFilter;
+
+/// Why the server did not start, or stopped: each step's own error, said once in the log.
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("Leptos configuration: {0}")]
+    Leptos(#[from] LeptosConfigError),
+    #[error(transparent)]
+    Storage(#[from] storage::OpenError),
+    #[error(transparent)]
+    Bootstrap(#[from] bootstrap::BootstrapError),
+    #[error(transparent)]
+    SecretKey(#[from] SecretKeyError),
+    #[error(transparent)]
+    PartnerHttp(#[from] HttpClientError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen { address: SocketAddr, source: std::io::Error },
+    #[error("the server stopped: {0}")]
+    Serve(#[source] std::io::Error),
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -19,26 +44,25 @@ async fn main() -> ExitCode {
         .init();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            tracing::error!("{message}");
+        Err(error) => {
+            tracing::error!("{error}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run() -> Result<(), String> {
-    let config = Config::from_env().map_err(|e| e.to_string())?;
-    let mut leptos_options = get_configuration(None).map_err(|e| format!("Leptos configuration: {e}"))?.leptos_options;
+async fn run() -> Result<(), StartError> {
+    let config = Config::from_env()?;
+    let mut leptos_options = get_configuration(None)?.leptos_options;
     if let Some(address) = config.address {
         leptos_options.site_addr = address;
     }
-    let opened = storage::open(&config.database_url).await.map_err(|e| e.to_string())?;
-    bootstrap::ensure_root(opened.storage.as_ref(), config.admin_password.as_deref()).await.map_err(|e| e.to_string())?;
+    let opened = storage::open(&config.database_url).await?;
+    bootstrap::ensure_root(opened.storage.as_ref(), config.admin_password.as_ref().map(|p| p.expose())).await?;
     let secrets = match &config.secret_key {
-        Some(key) => SecretBox::from_hex(key),
+        Some(key) => SecretBox::from_hex(key.expose()),
         None => SecretBox::from_file(&config.data_dir.join("secret.key")),
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     let partners = Partners::new(opened.storage.clone(), secrets, sources::http_client(config.partner_addresses)?);
     partners.clone().spawn_refresher(REFRESHER_TICK);
     partners.clone().spawn_pusher(PUSHER_TICK);
@@ -50,7 +74,7 @@ async fn run() -> Result<(), String> {
     let address = leptos_options.site_addr;
     let listener = tokio::net::TcpListener::bind(address)
         .await
-        .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        .map_err(|source| StartError::Listen { address, source })?;
     tracing::info!(%address, database = %server::config::redacted(&config.database_url), data_dir = %config.data_dir.display(), "Billetix listening on http://{address}");
-    serve(listener, router(context, leptos_options)).await.map_err(|e| e.to_string())
+    serve(listener, router(context, leptos_options)).await.map_err(StartError::Serve)
 }

@@ -124,6 +124,31 @@ pub async fn actor_for_hash(context: &ServerContext, token_hash: &str) -> Result
     }
 }
 
+/// The signed-in caller of a plain axum route (the export, the upload, the live feed), read
+/// from the session cookie as server functions read it; without a live session the route
+/// answers the `AppError` (401) before it runs.
+pub struct SignedIn {
+    pub actor: Actor,
+    /// The session's token hash, as storage and the caches know it.
+    pub session: String,
+}
+
+impl<S> axum::extract::FromRequestParts<S> for SignedIn
+where
+    S: Send + Sync,
+    ServerContext: axum::extract::FromRef<S>,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let context = <ServerContext as axum::extract::FromRef<S>>::from_ref(state);
+        let token = token_from_headers(&parts.headers).ok_or(AppError::NotSignedIn)?;
+        let session = token_hash(&token);
+        let actor = actor_for_hash(&context, &session).await?;
+        Ok(SignedIn { actor, session })
+    }
+}
+
 /// Ends the caller's session, if any.
 pub async fn sign_out_current() -> Result<(), AppError> {
     let ctx = context()?;

@@ -1,28 +1,18 @@
-//! Errors as HTTP answers, in one place: every `AppError` a server function, the upload, the
-//! export or the live feed answers with gets the status `AppError::http_status` gives it (and
-//! `Retry-After` when it says when to come back), so monitoring tells a refusal from a fault.
+//! Server functions' errors as HTTP answers: Leptos answers each with 500, and this gives it
+//! the answer every other route gives the same `AppError` (its `IntoResponse`: the status
+//! `AppError::http_status` says, `Retry-After` when due), so monitoring tells a refusal from a
+//! fault.
 
 use app::domain::ParseFailure;
 use app::error::AppError;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// An error body larger than this is not one of ours.
 const ERROR_BODY_LIMIT: usize = 1024 * 1024;
-
-/// The answer for `error`: its status, `Retry-After` when due, the error as JSON.
-pub fn error_response(error: AppError) -> Response {
-    let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let retry_after = error.retry_after_secs();
-    let mut response = (status, axum::Json(error)).into_response();
-    if let Some(seconds) = retry_after {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    response
-}
 
 /// Leptos answers every server-function error with 500: this gives each its own status. A
 /// request whose arguments did not decode comes back from the server-function layer as a
@@ -42,9 +32,9 @@ pub async fn server_function_statuses(request: Request, next: Next) -> Response 
     match serde_json::from_slice::<AppError>(&bytes) {
         Ok(AppError::Communication(why)) => {
             tracing::info!(path = %parts.extensions.get::<axum::extract::OriginalUri>().map_or_else(String::new, |u| u.to_string()), %why, "server function arguments refused");
-            error_response(AppError::InvalidInput { field: "arguments".to_owned(), reason: ParseFailure::BadCharacters })
+            AppError::InvalidInput { field: "arguments".to_owned(), reason: ParseFailure::BadCharacters }.into_response()
         }
-        Ok(error) => error_response(error),
+        Ok(error) => error.into_response(),
         Err(_) => Response::from_parts(parts, Body::from(bytes)),
     }
 }
@@ -52,12 +42,13 @@ pub async fn server_function_statuses(request: Request, next: Next) -> Response 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header;
 
     #[test]
     fn a_refusal_is_not_a_fault() {
-        assert_eq!(error_response(AppError::Forbidden).status(), StatusCode::FORBIDDEN);
-        assert_eq!(error_response(AppError::Unavailable).status(), StatusCode::SERVICE_UNAVAILABLE);
-        let delayed = error_response(AppError::TooManyAttempts { retry_after_secs: 8 });
+        assert_eq!(AppError::Forbidden.into_response().status(), StatusCode::FORBIDDEN);
+        assert_eq!(AppError::Unavailable.into_response().status(), StatusCode::SERVICE_UNAVAILABLE);
+        let delayed = AppError::TooManyAttempts { retry_after_secs: 8 }.into_response();
         assert_eq!(delayed.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(delayed.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("8"));
     }

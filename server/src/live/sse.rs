@@ -12,13 +12,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::ssr::ServerContext;
-use app::ssr::session::{door_actor_for_hash, token_from_headers, token_hash};
+use app::ssr::session::{SignedIn, door_actor_for_hash};
 use app::domain::ParseFailure;
 use app::engine::PerformanceId;
 use app::sync::protocol::LIVE_MAX_PERFORMANCES;
 use app::error::AppError;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::broadcast::error::RecvError;
@@ -71,10 +70,6 @@ impl Drop for FeedSlot {
     }
 }
 
-fn refuse(status: StatusCode, error: AppError) -> Response {
-    (status, axum::Json(error)).into_response()
-}
-
 /// Whether the session `session` (a token hash) is live and may still watch `performances`.
 async fn still_allowed(context: &ServerContext, session: &str, performances: &[PerformanceId]) -> Result<(), AppError> {
     let storage = context.storage.as_ref();
@@ -85,34 +80,21 @@ async fn still_allowed(context: &ServerContext, session: &str, performances: &[P
 pub async fn live_events(
     State(context): State<ServerContext>,
     State(feeds): State<OpenFeeds>,
-    headers: HeaderMap,
     Query(query): Query<LiveQuery>,
-) -> Response {
-    let Ok(performances) = query
+    SignedIn { actor, session }: SignedIn,
+) -> Result<Response, AppError> {
+    let performances = query
         .performances
         .split(',')
         .map(|p| p.trim().parse::<i64>().map(PerformanceId))
         .collect::<Result<Vec<_>, _>>()
-    else {
-        return refuse(StatusCode::BAD_REQUEST, AppError::NotFound);
-    };
+        .map_err(|_| AppError::InvalidInput { field: "performances".to_owned(), reason: ParseFailure::BadCharacters })?;
     if performances.len() > LIVE_MAX_PERFORMANCES {
-        let error = AppError::InvalidInput { field: "performances".to_owned(), reason: ParseFailure::TooLong { max: LIVE_MAX_PERFORMANCES } };
-        return refuse(StatusCode::BAD_REQUEST, error);
+        return Err(AppError::InvalidInput { field: "performances".to_owned(), reason: ParseFailure::TooLong { max: LIVE_MAX_PERFORMANCES } });
     }
-    let Some(token) = token_from_headers(&headers) else {
-        return refuse(StatusCode::UNAUTHORIZED, AppError::NotSignedIn);
-    };
-    let session = token_hash(&token);
-    match still_allowed(&context, &session, &performances).await {
-        Ok(()) => {}
-        Err(e @ (AppError::NotSignedIn | AppError::SignedInElsewhere)) => return refuse(StatusCode::UNAUTHORIZED, e),
-        Err(e) => return refuse(StatusCode::FORBIDDEN, e),
-    }
-    let Some(slot) = feeds.open(&session) else {
-        // A feed whose client left is counted until its next keep-alive finds it gone.
-        return refuse(StatusCode::TOO_MANY_REQUESTS, AppError::TooManyAttempts { retry_after_secs: RECHECK_EVERY.as_secs() });
-    };
+    app::sync::service::check_watch(context.storage.as_ref(), &context.performances, &actor, &performances).await?;
+    // A feed whose client left is counted until its next keep-alive finds it gone.
+    let slot = feeds.open(&session).ok_or(AppError::TooManyAttempts { retry_after_secs: RECHECK_EVERY.as_secs() })?;
     let mut receiver = context.live.subscribe();
     let stream = async_stream::stream! {
         let _slot = slot;
@@ -142,5 +124,5 @@ pub async fn live_events(
             }
         }
     };
-    Sse::new(stream).into_response()
+    Ok(Sse::new(stream).into_response())
 }

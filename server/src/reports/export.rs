@@ -18,12 +18,13 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use serde::Deserialize;
 
 use app::ssr::ServerContext;
 use app::ssr::guard::backoffice_of_performance;
+use app::ssr::session::SignedIn;
 use app::ssr::storage::Storage;
 use app::domain::{ExportFormat, ReportRow};
 use app::engine::PerformanceId;
@@ -54,12 +55,11 @@ pub struct ExportQuery {
 pub async fn export(
     State(context): State<ServerContext>,
     Query(query): Query<ExportQuery>,
-    headers: HeaderMap,
-) -> Response {
-    match respond(&context, &query, &headers).await {
-        Ok(response) => response,
-        Err(e) => crate::http::errors::error_response(e),
-    }
+    SignedIn { actor, .. }: SignedIn,
+) -> Result<Response, AppError> {
+    let storage = context.storage.clone();
+    backoffice_of_performance(storage.as_ref(), &actor, query.performance).await?;
+    respond(storage, &query).await
 }
 
 /// What every row of an export needs to know.
@@ -70,15 +70,8 @@ struct Sheet {
     field_keys: Vec<String>,
 }
 
-async fn respond(
-    context: &ServerContext,
-    query: &ExportQuery,
-    headers: &HeaderMap,
-) -> Result<Response, AppError> {
-    let storage = context.storage.clone();
-    let token = app::ssr::session::token_from_headers(headers).ok_or(AppError::NotSignedIn)?;
-    let actor = app::ssr::session::actor_for_token(context, &token).await?;
-    backoffice_of_performance(storage.as_ref(), &actor, query.performance).await?;
+/// The download, once the caller may have it.
+async fn respond(storage: Arc<dyn Storage>, query: &ExportQuery) -> Result<Response, AppError> {
     let zone = storage
         .performance_contexts(&[query.performance])
         .await?

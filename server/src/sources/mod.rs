@@ -115,16 +115,18 @@ pub struct PartnerHttp {
     pub addresses: AddressPolicy,
 }
 
-pub fn http_client(addresses: AddressPolicy) -> Result<PartnerHttp, String> {
+/// The HTTP client for partners could not be set up (its TLS backend, say).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the HTTP client: {0}")]
+pub struct HttpClientError(#[from] reqwest::Error);
+
+pub fn http_client(addresses: AddressPolicy) -> Result<PartnerHttp, HttpClientError> {
     http_client_with_timeout(PARTNER_TIMEOUT, addresses)
 }
 
-pub fn http_client_with_timeout(timeout: Duration, addresses: AddressPolicy) -> Result<PartnerHttp, String> {
+pub fn http_client_with_timeout(timeout: Duration, addresses: AddressPolicy) -> Result<PartnerHttp, HttpClientError> {
     let builder = reqwest::Client::builder().timeout(timeout).user_agent(concat!("Billetix/", env!("CARGO_PKG_VERSION")));
-    let client = addresses
-        .apply(builder)
-        .build()
-        .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+    let client = addresses.apply(builder).build()?;
     Ok(PartnerHttp { client, addresses })
 }
 

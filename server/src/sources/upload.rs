@@ -7,11 +7,10 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use app::ssr::guard::backoffice_of_performance;
+use app::ssr::session::SignedIn;
 use app::ssr::storage::ImportMode;
 use app::ssr::{ServerContext, now_millis};
 use app::domain::{SourceId, UploadAnswer};
@@ -39,19 +38,10 @@ pub struct UploadQuery {
 pub async fn upload(
     State(context): State<ServerContext>,
     Query(query): Query<UploadQuery>,
-    headers: HeaderMap,
+    SignedIn { actor, .. }: SignedIn,
     body: Bytes,
-) -> Response {
-    match import(&context, &query, &headers, body).await {
-        Ok(answer) => Json(answer).into_response(),
-        Err(e) => crate::http::errors::error_response(e),
-    }
-}
-
-async fn import(context: &ServerContext, query: &UploadQuery, headers: &HeaderMap, body: Bytes) -> Result<UploadAnswer, AppError> {
+) -> Result<Json<UploadAnswer>, AppError> {
     let storage = context.storage.as_ref();
-    let token = app::ssr::session::token_from_headers(headers).ok_or(AppError::NotSignedIn)?;
-    let actor = app::ssr::session::actor_for_token(context, &token).await?;
     let institution = backoffice_of_performance(storage, &actor, query.performance).await?;
     let source = storage.source(query.source).await?.filter(|s| s.institution == institution).ok_or(AppError::NotFound)?;
     if !source.kind.is_file() {
@@ -83,7 +73,7 @@ async fn import(context: &ServerContext, query: &UploadQuery, headers: &HeaderMa
         tracing::info!(performance = %query.performance, source = %source.id, ?summary, "file imported");
         Some(summary)
     };
-    Ok(UploadAnswer { tickets: checked.tickets() as u64, preview: checked.preview, imported })
+    Ok(Json(UploadAnswer { tickets: checked.tickets() as u64, preview: checked.preview, imported }))
 }
 
 fn file_error(e: FileError) -> AppError {

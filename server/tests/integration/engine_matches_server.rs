@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use app::ssr::storage::NewTicket;
 use app::domain::InstitutionName;
-use app::engine::{Barcode, Checkpoint, Direction, Mode, Scan, Ticket, TicketBook, TicketState, Verdict};
+use app::engine::{Barcode, Checkpoint, Direction, Mode, Scan, Ticket, TicketBook, TicketState};
 use chrono::DateTime;
+use app::sync::protocol::{Door, ScanRequest};
 use proptest::prelude::*;
-use serde_json::json;
-use support::{ADMIN_PASSWORD, Client, TestApp};
-
-const PASSWORD: &str = "a long enough password";
+use support::api::CreateLogin;
+use support::world::DOOR;
+use support::{ADMIN_PASSWORD, Client, PASSWORD, TestApp};
 
 struct World {
     runtime: tokio::runtime::Runtime,
@@ -39,8 +39,7 @@ fn world() -> &'static World {
                     .id;
                 let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
                 admin
-                    .call("create_login", json!({"institution": institution, "login": "door", "password": PASSWORD,
-                                                 "rights": {"admin": false, "pda": true, "backoffice": false}}))
+                    .call(CreateLogin { institution, login: "door".into(), password: PASSWORD.into(), rights: DOOR })
                     .await
                     .expect("login");
                 let client = app.signed_in("door", PASSWORD).await;
@@ -118,14 +117,16 @@ async fn run(app: &TestApp, client: &Client, institution: app::domain::Instituti
             time_zone: chrono_tz::Europe::Paris,
         };
         let barcode = format!("{prefix}{index}");
-        let answer = client
-            .call("scan", json!({"request": {"scan_id": format!("{prefix}s{step}"), "barcode": barcode,
-                                             "device": devices[*device], "client_time": 0,
-                                             "door": {"performances": [performance], "mode": mode}}}))
-            .await
-            .expect("scan");
-        let server: Verdict = serde_json::from_value(answer["verdict"].clone()).expect("verdict");
-        let at = DateTime::from_timestamp_millis(answer["server_time"].as_i64().expect("time")).expect("time");
+        let request = ScanRequest {
+            scan_id: format!("{prefix}s{step}"),
+            barcode: barcode.clone(),
+            device: devices[*device].into(),
+            client_time: 0,
+            door: Door { performances: vec![performance], mode },
+        };
+        let answer = client.call(support::api::Scan { request }).await.expect("scan");
+        let server = answer.verdict;
+        let at = DateTime::from_timestamp_millis(answer.server_time).expect("time");
         let alone = book.scan(&Barcode::parse(&barcode).expect("code"), &checkpoint, &Scan { at, device: devices[*device] });
         prop_assert_eq!(&server, &alone, "step {} of {:?} in performance {}", step, case, performance);
     }

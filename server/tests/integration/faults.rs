@@ -10,13 +10,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::ssr::storage::NewTicket;
-use app::domain::{InstitutionName, LoginName, Password, Rights};
-use app::engine::{Barcode, TicketState};
+use app::domain::{FieldValues, InstitutionName, LoginName, Password, Rights, SourceKind};
+use app::engine::{Barcode, Mode, PerformanceId, TicketState};
+use app::sync::protocol::{Door, ScanOutcome, ScanRequest};
+use support::PASSWORD;
+use support::api::{CreateEvent, CreateInstitution, CreatePerformance, CreateVenue, Scan, SignIn};
 use serde_json::{Value, json};
 
 const TICKETS: usize = 20_000;
 const CLIENTS: usize = 16;
-const PASSWORD: &str = "a long enough password";
 
 /// A client of `base_url` holding `session` (one session, shared by the doors).
 fn door_client(session: &str) -> reqwest::Client {
@@ -28,7 +30,7 @@ fn door_client(session: &str) -> reqwest::Client {
 async fn sign_in(base_url: &str) -> String {
     let answer = reqwest::Client::new()
         .post(format!("{base_url}/api/sign_in"))
-        .json(&json!({"login": "door", "password": PASSWORD}))
+        .json(&SignIn { login: "door".into(), password: PASSWORD.into() })
         .send()
         .await
         .expect("sign in");
@@ -36,9 +38,9 @@ async fn sign_in(base_url: &str) -> String {
     cookie.split(';').next().and_then(|pair| pair.strip_prefix("billetix_session=")).expect("session cookie").to_owned()
 }
 
-fn scan_body(scan_id: &str, barcode: &str, performance: app::engine::PerformanceId) -> Value {
-    json!({"request": {"scan_id": scan_id, "barcode": barcode, "device": "gate", "client_time": 0,
-                       "door": {"performances": [performance], "mode": {"mode": "single_pass"}}}})
+fn scan_body(scan_id: &str, barcode: &str, performance: PerformanceId) -> Scan {
+    let door = Door { performances: vec![performance], mode: Mode::SinglePass };
+    Scan { request: ScanRequest { scan_id: scan_id.into(), barcode: barcode.into(), device: "gate".into(), client_time: 0, door } }
 }
 
 async fn a_killed_server_loses_no_answered_scan(backend: support::Backend) {
@@ -71,12 +73,12 @@ async fn a_killed_server_loses_no_answered_scan(backend: support::Backend) {
                 let (scan_id, barcode) = (format!("k{door}-{n}"), format!("K{:05}", door + n * CLIENTS));
                 let sent = http.post(format!("{base_url}/api/scan")).json(&scan_body(&scan_id, &barcode, performance)).send().await;
                 let verdict = match sent {
-                    Ok(response) if response.status().is_success() => response.json::<Value>().await.ok(),
+                    Ok(response) if response.status().is_success() => response.json::<ScanOutcome>().await.ok(),
                     _ => None,
                 };
                 match verdict {
                     Some(answer) => {
-                        let admitted = answer["verdict"]["verdict"] == json!("accepted");
+                        let admitted = answer.verdict.is_accepted();
                         answered.lock().expect("list").push((scan_id, barcode, admitted));
                     }
                     None => {
@@ -99,7 +101,7 @@ async fn a_killed_server_loses_no_answered_scan(backend: support::Backend) {
     let http = door_client(&sign_in(&base_url).await);
     let unanswered = unanswered.lock().expect("list").clone();
     for (scan_id, barcode) in &unanswered {
-        let answer: Value = http
+        let answer: ScanOutcome = http
             .post(format!("{base_url}/api/scan"))
             .json(&scan_body(scan_id, barcode, performance))
             .send()
@@ -108,7 +110,7 @@ async fn a_killed_server_loses_no_answered_scan(backend: support::Backend) {
             .json()
             .await
             .expect("json");
-        assert_eq!(answer["verdict"]["verdict"], json!("accepted"), "{scan_id}: a retry counts once, as the first time");
+        assert!(answer.verdict.is_accepted(), "{scan_id}: a retry counts once, as the first time");
     }
 
     let answered = answered.lock().expect("list").clone();
@@ -137,26 +139,22 @@ async fn a_killed_import_is_all_or_nothing(backend: support::Backend) {
     let storage = opened.storage.as_ref();
     server::bootstrap::ensure_root(storage, Some(support::ADMIN_PASSWORD)).await.expect("bootstrap");
     let (mut process, base_url) = support::start_process(&url).await;
-    let admin = reqwest::Client::builder().cookie_store(true).build().expect("client");
-    let call = |function: &str, args: Value| {
-        let request = admin.post(format!("{base_url}/api/{function}")).json(&args);
-        async move { request.send().await.expect("call").json::<Value>().await.expect("json") }
-    };
-    call("sign_in", json!({"login": "admin", "password": support::ADMIN_PASSWORD})).await;
+    let admin = support::Client::of(&base_url).signing_in("admin", support::ADMIN_PASSWORD).await;
     let root = storage.root_institution().await.expect("root").expect("exists").id;
-    let institution = call("create_institution", json!({"parent": root, "name": "Zénith"})).await["id"].clone();
-    let venue = call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"})).await;
-    let event = call("create_event", json!({"venue": venue, "name": "Tournée"})).await;
-    let performance = call("create_performance", json!({"event": event, "label": "", "starts_at": "2030-06-01T20:00",
-                                                        "valid_from": null, "valid_to": null, "import_end": null})).await;
-    let source = call("sources/save", json!({"institution": institution, "source": null, "kind": "file", "name": "Fichier", "settings": {},
-                                             "secrets": {}, "periods": {"long_minutes": 240, "short_minutes": 5, "short_window_hours": 24}})).await;
+    let institution = admin.call(CreateInstitution { parent: root, name: "Zénith".into() }).await.expect("institution").id;
+    let venue = admin.call(CreateVenue { institution, name: "Salle".into(), time_zone: "Europe/Paris".into() }).await.expect("venue");
+    let event = admin.call(CreateEvent { venue, name: "Tournée".into() }).await.expect("event");
+    let performance = admin
+        .call(CreatePerformance { event, label: String::new(), starts_at: Some("2030-06-01T20:00".into()), valid_from: None, valid_to: None, import_end: None })
+        .await
+        .expect("performance");
+    let source = admin.a_source(institution, SourceKind::File, "Fichier", FieldValues::new()).await;
     let mut file = String::from("barcode,category\n");
     for i in 0..ROWS {
         file.push_str(&format!("IMP{i:06},general\n"));
     }
     let path = format!("/upload/source-file?performance={performance}&source={source}&file_name=t.csv&dry_run=false");
-    let upload = admin.post(format!("{base_url}{path}")).body(file.clone()).send();
+    let upload = admin.request(reqwest::Method::POST, &path).body(file.clone()).send();
     let killer = async {
         tokio::time::sleep(Duration::from_millis(400)).await;
         process.0.kill().expect("kill -9");
@@ -165,19 +163,17 @@ async fn a_killed_import_is_all_or_nothing(backend: support::Backend) {
     let (answer, ()) = tokio::join!(upload, killer);
     let answered = answer.is_ok_and(|r| r.status().is_success());
 
-    let performance_id = app::engine::PerformanceId(performance.as_i64().expect("id"));
     // The restart finishes an import cut while merging, and drops one cut while staging.
     let (_restarted, base_url) = support::start_process(&url).await;
-    let kept = storage.performance_tickets(performance_id).await.expect("tickets").len();
+    let kept = storage.performance_tickets(performance).await.expect("tickets").len();
     assert!(kept == 0 || kept == ROWS, "all or nothing, not {kept} rows");
     if answered {
         assert_eq!(kept, ROWS, "an answered import is all there");
     }
-    let admin = reqwest::Client::builder().cookie_store(true).build().expect("client");
-    admin.post(format!("{base_url}/api/sign_in")).json(&json!({"login": "admin", "password": support::ADMIN_PASSWORD})).send().await.expect("sign in");
-    let again = admin.post(format!("{base_url}{path}")).body(file).send().await.expect("import again");
-    assert!(again.status().is_success(), "{:?}", again.text().await);
-    assert_eq!(storage.performance_tickets(performance_id).await.expect("tickets").len(), ROWS);
+    let admin = support::Client::of(&base_url).signing_in("admin", support::ADMIN_PASSWORD).await;
+    let (status, again) = admin.upload(performance, source, "t.csv", false, file.as_bytes()).await;
+    assert_eq!(status, 200, "import again: {again:?}");
+    assert_eq!(storage.performance_tickets(performance).await.expect("tickets").len(), ROWS);
 }
 on_both_backends!(a_killed_import_is_all_or_nothing);
 
@@ -236,8 +232,8 @@ async fn a_database_restart_answers_503_then_reconnects_and_loses_nothing() {
                         *longest = (*longest).max(took);
                     }
                     if status == 200 {
-                        let body: Value = answer.expect("answer").json().await.expect("json");
-                        let admitted = body["verdict"]["verdict"] == json!("accepted");
+                        let body: ScanOutcome = answer.expect("answer").json().await.expect("json");
+                        let admitted = body.verdict.is_accepted();
                         answered.lock().expect("list").push((scan_id, barcode, admitted, std::time::Instant::now()));
                         break;
                     }
@@ -324,7 +320,7 @@ async fn raw_sql(url: &str, statement: &str, binds: &[Value]) -> Option<i64> {
 /// complete is merged at the next start, whole, and the one still staging is dropped.
 async fn an_import_cut_by_a_stop_is_finished_or_dropped_at_the_next_start(backend: support::Backend) {
     use app::ssr::storage::{NewPerformance, NewSource};
-    use app::domain::{FieldValues, RefreshPeriods, SourceKind};
+    use app::domain::RefreshPeriods;
     let Some(url) = support::fresh_database_url(backend).await else { return };
     let (performance, source) = {
         let opened = server::storage::open(&url).await.expect("open");

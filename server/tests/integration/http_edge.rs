@@ -4,28 +4,19 @@
 
 use crate::support;
 
-use app::domain::{InstitutionName, Rights};
+use app::domain::LoginId;
+use app::error::AppError;
 use app::engine::PerformanceId;
 use reqwest::{Method, StatusCode, header};
-use serde_json::{Value, json};
-use support::{ADMIN_PASSWORD, TestApp};
-
-const PASSWORD: &str = "a long enough password";
+use serde_json::json;
+use support::api::{SetLoginDisabled, SetPdaOpen, SignIn, SignOut, Whoami};
+use support::world::World;
+use support::{ADMIN_PASSWORD, PASSWORD, TestApp};
 
 /// A performance closed for scanning, in a new institution with a scanner login `door` (its id).
-async fn closed_performance(app: &TestApp) -> (PerformanceId, Value) {
-    let storage = app.storage.as_ref();
-    let root = storage.root_institution().await.expect("root").expect("exists");
-    let name = InstitutionName::parse("Arena").expect("name");
-    let institution = storage.create_institution(Some(root.id), &name).await.expect("institution").id;
-    let performance = support::undated_performance(storage, institution, "Tonight").await;
-    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let rights = Rights { admin: false, pda: true, backoffice: false };
-    let door = admin
-        .call("create_login", json!({"institution": institution, "login": "door", "password": PASSWORD, "rights": rights}))
-        .await
-        .expect("scanner login");
-    (performance, door)
+async fn closed_performance(app: &TestApp) -> (PerformanceId, LoginId) {
+    let built = World::new(app).door_login("door").build().await;
+    (built.performance, built.logins["door"])
 }
 
 async fn pda_open(app: &TestApp, performance: PerformanceId) -> bool {
@@ -123,8 +114,8 @@ async fn sign_in_only_as_json(backend: support::Backend) {
         .expect("sent");
     assert_eq!(form_like.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(form_like.headers().get(header::SET_COOKIE).is_none(), "no session handed out");
-    assert!(client.call("whoami", json!({})).await.is_err(), "not signed in");
-    client.call("sign_in", json!({"login": "admin", "password": ADMIN_PASSWORD})).await.expect("JSON signs in");
+    assert!(client.call(Whoami {}).await.is_err(), "not signed in");
+    client.call(SignIn { login: "admin".into(), password: ADMIN_PASSWORD.into() }).await.expect("JSON signs in");
 }
 on_both_backends!(sign_in_only_as_json);
 
@@ -249,23 +240,23 @@ async fn live_feeds_end_with_their_session(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let (performance, door) = closed_performance(&app).await;
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    admin.call("set_pda_open", json!({"performance": performance, "open": true})).await.expect("open");
+    admin.call(SetPdaOpen { performance, open: true }).await.expect("open");
     let path = format!("/live?performances={performance}");
 
     let leaving = app.signed_in("door", PASSWORD).await;
     let mut feed = leaving.get_stream(&path).await;
-    leaving.call("sign_out", json!({})).await.expect("sign out");
+    leaving.call(SignOut {}).await.expect("sign out");
     ends_within(&mut feed, std::time::Duration::from_secs(8), "sign-out").await;
 
     let disabled = app.signed_in("door", PASSWORD).await;
     let mut feed = disabled.get_stream(&path).await;
-    admin.call("set_login_disabled", json!({"login_id": door, "disabled": true})).await.expect("disable");
+    admin.call(SetLoginDisabled { login_id: door, disabled: true }).await.expect("disable");
     ends_within(&mut feed, std::time::Duration::from_secs(8), "the login was disabled").await;
-    admin.call("set_login_disabled", json!({"login_id": door, "disabled": false})).await.expect("enable");
+    admin.call(SetLoginDisabled { login_id: door, disabled: false }).await.expect("enable");
 
     let closed = app.signed_in("door", PASSWORD).await;
     let mut feed = closed.get_stream(&path).await;
-    admin.call("set_pda_open", json!({"performance": performance, "open": false})).await.expect("close");
+    admin.call(SetPdaOpen { performance, open: false }).await.expect("close");
     ends_within(&mut feed, std::time::Duration::from_secs(8), "the doors closed").await;
 }
 on_both_backends!(live_feeds_end_with_their_session);
@@ -284,6 +275,15 @@ async fn live_feeds_are_limited(backend: support::Backend) {
     }
     let ninth = admin.request(Method::GET, &path).send().await.expect("sent");
     assert_eq!(ninth.status(), StatusCode::TOO_MANY_REQUESTS, "a ninth feed on one session");
+    assert_eq!(header_of(&ninth, "retry-after"), "3", "when to ask again, as every 429 says");
+    // The live feed answers its refusals as every route does (one `AppError` → status mapping).
+    let anonymous = app.client().request(Method::GET, &path).send().await.expect("sent");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.json::<AppError>().await.ok(), Some(AppError::NotSignedIn));
+    let not_a_number = admin.request(Method::GET, "/live?performances=one").send().await.expect("sent");
+    assert_eq!(not_a_number.status(), StatusCode::BAD_REQUEST);
+    let refused = not_a_number.json::<AppError>().await.ok();
+    assert!(matches!(&refused, Some(AppError::InvalidInput { field, .. }) if field == "performances"), "{refused:?}");
     open.pop();
     // The server sees the connection closed when it next writes to it, at a keep-alive.
     let reopened = tokio::time::timeout(std::time::Duration::from_secs(15), async {

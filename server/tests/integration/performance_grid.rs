@@ -4,110 +4,107 @@
 use crate::support;
 
 use app::ssr::storage::NewTicket;
-use app::engine::{Barcode, TicketState};
+use app::engine::{Barcode, Direction, Mode, PerformanceId, Refusal, TicketState, Verdict};
 use app::error::AppError;
-use serde_json::json;
-use support::ADMIN_PASSWORD;
+use app::sync::protocol::{Door, ScanRequest};
+use support::api::{
+    CategoryFilters, CreateEvent, CreateInstitution, CreateLogin, CreatePerformance, CreateVenue, PerformanceGrid, Scan, SetCategoryFilters,
+    SetPdaOpen,
+};
+use support::world::{DOOR, World};
+use support::{ADMIN_PASSWORD, Client, PASSWORD};
+
+/// The admin's scan of `barcode` at a door of `performance` counting in `mode`.
+async fn scan(admin: &Client, performance: PerformanceId, mode: Mode, scan_id: &str, barcode: &str) -> Verdict {
+    let door = Door { performances: vec![performance], mode };
+    let request = ScanRequest { scan_id: scan_id.into(), barcode: barcode.into(), device: "d".into(), client_time: 0, door };
+    admin.call(Scan { request }).await.expect("scan").verdict
+}
 
 async fn the_grid_counts_admissions(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
     let root = app.storage.root_institution().await.expect("root").expect("exists").id;
-    let institution = admin.call("create_institution", json!({"parent": root, "name": "Théâtre"})).await.expect("inst")["id"].clone();
+    let institution = admin.call(CreateInstitution { parent: root, name: "Théâtre".into() }).await.expect("inst").id;
 
     assert!(matches!(
-        admin.call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Mars/Olympus"})).await,
+        admin.call(CreateVenue { institution, name: "Salle".into(), time_zone: "Mars/Olympus".into() }).await,
         Err(AppError::InvalidInput { .. })
     ));
-    let venue = admin.call("create_venue", json!({"institution": institution, "name": "Grande salle", "time_zone": "Europe/Paris"})).await.expect("venue");
-    let event = admin.call("create_event", json!({"venue": venue, "name": "Carmen"})).await.expect("event");
+    let venue = admin.call(CreateVenue { institution, name: "Grande salle".into(), time_zone: "Europe/Paris".into() }).await.expect("venue");
+    let event = admin.call(CreateEvent { venue, name: "Carmen".into() }).await.expect("event");
     let performance = admin
-        .call("create_performance", json!({"event": event, "label": "", "starts_at": "2026-12-31T20:30",
-                                           "valid_from": null, "valid_to": null, "import_end": "2026-12-31T18:00"}))
+        .call(CreatePerformance {
+            event,
+            label: String::new(),
+            starts_at: Some("2026-12-31T20:30".into()),
+            valid_from: None,
+            valid_to: None,
+            import_end: Some("2026-12-31T18:00".into()),
+        })
         .await
         .expect("performance");
-    let id = app::engine::PerformanceId(performance.as_i64().expect("id"));
     app.storage
         .upsert_tickets(
-            id,
+            performance,
             &["G1", "G2", "G3", "G4"].map(|b| NewTicket { barcode: Barcode::parse(b).expect("code"), state: TicketState::Valid, category: "general".into(), holder: None }),
             1,
         )
         .await
         .expect("tickets");
-    admin.call("set_pda_open", json!({"performance": performance, "open": true})).await.expect("tick PDA");
-    admin
-        .call("scan", json!({"request": {"scan_id": "g-1", "barcode": "G1", "device": "d", "client_time": 0,
-                                         "door": {"performances": [performance], "mode": {"mode": "single_pass"}}}}))
-        .await
-        .expect("scan");
+    admin.call(SetPdaOpen { performance, open: true }).await.expect("tick PDA");
+    scan(&admin, performance, Mode::SinglePass, "g-1", "G1").await;
 
-    let grid = admin.call("performance_grid", json!({"institution": institution, "with_archived": false})).await.expect("grid");
+    let grid = admin.call(PerformanceGrid { institution, with_archived: false }).await.expect("grid");
     let row = &grid[0];
-    assert_eq!((row["event"].as_str(), row["venue"].as_str()), (Some("Carmen"), Some("Grande salle")));
+    assert_eq!(row.performance, performance);
+    assert_eq!((row.event.as_str(), row.venue.as_str()), ("Carmen", "Grande salle"));
     // 20:30 in Paris on 31 December is 19:30 UTC.
-    assert_eq!(row["starts_at"].as_i64(), Some(1_798_745_400_000));
-    assert_eq!((row["admitted"].as_u64(), row["total"].as_u64(), row["pda_open"].as_bool()), (Some(1), Some(4), Some(true)));
+    assert_eq!(row.starts_at, Some(1_798_745_400_000));
+    assert_eq!((row.admitted, row.total, row.pda_open), (1, 4, true));
 
     // Issue 17, item 5: the admitted ticket cancelled afterwards keeps its pass and still counts
     // in the total, so the gauge never shows more admitted than total (it showed 1 / 3).
     let cancel = |barcode: &str| NewTicket { barcode: Barcode::parse(barcode).expect("code"), state: TicketState::Cancelled, category: "general".into(), holder: None };
-    app.storage.upsert_tickets(id, &[cancel("G1"), cancel("G2")], 2).await.expect("cancelled");
-    let grid = admin.call("performance_grid", json!({"institution": institution, "with_archived": false})).await.expect("grid");
-    assert_eq!((grid[0]["admitted"].as_u64(), grid[0]["total"].as_u64()), (Some(1), Some(3)), "G2, never admitted, leaves the total");
-    assert_eq!(app.storage.admission_counts(id).await.expect("counts"), (1, 3));
+    app.storage.upsert_tickets(performance, &[cancel("G1"), cancel("G2")], 2).await.expect("cancelled");
+    let grid = admin.call(PerformanceGrid { institution, with_archived: false }).await.expect("grid");
+    assert_eq!((grid[0].admitted, grid[0].total), (1, 3), "G2, never admitted, leaves the total");
+    assert_eq!(app.storage.admission_counts(performance).await.expect("counts"), (1, 3));
 
     // A scanner-only login sees no grid.
-    admin
-        .call("create_login", json!({"institution": institution, "login": "door", "password": "a long enough password",
-                                     "rights": {"admin": false, "pda": true, "backoffice": false}}))
-        .await
-        .expect("login");
-    let door = app.signed_in("door", "a long enough password").await;
-    assert_eq!(door.call("performance_grid", json!({"institution": institution, "with_archived": false})).await, Err(AppError::Forbidden));
-    assert_eq!(door.call("set_pda_open", json!({"performance": performance, "open": false})).await, Err(AppError::Forbidden));
-    assert_eq!(door.call("create_venue", json!({"institution": institution, "name": "X", "time_zone": "UTC"})).await, Err(AppError::Forbidden));
+    admin.call(CreateLogin { institution, login: "door".into(), password: PASSWORD.into(), rights: DOOR }).await.expect("login");
+    let door = app.signed_in("door", PASSWORD).await;
+    assert_eq!(door.call(PerformanceGrid { institution, with_archived: false }).await, Err(AppError::Forbidden));
+    assert_eq!(door.call(SetPdaOpen { performance, open: false }).await, Err(AppError::Forbidden));
+    assert_eq!(door.call(CreateVenue { institution, name: "X".into(), time_zone: "UTC".into() }).await, Err(AppError::Forbidden));
 }
 on_both_backends!(the_grid_counts_admissions);
 
 async fn category_filters_refuse_excluded_tickets(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
-    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let root = app.storage.root_institution().await.expect("root").expect("exists").id;
-    let institution = admin.call("create_institution", json!({"parent": root, "name": "Club"})).await.expect("inst")["id"].clone();
-    let venue = admin.call("create_venue", json!({"institution": institution, "name": "Club", "time_zone": "Europe/Paris"})).await.expect("venue");
-    let event = admin.call("create_event", json!({"venue": venue, "name": "Night"})).await.expect("event");
-    let performance = admin
-        .call("create_performance", json!({"event": event, "label": "Friday", "starts_at": "2026-12-04T23:00",
-                                           "valid_from": null, "valid_to": null, "import_end": null}))
-        .await
-        .expect("performance");
-    let id = app::engine::PerformanceId(performance.as_i64().expect("id"));
-    let tickets = [("V1", "vip"), ("V2", "vip"), ("G1", "general")]
-        .map(|(b, c)| NewTicket { barcode: Barcode::parse(b).expect("code"), state: TicketState::Valid, category: c.into(), holder: None });
-    app.storage.upsert_tickets(id, &tickets, 1).await.expect("tickets");
-    admin.call("set_pda_open", json!({"performance": performance, "open": true})).await.expect("open");
-    let scan = |scan_id: &'static str, barcode: &'static str| {
-        json!({"request": {"scan_id": scan_id, "barcode": barcode, "device": "d", "client_time": 0,
-                           "door": {"performances": [performance], "mode": {"mode": "entry_exit", "direction": "in"}}}})
-    };
-    assert_eq!(admin.call("scan", scan("f1", "V1")).await.expect("scan")["verdict"]["verdict"], json!("accepted"));
+    let built = World::new(&app)
+        .institution("Club")
+        .venue("Club", "Europe/Paris")
+        .event("Night")
+        .performance("Friday", "2026-12-04T23:00")
+        .tickets(&[("V1", TicketState::Valid, "vip"), ("V2", TicketState::Valid, "vip"), ("G1", TicketState::Valid, "general")])
+        .pda_open()
+        .build()
+        .await;
+    let (admin, institution, performance) = (built.admin, built.institution, built.performance);
+    let entry = Mode::EntryExit { direction: Direction::In };
+    assert!(scan(&admin, performance, entry, "f1", "V1").await.is_accepted());
 
-    assert_eq!(
-        admin.call("category_filters", json!({"performance": performance})).await.expect("categories"),
-        json!([["general", false], ["vip", false]])
-    );
-    admin.call("set_category_filters", json!({"performance": performance, "excluded": ["vip"]})).await.expect("filter");
-    assert_eq!(
-        admin.call("category_filters", json!({"performance": performance})).await.expect("categories"),
-        json!([["general", false], ["vip", true]])
-    );
-    let refused = admin.call("scan", scan("f2", "V2")).await.expect("scan");
-    assert_eq!(refused["verdict"]["reason"], json!("filtered_category"));
-    let inside = admin.call("scan", scan("f3", "V1")).await.expect("scan");
-    assert_eq!(inside["verdict"]["reason"], json!("already_inside"), "a filtered ticket already in gets the standard answer");
-    assert_eq!(admin.call("scan", scan("f4", "G1")).await.expect("scan")["verdict"]["verdict"], json!("accepted"));
-    let grid = admin.call("performance_grid", json!({"institution": institution, "with_archived": false})).await.expect("grid");
-    assert_eq!((grid[0]["admitted"].as_u64(), grid[0]["total"].as_u64()), (Some(2), Some(3)), "filtered tickets still count");
+    let categories = |filtered: [bool; 2]| vec![("general".to_owned(), filtered[0]), ("vip".to_owned(), filtered[1])];
+    assert_eq!(admin.call(CategoryFilters { performance }).await.expect("categories"), categories([false, false]));
+    admin.call(SetCategoryFilters { performance, excluded: vec!["vip".into()] }).await.expect("filter");
+    assert_eq!(admin.call(CategoryFilters { performance }).await.expect("categories"), categories([false, true]));
+    let refused = scan(&admin, performance, entry, "f2", "V2").await;
+    assert!(matches!(refused, Verdict::Refused { reason: Refusal::FilteredCategory { .. } }), "{refused:?}");
+    let inside = scan(&admin, performance, entry, "f3", "V1").await;
+    assert_eq!(inside, Verdict::Refused { reason: Refusal::AlreadyInside }, "a filtered ticket already in gets the standard answer");
+    assert!(scan(&admin, performance, entry, "f4", "G1").await.is_accepted());
+    let grid = admin.call(PerformanceGrid { institution, with_archived: false }).await.expect("grid");
+    assert_eq!((grid[0].admitted, grid[0].total), (2, 3), "filtered tickets still count");
 }
 on_both_backends!(category_filters_refuse_excluded_tickets);

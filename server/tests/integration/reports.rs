@@ -8,60 +8,71 @@ use crate::support;
 use std::collections::BTreeMap;
 
 use app::ssr::storage::{ImportMode, ImportedTicket, NewSource, NewTicket};
-use app::domain::{FieldValues, InstitutionId, RefreshPeriods, SourceKind, SourceId};
-use app::engine::{Barcode, Mode, PerformanceId, TicketState};
+use app::domain::{
+    FieldValues, HistoryEntry, InstitutionId, PageSize, RefreshPeriods, ReportColumn, ReportFilter, ReportPage, ReportQuery,
+    ReportRow, ScanAnomaly, SourceId, SourceKind,
+};
+use app::engine::{Barcode, Direction, Mode, PerformanceId, Refusal, TicketState, Verdict};
 use app::error::AppError;
+use app::sync::protocol::{DecidedBy, DeviceReason, Door, OfflineScan, ScanRequest, Uploaded, UploadedScan};
 use serde_json::{Value, json};
-use support::{ADMIN_PASSWORD, Client, TestApp};
+use support::api::{FetchReportPage, FetchTicketHistory, SaveSource, Scan, SetCategoryFilters, SetScanDeadline, SyncSnapshot, SyncUpload};
+use support::world::{CLERK, World};
+use support::{ADMIN_PASSWORD, Client, PASSWORD, TestApp, fields};
 
-const PASSWORD: &str = "a long enough password";
 const T0: i64 = 1_780_000_000_000;
 
 /// A performance open for scanning with tickets from a file source (fields `seat`, `price`)
 /// and two entered without a source; scanned by `door` and `door2`, with a double entry.
 struct Scene {
-    institution: Value,
-    performance: Value,
+    institution: InstitutionId,
+    performance: PerformanceId,
     admin: Client,
 }
 
+/// A scan the device admitted while offline, at a single-pass door.
+fn offline(scan_id: &str, barcode: &str, device: &str, at: i64, performance: PerformanceId) -> OfflineScan {
+    OfflineScan {
+        scan_id: scan_id.into(),
+        barcode: barcode.into(),
+        device: device.into(),
+        scanned_at: at,
+        door: Door { performances: vec![performance], mode: Mode::SinglePass },
+        device_verdict: Verdict::Accepted { direction: Direction::In },
+        decided: Default::default(),
+        clock_skew_ms: None,
+    }
+}
+
+/// Whether the server recorded the uploaded scan, and then whether it was a conflict.
+fn recorded_conflict(result: &UploadedScan) -> Option<bool> {
+    match &result.outcome {
+        Uploaded::Recorded { conflict, .. } => Some(*conflict),
+        Uploaded::Refused { .. } => None,
+    }
+}
+
 async fn scene(app: &TestApp) -> Scene {
-    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let root = app
-        .storage
-        .root_institution()
-        .await
-        .expect("root")
-        .expect("exists")
-        .id;
-    let institution = admin
-        .call(
-            "create_institution",
-            json!({"parent": root, "name": "Opéra"}),
-        )
-        .await
-        .expect("institution")["id"]
-        .clone();
-    let venue = admin
-        .call(
-            "create_venue",
-            json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"}),
-        )
-        .await
-        .expect("venue");
-    let event = admin
-        .call("create_event", json!({"venue": venue, "name": "Gala"}))
-        .await
-        .expect("event");
-    let performance = admin
-        .call("create_performance", json!({"event": event, "label": "", "starts_at": "2026-05-28T20:00",
-                                           "valid_from": null, "valid_to": null, "import_end": null}))
-        .await
-        .expect("performance");
+    let built = World::new(app)
+        .institution("Opéra")
+        .event("Gala")
+        .performance("", "2026-05-28T20:00")
+        .door_login("door")
+        .door_login("door2")
+        .login("clerk", CLERK)
+        .build()
+        .await;
+    let (admin, institution, performance) = (built.admin, built.institution, built.performance);
     let source = admin
-        .call("sources/save", json!({"institution": institution, "source": null, "kind": "file", "name": "Box office",
-                                      "settings": {}, "secrets": {},
-                                      "periods": {"long_minutes": 240, "short_minutes": 5, "short_window_hours": 24}}))
+        .call(SaveSource {
+            institution,
+            source: None,
+            kind: SourceKind::File,
+            name: "Box office".into(),
+            settings: fields([]),
+            secrets: fields([]),
+            periods: RefreshPeriods::default(),
+        })
         .await
         .expect("file source");
     let file = "barcode,category,holder_name,status,seat,price\n\
@@ -71,16 +82,8 @@ async fn scene(app: &TestApp) -> Scene {
                 R04,vip,David Mart,valid,A2,80\n\
                 R05,staff,Eve Durand,valid,,0\n\
                 X_9,general,Hugo 100% Sure,valid,C1,30\n";
-    let (status, answer) = admin
-        .post_bytes(
-            &format!(
-                "/upload/source-file?performance={performance}&source={source}&file_name=t.csv"
-            ),
-            file.as_bytes().to_vec(),
-        )
-        .await;
-    assert_eq!(status, 200, "{answer}");
-    let id = PerformanceId(performance.as_i64().expect("id"));
+    let (status, answer) = admin.upload(performance, source, "t.csv", false, file.as_bytes()).await;
+    assert_eq!(status, 200, "{answer:?}");
     let extra = [
         ("R06", "general", None),
         ("R07", "staff", Some("Zed Martin")),
@@ -92,88 +95,49 @@ async fn scene(app: &TestApp) -> Scene {
         holder: holder.map(str::to_owned),
     });
     app.storage
-        .upsert_tickets(id, &extra, 1)
+        .upsert_tickets(performance, &extra, 1)
         .await
         .expect("tickets without a source");
-    admin
-        .call(
-            "set_pda_open",
-            json!({"performance": performance, "open": true}),
-        )
-        .await
-        .expect("open");
-    admin
-        .call(
-            "set_category_filters",
-            json!({"performance": performance, "excluded": ["staff"]}),
-        )
-        .await
-        .expect("filter");
-    for (login, backoffice) in [("door", false), ("door2", false), ("clerk", true)] {
-        admin
-            .call("create_login", json!({"institution": institution, "login": login, "password": PASSWORD,
-                                         "rights": {"admin": false, "pda": !backoffice, "backoffice": backoffice}}))
-            .await
-            .expect("login");
-    }
-    let offline = |scan_id: &str, barcode: &str, device: &str, at: i64| {
-        json!({"scan_id": scan_id, "barcode": barcode, "device": device, "scanned_at": at,
-               "door": {"performances": [performance], "mode": Mode::SinglePass},
-               "device_verdict": {"verdict": "accepted", "direction": "in"}})
-    };
+    admin.call(support::api::SetPdaOpen { performance, open: true }).await.expect("open");
+    admin.call(SetCategoryFilters { performance, excluded: vec!["staff".into()] }).await.expect("filter");
     let door = app.signed_in("door", PASSWORD).await;
     let door2 = app.signed_in("door2", PASSWORD).await;
-    door.call("sync_upload", json!({"scans": [offline("s1", "R01", "tab-1", T0), offline("s2", "R02", "tab-1", T0 + 1_000)]}))
+    door.call(SyncUpload { scans: vec![offline("s1", "R01", "tab-1", T0, performance), offline("s2", "R02", "tab-1", T0 + 1_000, performance)] })
         .await
         .expect("upload");
     let outcome = door2
-        .call(
-            "sync_upload",
-            json!({"scans": [offline("s3", "R01", "tab-2", T0 + 5_000)]}),
-        )
+        .call(SyncUpload { scans: vec![offline("s3", "R01", "tab-2", T0 + 5_000, performance)] })
         .await
         .expect("upload");
-    assert_eq!(
-        outcome["results"][0]["conflict"],
-        json!(true),
-        "a double entry"
-    );
+    assert_eq!(recorded_conflict(&outcome.results[0]), Some(true), "a double entry");
     door2
-        .call(
-            "sync_upload",
-            json!({"scans": [offline("s4", "R04", "tab-2", T0 + 2_000)]}),
-        )
+        .call(SyncUpload { scans: vec![offline("s4", "R04", "tab-2", T0 + 2_000, performance)] })
         .await
         .expect("upload");
     Scene { institution, performance, admin }
 }
 
-fn query(
-    performance: &Value,
-    page: u32,
-    size: u32,
-    sort: &str,
-    descending: bool,
-    filter: &str,
-) -> Value {
-    json!({"query": {"performance": performance, "page": page, "page_size": size, "sort": sort,
-                     "descending": descending, "filter": filter}})
+fn query(performance: PerformanceId, page: u32, size: u32, sort: ReportColumn, descending: bool, filter: &str) -> ReportQuery {
+    ReportQuery { performance, page, page_size: PageSize::new(size), sort, descending, filter: ReportFilter::new(filter) }
 }
 
-async fn page(client: &Client, query: Value) -> Result<Value, AppError> {
-    client
-        .call("reports/page", query)
-        .await
-        .map(|answer| answer["page"].clone())
+async fn page(client: &Client, query: ReportQuery) -> Result<ReportPage, AppError> {
+    client.call(FetchReportPage { query }).await.map(|answer| answer.page)
 }
 
-fn barcodes(page: &Value) -> Vec<String> {
-    page["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .map(|r| r["barcode"].as_str().expect("barcode").to_owned())
-        .collect()
+/// A page asked for as a browser could ask, with a page size and a filter no `ReportQuery`
+/// holds (unclamped, untrimmed): the server's own checks.
+async fn raw_page(client: &Client, query: Value) -> Result<ReportPage, AppError> {
+    let answer = client.call_json("reports/page", json!({ "query": query })).await?;
+    Ok(serde_json::from_value::<app::pages::backoffice::reports::ReportAnswer>(answer).expect("a report").page)
+}
+
+fn barcodes(page: &ReportPage) -> Vec<String> {
+    page.rows.iter().map(|r| r.barcode.clone()).collect()
+}
+
+async fn history(admin: &Client, performance: PerformanceId, barcode: &str) -> Vec<HistoryEntry> {
+    admin.call(FetchTicketHistory { performance, barcode: barcode.into() }).await.expect("history").scans
 }
 
 async fn pages_and_sorting(backend: support::Backend) {
@@ -181,106 +145,64 @@ async fn pages_and_sorting(backend: support::Backend) {
         return;
     };
     let s = scene(&app).await;
-    let all = page(
-        &s.admin,
-        query(&s.performance, 0, 500, "barcode", false, ""),
-    )
-    .await
-    .expect("report");
-    assert_eq!(all["total_matching"], 8);
+    let all = page(&s.admin, query(s.performance, 0, 500, ReportColumn::Barcode, false, "")).await.expect("report");
+    assert_eq!(all.total_matching, 8);
     assert_eq!(
         barcodes(&all),
         ["R01", "R02", "R03", "R04", "R05", "R06", "R07", "X_9"]
     );
-    let r01 = &all["rows"][0];
-    assert_eq!(r01["passes"], 2);
-    assert_eq!(r01["first_entry"], T0);
-    assert_eq!(r01["last_scan"], T0 + 5_000);
-    assert_eq!(r01["anomalies"], 1);
-    assert_eq!(r01["source_name"], "Box office");
-    assert_eq!(r01["fields"]["seat"], "A1");
-    assert_eq!(r01["fields"]["price"], "80");
-    assert_eq!(all["rows"][2]["state"], "cancelled");
-    assert!(all["rows"][5]["source_name"].is_null() && all["rows"][5]["holder"].is_null());
+    let r01 = &all.rows[0];
+    assert_eq!(r01.passes, 2);
+    assert_eq!(r01.first_entry, Some(T0));
+    assert_eq!(r01.last_scan, Some(T0 + 5_000));
+    assert_eq!(r01.anomalies, 1);
+    assert_eq!(r01.source_name.as_deref(), Some("Box office"));
+    assert_eq!(r01.fields["seat"], "A1");
+    assert_eq!(r01.fields["price"], "80");
+    assert_eq!(all.rows[2].state, TicketState::Cancelled);
+    assert!(all.rows[5].source_name.is_none() && all.rows[5].holder.is_none());
 
     // Pages of 3: 3 + 3 + 2, then nothing.
     let mut seen = Vec::new();
     for (number, expected) in [(0, 3), (1, 3), (2, 2), (3, 0)] {
-        let p = page(
-            &s.admin,
-            query(&s.performance, number, 3, "barcode", false, ""),
-        )
-        .await
-        .expect("page");
-        assert_eq!(
-            p["rows"].as_array().expect("rows").len(),
-            expected,
-            "page {number}"
-        );
-        assert_eq!(p["total_matching"], 8);
+        let p = page(&s.admin, query(s.performance, number, 3, ReportColumn::Barcode, false, "")).await.expect("page");
+        assert_eq!(p.rows.len(), expected, "page {number}");
+        assert_eq!(p.total_matching, 8);
         seen.extend(barcodes(&p));
     }
     assert_eq!(seen, barcodes(&all));
-    // A page size past the cap is clamped, not refused.
-    assert_eq!(
-        page(
-            &s.admin,
-            query(&s.performance, 0, 100_000, "barcode", false, "")
-        )
-        .await
-        .expect("clamped")["total_matching"],
-        8
-    );
+    // A page size past the cap is clamped, not refused (sent as is: `PageSize` would clamp it
+    // before it left).
+    let huge = json!({"performance": s.performance, "page": 0, "page_size": 100_000, "sort": "barcode", "descending": false, "filter": ""});
+    assert_eq!(raw_page(&s.admin, huge).await.expect("clamped").total_matching, 8);
 
     // Every column both ways, as Rust sorts the same rows: missing values first ascending,
     // ties by barcode.
-    let rows = all["rows"].as_array().expect("rows").clone();
-    let key = |row: &Value, column: &str| -> (Option<String>, Option<i64>) {
-        let text = |name: &str| row[name].as_str().map(str::to_owned);
+    let rows = all.rows.clone();
+    let key = |row: &ReportRow, column: ReportColumn| -> (Option<String>, Option<i64>) {
         match column {
-            "barcode" => (text("barcode"), None),
-            "state" => (text("state"), None),
-            "category" => (text("category"), None),
-            "holder" => (text("holder"), None),
-            "source" => (text("source_name"), None),
-            "first_entry" => (None, row["first_entry"].as_i64()),
-            "passes" => (None, row["passes"].as_i64()),
-            other => panic!("no column {other}"),
+            ReportColumn::Barcode => (Some(row.barcode.clone()), None),
+            ReportColumn::State => (Some(row.state.as_str().to_owned()), None),
+            ReportColumn::Category => (Some(row.category.clone()), None),
+            ReportColumn::Holder => (row.holder.clone(), None),
+            ReportColumn::Source => (row.source_name.clone(), None),
+            ReportColumn::FirstEntry => (None, row.first_entry),
+            ReportColumn::Passes => (None, Some(i64::from(row.passes))),
         }
     };
-    for column in [
-        "barcode",
-        "state",
-        "category",
-        "holder",
-        "source",
-        "first_entry",
-        "passes",
-    ] {
+    for column in ReportColumn::ALL {
         for descending in [false, true] {
             let mut expected = rows.clone();
             expected.sort_by(|a, b| {
-                let order = key(a, column)
-                    .cmp(&key(b, column))
-                    .then_with(|| a["barcode"].as_str().cmp(&b["barcode"].as_str()));
+                let order = key(a, column).cmp(&key(b, column)).then_with(|| a.barcode.cmp(&b.barcode));
                 if descending { order.reverse() } else { order }
             });
-            let expected: Vec<String> = expected
-                .iter()
-                .map(|r| r["barcode"].as_str().expect("barcode").to_owned())
-                .collect();
+            let expected: Vec<String> = expected.iter().map(|r| r.barcode.clone()).collect();
             let mut got = Vec::new();
             for number in 0..3 {
-                got.extend(barcodes(
-                    &page(
-                        &s.admin,
-                        query(&s.performance, number, 3, column, descending, ""),
-                    )
-                    .await
-                    .expect("sorted"),
-                ));
+                got.extend(barcodes(&page(&s.admin, query(s.performance, number, 3, column, descending, "")).await.expect("sorted")));
             }
-            assert_eq!(got, expected, "sorted by {column}, descending {descending}");
+            assert_eq!(got, expected, "sorted by {column:?}, descending {descending}");
         }
     }
 }
@@ -293,8 +215,7 @@ async fn sorting_on_the_source_merges_sources_of_one_name(backend: support::Back
         return;
     };
     let s = scene(&app).await;
-    let institution = InstitutionId(s.institution.as_i64().expect("institution id"));
-    let performance = PerformanceId(s.performance.as_i64().expect("performance id"));
+    let (institution, performance) = (s.institution, s.performance);
     let source = |name: &str, kind: SourceKind| NewSource {
         institution,
         kind,
@@ -337,8 +258,8 @@ async fn sorting_on_the_source_merges_sources_of_one_name(backend: support::Back
         }
         let mut got = Vec::new();
         for number in 0..5 {
-            let p = page(&s.admin, query(&s.performance, number, 3, "source", descending, "")).await.expect("page");
-            assert_eq!(p["total_matching"], 14);
+            let p = page(&s.admin, query(s.performance, number, 3, ReportColumn::Source, descending, "")).await.expect("page");
+            assert_eq!(p.total_matching, 14);
             got.extend(barcodes(&p));
         }
         assert_eq!(got, expected, "descending {descending}");
@@ -347,8 +268,8 @@ async fn sorting_on_the_source_merges_sources_of_one_name(backend: support::Back
     // count only the matching tickets.
     let mut got = Vec::new();
     for number in 0..3 {
-        let p = page(&s.admin, query(&s.performance, number, 4, "source", false, "a")).await.expect("filtered");
-        assert_eq!(p["total_matching"], 9);
+        let p = page(&s.admin, query(s.performance, number, 4, ReportColumn::Source, false, "a")).await.expect("filtered");
+        assert_eq!(p.total_matching, 9);
         got.extend(barcodes(&p));
     }
     assert_eq!(got, ["R07", "A1", "A2", "A3", "A4", "R01", "R03", "R04", "R05"]);
@@ -360,15 +281,12 @@ async fn filter_and_totals(backend: support::Backend) {
         return;
     };
     let s = scene(&app).await;
+    // Sent as typed, not trimmed here: the server reads the filter.
     let found = |filter: &'static str| {
-        let admin = &s.admin;
-        let performance = s.performance.clone();
+        let (admin, performance) = (&s.admin, s.performance);
         async move {
-            barcodes(
-                &page(admin, query(&performance, 0, 50, "barcode", false, filter))
-                    .await
-                    .expect("filtered"),
-            )
+            let query = json!({"performance": performance, "page": 0, "page_size": 50, "sort": "barcode", "descending": false, "filter": filter});
+            barcodes(&raw_page(admin, query).await.expect("filtered"))
         }
     };
     assert_eq!(
@@ -390,28 +308,13 @@ async fn filter_and_totals(backend: support::Backend) {
     );
     assert_eq!(found("100%").await, ["X_9"], "a percent sign too");
     assert!(found("nobody").await.is_empty());
-    let filtered = page(
-        &s.admin,
-        query(&s.performance, 0, 2, "barcode", false, "mart"),
-    )
-    .await
-    .expect("filtered");
-    assert_eq!(filtered["total_matching"], 3);
+    let filtered = page(&s.admin, query(s.performance, 0, 2, ReportColumn::Barcode, false, "mart")).await.expect("filtered");
+    assert_eq!(filtered.total_matching, 3);
 
     // Totals cover the whole performance whatever the filter: cancelled and category-filtered
     // (staff) tickets are counted.
-    let totals: BTreeMap<String, (u64, u64, u64)> = filtered["totals_by_category"]
-        .as_array()
-        .expect("totals")
-        .iter()
-        .map(|t| {
-            let n = |k: &str| t[k].as_u64().expect("count");
-            (
-                t["category"].as_str().expect("category").to_owned(),
-                (n("tickets"), n("valid"), n("admitted")),
-            )
-        })
-        .collect();
+    let totals: BTreeMap<String, (u64, u64, u64)> =
+        filtered.totals_by_category.iter().map(|t| (t.category.clone(), (t.tickets, t.valid, t.admitted))).collect();
     assert_eq!(
         totals,
         BTreeMap::from([
@@ -428,52 +331,23 @@ async fn history_shows_the_double_entry(backend: support::Backend) {
         return;
     };
     let s = scene(&app).await;
-    let history = s
-        .admin
-        .call(
-            "reports/history",
-            json!({"performance": s.performance, "barcode": "R01"}),
-        )
-        .await
-        .expect("history");
-    let scans = history["scans"].as_array().expect("scans");
+    let scans = history(&s.admin, s.performance, "R01").await;
     assert_eq!(scans.len(), 2);
-    assert_eq!(scans[0]["device"], "tab-1");
-    assert_eq!(scans[0]["at"], T0);
-    assert_eq!(scans[0]["admitted"], true);
-    assert_eq!(scans[0]["offline"], true);
-    assert!(scans[0]["anomaly"].is_null());
-    assert_eq!(scans[1]["device"], "tab-2");
-    assert_eq!(scans[1]["anomaly"], "double_entry");
-    assert_eq!(scans[1]["direction"], "in");
-    let unscanned = s
-        .admin
-        .call(
-            "reports/history",
-            json!({"performance": s.performance, "barcode": "R06"}),
-        )
-        .await
-        .expect("history");
-    assert_eq!(unscanned["scans"], json!([]));
+    assert_eq!(scans[0].device, "tab-1");
+    assert_eq!(scans[0].at, T0);
+    assert!(scans[0].admitted);
+    assert!(scans[0].offline);
+    assert!(scans[0].anomaly.is_none());
+    assert_eq!(scans[1].device, "tab-2");
+    assert_eq!(scans[1].anomaly, Some(ScanAnomaly::DoubleEntry));
+    assert_eq!(scans[1].direction, Direction::In);
+    assert!(history(&s.admin, s.performance, "R06").await.is_empty());
     assert_eq!(
-        s.admin
-            .call(
-                "reports/history",
-                json!({"performance": s.performance, "barcode": "NOPE"})
-            )
-            .await,
+        s.admin.call(FetchTicketHistory { performance: s.performance, barcode: "NOPE".into() }).await,
         Err(AppError::NotFound)
     );
 }
 on_both_backends!(history_shows_the_double_entry);
-
-async fn history(admin: &Client, performance: &Value, barcode: &str) -> Vec<Value> {
-    let history = admin
-        .call("reports/history", json!({"performance": performance, "barcode": barcode}))
-        .await
-        .expect("history");
-    history["scans"].as_array().expect("scans").clone()
-}
 
 /// Issue 24 and issue 17 (item 6): each scan says who decided it (the server, with the round
 /// trip its device measured; or the device, with why and whether the server agreed) and the
@@ -486,68 +360,67 @@ async fn history_says_who_decided_and_the_device_clock(backend: support::Backend
     };
     let s = scene(&app).await;
     let door = app.signed_in("door", PASSWORD).await;
-    let door_of = json!({"performances": [s.performance], "mode": Mode::SinglePass});
-    let accepted = json!({"verdict": "accepted", "direction": "in"});
-    let online = |id: &str, barcode: &str| {
-        json!({"request": {"scan_id": id, "barcode": barcode, "device": "tab-3", "client_time": T0, "door": door_of}})
+    let door_of = Door { performances: vec![s.performance], mode: Mode::SinglePass };
+    let accepted = Verdict::Accepted { direction: Direction::In };
+    let online = |id: &str, barcode: &str| Scan {
+        request: ScanRequest { scan_id: id.into(), barcode: barcode.into(), device: "tab-3".into(), client_time: T0, door: door_of.clone() },
     };
-    let uploaded = |id: &str, barcode: &str, decided: Value, skew: Value| {
-        json!({"scan_id": id, "barcode": barcode, "device": "tab-3", "scanned_at": T0 + 60_000, "door": door_of,
-               "device_verdict": accepted, "decided": decided, "clock_skew_ms": skew})
+    let uploaded = |id: &str, barcode: &str, decided: DecidedBy, clock_skew_ms: Option<i64>| SyncUpload {
+        scans: vec![OfflineScan {
+            scan_id: id.into(),
+            barcode: barcode.into(),
+            device: "tab-3".into(),
+            scanned_at: T0 + 60_000,
+            door: door_of.clone(),
+            device_verdict: accepted.clone(),
+            decided,
+            clock_skew_ms,
+        }],
     };
     // Answered in time: shown, then uploaded with its round trip; a second upload changes nothing.
-    let answer = door.call("scan", online("on1", "R06")).await.expect("scan");
-    assert_eq!(answer["verdict"], accepted);
-    assert_eq!(answer["pass"]["barcode"], "R06", "the admission, for the device's copy");
-    for round_trip in [12, 99] {
-        door.call("sync_upload", json!({"scans": [uploaded("on1", "R06", json!({"by": "server", "round_trip_ms": round_trip}), Value::Null)]}))
-            .await
-            .expect("upload");
+    let answer = door.call(online("on1", "R06")).await.expect("scan");
+    assert_eq!(answer.verdict, accepted);
+    assert_eq!(answer.pass.as_ref().map(|p| p.barcode.as_str()), Some("R06"), "the admission, for the device's copy");
+    for round_trip_ms in [12, 99] {
+        door.call(uploaded("on1", "R06", DecidedBy::Server { round_trip_ms }, None)).await.expect("upload");
     }
     // Answered too late: the door showed the device's verdict, made on a clock two minutes behind.
-    door.call("scan", online("late1", "X_9")).await.expect("scan");
-    let outcome = door
-        .call("sync_upload", json!({"scans": [uploaded("late1", "X_9", json!({"by": "device", "why": "timeout"}), json!(120_000))]}))
-        .await
-        .expect("upload");
-    assert_eq!(outcome["results"][0]["outcome"], "recorded");
+    door.call(online("late1", "X_9")).await.expect("scan");
+    let outcome = door.call(uploaded("late1", "X_9", DecidedBy::Device { why: DeviceReason::Timeout }, Some(120_000))).await.expect("upload");
+    assert!(matches!(outcome.results[0].outcome, Uploaded::Recorded { .. }), "{outcome:?}");
     // Offline, a ticket already in: the server disagrees (a double entry), the clock is off too.
-    door.call("sync_upload", json!({"scans": [uploaded("off1", "R02", json!({"by": "device", "why": "offline"}), json!(-90_000))]}))
-        .await
-        .expect("upload");
+    door.call(uploaded("off1", "R02", DecidedBy::Device { why: DeviceReason::Offline }, Some(-90_000))).await.expect("upload");
 
-    let on1 = history(&s.admin, &s.performance, "R06").await;
+    let on1 = history(&s.admin, s.performance, "R06").await;
     assert_eq!(on1.len(), 1, "the upload of a scan decided online counts once");
-    assert_eq!((&on1[0]["offline"], &on1[0]["round_trip_ms"], &on1[0]["device_reason"]), (&json!(false), &json!(12), &Value::Null));
-    let late = history(&s.admin, &s.performance, "X_9").await;
+    assert_eq!((on1[0].offline, on1[0].round_trip_ms, on1[0].device_reason), (false, Some(12), None));
+    let late = history(&s.admin, s.performance, "X_9").await;
     assert_eq!(late.len(), 1, "a late answer and the upload count once");
-    assert_eq!(late[0]["offline"], true, "the device's verdict was shown");
-    assert_eq!(late[0]["device_reason"], "timeout");
-    assert_eq!(late[0]["server_agreed"], true);
-    assert_eq!(late[0]["clock_skew_ms"], 120_000);
-    assert_eq!(late[0]["admitted"], true);
-    let off = history(&s.admin, &s.performance, "R02").await;
+    assert!(late[0].offline, "the device's verdict was shown");
+    assert_eq!(late[0].device_reason, Some(DeviceReason::Timeout));
+    assert_eq!(late[0].server_agreed, Some(true));
+    assert_eq!(late[0].clock_skew_ms, Some(120_000));
+    assert!(late[0].admitted);
+    let off = history(&s.admin, s.performance, "R02").await;
     assert_eq!(off.len(), 2);
-    assert_eq!(off[0]["server_agreed"], true, "the first entry, offline, is what the server would have said");
-    assert_eq!((&off[1]["device_reason"], &off[1]["server_agreed"]), (&json!("offline"), &json!(false)));
-    assert_eq!((&off[1]["client_time"], &off[1]["clock_skew_ms"]), (&json!(T0 + 60_000), &json!(-90_000)));
-    assert_eq!(off[1]["anomaly"], "double_entry");
+    assert_eq!(off[0].server_agreed, Some(true), "the first entry, offline, is what the server would have said");
+    assert_eq!((off[1].device_reason, off[1].server_agreed), (Some(DeviceReason::Offline), Some(false)));
+    assert_eq!((off[1].client_time, off[1].clock_skew_ms), (T0 + 60_000, Some(-90_000)));
+    assert_eq!(off[1].anomaly, Some(ScanAnomaly::DoubleEntry));
 
-    let rows = page(&s.admin, query(&s.performance, 0, 50, "barcode", false, "")).await.expect("page");
-    let row = |barcode: &str| {
-        rows["rows"].as_array().expect("rows").iter().find(|r| r["barcode"] == barcode).cloned().expect("row")
-    };
-    let figures = |r: Value| (r["passes"].clone(), r["device_decisions"].clone(), r["disagreements"].clone(), r["clock_off"].clone());
-    assert_eq!(figures(row("R06")), (json!(1), json!(0), json!(0), json!(0)));
-    assert_eq!(figures(row("X_9")), (json!(1), json!(1), json!(0), json!(1)));
-    assert_eq!(figures(row("R02")), (json!(2), json!(2), json!(1), json!(1)));
+    let rows = page(&s.admin, query(s.performance, 0, 50, ReportColumn::Barcode, false, "")).await.expect("page");
+    let row = |barcode: &str| rows.rows.iter().find(|r| r.barcode == barcode).cloned().expect("row");
+    let figures = |r: ReportRow| (r.passes, r.device_decisions, r.disagreements, r.clock_off);
+    assert_eq!(figures(row("R06")), (1, 0, 0, 0));
+    assert_eq!(figures(row("X_9")), (1, 1, 0, 1));
+    assert_eq!(figures(row("R02")), (2, 2, 1, 1));
 
     // The institution's deadline reaches devices with their copy.
-    let snapshot = door.call("sync_snapshot", json!({"performance": s.performance})).await.expect("snapshot");
-    assert_eq!(snapshot["scan_deadline_ms"], 400, "the default");
-    s.admin.call("set_scan_deadline", json!({"institution": s.institution, "deadline_ms": 300})).await.expect("set");
-    let snapshot = door.call("sync_snapshot", json!({"performance": s.performance})).await.expect("snapshot");
-    assert_eq!(snapshot["scan_deadline_ms"], 300);
+    let snapshot = door.call(SyncSnapshot { performance: s.performance }).await.expect("snapshot");
+    assert_eq!(snapshot.scan_deadline_ms, 400, "the default");
+    s.admin.call(SetScanDeadline { institution: s.institution, deadline_ms: 300 }).await.expect("set");
+    let snapshot = door.call(SyncSnapshot { performance: s.performance }).await.expect("snapshot");
+    assert_eq!(snapshot.scan_deadline_ms, 300);
 }
 on_both_backends!(history_says_who_decided_and_the_device_clock);
 
@@ -569,7 +442,7 @@ async fn browser(app: &TestApp, login: &str, password: &str) -> reqwest::Client 
 async fn download(
     app: &TestApp,
     http: &reqwest::Client,
-    performance: &Value,
+    performance: PerformanceId,
     format: &str,
 ) -> (u16, String, Vec<u8>) {
     let response = http
@@ -602,7 +475,7 @@ async fn exports_download_every_ticket(backend: support::Backend) {
     let s = scene(&app).await;
     let http = browser(&app, "admin", ADMIN_PASSWORD).await;
 
-    let (status, disposition, bytes) = download(&app, &http, &s.performance, "xlsx").await;
+    let (status, disposition, bytes) = download(&app, &http, s.performance, "xlsx").await;
     assert_eq!(status, 200);
     assert_eq!(
         disposition,
@@ -672,7 +545,7 @@ async fn exports_download_every_ticket(backend: support::Backend) {
         "{serial:?} is {expected}"
     );
 
-    let (status, disposition, bytes) = download(&app, &http, &s.performance, "csv").await;
+    let (status, disposition, bytes) = download(&app, &http, s.performance, "csv").await;
     assert_eq!(status, 200);
     assert_eq!(
         disposition,
@@ -728,36 +601,33 @@ async fn reports_need_backoffice_access(backend: support::Backend) {
     let s = scene(&app).await;
     let door = app.signed_in("door", PASSWORD).await;
     assert_eq!(
-        page(&door, query(&s.performance, 0, 10, "barcode", false, "")).await,
+        page(&door, query(s.performance, 0, 10, ReportColumn::Barcode, false, "")).await,
         Err(AppError::Forbidden)
     );
     assert_eq!(
-        door.call(
-            "reports/history",
-            json!({"performance": s.performance, "barcode": "R01"})
-        )
-        .await,
+        door.call(FetchTicketHistory { performance: s.performance, barcode: "R01".into() }).await,
         Err(AppError::Forbidden)
     );
     let http = browser(&app, "door2", PASSWORD).await;
     for format in ["xlsx", "csv"] {
         assert_eq!(
-            download(&app, &http, &s.performance, format).await.0,
+            download(&app, &http, s.performance, format).await.0,
             403,
             "{format}"
         );
     }
     let anonymous = reqwest::Client::new();
     assert_eq!(
-        download(&app, &anonymous, &s.performance, "csv").await.0,
+        download(&app, &anonymous, s.performance, "csv").await.0,
         401
     );
     // Back-office access without the scanner right is enough.
     let clerk = app.signed_in("clerk", PASSWORD).await;
     assert_eq!(
-        page(&clerk, query(&s.performance, 0, 10, "barcode", false, ""))
+        page(&clerk, query(s.performance, 0, 10, ReportColumn::Barcode, false, ""))
             .await
-            .expect("report")["total_matching"],
+            .expect("report")
+            .total_matching,
         8
     );
 }
@@ -770,30 +640,15 @@ async fn exports_neutralise_formulas_from_ticket_data(backend: support::Backend)
     let Some(app) = support::spawn_app(backend).await else {
         return;
     };
-    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let root = app.storage.root_institution().await.expect("root").expect("exists").id;
-    let institution = admin.call("create_institution", json!({"parent": root, "name": "Cinéma"})).await.expect("institution")["id"].clone();
-    let venue = admin.call("create_venue", json!({"institution": institution, "name": "Salle", "time_zone": "Europe/Paris"})).await.expect("venue");
-    let event = admin.call("create_event", json!({"venue": venue, "name": "Séance"})).await.expect("event");
-    let performance = admin
-        .call("create_performance", json!({"event": event, "label": "", "starts_at": "2026-05-28T20:00",
-                                           "valid_from": null, "valid_to": null, "import_end": null}))
-        .await
-        .expect("performance");
-    let source = admin
-        .call("sources/save", json!({"institution": institution, "source": null, "kind": "file", "name": "Box office",
-                                      "settings": {}, "secrets": {},
-                                      "periods": {"long_minutes": 240, "short_minutes": 5, "short_window_hours": 24}}))
-        .await
-        .expect("file source");
+    let built = World::new(&app).institution("Cinéma").event("Séance").performance("", "2026-05-28T20:00").build().await;
+    let (admin, performance) = (built.admin, built.performance);
+    let source = admin.a_source(built.institution, SourceKind::File, "Box office", fields([])).await;
     let file = "barcode;category;holder_name\n\
                 F01;general;\"=HYPERLINK(\"\"http://evil.example/x\"\",\"\"click\"\")\"\n\
                 F02;general;+SUM(1+1)\n\
                 F03;@staff;Ada Lovelace\n";
-    let (status, answer) = admin
-        .post_bytes(&format!("/upload/source-file?performance={performance}&source={source}&file_name=t.csv"), file.as_bytes().to_vec())
-        .await;
-    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = admin.upload(performance, source, "t.csv", false, file.as_bytes()).await;
+    assert_eq!(status, 200, "{answer:?}");
     let expected = [
         ("'=HYPERLINK(\"http://evil.example/x\",\"click\")", "general"),
         ("'+SUM(1+1)", "general"),
@@ -801,7 +656,7 @@ async fn exports_neutralise_formulas_from_ticket_data(backend: support::Backend)
     ];
     let http = browser(&app, "admin", ADMIN_PASSWORD).await;
 
-    let (status, _, bytes) = download(&app, &http, &performance, "csv").await;
+    let (status, _, bytes) = download(&app, &http, performance, "csv").await;
     assert_eq!(status, 200);
     let text = String::from_utf8(bytes).expect("UTF-8");
     let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
@@ -812,7 +667,7 @@ async fn exports_neutralise_formulas_from_ticket_data(backend: support::Backend)
         assert_eq!(&record[12], holder, "the source's own column too: {record:?}");
     }
 
-    let (status, _, bytes) = download(&app, &http, &performance, "xlsx").await;
+    let (status, _, bytes) = download(&app, &http, performance, "xlsx").await;
     assert_eq!(status, 200);
     let mut workbook = calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx");
     let sheet = workbook.worksheet_range_at(0).expect("a sheet").expect("readable");
@@ -831,23 +686,27 @@ async fn an_exit_without_entry_is_an_anomaly(backend: support::Backend) {
     };
     let s = scene(&app).await;
     let door = app.signed_in("door", PASSWORD).await;
-    let out = json!({"performances": [s.performance], "mode": Mode::EntryExit { direction: app::engine::Direction::Out }});
-    let verdict = door
-        .call("scan", json!({"request": {"scan_id": "out-1", "barcode": "R06", "device": "exit-1", "client_time": 0, "door": out}}))
-        .await
-        .expect("scan");
-    assert_eq!(verdict["verdict"]["reason"], "exit_without_entry");
-    let upload = door
-        .call("sync_upload", json!({"scans": [{"scan_id": "out-2", "barcode": "R05", "device": "exit-2", "scanned_at": T0 + 9_000, "door": out,
-                                               "device_verdict": {"verdict": "refused", "reason": "exit_without_entry"}}]}))
-        .await
-        .expect("upload");
-    assert_eq!(upload["results"][0]["conflict"], false, "not a double entry: {upload}");
+    let out = Door { performances: vec![s.performance], mode: Mode::EntryExit { direction: Direction::Out } };
+    let request = ScanRequest { scan_id: "out-1".into(), barcode: "R06".into(), device: "exit-1".into(), client_time: 0, door: out.clone() };
+    let verdict = door.call(Scan { request }).await.expect("scan").verdict;
+    assert_eq!(verdict, Verdict::Refused { reason: Refusal::ExitWithoutEntry });
+    let scan = OfflineScan {
+        scan_id: "out-2".into(),
+        barcode: "R05".into(),
+        device: "exit-2".into(),
+        scanned_at: T0 + 9_000,
+        door: out,
+        device_verdict: Verdict::Refused { reason: Refusal::ExitWithoutEntry },
+        decided: Default::default(),
+        clock_skew_ms: None,
+    };
+    let upload = door.call(SyncUpload { scans: vec![scan] }).await.expect("upload");
+    assert_eq!(recorded_conflict(&upload.results[0]), Some(false), "not a double entry: {upload:?}");
     for barcode in ["R06", "R05"] {
-        let history = s.admin.call("reports/history", json!({"performance": s.performance, "barcode": barcode})).await.expect("history");
-        assert_eq!(history["scans"][0]["anomaly"], "exit_without_entry", "{barcode}: {history}");
+        let scans = history(&s.admin, s.performance, barcode).await;
+        assert_eq!(scans[0].anomaly, Some(ScanAnomaly::ExitWithoutEntry), "{barcode}: {scans:?}");
     }
-    let found = page(&s.admin, query(&s.performance, 0, 50, "barcode", false, "R06")).await.expect("page");
-    assert_eq!(found["rows"][0]["anomalies"], 1, "{found}");
+    let found = page(&s.admin, query(s.performance, 0, 50, ReportColumn::Barcode, false, "R06")).await.expect("page");
+    assert_eq!(found.rows[0].anomalies, 1, "{found:?}");
 }
 on_both_backends!(an_exit_without_entry_is_an_anomaly);

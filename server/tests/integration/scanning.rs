@@ -3,85 +3,45 @@
 
 use crate::support;
 
-use app::ssr::storage::{NewPerformance, NewTicket, Storage};
-use app::domain::{InstitutionId, InstitutionName};
+use app::ssr::storage::NewTicket;
+use app::domain::InstitutionId;
 use app::engine::{Barcode, Direction, Mode, PerformanceId, Refusal, TicketState, Verdict};
 use app::error::AppError;
-use serde_json::{Value, json};
-use support::{ADMIN_PASSWORD, Client, TestApp};
+use app::sync::protocol::{Door, OfflineScan, ScanRequest, Uploaded, UploadedScan};
+use support::api::{Scan, SyncDelta, SyncHolders, SyncSnapshot, SyncUpload};
+use support::world::{Built, World};
+use support::{PASSWORD, TestApp};
 
-const PASSWORD: &str = "a long enough password";
+/// The door's clock in these scans, and the performance's start (20:26:40 UTC).
+const T0: i64 = 1_780_000_000_000;
 
 /// An institution with a venue in Paris, one performance open for scanning, its tickets,
 /// and a scanner login `door` (plus `door2`, `door3`) with the `pda` right there.
-struct Venue {
-    institution: InstitutionId,
-    performance: PerformanceId,
-}
-
-async fn venue(app: &TestApp, tickets: &[(&str, TicketState, &str)]) -> Venue {
-    let storage = app.storage.as_ref();
-    let root = storage.root_institution().await.expect("root").expect("exists");
-    let institution = storage
-        .create_institution(Some(root.id), &InstitutionName::parse("Arena").expect("name"))
+async fn venue(app: &TestApp, tickets: &[(&str, TicketState, &str)]) -> Built {
+    World::new(app)
+        .venue("Main hall", "Europe/Paris")
+        .performance("Tonight", "2026-05-28T22:26")
+        .tickets(tickets)
+        .pda_open()
+        .door_login("door")
+        .door_login("door2")
+        .door_login("door3")
+        .build()
         .await
-        .expect("institution")
-        .id;
-    let performance = performance(storage, institution, tickets).await;
-    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    for login in ["door", "door2", "door3"] {
-        admin
-            .call(
-                "create_login",
-                json!({"institution": institution, "login": login, "password": PASSWORD,
-                       "rights": {"admin": false, "pda": true, "backoffice": false}}),
-            )
-            .await
-            .expect("scanner login");
-    }
-    Venue { institution, performance }
 }
 
-async fn performance(storage: &dyn Storage, institution: InstitutionId, tickets: &[(&str, TicketState, &str)]) -> PerformanceId {
-    let venue = storage.create_venue(institution, "Main hall", "Europe/Paris").await.expect("venue");
-    let event = storage.create_event(venue, "Concert").await.expect("event");
-    let performance = storage
-        .create_performance(&NewPerformance {
-            event,
-            label: "Tonight".into(),
-            starts_at: Some(1_780_000_000_000),
-            window: None,
-            import_end: None,
-        })
-        .await
-        .expect("performance");
-    let tickets: Vec<NewTicket> = tickets
-        .iter()
-        .map(|(code, state, category)| NewTicket {
-            barcode: Barcode::parse(code).expect("barcode"),
-            state: *state,
-            category: (*category).into(),
-            holder: Some(format!("Holder of {code}")),
-        })
-        .collect();
-    storage.upsert_tickets(performance, &tickets, 1).await.expect("tickets");
-    storage.set_pda_open(performance, true).await.expect("open");
-    performance
+/// Another performance of `institution` open for scanning, in a venue of its own, with its tickets.
+async fn performance(app: &TestApp, institution: InstitutionId, tickets: &[(&str, TicketState, &str)]) -> PerformanceId {
+    World::new(app).within(institution).venue("Main hall", "Europe/Paris").tickets(tickets).pda_open().build().await.performance
 }
 
-fn door(performance: PerformanceId, mode: Mode) -> Value {
-    json!({"performances": [performance], "mode": mode})
+fn door(performance: PerformanceId, mode: Mode) -> Door {
+    Door { performances: vec![performance], mode }
 }
 
-async fn scan(client: &Client, scan_id: &str, barcode: &str, device: &str, door: &Value) -> Result<Verdict, AppError> {
-    let answer = client
-        .call(
-            "scan",
-            json!({"request": {"scan_id": scan_id, "barcode": barcode, "device": device,
-                               "client_time": 1_780_000_000_000_i64, "door": door}}),
-        )
-        .await?;
-    Ok(serde_json::from_value(answer["verdict"].clone()).expect("verdict"))
+async fn scan(client: &support::Client, scan_id: &str, barcode: &str, device: &str, door: &Door) -> Result<Verdict, AppError> {
+    let request = ScanRequest { scan_id: scan_id.into(), barcode: barcode.into(), device: device.into(), client_time: T0, door: door.clone() };
+    Ok(client.call(Scan { request }).await?.verdict)
 }
 
 fn refusal(verdict: Verdict) -> Refusal {
@@ -121,7 +81,7 @@ async fn doors_scanning_at_once_admit_each_ticket_as_often_as_allowed(backend: s
     let codes: Vec<String> = (0..TICKETS).map(|i| format!("RUSH{i:04}")).collect();
     let tickets: Vec<(&str, TicketState, &str)> = codes.iter().map(|c| (c.as_str(), TicketState::Valid, "general")).collect();
     let v = venue(&app, &tickets).await;
-    let twice = performance(app.storage.as_ref(), v.institution, &tickets).await;
+    let twice = performance(&app, v.institution, &tickets).await;
     let mut clients = Vec::new();
     for login in ["door", "door2", "door3"] {
         clients.push(std::sync::Arc::new(app.signed_in(login, PASSWORD).await));
@@ -165,34 +125,21 @@ on_both_backends!(doors_scanning_at_once_admit_each_ticket_as_often_as_allowed);
 async fn doors_need_the_right_and_an_open_performance(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let v = venue(&app, &[("T1", TicketState::Valid, "general")]).await;
-    let other = performance(app.storage.as_ref(), v.institution, &[("X1", TicketState::Valid, "general")]).await;
+    let other = performance(&app, v.institution, &[("X1", TicketState::Valid, "general")]).await;
     app.storage.set_pda_open(other, false).await.expect("close");
     let client = app.signed_in("door", PASSWORD).await;
     assert_eq!(scan(&client, "s1", "X1", "g", &door(other, Mode::SinglePass)).await, Err(AppError::ClosedForScanning));
     assert_eq!(
-        client.call("sync_snapshot", json!({"performance": other})).await,
+        client.call(SyncSnapshot { performance: other }).await,
         Err(AppError::ClosedForScanning)
     );
 
     // A scanner of another institution may neither scan nor import it.
-    let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
-    let root = app.storage.root_institution().await.expect("root").expect("exists").id;
-    let elsewhere = admin.call("create_institution", json!({"parent": root, "name": "Elsewhere"})).await.expect("inst");
-    admin
-        .call(
-            "create_login",
-            json!({"institution": elsewhere["id"], "login": "stranger", "password": PASSWORD,
-                   "rights": {"admin": false, "pda": true, "backoffice": false}}),
-        )
-        .await
-        .expect("login");
+    World::new(&app).institution("Elsewhere").door_login("stranger").build().await;
     let stranger = app.signed_in("stranger", PASSWORD).await;
     assert_eq!(scan(&stranger, "s2", "T1", "g", &door(v.performance, Mode::SinglePass)).await, Err(AppError::Forbidden));
-    assert_eq!(stranger.call("sync_snapshot", json!({"performance": v.performance})).await, Err(AppError::Forbidden));
-    assert_eq!(
-        stranger.call("sync_delta", json!({"performances": [v.performance], "cursor": 0})).await,
-        Err(AppError::Forbidden)
-    );
+    assert_eq!(stranger.call(SyncSnapshot { performance: v.performance }).await, Err(AppError::Forbidden));
+    assert_eq!(stranger.call(SyncDelta { performances: vec![v.performance], cursor: 0 }).await, Err(AppError::Forbidden));
     assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 0);
 }
 on_both_backends!(doors_need_the_right_and_an_open_performance);
@@ -205,15 +152,13 @@ async fn snapshot_then_delta(backend: support::Backend) {
     )
     .await;
     let client = app.signed_in("door", PASSWORD).await;
-    let snapshot = client.call("sync_snapshot", json!({"performance": v.performance})).await.expect("snapshot");
-    assert_eq!(snapshot["barcodes"], json!(["A1", "A2", "A3"]));
-    assert_eq!(snapshot["states"], json!("vvc"));
-    let categories: Vec<String> = serde_json::from_value(snapshot["categories"].clone()).expect("categories");
-    let category_of: Vec<usize> = serde_json::from_value(snapshot["category_of"].clone()).expect("indexes");
-    assert_eq!(categories[category_of[1]], "vip");
-    assert!(snapshot["server_time"].as_i64().is_some());
-    let holders = client.call("sync_holders", json!({"performance": v.performance})).await.expect("holders");
-    assert_eq!(holders["names"][0], json!("Holder of A1"));
+    let snapshot = client.call(SyncSnapshot { performance: v.performance }).await.expect("snapshot");
+    assert_eq!(snapshot.barcodes, ["A1", "A2", "A3"]);
+    assert_eq!(snapshot.states, "vvc");
+    assert_eq!(snapshot.categories[snapshot.category_of[1] as usize], "vip");
+    assert!(snapshot.server_time > 0);
+    let holders = client.call(SyncHolders { performance: v.performance }).await.expect("holders");
+    assert_eq!(holders.names[0], "Holder of A1");
 
     scan(&client, "s1", "A1", "gate-1", &door(v.performance, Mode::SinglePass)).await.expect("scan");
     app.storage
@@ -224,41 +169,48 @@ async fn snapshot_then_delta(backend: support::Backend) {
         )
         .await
         .expect("cancel A2");
-    let delta = client
-        .call("sync_delta", json!({"performances": [v.performance], "cursor": snapshot["cursor"]}))
-        .await
-        .expect("delta");
-    let passes = delta["passes"].as_array().expect("passes");
+    let delta = client.call(SyncDelta { performances: vec![v.performance], cursor: snapshot.cursor }).await.expect("delta");
+    let passes = &delta.passes;
     assert_eq!(passes.len(), 1);
-    assert_eq!((passes[0]["barcode"].as_str(), passes[0]["device"].as_str()), (Some("A1"), Some("gate-1")));
-    let changed: Vec<(&str, &str)> = delta["tickets"]
-        .as_array()
-        .expect("tickets")
-        .iter()
-        .filter_map(|t| Some((t["barcode"].as_str()?, t["state"].as_str()?)))
-        .collect();
-    assert!(changed.contains(&("A2", "cancelled")), "the cancellation reaches devices: {changed:?}");
+    assert_eq!((passes[0].barcode.as_str(), passes[0].device.as_str()), ("A1", "gate-1"));
+    let changed: Vec<(&str, TicketState)> = delta.tickets.iter().map(|t| (t.barcode.as_str(), t.state)).collect();
+    assert!(changed.contains(&("A2", TicketState::Cancelled)), "the cancellation reaches devices: {changed:?}");
 }
 on_both_backends!(snapshot_then_delta);
 
-fn offline_scan(scan_id: &str, barcode: &str, device: &str, at: i64, performance: PerformanceId) -> Value {
-    json!({"scan_id": scan_id, "barcode": barcode, "device": device, "scanned_at": at,
-           "door": door(performance, Mode::SinglePass),
-           "device_verdict": {"verdict": "accepted", "direction": "in"}})
+/// A scan the device admitted while offline.
+fn offline_scan(scan_id: &str, barcode: &str, device: &str, at: i64, performance: PerformanceId) -> OfflineScan {
+    OfflineScan {
+        scan_id: scan_id.into(),
+        barcode: barcode.into(),
+        device: device.into(),
+        scanned_at: at,
+        door: door(performance, Mode::SinglePass),
+        device_verdict: Verdict::Accepted { direction: Direction::In },
+        decided: Default::default(),
+        clock_skew_ms: None,
+    }
+}
+
+fn recorded(result: &UploadedScan) -> Option<(&Verdict, bool)> {
+    match &result.outcome {
+        Uploaded::Recorded { server_verdict, conflict } => Some((server_verdict, *conflict)),
+        Uploaded::Refused { .. } => None,
+    }
 }
 
 async fn an_upload_retried_counts_once(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let v = venue(&app, &[("B1", TicketState::Valid, "g"), ("B2", TicketState::Valid, "g"), ("B3", TicketState::Valid, "g")]).await;
     let client = app.signed_in("door", PASSWORD).await;
-    let batch = json!([
+    let batch = vec![
         offline_scan("u1", "B1", "tab-1", 1_780_000_000_000, v.performance),
         offline_scan("u2", "B2", "tab-1", 1_780_000_001_000, v.performance),
         offline_scan("u3", "B3", "tab-1", 1_780_000_002_000, v.performance),
-    ]);
+    ];
     for _ in 0..3 {
-        let outcome = client.call("sync_upload", json!({"scans": batch})).await.expect("upload");
-        assert!(outcome["results"].as_array().expect("results").iter().all(|r| r["conflict"] == json!(false)));
+        let outcome = client.call(SyncUpload { scans: batch.clone() }).await.expect("upload");
+        assert!(outcome.results.iter().all(|r| recorded(r).is_some_and(|(_, conflict)| !conflict)), "{outcome:?}");
     }
     assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts"), (3, 3));
     assert_eq!(app.storage.scans_since(&[v.performance], 0).await.expect("scans").len(), 3);
@@ -273,25 +225,25 @@ async fn identical_requests_at_the_same_moment_count_once(backend: support::Back
     let Some(app) = support::spawn_app(backend).await else { return };
     let v = venue(&app, &[("M1", TicketState::Valid, "g"), ("M2", TicketState::Valid, "g"), ("M3", TicketState::Valid, "g")]).await;
     let client = std::sync::Arc::new(app.signed_in("door", PASSWORD).await);
-    let batch = json!([
+    let batch = vec![
         offline_scan("m1", "M1", "tab-1", 1_780_000_000_000, v.performance),
         offline_scan("m2", "M2", "tab-1", 1_780_000_001_000, v.performance),
-    ]);
+    ];
     let single = door(v.performance, Mode::SinglePass);
     let mut uploads = tokio::task::JoinSet::new();
     let mut scans = tokio::task::JoinSet::new();
     for _ in 0..COPIES {
         let (uploader, batch) = (client.clone(), batch.clone());
-        uploads.spawn(async move { uploader.call("sync_upload", json!({"scans": batch})).await });
+        uploads.spawn(async move { uploader.call(SyncUpload { scans: batch }).await });
         let (scanner, single) = (client.clone(), single.clone());
         scans.spawn(async move { scan(&scanner, "m3", "M3", "gate-1", &single).await });
     }
     while let Some(outcome) = uploads.join_next().await {
         let outcome = outcome.expect("upload task").expect("upload answered");
-        for result in outcome["results"].as_array().expect("results") {
-            assert_eq!(result["outcome"], json!("recorded"), "{outcome}");
-            assert_eq!(result["conflict"], json!(false), "never a double entry with itself: {outcome}");
-            assert_eq!(result["server_verdict"]["verdict"], json!("accepted"), "{outcome}");
+        for result in &outcome.results {
+            let (server_verdict, conflict) = recorded(result).unwrap_or_else(|| panic!("recorded: {outcome:?}"));
+            assert!(!conflict, "never a double entry with itself: {outcome:?}");
+            assert!(server_verdict.is_accepted(), "{outcome:?}");
         }
     }
     while let Some(verdict) = scans.join_next().await {
@@ -307,37 +259,32 @@ on_both_backends!(identical_requests_at_the_same_moment_count_once);
 async fn one_scan_the_server_cannot_take_never_holds_back_the_others(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let v = venue(&app, &[("Q1", TicketState::Valid, "g"), ("Q2", TicketState::Valid, "g")]).await;
-    let closed = performance(app.storage.as_ref(), v.institution, &[("C1", TicketState::Valid, "g")]).await;
-    app.storage.set_pda_open(closed, false).await.expect("close");
-    let elsewhere = {
-        let root = app.storage.root_institution().await.expect("root").expect("exists");
-        let other = app.storage.create_institution(Some(root.id), &InstitutionName::parse("Elsewhere").expect("name")).await.expect("institution").id;
-        performance(app.storage.as_ref(), other, &[("E1", TicketState::Valid, "g")]).await
-    };
+    let closed = World::new(&app).within(v.institution).tickets(&[("C1", TicketState::Valid, "g")]).build().await.performance;
+    let elsewhere = World::new(&app).institution("Elsewhere").tickets(&[("E1", TicketState::Valid, "g")]).pda_open().build().await.performance;
     let client = app.signed_in("door", PASSWORD).await;
-    let batch = json!([
+    let batch = vec![
         offline_scan("q1", "Q1", "tab-1", 1_780_000_000_000, v.performance),
         offline_scan("c1", "C1", "tab-1", 1_780_000_001_000, closed),
         offline_scan("e1", "E1", "tab-1", 1_780_000_002_000, elsewhere),
         offline_scan("n1", "N1", "tab-1", 1_780_000_003_000, PerformanceId(987_654)),
         offline_scan("empty", "", "tab-1", 1_780_000_004_000, v.performance),
         offline_scan("q2", "Q2", "tab-1", 1_780_000_005_000, v.performance),
-    ]);
-    let outcome = client.call("sync_upload", json!({"scans": batch})).await.expect("the batch is answered");
-    let by_id = |id: &str| outcome["results"].as_array().expect("results").iter().find(|r| r["scan_id"] == json!(id)).cloned().unwrap_or(Value::Null);
+    ];
+    let outcome = client.call(SyncUpload { scans: batch.clone() }).await.expect("the batch is answered");
+    let by_id = |id: &str| outcome.results.iter().find(|r| r.scan_id == id).unwrap_or_else(|| panic!("{id} answered: {outcome:?}"));
     for id in ["q1", "q2"] {
-        assert_eq!(by_id(id)["outcome"], json!("recorded"), "{id}: {outcome}");
+        assert!(recorded(by_id(id)).is_some(), "{id}: {outcome:?}");
     }
-    assert_eq!(by_id("c1")["outcome"], json!("refused"));
-    assert_eq!(serde_json::from_value::<AppError>(by_id("c1")["reason"].clone()).ok(), Some(AppError::ClosedForScanning));
-    assert_eq!(serde_json::from_value::<AppError>(by_id("e1")["reason"].clone()).ok(), Some(AppError::Forbidden));
-    assert!(matches!(serde_json::from_value::<AppError>(by_id("n1")["reason"].clone()), Ok(AppError::NotFound)));
-    assert!(matches!(serde_json::from_value::<AppError>(by_id("empty")["reason"].clone()), Ok(AppError::InvalidInput { .. })));
-    assert_eq!(outcome["results"].as_array().map(Vec::len), Some(6), "every scan is answered");
+    assert!(matches!(by_id("c1").outcome, Uploaded::Refused { .. }));
+    assert_eq!(by_id("c1").refusal(), Some(&AppError::ClosedForScanning));
+    assert_eq!(by_id("e1").refusal(), Some(&AppError::Forbidden));
+    assert!(matches!(by_id("n1").refusal(), Some(AppError::NotFound)));
+    assert!(matches!(by_id("empty").refusal(), Some(AppError::InvalidInput { .. })));
+    assert_eq!(outcome.results.len(), 6, "every scan is answered");
     assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 2, "both valid scans recorded");
     // Sent again, the same answers: nothing counts twice, nothing is stuck.
-    let again = client.call("sync_upload", json!({"scans": batch})).await.expect("answered again");
-    assert_eq!(again["results"].as_array().map(Vec::len), Some(6));
+    let again = client.call(SyncUpload { scans: batch }).await.expect("answered again");
+    assert_eq!(again.results.len(), 6);
     assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 2);
 }
 on_both_backends!(one_scan_the_server_cannot_take_never_holds_back_the_others);
@@ -357,10 +304,10 @@ async fn a_scan_id_held_by_another_scan_is_refused_not_dropped(backend: support:
         "another number under a used id"
     );
     let outcome = client
-        .call("sync_upload", json!({"scans": [offline_scan("shared-id-1", "S2", "tab-1", 1_780_000_000_000, v.performance)]}))
+        .call(SyncUpload { scans: vec![offline_scan("shared-id-1", "S2", "tab-1", 1_780_000_000_000, v.performance)] })
         .await
         .expect("answered");
-    assert_eq!(outcome["results"][0]["outcome"], json!("refused"), "{outcome}");
+    assert!(matches!(outcome.results[0].outcome, Uploaded::Refused { .. }), "{outcome:?}");
     assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 1, "S2 was not taken for S1");
 }
 on_both_backends!(a_scan_id_held_by_another_scan_is_refused_not_dropped);
@@ -370,13 +317,14 @@ async fn two_offline_devices_admitting_one_ticket_is_a_double_entry(backend: sup
     let v = venue(&app, &[("D1", TicketState::Valid, "g")]).await;
     let first = app.signed_in("door", PASSWORD).await;
     let second = app.signed_in("door2", PASSWORD).await;
-    first.call("sync_upload", json!({"scans": [offline_scan("x1", "D1", "tab-1", 1_780_000_000_000, v.performance)]})).await.expect("upload");
+    first.call(SyncUpload { scans: vec![offline_scan("x1", "D1", "tab-1", 1_780_000_000_000, v.performance)] }).await.expect("upload");
     let outcome = second
-        .call("sync_upload", json!({"scans": [offline_scan("x2", "D1", "tab-2", 1_780_000_005_000, v.performance)]}))
+        .call(SyncUpload { scans: vec![offline_scan("x2", "D1", "tab-2", 1_780_000_005_000, v.performance)] })
         .await
         .expect("upload");
-    assert_eq!(outcome["results"][0]["conflict"], json!(true));
-    assert_eq!(outcome["results"][0]["server_verdict"]["reason"], json!("already_scanned"));
+    let (server_verdict, conflict) = recorded(&outcome.results[0]).expect("recorded");
+    assert!(conflict);
+    assert!(matches!(server_verdict, Verdict::Refused { reason: Refusal::AlreadyScanned { .. } }), "{server_verdict:?}");
 
     let scans = app.storage.scans_since(&[v.performance], 0).await.expect("scans");
     assert_eq!(scans.len(), 2, "both admissions are kept");
@@ -384,8 +332,8 @@ async fn two_offline_devices_admitting_one_ticket_is_a_double_entry(backend: sup
         scans.iter().map(|s| s.anomaly).collect::<Vec<_>>(),
         vec![None, Some(app::ssr::storage::Anomaly::DoubleEntry)]
     );
-    let delta = first.call("sync_delta", json!({"performances": [v.performance], "cursor": 0})).await.expect("delta");
-    let conflicts: Vec<bool> = delta["passes"].as_array().expect("passes").iter().map(|p| p["conflict"] == json!(true)).collect();
+    let delta = first.call(SyncDelta { performances: vec![v.performance], cursor: 0 }).await.expect("delta");
+    let conflicts: Vec<bool> = delta.passes.iter().map(|p| p.conflict).collect();
     assert_eq!(conflicts, vec![false, true], "devices are told of the double entry");
     assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 1, "one person's ticket");
 }
@@ -398,40 +346,41 @@ async fn an_upload_is_decided_in_time_order_within_itself(backend: support::Back
     let v = venue(&app, &[("G1", TicketState::Valid, "g"), ("G2", TicketState::Valid, "g")]).await;
     let client = app.signed_in("door", PASSWORD).await;
     let first = client
-        .call("sync_upload", json!({"scans": [offline_scan("g-a", "G1", "tab-1", 1_780_000_000_000, v.performance)]}))
+        .call(SyncUpload { scans: vec![offline_scan("g-a", "G1", "tab-1", 1_780_000_000_000, v.performance)] })
         .await
         .expect("upload");
-    assert_eq!(first["results"][0]["conflict"], json!(false));
+    assert_eq!(recorded(&first.results[0]).map(|(_, conflict)| conflict), Some(false));
     // Sent out of order, a retry first: G2 by tab-2 at +5 s, G2 by tab-1 at +3 s.
-    let batch = json!([
+    let batch = vec![
         offline_scan("g-a", "G1", "tab-1", 1_780_000_000_000, v.performance),
         offline_scan("g-c", "G2", "tab-2", 1_780_000_005_000, v.performance),
         offline_scan("g-b", "G2", "tab-1", 1_780_000_003_000, v.performance),
-    ]);
-    let outcome = client.call("sync_upload", json!({"scans": batch})).await.expect("upload");
-    let results: Vec<(String, bool)> = outcome["results"]
-        .as_array()
-        .expect("results")
-        .iter()
-        .map(|r| (r["scan_id"].as_str().unwrap_or_default().to_owned(), r["conflict"] == json!(true)))
-        .collect();
+    ];
+    let outcome = client.call(SyncUpload { scans: batch }).await.expect("upload");
+    let results: Vec<(String, bool)> = outcome.results.iter().map(|r| (r.scan_id.clone(), r.conflict())).collect();
     assert_eq!(
         results,
         vec![("g-a".to_owned(), false), ("g-b".to_owned(), false), ("g-c".to_owned(), true)],
         "the earlier G2 entry stands, the later one is the double entry, the retry is unchanged"
     );
-    assert_eq!(outcome["results"][0]["server_verdict"], first["results"][0]["server_verdict"], "the retry keeps its first verdict");
-    assert_eq!(outcome["results"][0]["server_verdict"]["verdict"], json!("accepted"));
+    let verdict = |upload: &app::sync::protocol::UploadOutcome| recorded(&upload.results[0]).map(|(verdict, _)| verdict.clone());
+    assert_eq!(verdict(&outcome), verdict(&first), "the retry keeps its first verdict");
+    assert!(verdict(&outcome).is_some_and(|v| v.is_accepted()));
     assert_eq!(app.storage.scans_since(&[v.performance], 0).await.expect("scans").len(), 3);
     assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 2);
 }
 on_both_backends!(an_upload_is_decided_in_time_order_within_itself);
 
 /// An admission made offline at `mode`'s door, going `direction`.
-fn offline_pass(scan_id: &str, barcode: &str, device: &str, at: i64, performance: PerformanceId, mode: Mode, direction: &str) -> Value {
-    json!({"scan_id": scan_id, "barcode": barcode, "device": device, "scanned_at": at,
-           "door": door(performance, mode),
-           "device_verdict": {"verdict": "accepted", "direction": direction}})
+/// A pass the device admitted offline at a door counting in `mode`, going `direction`.
+fn offline_pass(scan_id: &str, barcode: &str, device: &str, at: i64, performance: PerformanceId, mode: Mode, direction: Direction) -> SyncUpload {
+    let scan = OfflineScan { door: door(performance, mode), device_verdict: Verdict::Accepted { direction }, ..offline_scan(scan_id, barcode, device, at, performance) };
+    SyncUpload { scans: vec![scan] }
+}
+
+/// Whether the one scan of an upload was recorded as a conflict.
+fn conflict(upload: &app::sync::protocol::UploadOutcome) -> Option<bool> {
+    recorded(&upload.results[0]).map(|(_, conflict)| conflict)
 }
 
 /// Issue 17, item 5: passes that arrive late are put in time order, and every flag of the
@@ -451,22 +400,16 @@ async fn late_passes_put_the_flags_in_time_order(backend: support::Backend) {
     };
 
     // In at 0, then in again at 30 (nobody saw the exit yet): a double entry.
-    door1.call("sync_upload", json!({"scans": [offline_pass("in-0", "L1", "tab-1", t0, v.performance, entry, "in")]})).await.expect("upload");
-    let re_entry = door2
-        .call("sync_upload", json!({"scans": [offline_pass("in-30", "L1", "tab-2", t0 + 30 * minute, v.performance, entry, "in")]}))
-        .await
-        .expect("upload");
-    assert_eq!(re_entry["results"][0]["conflict"], json!(true), "inside already, as far as the server knows");
+    door1.call(offline_pass("in-0", "L1", "tab-1", t0, v.performance, entry, Direction::In)).await.expect("upload");
+    let re_entry = door2.call(offline_pass("in-30", "L1", "tab-2", t0 + 30 * minute, v.performance, entry, Direction::In)).await.expect("upload");
+    assert_eq!(conflict(&re_entry), Some(true), "inside already, as far as the server knows");
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let before_the_exit = app::ssr::now_millis();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
 
     // The exit at 20 arrives now, from a third device.
-    let late_exit = door1
-        .call("sync_upload", json!({"scans": [offline_pass("out-20", "L1", "tab-3", t0 + 20 * minute, v.performance, exit, "out")]}))
-        .await
-        .expect("upload");
-    assert_eq!(late_exit["results"][0]["conflict"], json!(false));
+    let late_exit = door1.call(offline_pass("out-20", "L1", "tab-3", t0 + 20 * minute, v.performance, exit, Direction::Out)).await.expect("upload");
+    assert_eq!(conflict(&late_exit), Some(false));
     let scans = app.storage.scans_since(&[v.performance], 0).await.expect("scans");
     assert_eq!(
         anomalies(&scans, "L1"),
@@ -477,19 +420,16 @@ async fn late_passes_put_the_flags_in_time_order(backend: support::Backend) {
     let since = app.storage.scans_since(&[v.performance], before_the_exit).await.expect("scans");
     let corrected = since.iter().find(|s| s.scan_uuid == "in-30").expect("the corrected re-entry is in the delta");
     assert_eq!(corrected.anomaly, None);
-    let delta = door2.call("sync_delta", json!({"performances": [v.performance], "cursor": 0})).await.expect("delta");
-    let flagged: Vec<&Value> = delta["passes"].as_array().expect("passes").iter().filter(|p| p["conflict"] == json!(true)).collect();
+    let delta = door2.call(SyncDelta { performances: vec![v.performance], cursor: 0 }).await.expect("delta");
+    let flagged: Vec<_> = delta.passes.iter().filter(|p| p.conflict).collect();
     assert!(flagged.is_empty(), "no double entry left for devices: {flagged:?}");
 
     // Single pass: the entry at 10 is recorded first; an entry at 5 from another device
     // arrives later. The later one in time is the double entry.
     let single = Mode::SinglePass;
-    door1.call("sync_upload", json!({"scans": [offline_pass("s-10", "L2", "tab-1", t0 + 10 * minute, v.performance, single, "in")]})).await.expect("upload");
-    let earlier = door2
-        .call("sync_upload", json!({"scans": [offline_pass("s-5", "L2", "tab-2", t0 + 5 * minute, v.performance, single, "in")]}))
-        .await
-        .expect("upload");
-    assert_eq!(earlier["results"][0]["conflict"], json!(false), "the earlier entry stands");
+    door1.call(offline_pass("s-10", "L2", "tab-1", t0 + 10 * minute, v.performance, single, Direction::In)).await.expect("upload");
+    let earlier = door2.call(offline_pass("s-5", "L2", "tab-2", t0 + 5 * minute, v.performance, single, Direction::In)).await.expect("upload");
+    assert_eq!(conflict(&earlier), Some(false), "the earlier entry stands");
     let scans = app.storage.scans_since(&[v.performance], 0).await.expect("scans");
     assert_eq!(anomalies(&scans, "L2"), vec![("s-10".to_owned(), Some("double_entry")), ("s-5".to_owned(), None)]);
     assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 2, "two tickets in");

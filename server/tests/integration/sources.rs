@@ -5,85 +5,101 @@
 
 use crate::support;
 
+use app::domain::{FieldValues, InstitutionId, SourceId, SourceKind};
+use app::engine::{Mode, PerformanceId, Refusal, Verdict};
 use app::error::AppError;
-use serde_json::{Value, json};
-use server::standins::Fault;
-use server::standins::shotgun::ShotgunStandIn;
-use support::{ADMIN_PASSWORD, Client};
+use app::sync::protocol::{Door, ScanRequest};
+use serde_json::json;
+use standins::Fault;
+use standins::shotgun::ShotgunStandIn;
+use support::api::{
+    AttachSource, CategoryFilters, CreateEvent, CreateFromPartner, CreateInstitution, CreateLogin, CreatePerformance, CreateVenue, DeleteSource, DetachSource, InstitutionSources,
+    PartnerEvents, PartnerEventsProgress, PerformanceGrid, PerformanceSources, RefreshSource, SaveSource, Scan,
+    SetCategoryFilters, SetPdaOpen,
+};
+use support::world::{CLERK, DOOR};
+use support::{ADMIN_PASSWORD, Client, PASSWORD, fields};
 
-fn periods() -> Value {
-    json!({"long_minutes": 240, "short_minutes": 5, "short_window_hours": 24})
+async fn save_source(admin: &Client, institution: InstitutionId, kind: SourceKind, name: &str, settings: FieldValues, secrets: FieldValues) -> Result<SourceId, AppError> {
+    admin.call(SaveSource { institution, source: None, kind, name: name.to_owned(), settings, secrets, periods: Default::default() }).await
 }
 
-async fn save_source(admin: &Client, institution: &Value, kind: &str, name: &str, settings: Value, secrets: Value) -> Result<Value, AppError> {
-    admin
-        .call("sources/save", json!({"institution": institution, "source": null, "kind": kind, "name": name,
-                                      "settings": settings, "secrets": secrets, "periods": periods()}))
-        .await
+async fn attach(admin: &Client, performance: PerformanceId, source: SourceId, options: FieldValues) -> Result<(), AppError> {
+    admin.call(AttachSource { performance, source, options }).await
 }
 
-fn upload_path(performance: &Value, source: &Value, dry_run: bool) -> String {
-    format!("/upload/source-file?performance={performance}&source={source}&file_name=tickets.csv&dry_run={dry_run}")
+/// A door's online scan at a single-pass door of `performance`: the verdict.
+async fn scan(client: &Client, performance: PerformanceId, barcode: &str, scan_id: &str, device: &str) -> Verdict {
+    let door = Door { performances: vec![performance], mode: Mode::SinglePass };
+    let request = ScanRequest { scan_id: scan_id.into(), barcode: barcode.into(), device: device.into(), client_time: 0, door };
+    client.call(Scan { request }).await.expect("scan").verdict
+}
+
+fn is_already_scanned(verdict: &Verdict) -> bool {
+    matches!(verdict, Verdict::Refused { reason: Refusal::AlreadyScanned { .. } })
 }
 
 async fn a_file_import_is_checked_all_or_nothing_and_cumulative(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
     let (institution, performance) = app.a_performance(&admin, "Théâtre").await;
-    let source = save_source(&admin, &institution, "file", "Billetterie", json!({}), json!({})).await.expect("file source");
+    let source = save_source(&admin, institution, SourceKind::File, "Billetterie", fields([]), fields([])).await.expect("file source");
     assert!(
-        matches!(save_source(&admin, &institution, "file", "Encore", json!({}), json!({})).await, Err(AppError::AlreadyExists(_))),
+        matches!(save_source(&admin, institution, SourceKind::File, "Encore", fields([]), fields([])).await, Err(AppError::AlreadyExists(_))),
         "one file source per institution"
     );
-    admin.call("sources/attach", json!({"performance": performance, "source": source, "options": {}})).await.expect("attach");
+    attach(&admin, performance, source, fields([])).await.expect("attach");
 
     let file = "barcode;category;holder_name;status\nA1;vip;Ada;valid\nA2;general;Bob;valid\nA3;general;Cy;valid\n";
-    let (status, checked) = admin.post_bytes(&upload_path(&performance, &source, true), file.as_bytes().to_vec()).await;
-    assert_eq!(status, 200, "{checked}");
-    assert_eq!(checked["tickets"], 3);
-    assert_eq!(checked["preview"]["mapping"]["barcode"], "barcode");
-    assert!(checked["imported"].is_null());
-    assert!(app.tickets_by_code(&performance).await.is_empty(), "a check imports nothing");
+    let (status, checked) = admin.upload(performance, source, "tickets.csv", true, file.as_bytes()).await;
+    assert_eq!(status, 200, "{checked:?}");
+    let checked = checked.expect("checked");
+    assert_eq!(checked.tickets, 3);
+    assert_eq!(checked.preview.mapping["barcode"], "barcode");
+    assert!(checked.imported.is_none());
+    assert!(app.tickets_by_code(performance).await.is_empty(), "a check imports nothing");
 
     // One bad row: nothing imported, every bad row named by its line.
     let bad = "barcode,status\nB1,valid\n,valid\nB3,perhaps\n";
-    let (status, error) = admin.post_bytes(&upload_path(&performance, &source, false), bad.as_bytes().to_vec()).await;
+    let (status, error) = admin.upload(performance, source, "tickets.csv", false, bad.as_bytes()).await;
     assert_eq!(status, 422);
-    let error: AppError = serde_json::from_value(error).expect("an AppError");
+    let error = error.expect_err("an AppError");
     let AppError::FileRejected { rows, more: 0 } = error else { panic!("expected rejected rows, got {error:?}") };
     assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![3, 4]);
-    assert!(app.tickets_by_code(&performance).await.is_empty());
+    assert!(app.tickets_by_code(performance).await.is_empty());
 
-    let (status, imported) = admin.post_bytes(&upload_path(&performance, &source, false), file.as_bytes().to_vec()).await;
-    assert_eq!(status, 200, "{imported}");
-    assert_eq!(imported["imported"]["added"], 3);
+    let (status, imported) = admin.upload(performance, source, "tickets.csv", false, file.as_bytes()).await;
+    assert_eq!(status, 200, "{imported:?}");
+    assert_eq!(imported.expect("imported").imported.expect("a summary").added, 3);
     // The same file again changes nothing.
-    let (_, again) = admin.post_bytes(&upload_path(&performance, &source, false), file.as_bytes().to_vec()).await;
-    assert_eq!((again["imported"]["added"].as_u64(), again["imported"]["unchanged"].as_u64()), (Some(0), Some(3)));
+    let (_, again) = admin.upload(performance, source, "tickets.csv", false, file.as_bytes()).await;
+    let again = again.expect("imported").imported.expect("a summary");
+    assert_eq!((again.added, again.unchanged), (0, 3));
 
     // A later file adds numbers and cancels; what it does not list stays; categories of
     // known numbers do not change (cumulative, SPEC §3).
     let later = "barcode,category,status\nA2,general,cancelled\nA3,upgraded,valid\nA4,vip,valid\n";
-    let (_, summary) = admin.post_bytes(&upload_path(&performance, &source, false), later.as_bytes().to_vec()).await;
-    assert_eq!(summary["imported"]["added"], 1);
-    let tickets = app.tickets_by_code(&performance).await;
+    let (_, summary) = admin.upload(performance, source, "tickets.csv", false, later.as_bytes()).await;
+    assert_eq!(summary.expect("imported").imported.expect("a summary").added, 1);
+    let tickets = app.tickets_by_code(performance).await;
     assert_eq!(tickets["A1"], ("valid".to_owned(), "vip".to_owned()));
     assert_eq!(tickets["A2"].0, "cancelled");
     assert_eq!(tickets["A3"], ("valid".to_owned(), "general".to_owned()));
     assert_eq!(tickets["A4"].0, "valid");
     // A cancelled number stays cancelled when an older file lists it valid again.
-    admin.post_bytes(&upload_path(&performance, &source, false), file.as_bytes().to_vec()).await;
-    assert_eq!(app.tickets_by_code(&performance).await["A2"].0, "cancelled");
+    let (status, _) = admin.upload(performance, source, "tickets.csv", false, file.as_bytes()).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.tickets_by_code(performance).await["A2"].0, "cancelled");
 
-    let listed = admin.attachment(&performance).await;
-    assert_eq!(listed["tickets"], 4);
+    let listed = admin.attachment(performance).await;
+    assert_eq!(listed.tickets, 4);
 
     // Detaching removes its tickets and the filters on categories no ticket carries any more.
-    admin.call("set_category_filters", json!({"performance": performance, "excluded": ["vip"]})).await.expect("filter");
-    admin.call("sources/detach", json!({"performance": performance, "source": source})).await.expect("detach");
-    assert!(app.tickets_by_code(&performance).await.is_empty());
-    let filters = admin.call("category_filters", json!({"performance": performance})).await.expect("filters");
-    assert_eq!(filters, json!([]));
+    admin.call(SetCategoryFilters { performance, excluded: vec!["vip".into()] }).await.expect("filter");
+    admin.call(DetachSource { performance, source, passes_confirmed: None }).await.expect("detach");
+    assert!(app.tickets_by_code(performance).await.is_empty());
+    let filters = admin.call(CategoryFilters { performance }).await.expect("filters");
+    assert_eq!(filters, vec![]);
 }
 on_both_backends!(a_file_import_is_checked_all_or_nothing_and_cumulative);
 
@@ -105,31 +121,31 @@ async fn shotgun_pages_map_states_keep_imports_through_errors_and_recover(backen
     shotgun.put_ticket(ShotgunStandIn::ticket(99, 901, "OTHER", "valid", "Early"));
 
     // A misconfigured source names the field and the cause.
-    let wrong = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "seventy-seven", "api_url": shotgun.url}), json!({"token": token})).await;
+    let wrong = save_source(&admin, institution, SourceKind::Shotgun, "Shotgun", fields([("organizer_id", "seventy-seven"), ("api_url", &shotgun.url)]), fields([("token", token)])).await;
     assert!(matches!(&wrong, Err(AppError::SourceSettings { field, .. }) if field == "organizer_id"), "{wrong:?}");
-    let missing = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "77"}), json!({})).await;
+    let missing = save_source(&admin, institution, SourceKind::Shotgun, "Shotgun", fields([("organizer_id", "77")]), fields([])).await;
     assert!(matches!(&missing, Err(AppError::SourceSettings { field, .. }) if field == "token"), "{missing:?}");
 
-    let source = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "77", "api_url": shotgun.url}), json!({"token": token}))
+    let source = save_source(&admin, institution, SourceKind::Shotgun, "Shotgun", fields([("organizer_id", "77"), ("api_url", &shotgun.url)]), fields([("token", token)]))
         .await
         .expect("source");
     // The token never comes back, and is not stored in clear.
-    let listed = admin.call("sources/list", json!({"institution": institution})).await.expect("list");
-    assert!(!listed.to_string().contains(token), "{listed}");
-    assert_eq!(listed[0]["secrets_set"], json!(["token"]));
-    let stored = app.storage.source(app::domain::SourceId(source.as_i64().expect("id"))).await.expect("read").expect("exists");
+    let listed = admin.call(InstitutionSources { institution }).await.expect("list");
+    assert!(!format!("{listed:?}").contains(token), "{listed:?}");
+    assert_eq!(listed[0].secrets_set, ["token"]);
+    let stored = app.storage.source(source).await.expect("read").expect("exists");
     assert!(!stored.sealed_secrets.unwrap_or_default().contains(token));
 
-    let no_event = admin.call("sources/attach", json!({"performance": performance, "source": source, "options": {}})).await;
+    let no_event = attach(&admin, performance, source, fields([])).await;
     assert!(matches!(&no_event, Err(AppError::SourceSettings { field, .. }) if field == "event_id"), "{no_event:?}");
-    admin.call("sources/attach", json!({"performance": performance, "source": source, "options": {"event_id": "900"}})).await.expect("attach");
+    attach(&admin, performance, source, fields([("event_id", "900")])).await.expect("attach");
 
     // The second page fails: the first page stays imported and the error is shown.
     shotgun.fail_next(Fault::TooManyRequests { retry_after_secs: 1 });
     app.partners.refresh_due().await.expect("refresh");
-    let after_429 = app.tickets_by_code(&performance).await;
+    let after_429 = app.tickets_by_code(performance).await;
     assert_eq!(after_429.len(), 8, "a 429 is waited out within the refresh: {after_429:?}");
-    assert!(admin.attachment(&performance).await["last_error"].is_null());
+    assert!(admin.attachment(performance).await.last_error.is_none());
     let tickets = after_429;
     assert_eq!(tickets["SG0001"], ("valid".to_owned(), "Early".to_owned()));
     assert_eq!(tickets["SG0003"].0, "duplicated");
@@ -139,12 +155,10 @@ async fn shotgun_pages_map_states_keep_imports_through_errors_and_recover(backen
     assert!(!tickets.contains_key("OTHER"));
 
     // A ticket Shotgun scanned arrives scanned: the door says so.
-    admin.call("set_pda_open", json!({"performance": performance, "open": true})).await.expect("PDA");
-    let scan = |code: &str, id: &str| json!({"request": {"scan_id": id, "barcode": code, "device": "door-1", "client_time": 0,
-                                                          "door": {"performances": [performance], "mode": {"mode": "single_pass"}}}});
-    let outcome = admin.call("scan", scan("SG0008", "s-8")).await.expect("scan");
-    assert_eq!(outcome["verdict"]["reason"], "already_scanned", "{outcome}");
-    assert_eq!(admin.call("scan", scan("SG0001", "s-1")).await.expect("scan")["verdict"]["verdict"], "accepted");
+    admin.call(SetPdaOpen { performance, open: true }).await.expect("PDA");
+    let verdict = scan(&admin, performance, "SG0008", "s-8", "door-1").await;
+    assert!(is_already_scanned(&verdict), "{verdict:?}");
+    assert!(scan(&admin, performance, "SG0001", "s-1", "door-1").await.is_accepted());
 
     // Changes at Shotgun: one refund, one new sale; the next refresh asks only from its cursor.
     shotgun.put_ticket(ShotgunStandIn::ticket(2, 900, "SG0002", "refunded", "VIP"));
@@ -153,28 +167,27 @@ async fn shotgun_pages_map_states_keep_imports_through_errors_and_recover(backen
     }
     for fault in [Fault::ServerError, Fault::MalformedJson, Fault::TruncatedPage, Fault::Stall(std::time::Duration::from_secs(3))] {
         // Page one of the changes goes through, page two fails.
-        admin.call("sources/refresh", json!({"performance": performance, "source": source})).await.expect("refresh now");
+        admin.call(RefreshSource { performance, source }).await.expect("refresh now");
         shotgun.fail_next(fault);
         app.partners.refresh_due().await.expect("refresh");
-        let shown = admin.attachment(&performance).await;
-        let error = shown["last_error"].as_str().unwrap_or_default().to_owned();
+        let error = admin.attachment(performance).await.last_error.unwrap_or_default();
         assert!(!error.is_empty(), "{fault:?}: the error is shown on the source");
         assert!(!error.contains(token), "{fault:?}: the token stays secret: {error}");
-        let kept = app.tickets_by_code(&performance).await;
+        let kept = app.tickets_by_code(performance).await;
         assert!(kept.len() >= 8, "{fault:?}: nothing imported before is lost");
         assert_eq!(kept["SG0001"].0, "valid");
     }
-    admin.call("sources/refresh", json!({"performance": performance, "source": source})).await.expect("refresh now");
+    admin.call(RefreshSource { performance, source }).await.expect("refresh now");
     let requests_before = shotgun.ticket_requests();
     app.partners.refresh_due().await.expect("refresh");
-    let recovered = app.tickets_by_code(&performance).await;
+    let recovered = app.tickets_by_code(performance).await;
     assert_eq!(recovered.len(), 12, "{recovered:?}");
     assert_eq!(recovered["SG0002"].0, "cancelled");
     assert_eq!(recovered["SG0013"], ("valid".to_owned(), "Late".to_owned()));
-    assert!(admin.attachment(&performance).await["last_error"].is_null());
+    assert!(admin.attachment(performance).await.last_error.is_none());
     assert!(shotgun.ticket_requests() - requests_before <= 2, "incremental: only the pages after the cursor");
     // A scanned ticket keeps its pass through refreshes.
-    assert_eq!(admin.call("scan", scan("SG0001", "s-1b")).await.expect("scan")["verdict"]["reason"], "already_scanned");
+    assert!(is_already_scanned(&scan(&admin, performance, "SG0001", "s-1b", "door-1").await));
 }
 on_both_backends!(shotgun_pages_map_states_keep_imports_through_errors_and_recover);
 
@@ -185,24 +198,22 @@ async fn the_first_source_to_import_a_number_keeps_it(backend: support::Backend)
     let shotgun = ShotgunStandIn::start("tok", 5, 100).await.expect("stand-in");
     shotgun.put_ticket(ShotgunStandIn::ticket(1, 50, "SHARED", "valid", "Shotgun deal"));
     shotgun.put_ticket(ShotgunStandIn::ticket(2, 50, "ONLYSG", "valid", "Shotgun deal"));
-    let file = save_source(&admin, &institution, "file", "Box office", json!({}), json!({})).await.expect("file");
-    let web = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "5", "api_url": shotgun.url}), json!({"token": "tok"}))
+    let file = save_source(&admin, institution, SourceKind::File, "Box office", fields([]), fields([])).await.expect("file");
+    let web = save_source(&admin, institution, SourceKind::Shotgun, "Shotgun", fields([("organizer_id", "5"), ("api_url", &shotgun.url)]), fields([("token", "tok")]))
         .await
         .expect("shotgun");
-    admin.call("sources/attach", json!({"performance": performance, "source": file, "options": {}})).await.expect("attach file");
-    let (status, _) = admin
-        .post_bytes(&upload_path(&performance, &file, false), b"barcode,category\nSHARED,Box office\nONLYFILE,Box office\n".to_vec())
-        .await;
+    attach(&admin, performance, file, fields([])).await.expect("attach file");
+    let (status, _) = admin.upload(performance, file, "tickets.csv", false, b"barcode,category\nSHARED,Box office\nONLYFILE,Box office\n").await;
     assert_eq!(status, 200);
-    admin.call("sources/attach", json!({"performance": performance, "source": web, "options": {"event_id": "50"}})).await.expect("attach");
+    attach(&admin, performance, web, fields([("event_id", "50")])).await.expect("attach");
     app.partners.refresh_due().await.expect("refresh");
 
-    let tickets = app.tickets_by_code(&performance).await;
+    let tickets = app.tickets_by_code(performance).await;
     assert_eq!(tickets.len(), 3);
     assert_eq!(tickets["SHARED"].1, "Box office", "the first imported wins");
-    let attached = admin.call("sources/of_performance", json!({"performance": performance})).await.expect("list")["attached"].clone();
-    let shotgun_row = attached.as_array().expect("list").iter().find(|a| a["name"] == "Shotgun").cloned().expect("shotgun row");
-    assert_eq!((shotgun_row["tickets"].as_u64(), shotgun_row["duplicates"].as_u64()), (Some(1), Some(1)));
+    let attached = admin.call(PerformanceSources { performance }).await.expect("list").attached;
+    let shotgun_row = attached.into_iter().find(|a| a.name == "Shotgun").expect("shotgun row");
+    assert_eq!((shotgun_row.tickets, shotgun_row.duplicates), (1, 1));
 }
 on_both_backends!(the_first_source_to_import_a_number_keeps_it);
 
@@ -224,41 +235,37 @@ async fn partner_files_go_through_their_own_checks(backend: support::Backend) {
     let (institution, performance) = app.a_performance(&admin, "Stade").await;
 
     // Ticketnet: correspondence tables on the source, the event code on the performance.
-    let ticketnet = save_source(&admin, &institution, "ticketnet", "Ticketnet",
-        json!({"categories": "1=Tribune Nord", "tariffs": "10=Plein:20.00; 11=Réduit:12,50"}), json!({}))
+    let ticketnet = save_source(&admin, institution, SourceKind::Ticketnet, "Ticketnet",
+        fields([("categories", "1=Tribune Nord"), ("tariffs", "10=Plein:20.00; 11=Réduit:12,50")]), fields([]))
         .await
         .expect("ticketnet source");
-    let bad_code = admin.call("sources/attach", json!({"performance": performance, "source": ticketnet, "options": {"event_code": "77_TOO-LONG-SESSION"}})).await;
+    let bad_code = attach(&admin, performance, ticketnet, fields([("event_code", "77_TOO-LONG-SESSION")])).await;
     assert!(matches!(&bad_code, Err(AppError::SourceSettings { field, .. }) if field == "event_code"), "{bad_code:?}");
-    admin.call("sources/attach", json!({"performance": performance, "source": ticketnet, "options": {"event_code": "77"}})).await.expect("attach");
+    attach(&admin, performance, ticketnet, fields([("event_code", "77")])).await.expect("attach");
     let header = "BARCODE;EVENT;SESSION;HALL;ZONE;FLOOR;CATEGORY;TARIFF;PRICE;SEAT;LAST_NAME;FIRST_NAME\n";
     let off_grid = format!("{header}02000000000001;77;;;;;1;10;20.00;;Curie;Marie\n02000000000002;77;;;;;1;11;15.00;;;\n");
-    let (status, error) = admin.post_bytes(&upload_path(&performance, &ticketnet, false), off_grid.into_bytes()).await;
+    let (status, error) = admin.upload(performance, ticketnet, "tickets.csv", false, off_grid.as_bytes()).await;
     assert_eq!(status, 422);
-    let message = error.to_string();
+    let message = format!("{:?}", error.expect_err("rejected"));
     assert!(message.contains("02000000000002") && message.contains("15.00") && message.contains("12.50"), "{message}");
-    assert!(app.tickets_by_code(&performance).await.is_empty(), "the price check stops the whole integration");
+    assert!(app.tickets_by_code(performance).await.is_empty(), "the price check stops the whole integration");
     let good = format!("{header}02000000000001;77;;;;;1;10;20.00;;Curie;Marie\n02000000000002;77;;;;;1;11;12,50;;;\n");
-    let (status, imported) = admin.post_bytes(&upload_path(&performance, &ticketnet, false), good.into_bytes()).await;
-    assert_eq!(status, 200, "{imported}");
-    assert_eq!(app.tickets_by_code(&performance).await["02000000000001"], ("valid".to_owned(), "Tribune Nord".to_owned()));
+    let (status, imported) = admin.upload(performance, ticketnet, "tickets.csv", false, good.as_bytes()).await;
+    assert_eq!(status, 200, "{imported:?}");
+    assert_eq!(app.tickets_by_code(performance).await["02000000000001"], ("valid".to_owned(), "Tribune Nord".to_owned()));
 
     // SecuTix reseller file, no header: a cancelled ticket and a controlled one.
-    let secutix = save_source(&admin, &institution, "secutix_reseller", "SecuTix", json!({}), json!({})).await.expect("secutix source");
+    let secutix = save_source(&admin, institution, SourceKind::SecutixReseller, "SecuTix", fields([]), fields([])).await.expect("secutix source");
     let reseller = "10000191230535;PRINTED;F1;P1;Match;2030-06-01;T1;Plein;42.00;2030-05-01;C9\n\
                     10000191230536;CANCELLED;F1;P1;Match;2030-06-01;T1;Plein;42.00;2030-05-01;C9\n\
                     10000191230537;CONTROLLED;F2;P1;Match;2030-06-01;T1;Plein;42.00;2030-05-02;C8\n";
-    let (status, imported) = admin.post_bytes(&upload_path(&performance, &secutix, false), reseller.as_bytes().to_vec()).await;
-    assert_eq!(status, 200, "{imported}");
-    let tickets = app.tickets_by_code(&performance).await;
+    let (status, imported) = admin.upload(performance, secutix, "tickets.csv", false, reseller.as_bytes()).await;
+    assert_eq!(status, 200, "{imported:?}");
+    let tickets = app.tickets_by_code(performance).await;
     assert_eq!(tickets["10000191230536"].0, "cancelled");
-    admin.call("set_pda_open", json!({"performance": performance, "open": true})).await.expect("PDA");
-    let outcome = admin
-        .call("scan", json!({"request": {"scan_id": "st-1", "barcode": "10000191230537", "device": "d", "client_time": 0,
-                                          "door": {"performances": [performance], "mode": {"mode": "single_pass"}}}}))
-        .await
-        .expect("scan");
-    assert_eq!(outcome["verdict"]["reason"], "already_scanned", "controlled at SecuTix: {outcome}");
+    admin.call(SetPdaOpen { performance, open: true }).await.expect("PDA");
+    let verdict = scan(&admin, performance, "10000191230537", "st-1", "d").await;
+    assert!(is_already_scanned(&verdict), "controlled at SecuTix: {verdict:?}");
 }
 on_both_backends!(partner_files_go_through_their_own_checks);
 
@@ -271,24 +278,24 @@ async fn performances_are_created_from_the_partners_events(backend: support::Bac
     shotgun.put_event(json!({"id": 32, "name": "Nuit électro", "startTime": "2031-03-02T22:00:00Z", "timezone": "Europe/Paris", "venue": {"name": "Le Trianon"}}));
     shotgun.put_event(json!({"id": 30, "name": "Passé", "startTime": "2020-03-02T22:00:00Z", "past": true}));
     shotgun.put_ticket(ShotgunStandIn::ticket(1, 31, "NE-1", "valid", "Early"));
-    let source = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "9", "key_events": "true", "api_url": shotgun.url, "smartboard_url": shotgun.url}), json!({"token": "key"}))
+    let source = save_source(&admin, institution, SourceKind::Shotgun, "Shotgun", fields([("organizer_id", "9"), ("key_events", "true"), ("api_url", &shotgun.url), ("smartboard_url", &shotgun.url)]), fields([("token", "key")]))
         .await
         .expect("source");
 
-    let listed = admin.call("partner_events", json!({"institution": institution})).await.expect("events");
-    let events = listed[0]["events"].as_array().cloned().unwrap_or_default();
-    assert_eq!(events.len(), 2, "future events only (Key Events): {listed}");
-    assert_eq!(events[0]["venue"], "Le Trianon");
-    let first = events.iter().find(|e| e["id"] == "31").cloned().expect("event 31");
-    let created = admin.call("create_from_partner", json!({"institution": institution, "source": source, "events": [first]})).await.expect("create");
+    let listed = admin.call(PartnerEvents { institution }).await.expect("events");
+    let events = listed.first().map(|source| source.events.clone()).unwrap_or_default();
+    assert_eq!(events.len(), 2, "future events only (Key Events): {listed:?}");
+    assert_eq!(events[0].venue, "Le Trianon");
+    let first = events.iter().find(|e| e.id == "31").cloned().expect("event 31");
+    let created = admin.call(CreateFromPartner { institution, source, events: vec![first] }).await.expect("create");
     assert_eq!(created, 1);
     app.partners.refresh_due().await.expect("refresh");
 
-    let grid = admin.call("performance_grid", json!({"institution": institution, "with_archived": false})).await.expect("grid");
-    let row = grid.as_array().expect("rows").iter().find(|r| r["event"] == "Nuit électro").cloned().expect("created row");
-    assert_eq!((row["venue"].as_str(), row["total"].as_u64()), (Some("Le Trianon"), Some(1)));
-    let again = admin.call("partner_events", json!({"institution": institution})).await.expect("events");
-    assert_eq!(again[0]["events"].as_array().map(Vec::len), Some(1), "a created date is not offered again");
+    let grid = admin.call(PerformanceGrid { institution, with_archived: false }).await.expect("grid");
+    let row = grid.into_iter().find(|r| r.event == "Nuit électro").expect("created row");
+    assert_eq!((row.venue.as_str(), row.total), ("Le Trianon", 1));
+    let again = admin.call(PartnerEvents { institution }).await.expect("events");
+    assert_eq!(again.first().map(|source| source.events.len()), Some(1), "a created date is not offered again");
 }
 on_both_backends!(performances_are_created_from_the_partners_events);
 
@@ -306,21 +313,17 @@ async fn listing_all_the_organisations_events_reports_its_progress(backend: supp
     for id in 0..120 {
         shotgun.put_event(json!({"id": 5000 + id, "name": "Passé", "startTime": "2020-03-02T22:00:00Z", "past": true}));
     }
-    save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "9", "key_events": "false", "api_url": shotgun.url, "smartboard_url": shotgun.url}), json!({"token": "key"}))
+    save_source(&admin, institution, SourceKind::Shotgun, "Shotgun", fields([("organizer_id", "9"), ("key_events", "false"), ("api_url", &shotgun.url), ("smartboard_url", &shotgun.url)]), fields([("token", "key")]))
         .await
         .expect("source");
-    assert_eq!(admin.call("partner_events_progress", json!({"institution": institution})).await.expect("progress"), 0);
+    assert_eq!(admin.call(PartnerEventsProgress { institution }).await.expect("progress"), 0);
 
-    let listed = admin.call("partner_events", json!({"institution": institution})).await.expect("events");
-    assert_eq!(listed[0]["events"].as_array().map(Vec::len), Some(150), "past events are read but not offered");
-    assert_eq!(admin.call("partner_events_progress", json!({"institution": institution})).await.expect("progress"), 270, "every event read, past ones too");
-    admin
-        .call("create_login", json!({"institution": institution, "login": "door", "password": "a long enough password",
-                                     "rights": {"admin": false, "pda": true, "backoffice": false}}))
-        .await
-        .expect("login");
-    let door = app.signed_in("door", "a long enough password").await;
-    assert_eq!(door.call("partner_events_progress", json!({"institution": institution})).await, Err(AppError::Forbidden));
+    let listed = admin.call(PartnerEvents { institution }).await.expect("events");
+    assert_eq!(listed.first().map(|source| source.events.len()), Some(150), "past events are read but not offered");
+    assert_eq!(admin.call(PartnerEventsProgress { institution }).await.expect("progress"), 270, "every event read, past ones too");
+    admin.call(CreateLogin { institution, login: "door".into(), password: PASSWORD.into(), rights: DOOR }).await.expect("login");
+    let door = app.signed_in("door", PASSWORD).await;
+    assert_eq!(door.call(PartnerEventsProgress { institution }).await, Err(AppError::Forbidden));
 }
 on_both_backends!(listing_all_the_organisations_events_reports_its_progress);
 
@@ -337,18 +340,18 @@ async fn a_partner_repeating_its_cursor_cannot_hold_the_refresher(backend: suppo
         shotgun.put_ticket(ShotgunStandIn::ticket(id, 910, &format!("ST{id:04}"), "valid", "Early"));
     }
     shotgun.repeat_cursors();
-    let source = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "78", "api_url": shotgun.url}), json!({"token": token}))
+    let source = save_source(&admin, institution, SourceKind::Shotgun, "Shotgun", fields([("organizer_id", "78"), ("api_url", &shotgun.url)]), fields([("token", token)]))
         .await
         .expect("source");
-    admin.call("sources/attach", json!({"performance": performance, "source": source, "options": {"event_id": "910"}})).await.expect("attach");
+    attach(&admin, performance, source, fields([("event_id", "910")])).await.expect("attach");
     tokio::time::timeout(std::time::Duration::from_secs(20), app.partners.refresh_due())
         .await
         .expect("the refresh ends by itself")
         .expect("refresh");
     assert_eq!(shotgun.ticket_requests(), 2, "the repeat is seen at once");
-    let attached = admin.attachment(&performance).await;
-    assert!(attached["last_error"].as_str().is_some_and(|e| e.contains("same cursor")), "{attached}");
-    assert_eq!(app.tickets_by_code(&performance).await.len(), 2, "what was read is kept");
+    let attached = admin.attachment(performance).await;
+    assert!(attached.last_error.as_ref().is_some_and(|e| e.contains("same cursor")), "{attached:?}");
+    assert_eq!(app.tickets_by_code(performance).await.len(), 2, "what was read is kept");
 }
 on_both_backends!(a_partner_repeating_its_cursor_cannot_hold_the_refresher);
 
@@ -356,41 +359,40 @@ async fn scans_are_pushed_to_shotgun_once_unless_the_performance_says_not_to(bac
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
     let (institution, performance) = app.a_performance(&admin, "Péniche").await;
-    let quiet = admin.another_performance(&institution).await;
+    let quiet = admin.another_performance(institution).await;
     let shotgun = ShotgunStandIn::start("push-token", 3, 100).await.expect("stand-in");
     for (id, event) in [(1, 70), (2, 70), (3, 71)] {
         shotgun.put_ticket(ShotgunStandIn::ticket(id, event, &format!("P{id}"), "valid", "Deal"));
     }
     let push_url = format!("{}/scans", shotgun.url);
-    let source = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "3", "api_url": shotgun.url, "push_url": push_url}), json!({"token": "push-token"}))
+    let source = save_source(&admin, institution, SourceKind::Shotgun, "Shotgun", fields([("organizer_id", "3"), ("api_url", &shotgun.url), ("push_url", &push_url)]), fields([("token", "push-token")]))
         .await
         .expect("source");
-    admin.call("sources/attach", json!({"performance": performance, "source": source, "options": {"event_id": "70"}})).await.expect("attach");
-    admin.call("sources/attach", json!({"performance": quiet, "source": source, "options": {"event_id": "71", "do_not_push": "true"}})).await.expect("attach");
+    attach(&admin, performance, source, fields([("event_id", "70")])).await.expect("attach");
+    attach(&admin, quiet, source, fields([("event_id", "71"), ("do_not_push", "true")])).await.expect("attach");
     app.partners.refresh_due().await.expect("refresh");
-    for p in [&performance, &quiet] {
-        admin.call("set_pda_open", json!({"performance": p, "open": true})).await.expect("PDA");
+    for performance in [performance, quiet] {
+        admin.call(SetPdaOpen { performance, open: true }).await.expect("PDA");
     }
-    let scan = |p: &Value, code: &str, id: &str| json!({"request": {"scan_id": id, "barcode": code, "device": "door-2", "client_time": 0,
-                                                                      "door": {"performances": [p], "mode": {"mode": "single_pass"}}}});
-    admin.call("scan", scan(&performance, "P1", "push-1")).await.expect("scan");
-    admin.call("scan", scan(&performance, "P1", "push-1b")).await.expect("a refused repeat is not pushed");
-    admin.call("scan", scan(&quiet, "P3", "push-3")).await.expect("scan");
+    scan(&admin, performance, "P1", "push-1", "door-2").await;
+    // A refused repeat is not pushed.
+    scan(&admin, performance, "P1", "push-1b", "door-2").await;
+    scan(&admin, quiet, "P3", "push-3", "door-2").await;
 
     // The partner fails first: the scan stays queued, the failure is shown, then it goes once.
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
     shotgun.fail_next_push(Fault::ServerError);
     app.partners.push_now().await.expect("push");
     assert!(shotgun.pushes().is_empty());
-    assert!(admin.attachment(&performance).await["push_error"].as_str().is_some_and(|e| e.contains("500")));
+    assert!(admin.attachment(performance).await.push_error.is_some_and(|e| e.contains("500")));
     app.partners.push_now().await.expect("push");
-    admin.call("scan", scan(&performance, "P2", "push-2")).await.expect("scan");
+    scan(&admin, performance, "P2", "push-2", "door-2").await;
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
     app.partners.push_now().await.expect("push");
     app.partners.push_now().await.expect("push");
     let pushed: Vec<String> = shotgun.pushes().iter().map(|p| p["ticket_scan_code"].as_str().unwrap_or_default().to_owned()).collect();
     assert_eq!(pushed, vec!["P1", "P2"], "each admission once, in order; none from the do-not-push performance");
-    assert!(admin.attachment(&performance).await["push_error"].is_null());
+    assert!(admin.attachment(performance).await.push_error.is_none());
 }
 on_both_backends!(scans_are_pushed_to_shotgun_once_unless_the_performance_says_not_to);
 
@@ -401,28 +403,26 @@ async fn a_slow_partner_delays_no_other_partner_s_pushes(backend: support::Backe
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
     let (institution, slow_performance) = app.a_performance(&admin, "Lent").await;
-    let quick_performance = admin.another_performance(&institution).await;
+    let quick_performance = admin.another_performance(institution).await;
     let mut sources = Vec::new();
     for (organizer, event, token, codes) in [(4, 80, "slow-token", vec!["SL1", "SL2", "SL3"]), (5, 81, "quick-token", vec!["QK1"])] {
         let shotgun = ShotgunStandIn::start(token, organizer, 100).await.expect("stand-in");
         for (id, code) in codes.iter().enumerate() {
             shotgun.put_ticket(ShotgunStandIn::ticket(id as u64 + 1, event, code, "valid", "Deal"));
         }
-        let settings = json!({"organizer_id": organizer.to_string(), "api_url": shotgun.url, "push_url": format!("{}/scans", shotgun.url)});
-        let source = save_source(&admin, &institution, "shotgun", token, settings, json!({"token": token})).await.expect("source");
+        let settings = fields([("organizer_id", &organizer.to_string()), ("api_url", &shotgun.url), ("push_url", &format!("{}/scans", shotgun.url))]);
+        let source = save_source(&admin, institution, SourceKind::Shotgun, token, settings, fields([("token", token)])).await.expect("source");
         sources.push((shotgun, source, event, codes));
     }
     // The slow partner's performance comes first, as the pusher walks them.
-    for ((_, source, event, _), performance) in sources.iter().zip([&slow_performance, &quick_performance]) {
-        admin.call("sources/attach", json!({"performance": performance, "source": source, "options": {"event_id": event.to_string()}})).await.expect("attach");
-        admin.call("set_pda_open", json!({"performance": performance, "open": true})).await.expect("PDA");
+    for ((_, source, event, _), performance) in sources.iter().zip([slow_performance, quick_performance]) {
+        attach(&admin, performance, *source, fields([("event_id", &event.to_string())])).await.expect("attach");
+        admin.call(SetPdaOpen { performance, open: true }).await.expect("PDA");
     }
     app.partners.refresh_due().await.expect("refresh");
-    for ((_, _, _, codes), performance) in sources.iter().zip([&slow_performance, &quick_performance]) {
+    for ((_, _, _, codes), performance) in sources.iter().zip([slow_performance, quick_performance]) {
         for code in codes {
-            let request = json!({"request": {"scan_id": format!("slow-push-{code}"), "barcode": code, "device": "door-1", "client_time": 0,
-                                             "door": {"performances": [performance], "mode": {"mode": "single_pass"}}}});
-            admin.call("scan", request).await.expect("scan");
+            scan(&admin, performance, code, &format!("slow-push-{code}"), "door-1").await;
         }
     }
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
@@ -440,7 +440,7 @@ async fn a_slow_partner_delays_no_other_partner_s_pushes(backend: support::Backe
     assert_eq!(quick.pushes().len(), 1, "the quick partner got its scan");
     assert!(waited < std::time::Duration::from_millis(1_200), "pushed after {waited:?}, behind the slow partner's 4.5 s");
     pass.await.expect("push task").expect("push");
-    assert!(admin.attachment(&slow_performance).await["push_error"].is_null(), "a slow answer is not a failure");
+    assert!(admin.attachment(slow_performance).await.push_error.is_none(), "a slow answer is not a failure");
 }
 on_both_backends!(a_slow_partner_delays_no_other_partner_s_pushes);
 
@@ -448,44 +448,48 @@ async fn refreshes_stop_at_the_import_end_and_a_deleted_source_takes_its_tickets
     let Some(app) = support::spawn_app(backend).await else { return };
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
     let root = app.storage.root_institution().await.expect("root").expect("exists").id;
-    let institution = admin.call("create_institution", json!({"parent": root, "name": "Cirque"})).await.expect("institution")["id"].clone();
-    let venue = admin.call("create_venue", json!({"institution": institution, "name": "Chapiteau", "time_zone": "Europe/Paris"})).await.expect("venue");
-    let event = admin.call("create_event", json!({"venue": venue, "name": "Tournée"})).await.expect("event");
+    let institution = admin.call(CreateInstitution { parent: root, name: "Cirque".into() }).await.expect("institution").id;
+    let venue = admin.call(CreateVenue { institution, name: "Chapiteau".into(), time_zone: "Europe/Paris".into() }).await.expect("venue");
+    let event = admin.call(CreateEvent { venue, name: "Tournée".into() }).await.expect("event");
     let closed = admin
-        .call("create_performance", json!({"event": event, "label": "", "starts_at": "2030-06-01T20:00",
-                                           "valid_from": null, "valid_to": null, "import_end": "2020-01-01T00:00"}))
+        .call(CreatePerformance {
+            event,
+            label: String::new(),
+            starts_at: Some("2030-06-01T20:00".into()),
+            valid_from: None,
+            valid_to: None,
+            import_end: Some("2020-01-01T00:00".into()),
+        })
         .await
         .expect("performance");
     let shotgun = ShotgunStandIn::start("tok", 5, 100).await.expect("stand-in");
     shotgun.put_ticket(ShotgunStandIn::ticket(1, 50, "SG-END-1", "valid", "Early"));
-    let source = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "5", "api_url": shotgun.url}), json!({"token": "tok"}))
+    let source = save_source(&admin, institution, SourceKind::Shotgun, "Shotgun", fields([("organizer_id", "5"), ("api_url", &shotgun.url)]), fields([("token", "tok")]))
         .await
         .expect("shotgun");
-    admin.call("sources/attach", json!({"performance": closed, "source": source, "options": {"event_id": "50"}})).await.expect("attach");
+    attach(&admin, closed, source, fields([("event_id", "50")])).await.expect("attach");
 
     // Past its import end the scheduler leaves the performance alone; "refresh now" still works.
     app.partners.refresh_due().await.expect("refresh");
-    assert!(app.tickets_by_code(&closed).await.is_empty(), "no refresh after the import end");
+    assert!(app.tickets_by_code(closed).await.is_empty(), "no refresh after the import end");
     assert_eq!(shotgun.ticket_requests(), 0);
-    admin.call("sources/refresh", json!({"performance": closed, "source": source})).await.expect("refresh now");
+    admin.call(RefreshSource { performance: closed, source }).await.expect("refresh now");
     app.partners.refresh_due().await.expect("refresh");
-    assert_eq!(app.tickets_by_code(&closed).await.len(), 1, "a person asked");
+    assert_eq!(app.tickets_by_code(closed).await.len(), 1, "a person asked");
     app.partners.refresh_due().await.expect("refresh");
     assert_eq!(shotgun.ticket_requests(), 1, "and only once");
 
     // Deleting the source detaches it and removes the tickets it imported.
-    admin.call("sources/delete", json!({"source": source})).await.expect("delete");
-    assert!(app.tickets_by_code(&closed).await.is_empty());
-    assert!(admin.attachment(&closed).await.is_null());
-    assert!(admin.call("sources/list", json!({"institution": institution})).await.expect("list").as_array().is_some_and(Vec::is_empty));
+    admin.call(DeleteSource { source }).await.expect("delete");
+    assert!(app.tickets_by_code(closed).await.is_empty());
+    assert!(admin.call(PerformanceSources { performance: closed }).await.expect("attachments").attached.is_empty());
+    assert!(admin.call(InstitutionSources { institution }).await.expect("list").is_empty());
 }
 on_both_backends!(refreshes_stop_at_the_import_end_and_a_deleted_source_takes_its_tickets);
 
-async fn resave(admin: &Client, institution: &Value, source: &Value, settings: Value, secrets: Value) -> Result<Value, AppError> {
-    admin
-        .call("sources/save", json!({"institution": institution, "source": source, "kind": "shotgun", "name": "Shotgun",
-                                      "settings": settings, "secrets": secrets, "periods": periods()}))
-        .await
+async fn resave(admin: &Client, institution: InstitutionId, source: SourceId, settings: FieldValues, secrets: FieldValues) -> Result<SourceId, AppError> {
+    let (kind, name, periods) = (SourceKind::Shotgun, "Shotgun".to_owned(), Default::default());
+    admin.call(SaveSource { institution, source: Some(source), kind, name, settings, secrets, periods }).await
 }
 
 /// A stored secret goes only where it was typed for: moving an address asks for every secret
@@ -499,28 +503,28 @@ async fn a_new_partner_address_needs_the_secrets_typed_again(backend: support::B
     partner.put_ticket(ShotgunStandIn::ticket(1, 5, "SG-KEPT-1", "valid", "Early"));
     // Someone else's listener, which would accept the token.
     let listener = ShotgunStandIn::start(token, 42, 100).await.expect("listener");
-    let source = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "42", "api_url": partner.url}), json!({"token": token}))
+    let source = save_source(&admin, institution, SourceKind::Shotgun, "Shotgun", fields([("organizer_id", "42"), ("api_url", &partner.url)]), fields([("token", token)]))
         .await
         .expect("source");
 
     // The same addresses and a blank secret: the stored token is kept.
-    resave(&admin, &institution, &source, json!({"organizer_id": "42", "api_url": partner.url}), json!({"token": ""})).await.expect("kept");
+    resave(&admin, institution, source, fields([("organizer_id", "42"), ("api_url", &partner.url)]), fields([("token", "")])).await.expect("kept");
     // Another address (tickets or scans) and a blank secret: refused, naming the secret.
     for settings in [
-        json!({"organizer_id": "42", "api_url": listener.url}),
-        json!({"organizer_id": "42", "api_url": partner.url, "push_url": format!("{}/scans", listener.url)}),
-        json!({"organizer_id": "42"}),
+        fields([("organizer_id", "42"), ("api_url", &listener.url)]),
+        fields([("organizer_id", "42"), ("api_url", &partner.url), ("push_url", &format!("{}/scans", listener.url))]),
+        fields([("organizer_id", "42")]),
     ] {
-        let moved = resave(&admin, &institution, &source, settings.clone(), json!({"token": " "})).await;
-        assert!(matches!(&moved, Err(AppError::SourceSettings { field, .. }) if field == "token"), "{settings}: {moved:?}");
+        let moved = resave(&admin, institution, source, settings.clone(), fields([("token", " ")])).await;
+        assert!(matches!(&moved, Err(AppError::SourceSettings { field, .. }) if field == "token"), "{settings:?}: {moved:?}");
     }
-    admin.call("sources/attach", json!({"performance": performance, "source": source, "options": {"event_id": "5"}})).await.expect("attach");
+    attach(&admin, performance, source, fields([("event_id", "5")])).await.expect("attach");
     app.partners.refresh_due().await.expect("refresh");
     assert_eq!(listener.ticket_requests(), 0, "the token never went to the new address");
-    assert_eq!(app.tickets_by_code(&performance).await.len(), 1, "the source still reads its partner");
+    assert_eq!(app.tickets_by_code(performance).await.len(), 1, "the source still reads its partner");
 
     // Typed again, the new address is taken.
-    resave(&admin, &institution, &source, json!({"organizer_id": "42", "api_url": listener.url}), json!({"token": "a-new-token"}))
+    resave(&admin, institution, source, fields([("organizer_id", "42"), ("api_url", &listener.url)]), fields([("token", "a-new-token")]))
         .await
         .expect("a new address with its secret");
 }
@@ -546,18 +550,18 @@ async fn partner_addresses_are_public_and_https(backend: support::Backend) {
         ("push_url", "https://192.168.1.20/scans".to_owned()),
         ("smartboard_url", "https://[::ffff:127.0.0.1]/".to_owned()),
     ] {
-        let saved = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "5", field: address}), json!({"token": "tok"})).await;
+        let saved = save_source(&admin, institution, SourceKind::Shotgun, "Shotgun", fields([("organizer_id", "5"), (field, &address)]), fields([("token", "tok")])).await;
         assert!(matches!(&saved, Err(AppError::SourceSettings { field: named, .. }) if named == field), "{address}: {saved:?}");
     }
     // Shotgun's own address is fine.
-    save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "5"}), json!({"token": "tok"})).await.expect("public https");
+    save_source(&admin, institution, SourceKind::Shotgun, "Shotgun", fields([("organizer_id", "5")]), fields([("token", "tok")])).await.expect("public https");
 
     // An address stored before (or around) the check is refused when the request is made.
     let sealed = app.partners.secrets.seal(&[("token".to_owned(), "tok".to_owned())].into_iter().collect());
     let settings = [("organizer_id", "5".to_owned()), ("api_url", shotgun.url.clone())].into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     let new = app::ssr::storage::NewSource {
-        institution: app::domain::InstitutionId(institution.as_i64().expect("id")),
-        kind: app::domain::SourceKind::Shotgun,
+        institution,
+        kind: SourceKind::Shotgun,
         name: "Stored".to_owned(),
         settings,
         sealed_secrets: Some(sealed),
@@ -565,11 +569,10 @@ async fn partner_addresses_are_public_and_https(backend: support::Backend) {
     };
     let stored = app.storage.create_source(&new).await.expect("stored address");
     let options = [("event_id".to_owned(), "50".to_owned())].into_iter().collect();
-    let id = app::engine::PerformanceId(performance.as_i64().expect("id"));
-    app.storage.attach_source(id, stored, &options, app::ssr::now_millis()).await.expect("attach");
+    app.storage.attach_source(performance, stored, &options, app::ssr::now_millis()).await.expect("attach");
     app.partners.refresh_due().await.expect("refresh");
     assert_eq!(shotgun.ticket_requests(), 0, "no request to a private address");
-    let error = admin.attachment(&performance).await["last_error"].as_str().unwrap_or_default().to_owned();
+    let error = admin.attachment(performance).await.last_error.unwrap_or_default();
     assert!(error.contains("api_url"), "the refresh names the address: {error}");
 }
 on_both_backends!(partner_addresses_are_public_and_https);
@@ -581,30 +584,25 @@ async fn only_admins_see_source_settings_and_run_sources(backend: support::Backe
     let admin = app.signed_in("admin", ADMIN_PASSWORD).await;
     let (institution, performance) = app.a_performance(&admin, "Bibliothèque").await;
     let shotgun = ShotgunStandIn::start("tok", 5, 100).await.expect("stand-in");
-    let web = save_source(&admin, &institution, "shotgun", "Shotgun", json!({"organizer_id": "5", "api_url": shotgun.url}), json!({"token": "tok"}))
+    let web = save_source(&admin, institution, SourceKind::Shotgun, "Shotgun", fields([("organizer_id", "5"), ("api_url", &shotgun.url)]), fields([("token", "tok")]))
         .await
         .expect("shotgun");
-    let file = save_source(&admin, &institution, "file", "Billetterie", json!({}), json!({})).await.expect("file");
-    admin.call("sources/attach", json!({"performance": performance, "source": web, "options": {"event_id": "50"}})).await.expect("attach");
-    admin
-        .call("create_login", json!({"institution": institution, "login": "office", "password": "a long enough password",
-                                     "rights": {"admin": false, "pda": false, "backoffice": true}}))
-        .await
-        .expect("login");
-    let office = app.signed_in("office", "a long enough password").await;
+    let file = save_source(&admin, institution, SourceKind::File, "Billetterie", fields([]), fields([])).await.expect("file");
+    attach(&admin, performance, web, fields([("event_id", "50")])).await.expect("attach");
+    admin.call(CreateLogin { institution, login: "office".into(), password: PASSWORD.into(), rights: CLERK }).await.expect("login");
+    let office = app.signed_in("office", PASSWORD).await;
 
-    let seen = office.call("sources/of_performance", json!({"performance": performance})).await.expect("attachments");
-    assert_eq!(seen["attached"].as_array().map(Vec::len), Some(1), "{seen}");
-    assert_eq!(seen["available"], json!([]), "no settings of other sources");
-    assert_eq!(seen["manage"], json!(false));
-    assert!(!seen.to_string().contains(&shotgun.url), "{seen}");
-    for (function, source) in [("sources/attach", &file), ("sources/detach", &web), ("sources/refresh", &web)] {
-        let answer = office.call(function, json!({"performance": performance, "source": source, "options": {}})).await;
-        assert_eq!(answer, Err(AppError::Forbidden), "{function}");
-    }
-    let by_admin = admin.call("sources/of_performance", json!({"performance": performance})).await.expect("attachments");
-    assert_eq!(by_admin["available"].as_array().map(Vec::len), Some(1));
-    assert_eq!(by_admin["manage"], json!(true));
-    assert_eq!(by_admin["attached"].as_array().map(Vec::len), Some(1), "nothing was detached");
+    let seen = office.call(PerformanceSources { performance }).await.expect("attachments");
+    assert_eq!(seen.attached.len(), 1, "{seen:?}");
+    assert!(seen.available.is_empty(), "no settings of other sources");
+    assert!(!seen.manage);
+    assert!(!format!("{seen:?}").contains(&shotgun.url), "{seen:?}");
+    assert_eq!(attach(&office, performance, file, fields([])).await, Err(AppError::Forbidden), "sources/attach");
+    assert_eq!(office.call(DetachSource { performance, source: web, passes_confirmed: None }).await, Err(AppError::Forbidden), "sources/detach");
+    assert_eq!(office.call(RefreshSource { performance, source: web }).await, Err(AppError::Forbidden), "sources/refresh");
+    let by_admin = admin.call(PerformanceSources { performance }).await.expect("attachments");
+    assert_eq!(by_admin.available.len(), 1);
+    assert!(by_admin.manage);
+    assert_eq!(by_admin.attached.len(), 1, "nothing was detached");
 }
 on_both_backends!(only_admins_see_source_settings_and_run_sources);

@@ -6,7 +6,9 @@ use crate::support;
 use app::error::AppError;
 use reqwest::{Method, header};
 use serde_json::{Value, json};
-use support::ADMIN_PASSWORD;
+use support::api::{CreateInstitution, CreateLogin, SignIn};
+use support::world::DOOR;
+use support::{ADMIN_PASSWORD, PASSWORD};
 
 async fn status_of(client: &support::Client, function: &str, body: Value) -> (u16, Option<AppError>, Option<String>) {
     let response = client.request(Method::POST, &format!("/api/{function}")).json(&body).send().await.expect("answered");
@@ -28,17 +30,16 @@ async fn every_error_has_its_status(backend: support::Backend) {
     let (status, error, _) = status_of(&admin, "create_institution", json!({"parent": "not a number"})).await;
     assert_eq!(status, 400, "malformed arguments are the client's mistake: {error:?}");
     assert!(matches!(error, Some(AppError::InvalidInput { ref field, .. }) if field == "arguments"), "{error:?}");
-    admin.call("create_institution", json!({"parent": root, "name": "Twice"})).await.expect("first");
+    admin.call(CreateInstitution { parent: root, name: "Twice".into() }).await.expect("first");
     assert_eq!(status_of(&admin, "create_login", json!({"institution": root, "login": "admin", "password": "a long enough password",
                                                           "rights": {"admin": false, "pda": true, "backoffice": false}})).await.0, 409);
     let office = {
-        admin.call("create_login", json!({"institution": root, "login": "scanner.only", "password": "a long enough password",
-                                          "rights": {"admin": false, "pda": true, "backoffice": false}})).await.expect("login");
-        app.signed_in("scanner.only", "a long enough password").await
+        admin.call(CreateLogin { institution: root, login: "scanner.only".into(), password: PASSWORD.into(), rights: DOOR }).await.expect("login");
+        app.signed_in("scanner.only", PASSWORD).await
     };
     assert_eq!(status_of(&office, "list_members", json!({"institution": root})).await.0, 403);
     for _ in 0..5 {
-        let _ = anonymous.call("sign_in", json!({"login": "admin", "password": "not the password"})).await;
+        let _ = anonymous.call(SignIn { login: "admin".into(), password: "not the password".into() }).await;
     }
     let (status, _, retry_after) = status_of(&anonymous, "sign_in", json!({"login": "admin", "password": "not the password"})).await;
     assert_eq!((status, retry_after.as_deref()), (429, Some("1")));

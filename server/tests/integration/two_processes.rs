@@ -6,12 +6,13 @@ use crate::support;
 
 use app::ssr::storage::NewTicket;
 use app::domain::{InstitutionName, LoginName, Password, Rights};
-use app::engine::{Barcode, TicketState};
-use serde_json::json;
+use app::engine::{Barcode, Mode, Refusal, TicketState, Verdict};
+use app::sync::protocol::{Door, ScanRequest};
+use support::PASSWORD;
+use support::api::Scan;
 
 const TICKETS: usize = 1_000;
 const CLIENTS: usize = 32;
-const PASSWORD: &str = "a long enough password";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_admit_each_ticket_once() {
@@ -41,35 +42,19 @@ async fn two_processes_admit_each_ticket_once() {
     let mut clients = Vec::new();
     for i in 0..CLIENTS {
         let base_url = if i % 2 == 0 { first_url.clone() } else { second_url.clone() };
-        let http = reqwest::Client::builder().cookie_store(true).build().expect("client");
-        let signed = http
-            .post(format!("{base_url}/api/sign_in"))
-            .json(&json!({"login": format!("door{i}"), "password": PASSWORD}))
-            .send()
-            .await
-            .expect("sign in");
-        assert!(signed.status().is_success());
+        let client = support::Client::of(&base_url).signing_in(&format!("door{i}"), PASSWORD).await;
         // Each client walks the tickets from its own starting point, so they collide.
         let order: Vec<String> = barcodes.iter().cycle().skip(i * TICKETS / CLIENTS).take(TICKETS).cloned().collect();
         clients.push(tokio::spawn(async move {
             let mut accepted = Vec::new();
             let mut already = 0usize;
             for (n, barcode) in order.into_iter().enumerate() {
-                let body = json!({"request": {"scan_id": format!("c{i}-{n}"), "barcode": barcode, "device": format!("dev{i}"),
-                                              "client_time": 0, "door": {"performances": [performance], "mode": {"mode": "single_pass"}}}});
-                let answer: serde_json::Value = http
-                    .post(format!("{base_url}/api/scan"))
-                    .json(&body)
-                    .send()
-                    .await
-                    .expect("scan")
-                    .json()
-                    .await
-                    .expect("json");
-                match (answer["verdict"]["verdict"].as_str(), answer["verdict"]["reason"].as_str()) {
-                    (Some("accepted"), _) => accepted.push(barcode),
-                    (Some("refused"), Some("already_scanned")) => already += 1,
-                    other => panic!("unexpected answer {other:?}: {answer}"),
+                let door = Door { performances: vec![performance], mode: Mode::SinglePass };
+                let request = ScanRequest { scan_id: format!("c{i}-{n}"), barcode: barcode.clone(), device: format!("dev{i}"), client_time: 0, door };
+                match client.call(Scan { request }).await.expect("scan").verdict {
+                    Verdict::Accepted { .. } => accepted.push(barcode),
+                    Verdict::Refused { reason: Refusal::AlreadyScanned { .. } } => already += 1,
+                    other => panic!("unexpected answer {other:?}"),
                 }
             }
             (accepted, already)

@@ -1,7 +1,7 @@
 //! Report benchmark (issue 5):
 //!
 //!   python3 ../shared/bench/gen_workload.py -n 100000 --out /tmp/wl100k
-//!   cargo run --release -p server --bin report_bench -- [--csv /tmp/wl100k/tickets.csv] [--tickets 100000]
+//!   cargo run --release -p billetix-benches --bin report_bench -- [--csv /tmp/wl100k/tickets.csv] [--tickets 100000]
 //!       [--admitted 0.6] [--database-url URL]
 //!
 //! Loads a performance of `--tickets` tickets (or the `tickets.csv` of the neutral workload:
@@ -290,7 +290,7 @@ async fn main() -> Result<(), String> {
     }
 
     let secrets = SecretBox::from_hex(&"00".repeat(32)).map_err(|e| e.to_string())?;
-    let partners = Partners::new(storage.clone(), secrets, server::sources::http_client(server::sources::AddressPolicy::AllowPrivate)?);
+    let partners = Partners::new(storage.clone(), secrets, server::sources::http_client(server::sources::AddressPolicy::AllowPrivate).map_err(|e| e.to_string())?);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;

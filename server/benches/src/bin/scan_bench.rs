@@ -1,6 +1,6 @@
 //! Scan throughput benchmark on the neutral workload (`../shared/bench/gen_workload.py`).
 //!
-//!   cargo run --release -p server --bin scan_bench -- --workload /tmp/workload [--database-url URL]
+//!   cargo run --release -p billetix-benches --bin scan_bench -- --workload /tmp/workload [--database-url URL]
 //!
 //! Loads `tickets.csv` into a performance, replays `scans.txt` over HTTP against the real
 //! server (in this process, on 127.0.0.1) at concurrency 1 and 16, prints scans/s and latency
@@ -310,7 +310,7 @@ async fn main() -> Result<(), String> {
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     // The benchmark has no sources: partners are set up but never run.
     let secrets = server::sources::secrets::SecretBox::from_hex(&"00".repeat(32)).map_err(|e| e.to_string())?;
-    let partners = server::sources::scheduler::Partners::new(opened.storage.clone(), secrets, server::sources::http_client(server::sources::AddressPolicy::AllowPrivate)?);
+    let partners = server::sources::scheduler::Partners::new(opened.storage.clone(), secrets, server::sources::http_client(server::sources::AddressPolicy::AllowPrivate).map_err(|e| e.to_string())?);
     let context = ServerContext::new(opened.storage, opened.live, Arc::new(partners));
     let options = LeptosOptions::builder().output_name("billetix").site_addr(address).build();
     tokio::spawn(server::serve(listener, server::router(context, options)));

@@ -1,6 +1,6 @@
 //! Source import benchmark (issue 6):
 //!
-//!   cargo run --release -p server --bin source_bench -- [--tickets 100000] [--csv FILE] [--doors 4] [--database-url URL]
+//!   cargo run --release -p billetix-benches --bin source_bench -- [--tickets 100000] [--csv FILE] [--doors 4] [--database-url URL]
 //!
 //! 1. A CSV of `--tickets` rows (or `--csv FILE`, e.g. the `tickets.csv` of
 //!    `../shared/bench/gen_workload.py -n 100000 --out /tmp/wl100k`) uploaded over HTTP to the
@@ -27,7 +27,7 @@ use leptos::prelude::LeptosOptions;
 use serde_json::json;
 use server::sources::scheduler::Partners;
 use server::sources::secrets::SecretBox;
-use server::standins::shotgun::ShotgunStandIn;
+use standins::shotgun::ShotgunStandIn;
 
 const PASSWORD: &str = "benchmark password";
 
@@ -154,7 +154,7 @@ async fn main() -> Result<(), String> {
     let institution = storage.create_institution(Some(root.id), &name).await.map_err(|e| e.to_string())?.id;
 
     let secrets = SecretBox::from_hex(&"00".repeat(32)).map_err(|e| e.to_string())?;
-    let partners = Partners::new(storage.clone(), secrets.clone(), server::sources::http_client(server::sources::AddressPolicy::AllowPrivate)?);
+    let partners = Partners::new(storage.clone(), secrets.clone(), server::sources::http_client(server::sources::AddressPolicy::AllowPrivate).map_err(|e| e.to_string())?);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let context = ServerContext::new(opened.storage, opened.live, Arc::new(partners.clone()));

@@ -1,6 +1,6 @@
 //! Upload memory benchmark (issue 17, item 1):
 //!
-//!   cargo build --release -p server --bins
+//!   cargo build --release -p server -p billetix-benches --bins
 //!   target/release/upload_memory [--megabytes 64] [--format csv|xlsx|both] [--database-url URL]
 //!
 //! Starts the `billetix` binary built beside this one, once for each format, on a new SQLite file
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 const USAGE: &str = "upload_memory [--megabytes N (64)] [--format csv|xlsx|both (both)] [--database-url URL]
-  Starts the billetix binary beside this one (cargo build --release -p server --bins) for each
+  Starts the billetix binary beside this one (cargo build --release -p server -p billetix-benches --bins) for each
   format, uploads a generated N MB file into a file source and prints the server process's peak
   resident memory (VmHWM) against the file's size. Default database: a new SQLite file each.";
 const PASSWORD: &str = "benchmark password";
@@ -167,7 +167,7 @@ async fn start_server(database_url: &str, data_dir: &std::path::Path) -> Result<
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .spawn()
-        .map_err(|e| format!("{}: {e} (cargo build --release -p server --bins)", binary.display()))?;
+        .map_err(|e| format!("{}: {e} (cargo build --release -p server -p billetix-benches --bins)", binary.display()))?;
     let server = Server(child);
     let base_url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(60);
