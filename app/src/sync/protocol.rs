@@ -117,6 +117,18 @@ pub struct OfflineScan {
     /// Server time minus device time, as the device last measured it before the scan.
     #[serde(default)]
     pub clock_skew_ms: Option<i64>,
+    /// The login signed in on the device when the scan was made: only that login uploads it,
+    /// so a scan is never recorded under whoever signs in next. `None` on scans kept before
+    /// devices tagged them (any login sends those) and on scans made with nobody signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<ScanLogin>,
+}
+
+/// Who a scan was made under: the id the server checks, the name the device shows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ScanLogin {
+    pub id: i64,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -365,6 +365,55 @@ async fn a_scan_id_held_by_another_scan_is_refused_not_dropped(backend: support:
 }
 on_both_backends!(a_scan_id_held_by_another_scan_is_refused_not_dropped);
 
+/// Finding 25 of the security review: a device's queued scans were uploaded under whichever
+/// login signed in next. The device now sends only the signed-in login's; the server refuses,
+/// with its reason, a scan tagged with another login (a session changed under the page), and
+/// records the others of the batch, untagged ones (kept before devices tagged) included.
+async fn a_scan_tagged_with_another_login_is_refused_the_others_recorded(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let v = venue(&app, &[("L1", TicketState::Valid, "g"), ("L2", TicketState::Valid, "g"), ("L3", TicketState::Valid, "g")]).await;
+    let id_of = |name: &'static str| {
+        let storage = app.storage.clone();
+        async move {
+            let name = app::domain::LoginName::parse(name).expect("name");
+            storage.login_by_name(&name).await.expect("login").expect("exists").id.0
+        }
+    };
+    let (door, door2) = (id_of("door").await, id_of("door2").await);
+    let tagged = |scan_id: &str, barcode: &str, at: i64, login: Option<(i64, &str)>| {
+        let mut scan = offline_scan(scan_id, barcode, "tab-1", at, v.performance);
+        if let Some((id, name)) = login {
+            scan["login"] = json!({"id": id, "name": name});
+        }
+        scan
+    };
+    let batch = json!([
+        tagged("own", "L1", 1_780_000_000_000, Some((door2, "door2"))),
+        tagged("theirs", "L2", 1_780_000_001_000, Some((door, "door"))),
+        tagged("untagged", "L3", 1_780_000_002_000, None),
+    ]);
+    let second = app.signed_in("door2", PASSWORD).await;
+    let outcome = second.call("sync_upload", json!({"scans": batch})).await.expect("the batch is answered");
+    let by_id = |id: &str| outcome["results"].as_array().expect("results").iter().find(|r| r["scan_id"] == json!(id)).cloned().unwrap_or(Value::Null);
+    assert_eq!(outcome["results"].as_array().map(Vec::len), Some(3), "every scan is answered: {outcome}");
+    assert_eq!(by_id("own")["outcome"], json!("recorded"), "{outcome}");
+    assert_eq!(by_id("untagged")["outcome"], json!("recorded"), "{outcome}");
+    assert_eq!(by_id("theirs")["outcome"], json!("refused"), "{outcome}");
+    assert_eq!(
+        serde_json::from_value::<AppError>(by_id("theirs")["reason"].clone()).ok(),
+        Some(AppError::ScannedUnderAnotherLogin { login: "door".into() })
+    );
+    let recorded: Vec<String> = app.storage.scans_since(&[v.performance], 0).await.expect("scans").into_iter().map(|s| s.barcode).collect();
+    assert_eq!(recorded, vec!["L1", "L3"], "nothing recorded of door's scan under door2");
+
+    // Its own login sends it: recorded then, once.
+    let first = app.signed_in("door", PASSWORD).await;
+    let outcome = first.call("sync_upload", json!({"scans": [batch[1].clone()]})).await.expect("answered");
+    assert_eq!(outcome["results"][0]["outcome"], json!("recorded"), "{outcome}");
+    assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 3);
+}
+on_both_backends!(a_scan_tagged_with_another_login_is_refused_the_others_recorded);
+
 async fn two_offline_devices_admitting_one_ticket_is_a_double_entry(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };
     let v = venue(&app, &[("D1", TicketState::Valid, "g")]).await;
