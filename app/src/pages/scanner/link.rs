@@ -172,7 +172,8 @@ async fn tick(scanner: Scanner) {
         scanner.online.set(online);
     }
     if online {
-        if sign_out_pending() {
+        // A sign-out made offline ends the session first (unless someone signed in since).
+        if sign_out_pending() && !matches!(scanner.session.get_untracked(), Session::SignedIn(_)) {
             end_session().await;
         }
         if scanner.session.get_untracked() == Session::Unknown && !sign_out_pending() {
@@ -523,12 +524,12 @@ fn forget_pending_sign_out() {
 /// Ends the session on the server; offline, as soon as the network is back.
 async fn end_session() {
     use gloo_storage::Storage;
-    match crate::pages::me::sign_out().await {
-        Err(AppError::Communication(_)) => {
-            let _ = gloo_storage::LocalStorage::set(SIGN_OUT_PENDING_KEY, true);
-        }
+    let reached = navigator_online() && !matches!(crate::pages::me::sign_out().await, Err(AppError::Communication(_)));
+    if reached {
         // Ended, or already over.
-        _ => forget_pending_sign_out(),
+        forget_pending_sign_out();
+    } else {
+        let _ = gloo_storage::LocalStorage::set(SIGN_OUT_PENDING_KEY, true);
     }
 }
 
