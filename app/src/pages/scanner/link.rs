@@ -212,10 +212,10 @@ pub fn signed_in(scanner: Scanner, me: Me) {
     if scanner.login.get_untracked().as_ref() != Some(&login) {
         scanner.login.set(Some(login.clone()));
         spawn_local(async move {
-            if let Some(store) = store() {
-                if let Err(e) = store.save_login(Some(&login)).await {
-                    storage_failed(scanner, e);
-                }
+            if let Some(store) = store()
+                && let Err(e) = store.save_login(Some(&login)).await
+            {
+                storage_failed(scanner, e);
             }
         });
     }
@@ -540,10 +540,10 @@ pub fn sign_out(scanner: Scanner, choice: SignOutChoice) {
     spawn_local(async move {
         let store = store();
         if let SignOutChoice::Clear { discard_scans } = choice {
-            if let Some(store) = &store {
-                if let Err(e) = store.clear_copy(discard_scans).await {
-                    storage_failed(scanner, e);
-                }
+            if let Some(store) = &store
+                && let Err(e) = store.clear_copy(discard_scans).await
+            {
+                storage_failed(scanner, e);
             }
             scanner.checkpoint.set_value(None);
             scanner.door.set(None);
@@ -552,10 +552,10 @@ pub fn sign_out(scanner: Scanner, choice: SignOutChoice) {
             scanner.scans.set_value(kept);
         }
         scanner.login.set(None);
-        if let Some(store) = &store {
-            if let Err(e) = store.save_login(None).await {
-                storage_failed(scanner, e);
-            }
+        if let Some(store) = &store
+            && let Err(e) = store.save_login(None).await
+        {
+            storage_failed(scanner, e);
         }
         scanner.session.set(Session::SignInNeeded(None));
         scanner.open.set(Vec::new());
