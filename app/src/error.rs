@@ -25,6 +25,10 @@ pub enum AppError {
     NotFound,
     #[error("this performance is not open for scanning (tick PDA in the back office)")]
     ClosedForScanning,
+    /// An uploaded scan made under another login than the one signed in: it waits on its
+    /// device for that login, never recorded under this one.
+    #[error("scanned under login {login}: it is sent when {login} signs in again")]
+    ScannedUnderAnotherLogin { login: String },
     #[error("invalid {field}: {reason}")]
     InvalidInput { field: String, reason: ParseFailure },
     #[error("already exists: {0}")]
@@ -63,7 +67,7 @@ impl AppError {
             AppError::NotSignedIn | AppError::SignedInElsewhere | AppError::WrongCredentials | AppError::LoginDisabled => 401,
             AppError::Forbidden => 403,
             AppError::NotFound => 404,
-            AppError::ClosedForScanning | AppError::AlreadyExists(_) | AppError::DetachNeedsConfirmation { .. } => 409,
+            AppError::ClosedForScanning | AppError::ScannedUnderAnotherLogin { .. } | AppError::AlreadyExists(_) | AppError::DetachNeedsConfirmation { .. } => 409,
             AppError::FileTooLarge { .. } => 413,
             AppError::FileUnreadable(_) | AppError::FileRejected { .. } => 422,
             AppError::TooManyAttempts { .. } => 429,

@@ -3,12 +3,14 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use billetix_core::domain::{InstitutionId, LoginName};
+use billetix_core::domain::{InstitutionId, LoginId, LoginName};
 
 use crate::error::AppError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {
+    /// What a scanner tags its scans with, so only this login uploads them.
+    pub id: LoginId,
     pub login: LoginName,
     pub master_of: Option<InstitutionId>,
     pub root_master: bool,
@@ -34,6 +36,7 @@ pub async fn whoami() -> Result<Me, AppError> {
     let login = storage.login(actor.login_id).await?.ok_or(AppError::NotSignedIn)?;
     let root = storage.root_institution().await?.map(|r| r.id);
     Ok(Me {
+        id: actor.login_id,
         login: login.name,
         master_of: actor.master_of,
         root_master: root.is_some_and(|root| actor.is_root_master(root)),

@@ -23,6 +23,7 @@ pub fn error_text(i18n: I18nContext<Locale>, error: &AppError) -> String {
         AppError::Forbidden => t_string!(i18n, err_forbidden).to_string(),
         AppError::NotFound => t_string!(i18n, err_not_found).to_string(),
         AppError::ClosedForScanning => t_string!(i18n, err_closed_for_scanning).to_string(),
+        AppError::ScannedUnderAnotherLogin { login } => fill(t_string!(i18n, err_scanned_under_another_login), &[("login", login)]),
         AppError::Unavailable => t_string!(i18n, err_unavailable).to_string(),
         AppError::DetachNeedsConfirmation { passes } => {
             fill(t_string!(i18n, err_detach_needs_confirmation), &[("passes", &passes.to_string())])

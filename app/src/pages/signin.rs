@@ -60,6 +60,7 @@ pub async fn sign_in(login: String, password: String) -> Result<Me, AppError> {
     let memberships = storage.memberships(record.id).await?;
     let root = storage.root_institution().await?.map(|r| r.id);
     Ok(Me {
+        id: record.id,
         root_master: root.is_some() && record.master_of == root,
         backoffice: record.master_of.is_some() || memberships.iter().any(|(_, r)| r.backoffice),
         pda: record.master_of.is_some() || memberships.iter().any(|(_, r)| r.pda),

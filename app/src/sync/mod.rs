@@ -34,3 +34,9 @@ pub mod device {
 
     pub type DeviceScan = billetix_core::sync::device::DeviceScan<AppError>;
 }
+
+impl billetix_core::sync::protocol::UploadRefusal for crate::error::AppError {
+    fn waits_for_its_login(&self) -> bool {
+        matches!(self, crate::error::AppError::ScannedUnderAnotherLogin { .. })
+    }
+}

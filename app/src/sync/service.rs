@@ -147,8 +147,8 @@ fn same_scan(record: &ScanRecord, barcode: &str, performances: &[PerformanceId])
 /// admitted person went in); where the server, knowing every device's scans, would have
 /// refused, the scan is flagged. A scan id recorded before is answered as the first time.
 /// Each scan is answered on its own: one the server can never take (its performance closed
-/// for scanning, gone, or no longer allowed to this login; a malformed one) is answered as
-/// refused with the reason, and the others are recorded all the same.
+/// for scanning, gone, or no longer allowed to this login; a malformed one; one tagged with
+/// another login) is answered as refused with the reason, and the others are recorded all the same.
 pub async fn upload(
     storage: &dyn Storage,
     cache: &PerformanceCache,
@@ -166,6 +166,14 @@ pub async fn upload(
     // What the server's engine said of each scan, filled in by its judge.
     let mut server_verdicts = Vec::with_capacity(scans.len());
     for offline in scans {
+        // The device sends only the signed-in login's scans; one that names another login (a
+        // session changed under the page) is refused, never recorded under this one.
+        if let Some(made_by) = offline.login.as_ref().filter(|l| l.id != actor.login_id.0) {
+            tracing::info!(scan_id = %offline.scan_id, made_by = %made_by.name, "uploaded scan of another login refused");
+            let reason = AppError::ScannedUnderAnotherLogin { login: made_by.name.clone() };
+            results.push(UploadedScan { scan_id: offline.scan_id, outcome: Uploaded::Refused { reason } });
+            continue;
+        }
         let gate_index = match gates.iter().position(|(door, _)| *door == offline.door) {
             Some(index) => index,
             None => {

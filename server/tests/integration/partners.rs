@@ -340,6 +340,7 @@ async fn secutix_exports_incrementally_and_gets_every_control_result(backend: su
         device_verdict,
         decided: Default::default(),
         clock_skew_ms: None,
+        login: None,
     };
     let scans = vec![
         offline("x-5", "10000000000005", 1_780_000_000_000, Verdict::Accepted { direction: Direction::In }),

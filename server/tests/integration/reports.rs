@@ -41,6 +41,7 @@ fn offline(scan_id: &str, barcode: &str, device: &str, at: i64, performance: Per
         device_verdict: Verdict::Accepted { direction: Direction::In },
         decided: Default::default(),
         clock_skew_ms: None,
+        login: None,
     }
 }
 
@@ -375,6 +376,7 @@ async fn history_says_who_decided_and_the_device_clock(backend: support::Backend
             device_verdict: accepted.clone(),
             decided,
             clock_skew_ms,
+            login: None,
         }],
     };
     // Answered in time: shown, then uploaded with its round trip; a second upload changes nothing.
@@ -699,6 +701,7 @@ async fn an_exit_without_entry_is_an_anomaly(backend: support::Backend) {
         device_verdict: Verdict::Refused { reason: Refusal::ExitWithoutEntry },
         decided: Default::default(),
         clock_skew_ms: None,
+        login: None,
     };
     let upload = door.call(SyncUpload { scans: vec![scan] }).await.expect("upload");
     assert_eq!(recorded_conflict(&upload.results[0]), Some(false), "not a double entry: {upload:?}");

@@ -7,7 +7,7 @@ use app::ssr::storage::NewTicket;
 use app::domain::InstitutionId;
 use app::engine::{Barcode, Direction, Mode, PerformanceId, Refusal, TicketState, Verdict};
 use app::error::AppError;
-use app::sync::protocol::{Door, OfflineScan, ScanRequest, Uploaded, UploadedScan};
+use app::sync::protocol::{Door, OfflineScan, ScanLogin, ScanRequest, Uploaded, UploadedScan};
 use support::api::{Scan, SyncDelta, SyncHolders, SyncSnapshot, SyncUpload};
 use support::world::{Built, World};
 use support::{PASSWORD, TestApp};
@@ -189,6 +189,7 @@ fn offline_scan(scan_id: &str, barcode: &str, device: &str, at: i64, performance
         device_verdict: Verdict::Accepted { direction: Direction::In },
         decided: Default::default(),
         clock_skew_ms: None,
+        login: None,
     }
 }
 
@@ -311,6 +312,48 @@ async fn a_scan_id_held_by_another_scan_is_refused_not_dropped(backend: support:
     assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 1, "S2 was not taken for S1");
 }
 on_both_backends!(a_scan_id_held_by_another_scan_is_refused_not_dropped);
+
+/// Finding 25 of the security review: a device's queued scans were uploaded under whichever
+/// login signed in next. The device now sends only the signed-in login's; the server refuses,
+/// with its reason, a scan tagged with another login (a session changed under the page), and
+/// records the others of the batch, untagged ones (kept before devices tagged) included.
+async fn a_scan_tagged_with_another_login_is_refused_the_others_recorded(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let v = venue(&app, &[("L1", TicketState::Valid, "g"), ("L2", TicketState::Valid, "g"), ("L3", TicketState::Valid, "g")]).await;
+    let id_of = |name: &'static str| {
+        let storage = app.storage.clone();
+        async move {
+            let name = app::domain::LoginName::parse(name).expect("name");
+            storage.login_by_name(&name).await.expect("login").expect("exists").id.0
+        }
+    };
+    let (door, door2) = (id_of("door").await, id_of("door2").await);
+    let tagged = |scan_id: &str, barcode: &str, at: i64, login: Option<(i64, &str)>| OfflineScan {
+        login: login.map(|(id, name)| ScanLogin { id, name: name.to_owned() }),
+        ..offline_scan(scan_id, barcode, "tab-1", at, v.performance)
+    };
+    let batch = vec![
+        tagged("own", "L1", 1_780_000_000_000, Some((door2, "door2"))),
+        tagged("theirs", "L2", 1_780_000_001_000, Some((door, "door"))),
+        tagged("untagged", "L3", 1_780_000_002_000, None),
+    ];
+    let second = app.signed_in("door2", PASSWORD).await;
+    let outcome = second.call(SyncUpload { scans: batch.clone() }).await.expect("the batch is answered");
+    let by_id = |id: &str| outcome.results.iter().find(|r| r.scan_id == id).unwrap_or_else(|| panic!("{id} answered: {outcome:?}"));
+    assert_eq!(outcome.results.len(), 3, "every scan is answered: {outcome:?}");
+    assert!(recorded(by_id("own")).is_some(), "{outcome:?}");
+    assert!(recorded(by_id("untagged")).is_some(), "{outcome:?}");
+    assert_eq!(by_id("theirs").refusal(), Some(&AppError::ScannedUnderAnotherLogin { login: "door".into() }));
+    let stored: Vec<String> = app.storage.scans_since(&[v.performance], 0).await.expect("scans").into_iter().map(|s| s.barcode).collect();
+    assert_eq!(stored, vec!["L1", "L3"], "nothing recorded of door's scan under door2");
+
+    // Its own login sends it: recorded then, once.
+    let first = app.signed_in("door", PASSWORD).await;
+    let outcome = first.call(SyncUpload { scans: vec![batch[1].clone()] }).await.expect("answered");
+    assert!(recorded(&outcome.results[0]).is_some(), "{outcome:?}");
+    assert_eq!(app.storage.admission_counts(v.performance).await.expect("counts").0, 3);
+}
+on_both_backends!(a_scan_tagged_with_another_login_is_refused_the_others_recorded);
 
 async fn two_offline_devices_admitting_one_ticket_is_a_double_entry(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };

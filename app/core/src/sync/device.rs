@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::protocol::{Delta, Door, Millis, OfflineScan, PassRow, Snapshot, UploadedScan, state_from_letter};
+use super::protocol::{DecidedBy, Delta, Door, Millis, OfflineScan, PassRow, ScanLogin, Snapshot, UploadRefusal, UploadedScan, state_from_letter};
 use crate::engine::{
     Barcode, Checkpoint, Direction, Pass, PerformanceId, Scan, Ticket, TicketBook, TicketState, ValidityWindow, Verdict,
 };
@@ -76,6 +76,63 @@ pub struct DeviceScan<E> {
     /// exportable) rather than sent again forever ahead of the others.
     #[serde(default)]
     pub set_aside: Option<E>,
+}
+
+impl<E> DeviceScan<E> {
+    /// The server has not recorded it: waiting to be sent (not those the server decided, which
+    /// only wait to be told their round trip), or set aside.
+    pub fn unrecorded(&self) -> bool {
+        (!self.uploaded && !matches!(self.scan.decided, DecidedBy::Server { .. })) || self.set_aside.is_some()
+    }
+
+    /// Whether an upload by `login`, signed in now, sends it: not answered yet, and made under
+    /// this login, or untagged (kept before scans were tagged, or made with nobody signed in).
+    pub fn sent_by(&self, login: &ScanLogin) -> bool {
+        !self.uploaded && self.scan.login.as_ref().is_none_or(|made_by| made_by.id == login.id)
+    }
+
+    /// Takes the server's answer to this scan, sent in an upload. `false` when it stays queued:
+    /// refused as another login's (the session changed under the page), it waits for that login.
+    pub fn take_answer(&mut self, result: Option<&UploadedScan<E>>) -> bool
+    where
+        E: UploadRefusal + Clone,
+    {
+        let refusal = result.and_then(UploadedScan::refusal);
+        if refusal.is_some_and(UploadRefusal::waits_for_its_login) {
+            return false;
+        }
+        // Answered either way: recorded, or refused for good and set aside, so one scan the
+        // server can never take does not hold back the ones behind it.
+        self.uploaded = true;
+        self.conflict = result.is_some_and(UploadedScan::conflict);
+        self.set_aside = refusal.cloned();
+        true
+    }
+
+    /// Whether a sign-out that clears the device's copy keeps it: what the server has not
+    /// recorded stays (to be sent, or exported), unless the steward chose to discard it too.
+    pub fn kept_at_clear(&self, discard_unrecorded: bool) -> bool {
+        !discard_unrecorded && (!self.uploaded || self.set_aside.is_some())
+    }
+}
+
+/// The next scans an upload by `login` sends, oldest first: another login's stay queued.
+pub fn upload_batch<E: Clone>(scans: &[DeviceScan<E>], login: &ScanLogin, max: usize) -> Vec<DeviceScan<E>> {
+    scans.iter().filter(|s| s.sent_by(login)).take(max).cloned().collect()
+}
+
+/// Scans the server has not recorded that wait for another login than `login` (for their own,
+/// whoever it is, when nobody is signed in) to sign in again: by login, in order of first scan.
+pub fn waiting_for_others<'a, E>(scans: &'a [DeviceScan<E>], login: Option<&ScanLogin>) -> Vec<(ScanLogin, Vec<&'a DeviceScan<E>>)> {
+    let mut waiting: Vec<(ScanLogin, Vec<&DeviceScan<E>>)> = Vec::new();
+    for scan in scans.iter().filter(|s| s.unrecorded() && s.set_aside.is_none()) {
+        let Some(made_by) = scan.scan.login.as_ref().filter(|l| login.is_none_or(|now| now.id != l.id)) else { continue };
+        match waiting.iter_mut().find(|(l, _)| l.id == made_by.id) {
+            Some((_, list)) => list.push(scan),
+            None => waiting.push((made_by.clone(), vec![scan])),
+        }
+    }
+    waiting
 }
 
 /// Cuts a snapshot into what the device stores: the performance, its ticket chunks, its passes.
@@ -345,7 +402,7 @@ impl DeviceBook {
 mod tests {
     use super::*;
     use crate::engine::{Mode, Refusal};
-    use crate::sync::protocol::TicketChange;
+    use crate::sync::protocol::{TicketChange, Uploaded};
 
     fn about(id: i64) -> OpenPerformance {
         OpenPerformance {
@@ -390,6 +447,129 @@ mod tests {
         Door { performances: ids.iter().map(|i| PerformanceId(*i)).collect(), mode: Mode::SinglePass }
     }
 
+    fn login(id: i64, name: &str) -> ScanLogin {
+        ScanLogin { id, name: name.into() }
+    }
+
+    /// Refusals as the tests need them (the app's are its server errors).
+    #[derive(Debug, Clone, PartialEq)]
+    enum TestRefusal {
+        Closed,
+        AnotherLogin,
+    }
+
+    impl UploadRefusal for TestRefusal {
+        fn waits_for_its_login(&self) -> bool {
+            *self == TestRefusal::AnotherLogin
+        }
+    }
+
+    fn queued(scan_id: &str, made_by: Option<ScanLogin>) -> DeviceScan<TestRefusal> {
+        DeviceScan {
+            scan: OfflineScan {
+                scan_id: scan_id.into(),
+                barcode: format!("T-{scan_id}"),
+                device: "PDA-1".into(),
+                scanned_at: 10,
+                door: door(&[1]),
+                device_verdict: Verdict::Accepted { direction: Direction::In },
+                decided: DecidedBy::default(),
+                clock_skew_ms: None,
+                login: made_by,
+            },
+            uploaded: false,
+            conflict: false,
+            set_aside: None,
+        }
+    }
+
+    fn ids(scans: &[DeviceScan<TestRefusal>]) -> Vec<&str> {
+        scans.iter().map(|s| s.scan.scan_id.as_str()).collect()
+    }
+
+    /// Finding 25: scans queued under one login were uploaded under whichever signed in next.
+    #[test]
+    fn an_upload_sends_only_the_signed_in_logins_scans_and_untagged_ones() {
+        let (anna, bob) = (login(1, "anna"), login(2, "bob"));
+        let mut sent = queued("a-sent", Some(anna.clone()));
+        sent.uploaded = true;
+        let scans = vec![
+            queued("a1", Some(anna.clone())),
+            queued("old", None),
+            sent,
+            queued("b1", Some(bob.clone())),
+            queued("a2", Some(anna.clone())),
+        ];
+        assert_eq!(ids(&upload_batch(&scans, &bob, 500)), vec!["old", "b1"], "Anna's wait; the untagged one goes as before");
+        assert_eq!(ids(&upload_batch(&scans, &anna, 500)), vec!["a1", "old", "a2"], "never one already answered");
+        assert_eq!(ids(&upload_batch(&scans, &anna, 2)), vec!["a1", "old"], "a batch is bounded");
+        // The same login under another name (never renamed, but the id is what counts).
+        assert_eq!(ids(&upload_batch(&scans, &login(2, "BOB"), 500)), vec!["old", "b1"]);
+    }
+
+    #[test]
+    fn scans_waiting_for_another_login_are_grouped_by_login() {
+        let (anna, bob, carl) = (login(1, "anna"), login(2, "bob"), login(3, "carl"));
+        let mut aside = queued("a-aside", Some(anna.clone()));
+        aside.uploaded = true;
+        aside.set_aside = Some(TestRefusal::Closed);
+        let mut decided_online = queued("a-online", Some(anna.clone()));
+        decided_online.scan.decided = DecidedBy::Server { round_trip_ms: 20 };
+        let scans = vec![
+            queued("a1", Some(anna.clone())),
+            queued("c1", Some(carl.clone())),
+            queued("b1", Some(bob.clone())),
+            queued("old", None),
+            aside,
+            decided_online,
+            queued("a2", Some(anna.clone())),
+        ];
+        let waiting = |now: Option<&ScanLogin>| -> Vec<(String, Vec<String>)> {
+            waiting_for_others(&scans, now)
+                .into_iter()
+                .map(|(l, list)| (l.name, list.iter().map(|s| s.scan.scan_id.clone()).collect()))
+                .collect()
+        };
+        assert_eq!(
+            waiting(Some(&bob)),
+            vec![("anna".to_owned(), vec!["a1".to_owned(), "a2".to_owned()]), ("carl".to_owned(), vec!["c1".to_owned()])],
+            "neither set aside nor recorded by the server already"
+        );
+        assert_eq!(waiting(None).len(), 3, "nobody signed in: each login's scans wait for it");
+        assert_eq!(waiting(None)[1].0, "carl");
+    }
+
+    #[test]
+    fn a_refusal_as_another_logins_scan_leaves_it_queued_other_answers_end_it() {
+        let anna = login(1, "anna");
+        let answer = |outcome: Uploaded<TestRefusal>| UploadedScan { scan_id: "a1".into(), outcome };
+        let mut scan = queued("a1", Some(anna.clone()));
+        let refused = answer(Uploaded::Refused { reason: TestRefusal::AnotherLogin });
+        assert!(!scan.take_answer(Some(&refused)));
+        assert!(scan.sent_by(&anna) && scan.set_aside.is_none(), "still queued for Anna, not set aside");
+        let closed = answer(Uploaded::Refused { reason: TestRefusal::Closed });
+        assert!(scan.take_answer(Some(&closed)));
+        assert_eq!((scan.uploaded, scan.set_aside.clone()), (true, Some(TestRefusal::Closed)));
+        let mut recorded = queued("a2", Some(anna.clone()));
+        let conflict = answer(Uploaded::Recorded { server_verdict: Verdict::Accepted { direction: Direction::In }, conflict: true });
+        assert!(recorded.take_answer(Some(&conflict)));
+        assert!(recorded.uploaded && recorded.conflict && !recorded.sent_by(&anna));
+    }
+
+    #[test]
+    fn clearing_the_copy_keeps_what_the_server_has_not_recorded_unless_discarded() {
+        let mut recorded = queued("r", None);
+        recorded.uploaded = true;
+        let mut aside = queued("s", None);
+        aside.uploaded = true;
+        aside.set_aside = Some(TestRefusal::Closed);
+        let waiting = queued("w", Some(login(1, "anna")));
+        assert!(!recorded.kept_at_clear(false), "the server has it: it goes with the copy");
+        assert!(aside.kept_at_clear(false) && waiting.kept_at_clear(false));
+        assert!(!aside.kept_at_clear(true) && !waiting.kept_at_clear(true) && !recorded.kept_at_clear(true));
+        assert!(waiting.unrecorded() && aside.unrecorded() && !recorded.unrecorded());
+    }
+
     /// Finding 25: a re-import cut halfway must leave the previous copy as it was. Its chunks
     /// are stored beside the new import's, and only the import the record names is loaded.
     #[test]
@@ -408,6 +588,7 @@ mod tests {
             device_verdict: Verdict::Accepted { direction: Direction::In },
             decided: Default::default(),
             clock_skew_ms: None,
+            login: None,
         };
         let kept = DeviceScan { scan, uploaded: true, conflict: false, set_aside: Some(Reason::Closed) };
         let mut json = serde_json::to_value(&kept).expect("serialise");

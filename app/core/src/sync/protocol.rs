@@ -116,6 +116,18 @@ pub struct OfflineScan {
     /// Server time minus device time, as the device last measured it before the scan.
     #[serde(default)]
     pub clock_skew_ms: Option<i64>,
+    /// The login signed in on the device when the scan was made: only that login uploads it,
+    /// so a scan is never recorded under whoever signs in next. `None` on scans kept before
+    /// devices tagged them (any login sends those) and on scans made with nobody signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<ScanLogin>,
+}
+
+/// Who a scan was made under: the id the server checks, the name the device shows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ScanLogin {
+    pub id: i64,
+    pub name: String,
 }
 
 /// The answer to an upload. `E`, here and below, is why the server refuses a scan: the
@@ -149,6 +161,13 @@ pub enum Uploaded<E> {
     /// Never to be recorded, however often it is sent (the performance was closed for
     /// scanning, or is gone, or this login may no longer scan it): the device sets it aside.
     Refused { reason: E },
+}
+
+/// Why the server refuses an uploaded scan, as far as the device must tell the cases apart.
+pub trait UploadRefusal {
+    /// The scan was made under another login than the one signed in: it waits for that login
+    /// instead of being set aside.
+    fn waits_for_its_login(&self) -> bool;
 }
 
 impl<E> UploadedScan<E> {

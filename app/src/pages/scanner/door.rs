@@ -12,7 +12,7 @@ use super::{Scanner, Session};
 use crate::components::error_text::{ErrorLine, fill};
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::sync::device::DoorError;
+use crate::sync::device::{DeviceScan, DoorError};
 use crate::sync::protocol::Door;
 
 pub fn door_error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &DoorError, scanner: Scanner) -> String {
@@ -306,6 +306,45 @@ pub fn DoorView() -> impl IntoView {
     }
 }
 
+/// Scans kept on the device with why they are there, as a CSV download link's address, for
+/// whoever sorts them out.
+fn scans_csv(scans: &[(DeviceScan, String)]) -> String {
+    let mut text = String::from("scan_id;barcode;device;scanned_at;reason\n");
+    for (s, reason) in scans {
+        let at = chrono::DateTime::from_timestamp_millis(s.scan.scanned_at).map(|t| t.to_rfc3339()).unwrap_or_default();
+        let cells = [s.scan.scan_id.as_str(), s.scan.barcode.as_str(), s.scan.device.as_str(), at.as_str(), reason.as_str()];
+        let quoted: Vec<String> = cells.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
+        text.push_str(&quoted.join(";"));
+        text.push('\n');
+    }
+    format!("data:text/csv;charset=utf-8,{}", String::from(js_sys::encode_uri_component(&text)))
+}
+
+/// Scans queued under another login than the one signed in (or under any, when nobody is):
+/// they wait for that login, counted and downloadable.
+#[component]
+pub fn WaitingForLogins() -> impl IntoView {
+    let i18n = use_i18n();
+    let scanner = expect_context::<Scanner>();
+    move || {
+        scanner.waiting_for_others().into_iter().map(|(login, scans)| {
+            let count = scans.len().to_string();
+            let reason = fill(t_string!(i18n, err_scanned_under_another_login), &[("login", &login.name)]);
+            let rows: Vec<(DeviceScan, String)> = scans.into_iter().map(|s| (s, reason.clone())).collect();
+            view! {
+                <section class="waiting-for-login" data-testid="waiting-for-login" data-login=login.name.clone() data-count=count.clone()>
+                    <h3>{fill(t_string!(i18n, scanner_waiting_for_login), &[("count", &count), ("login", &login.name)])}</h3>
+                    <p>{t!(i18n, scanner_waiting_for_login_help)}</p>
+                    <a class="link-button" download=format!("billetix-scans-{}.csv", login.name) href=scans_csv(&rows)
+                        data-testid="waiting-download">
+                        {t!(i18n, scanner_set_aside_download)}
+                    </a>
+                </section>
+            }
+        }).collect_view()
+    }
+}
+
 /// Scans the server refused for good (their performance closed for scanning, say): listed
 /// with the reason, and downloadable as a CSV for whoever sorts them out.
 #[component]
@@ -314,16 +353,14 @@ fn SetAsideScans() -> impl IntoView {
     let scanner = expect_context::<Scanner>();
     let scans = move || scanner.set_aside();
     let csv = move || {
-        let mut text = String::from("scan_id;barcode;device;scanned_at;reason\n");
-        for s in scans() {
-            let reason = s.set_aside.as_ref().map(|e| crate::components::error_text::error_text(i18n, e)).unwrap_or_default();
-            let at = chrono::DateTime::from_timestamp_millis(s.scan.scanned_at).map(|t| t.to_rfc3339()).unwrap_or_default();
-            let cells = [s.scan.scan_id.as_str(), s.scan.barcode.as_str(), s.scan.device.as_str(), at.as_str(), reason.as_str()];
-            let quoted: Vec<String> = cells.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
-            text.push_str(&quoted.join(";"));
-            text.push('\n');
-        }
-        format!("data:text/csv;charset=utf-8,{}", String::from(js_sys::encode_uri_component(&text)))
+        let rows: Vec<(DeviceScan, String)> = scans()
+            .into_iter()
+            .map(|s| {
+                let reason = s.set_aside.as_ref().map(|e| crate::components::error_text::error_text(i18n, e)).unwrap_or_default();
+                (s, reason)
+            })
+            .collect();
+        scans_csv(&rows)
     };
     view! {
         <Show when=move || !scans().is_empty()>

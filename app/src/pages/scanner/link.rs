@@ -12,14 +12,15 @@ use leptos::task::spawn_local;
 use billetix_core::engine::{Mode, PerformanceId};
 
 use super::open_performances::{ImportProgress, scanner_performances};
+use super::sign_out::SignOutChoice;
 use super::store::{DeviceStore, StoreError};
 use super::{Phase, Problem, Scanner, Session, now_millis};
 use crate::error::AppError;
 use crate::me::{Me, whoami};
 use crate::sync::api::{scan, scan_probe, sync_delta, sync_snapshot, sync_upload};
-use crate::sync::device::{DeviceScan, OpenPerformance, split_snapshot};
 use crate::sync::online::Miss;
-use crate::sync::protocol::{Delta, Door, Millis, OfflineScan, PassRow, ScanRequest};
+use crate::sync::device::{DeviceBook, DeviceScan, OpenPerformance, split_snapshot, upload_batch};
+use crate::sync::protocol::{Delta, Door, Millis, OfflineScan, PassRow, ScanLogin, ScanRequest};
 
 /// How often the device uploads its scans and asks what changed, when online.
 const TICK: Duration = Duration::from_secs(2);
@@ -27,7 +28,10 @@ const TICK: Duration = Duration::from_secs(2);
 const DELTA_EVERY: u32 = 5;
 /// Scans sent in one upload.
 const UPLOAD_BATCH: usize = 500;
-const DEVICE_KEY: &str = "billetix.device";
+pub(super) const DEVICE_KEY: &str = "billetix.device";
+/// Set while a sign-out made offline has not reached the server: the session is ended there
+/// before anything else once the network is back.
+const SIGN_OUT_PENDING_KEY: &str = "billetix.sign_out_pending";
 
 thread_local! {
     static STORE: RefCell<Option<Rc<DeviceStore>>> = const { RefCell::new(None) };
@@ -105,6 +109,7 @@ async fn load(scanner: Scanner) -> Result<(), StoreError> {
     let store = Rc::new(DeviceStore::open().await?);
     let stored = store.load().await?;
     STORE.with(|s| *s.borrow_mut() = Some(store));
+    scanner.login.set(stored.login);
     scanner.book.update_value(|book| {
         for imported in stored.performances {
             book.load_performance(imported, &stored.chunks);
@@ -170,7 +175,11 @@ async fn tick(scanner: Scanner) {
         scanner.online.set(online);
     }
     if online {
-        if scanner.session.get_untracked() == Session::Unknown {
+        // A sign-out made offline ends the session first (unless someone signed in since).
+        if sign_out_pending() && !matches!(scanner.session.get_untracked(), Session::SignedIn(_)) {
+            end_session().await;
+        }
+        if scanner.session.get_untracked() == Session::Unknown && !sign_out_pending() {
             check_session(scanner).await;
         }
         if matches!(scanner.session.get_untracked(), Session::SignedIn(_)) {
@@ -198,8 +207,21 @@ async fn check_session(scanner: Scanner) {
     }
 }
 
-/// Someone signed in: list what they may import.
+/// Someone signed in: their scans are tagged with their login from now on; list what they
+/// may import.
 pub fn signed_in(scanner: Scanner, me: Me) {
+    forget_pending_sign_out();
+    let login = ScanLogin { id: me.id.0, name: me.login.to_string() };
+    if scanner.login.get_untracked().as_ref() != Some(&login) {
+        scanner.login.set(Some(login.clone()));
+        spawn_local(async move {
+            if let Some(store) = store()
+                && let Err(e) = store.save_login(Some(&login)).await
+            {
+                storage_failed(scanner, e);
+            }
+        });
+    }
     scanner.session.set(Session::SignedIn(me));
     scanner.online.set(true);
     spawn_local(async move {
@@ -210,9 +232,11 @@ pub fn signed_in(scanner: Scanner, me: Me) {
     });
 }
 
+/// Sends the signed-in login's scans (and untagged ones); another login's wait for it.
 async fn upload(scanner: Scanner) {
-    let batch: Vec<DeviceScan> =
-        scanner.scans.with_value(|s| s.iter().filter(|s| !s.uploaded).take(UPLOAD_BATCH).cloned().collect());
+    let Session::SignedIn(me) = scanner.session.get_untracked() else { return };
+    let login = ScanLogin { id: me.id.0, name: me.login.to_string() };
+    let batch = scanner.scans.with_value(|s| upload_batch(s, &login, UPLOAD_BATCH));
     if batch.is_empty() {
         return;
     }
@@ -223,17 +247,21 @@ async fn upload(scanner: Scanner) {
     };
     note_server_time(scanner, outcome.server_time, sent_at);
     let mut updated = Vec::with_capacity(batch.len());
+    let mut session_changed = false;
     scanner.scans.update_value(|scans| {
         for scan in scans.iter_mut().filter(|s| batch.iter().any(|b| b.scan.scan_id == s.scan.scan_id)) {
-            // Answered either way: recorded, or refused for good and set aside, so one scan
-            // the server can never take does not hold back the ones behind it.
-            scan.uploaded = true;
             let result = outcome.results.iter().find(|r| r.scan_id == scan.scan.scan_id);
-            scan.conflict = result.is_some_and(|r| r.conflict());
-            scan.set_aside = result.and_then(|r| r.refusal().cloned());
-            updated.push(scan.clone());
+            if scan.take_answer(result) {
+                updated.push(scan.clone());
+            } else {
+                session_changed = true;
+            }
         }
     });
+    if session_changed {
+        // The server's session is another login's than the page believed: ask whose.
+        scanner.session.set(Session::Unknown);
+    }
     scanner.book.update_value(|b| b.apply_upload(&batch, &outcome.results));
     scanner.changed.update(|v| *v += 1);
     if let Some(store) = store() {
@@ -484,4 +512,57 @@ async fn import_into_device(scanner: Scanner, about: OpenPerformance, progress: 
 /// Leaves the door empty, so a reopened page starts on the choice of performances.
 pub fn forget_door(scanner: Scanner) {
     save_door(scanner, Door { performances: Vec::new(), mode: Mode::SinglePass });
+}
+
+fn sign_out_pending() -> bool {
+    use gloo_storage::Storage;
+    gloo_storage::LocalStorage::get::<bool>(SIGN_OUT_PENDING_KEY).unwrap_or(false)
+}
+
+fn forget_pending_sign_out() {
+    use gloo_storage::Storage;
+    gloo_storage::LocalStorage::delete(SIGN_OUT_PENDING_KEY);
+}
+
+/// Ends the session on the server; offline, as soon as the network is back.
+async fn end_session() {
+    use gloo_storage::Storage;
+    let reached = navigator_online() && !matches!(crate::me::sign_out().await, Err(AppError::Communication(_)));
+    if reached {
+        // Ended, or already over.
+        forget_pending_sign_out();
+    } else {
+        let _ = gloo_storage::LocalStorage::set(SIGN_OUT_PENDING_KEY, true);
+    }
+}
+
+/// Signs out from the scanner, keeping the device's copy or clearing it. Nobody is signed in
+/// on the device from then on: scans made now are untagged, and queued ones wait for their
+/// login. Works offline: the server's session is ended once the network is back.
+pub fn sign_out(scanner: Scanner, choice: SignOutChoice) {
+    spawn_local(async move {
+        let store = store();
+        if let SignOutChoice::Clear { discard_scans } = choice {
+            if let Some(store) = &store
+                && let Err(e) = store.clear_copy(discard_scans).await
+            {
+                storage_failed(scanner, e);
+            }
+            scanner.checkpoint.set_value(None);
+            scanner.door.set(None);
+            let kept: Vec<DeviceScan> = scanner.scans.with_value(|s| s.iter().filter(|s| s.kept_at_clear(discard_scans)).cloned().collect());
+            scanner.book.set_value(DeviceBook::new());
+            scanner.scans.set_value(kept);
+        }
+        scanner.login.set(None);
+        if let Some(store) = &store
+            && let Err(e) = store.save_login(None).await
+        {
+            storage_failed(scanner, e);
+        }
+        scanner.session.set(Session::SignInNeeded(None));
+        scanner.open.set(Vec::new());
+        scanner.changed.update(|v| *v += 1);
+        end_session().await;
+    });
 }

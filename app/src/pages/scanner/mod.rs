@@ -9,6 +9,7 @@ pub mod camera;
 mod door;
 mod link;
 pub mod open_performances;
+pub mod sign_out;
 mod store;
 mod verdict;
 #[cfg(any(feature = "hydrate", test))]
@@ -19,14 +20,14 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 
 use billetix_core::engine::{Barcode, Checkpoint, Direction, Mode, PerformanceId, Verdict};
-use open_performances::ImportProgress;
 
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::me::Me;
 use crate::sync::device::{Counter, DeviceBook, DeviceScan, DoorError, OpenPerformance};
 use crate::sync::online::{LinkMode, Miss, OnlineFirst};
-use crate::sync::protocol::{DecidedBy, DeviceReason, Door, Millis, OfflineScan, ScanOutcome};
+use crate::sync::protocol::{DecidedBy, DeviceReason, Door, Millis, OfflineScan, ScanLogin, ScanOutcome};
+use open_performances::ImportProgress;
 
 /// Scans listed under the verdict.
 const RECENT_SHOWN: usize = 20;
@@ -78,6 +79,9 @@ pub struct Scanner {
     pub checkpoint: StoredValue<Option<Checkpoint>>,
     pub online: RwSignal<bool>,
     pub session: RwSignal<Session>,
+    /// The login signed in on this device, kept while offline: each scan is tagged with it,
+    /// so only that login uploads it. `None` once signed out.
+    pub login: RwSignal<Option<ScanLogin>>,
     /// Server time minus device time, as last measured.
     pub skew: RwSignal<Option<i64>>,
     pub shown: RwSignal<Option<Shown>>,
@@ -110,6 +114,7 @@ impl Scanner {
             checkpoint: StoredValue::new(None),
             online: RwSignal::new(true),
             session: RwSignal::new(Session::Unknown),
+            login: RwSignal::new(None),
             skew: RwSignal::new(None),
             shown: RwSignal::new(None),
             device: RwSignal::new(String::new()),
@@ -161,6 +166,25 @@ impl Scanner {
         if self.link_mode.get_untracked() != mode {
             self.link_mode.set(mode);
         }
+    }
+
+    /// Queued scans of other logins than the one signed in, by login.
+    pub fn waiting_for_others(&self) -> Vec<(ScanLogin, Vec<DeviceScan>)> {
+        self.changed.track();
+        let login = self.login.get();
+        self.scans.with_value(|s| {
+            crate::sync::device::waiting_for_others(s, login.as_ref())
+                .into_iter()
+                .map(|(l, scans)| (l, scans.into_iter().cloned().collect()))
+                .collect()
+        })
+    }
+
+    /// What a sign-out would clear.
+    fn copy_summary(&self) -> sign_out::CopySummary {
+        let performances = self.book.with_value(|b| b.performances().count() as u32);
+        let unrecorded = self.scans.with_value(|s| s.iter().filter(|s| s.unrecorded()).count() as u32);
+        sign_out::CopySummary { performances, unrecorded }
     }
 
     /// Scans the server will never take, kept aside with the reason.
@@ -226,6 +250,7 @@ impl Scanner {
             device_verdict: Verdict::Accepted { direction: Direction::In },
             decided: DecidedBy::Device { why: DeviceReason::Offline },
             clock_skew_ms: self.skew.get_untracked(),
+            login: self.login.get_untracked(),
         };
         match self.not_asking() {
             Some(why) => self.decide_here(scan, why, started),
@@ -418,6 +443,24 @@ pub fn ScannerPage() -> impl IntoView {
         })
     };
 
+    // The sign-out dialog, open with what the device holds.
+    let leaving = RwSignal::new(None::<sign_out::CopySummary>);
+    let signed_in_here = move || scanner.login.with(Option::is_some) || matches!(scanner.session.get(), Session::SignedIn(_));
+    let ask_sign_out = move |_| {
+        let summary = scanner.copy_summary();
+        if summary.performances > 0 {
+            leaving.set(Some(summary));
+        } else {
+            link::sign_out(scanner, sign_out::SignOutChoice::Keep);
+        }
+    };
+    let chosen = Callback::new(move |choice: Option<sign_out::SignOutChoice>| {
+        leaving.set(None);
+        if let Some(choice) = choice {
+            link::sign_out(scanner, choice);
+        }
+    });
+
     view! {
         <main class="scanner" data-testid="scanner" data-phase=move || match scanner.phase.get() {
             Phase::Loading => "loading",
@@ -442,7 +485,14 @@ pub fn ScannerPage() -> impl IntoView {
                     let next = if i18n.get_locale() == Locale::fr { Locale::en } else { Locale::fr };
                     i18n.set_locale(next);
                 }>{t!(i18n, other_language)}</button>
+                <Show when=signed_in_here>
+                    <button class="link-button" data-testid="scanner-sign-out" on:click=ask_sign_out>
+                        {move || scanner.login.get().map(|l| format!("{} · ", l.name)).unwrap_or_default()}
+                        {t!(i18n, scanner_sign_out)}
+                    </button>
+                </Show>
             </header>
+            {move || leaving.get().map(|summary| view! { <sign_out::SignOutDialog summary on_choice=chosen /> })}
             {skew_warning}
             {move || scanner.problem.get().map(|p| {
                 let text = match p {
@@ -460,6 +510,7 @@ pub fn ScannerPage() -> impl IntoView {
                     </p>
                 }.into_any(),
                 Phase::Ready => view! {
+                    <door::WaitingForLogins />
                     <Show when=move || scanner.door.with(Option::is_some) fallback=|| view! { <door::DoorSetup /> }>
                         <door::DoorView />
                     </Show>

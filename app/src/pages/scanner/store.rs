@@ -10,7 +10,7 @@ use wasm_bindgen::JsValue;
 use billetix_core::engine::PerformanceId;
 
 use crate::sync::device::{DeviceScan, ImportedPerformance, TicketChunk};
-use crate::sync::protocol::{Door, PassRow, TicketChange};
+use crate::sync::protocol::{Door, PassRow, ScanLogin, TicketChange};
 
 const DATABASE: &str = "billetix-scanner";
 const VERSION: u32 = 1;
@@ -21,6 +21,9 @@ const PASSES: &str = "passes";
 const SCANS: &str = "scans";
 const SETTINGS: &str = "settings";
 const DOOR_KEY: &str = "door";
+/// The login signed in on the device, which its scans are tagged with (kept for scans made
+/// offline after the page is opened again).
+const LOGIN_KEY: &str = "login";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -51,6 +54,15 @@ pub struct Stored {
     pub passes: Vec<PassRow>,
     pub scans: Vec<DeviceScan>,
     pub door: Option<Door>,
+    pub login: Option<ScanLogin>,
+}
+
+/// What a sign-out may clear, for the steward to choose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CopySummary {
+    pub performances: u32,
+    /// Scans the server has not recorded: waiting to be sent (whatever their login), or set aside.
+    pub unrecorded: u32,
 }
 
 pub struct DeviceStore {
@@ -105,6 +117,7 @@ impl DeviceStore {
     pub async fn load(&self) -> Result<Stored, StoreError> {
         let tx = self.db.transaction(&[PERFORMANCES, CHUNKS, CHANGES, PASSES, SCANS, SETTINGS], TransactionMode::ReadOnly)?;
         let door = tx.object_store(SETTINGS)?.get(JsValue::from_str(DOOR_KEY))?.await?;
+        let login = tx.object_store(SETTINGS)?.get(JsValue::from_str(LOGIN_KEY))?.await?;
         let stored = Stored {
             performances: all(&tx.object_store(PERFORMANCES)?).await?,
             chunks: all(&tx.object_store(CHUNKS)?).await?,
@@ -112,6 +125,7 @@ impl DeviceStore {
             passes: all(&tx.object_store(PASSES)?).await?,
             scans: all(&tx.object_store(SCANS)?).await?,
             door: door.map(serde_wasm_bindgen::from_value).transpose()?,
+            login: login.map(serde_wasm_bindgen::from_value).transpose()?,
         };
         finish(tx).await?;
         Ok(stored)
@@ -176,6 +190,48 @@ impl DeviceStore {
         let store = tx.object_store(SCANS)?;
         for scan in scans {
             store.put(&to_js(scan)?, Some(&JsValue::from_str(&scan.scan.scan_id)))?;
+        }
+        finish(tx).await?;
+        Ok(())
+    }
+
+    /// The login signed in now, or nobody (`None`, at sign-out).
+    pub async fn save_login(&self, login: Option<&ScanLogin>) -> Result<(), StoreError> {
+        let tx = self.db.transaction(&[SETTINGS], TransactionMode::ReadWrite)?;
+        let settings = tx.object_store(SETTINGS)?;
+        match login {
+            Some(login) => {
+                settings.put(&to_js(login)?, Some(&JsValue::from_str(LOGIN_KEY)))?;
+            }
+            None => {
+                settings.delete(JsValue::from_str(LOGIN_KEY))?;
+            }
+        }
+        finish(tx).await?;
+        Ok(())
+    }
+
+    pub async fn summary(&self) -> Result<CopySummary, StoreError> {
+        let tx = self.db.transaction(&[PERFORMANCES, SCANS], TransactionMode::ReadOnly)?;
+        let performances = tx.object_store(PERFORMANCES)?.count(None)?.await?;
+        let scans: Vec<DeviceScan> = all(&tx.object_store(SCANS)?).await?;
+        finish(tx).await?;
+        Ok(CopySummary { performances, unrecorded: scans.iter().filter(|s| s.unrecorded()).count() as u32 })
+    }
+
+    /// Removes the device's copy in one transaction: the imported performances, their tickets,
+    /// changes and passes, the door, and the scans the server has (those it has not stay,
+    /// unless `discard_unrecorded`).
+    pub async fn clear_copy(&self, discard_unrecorded: bool) -> Result<(), StoreError> {
+        let tx = self.db.transaction(&[PERFORMANCES, CHUNKS, CHANGES, PASSES, SCANS, SETTINGS], TransactionMode::ReadWrite)?;
+        for name in [PERFORMANCES, CHUNKS, CHANGES, PASSES] {
+            tx.object_store(name)?.clear()?;
+        }
+        tx.object_store(SETTINGS)?.delete(JsValue::from_str(DOOR_KEY))?;
+        let scans = tx.object_store(SCANS)?;
+        let stored: Vec<DeviceScan> = all(&scans).await?;
+        for scan in stored.iter().filter(|s| !s.kept_at_clear(discard_unrecorded)) {
+            scans.delete(JsValue::from_str(&scan.scan.scan_id))?;
         }
         finish(tx).await?;
         Ok(())
