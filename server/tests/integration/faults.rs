@@ -131,7 +131,7 @@ on_both_backends!(a_killed_server_loses_no_answered_scan);
 
 /// The server killed in the middle of a 100,000-row import: after restart the import is all
 /// there or not at all, and running it again gives the whole file once. The import is written
-/// in short transactions (migration 0017), so it is cut while staging or while merging.
+/// in short transactions (the import journal, `file_imports`), so it is cut while staging or while merging.
 async fn a_killed_import_is_all_or_nothing(backend: support::Backend) {
     const ROWS: usize = 100_000;
     let Some(url) = support::fresh_database_url(backend).await else { return };
@@ -316,7 +316,7 @@ async fn raw_sql(url: &str, statement: &str, binds: &[Value]) -> Option<i64> {
     }
 }
 
-/// An import a stop cut (migration 0017's journal, written here as the stop left it): the one
+/// An import a stop cut (the import journal, written here as the stop left it): the one
 /// complete is merged at the next start, whole, and the one still staging is dropped.
 async fn an_import_cut_by_a_stop_is_finished_or_dropped_at_the_next_start(backend: support::Backend) {
     use app::ssr::storage::{NewPerformance, NewSource};
