@@ -15,7 +15,7 @@ use super::reflag::anomaly_of;
 use crate::error::AppError;
 use crate::ssr::now_millis;
 use crate::ssr::performance_cache::PerformanceCache;
-use crate::ssr::storage::{Anomaly, DecisionNote, DoorScan, Judgement, NewScan, ScanRecord, Storage};
+use crate::ssr::storage::{Anomaly, DecisionNote, DoorAnswer, DoorScan, Judgement, NewScan, ScanRecord, Storage};
 
 /// Deltas re-read this far behind their cursor, so a row stamped just before the cursor but
 /// committed just after is still sent. Devices apply rows idempotently.
@@ -125,7 +125,7 @@ pub async fn scan_online(storage: &dyn Storage, cache: &PerformanceCache, actor:
     });
     let door_scan = DoorScan { scan, performances: request.door.performances, institutions: gate.institutions, judge };
     let mut answers = storage.record_scans(vec![door_scan]).await;
-    let record = answers.pop().ok_or(AppError::Internal)??;
+    let record = answers.pop().ok_or(AppError::Internal)??.record;
     same_scan(&record, &asked.0, &asked.1)?;
     Ok(record)
 }
@@ -203,7 +203,7 @@ pub async fn upload(
     let mut notes = Vec::new();
     let mut reordered = Vec::new();
     for ((answer, server_verdict), (barcode, performances, said)) in storage.record_scans(door_scans).await.into_iter().zip(server_verdicts).zip(asked) {
-        let mut record = answer?;
+        let DoorAnswer { mut record, written_now } = answer?;
         if let Err(reason) = same_scan(&record, &barcode, &performances) {
             results.push(UploadedScan { scan_id: record.scan_uuid, outcome: Uploaded::Refused { reason } });
             continue;
@@ -211,9 +211,10 @@ pub async fn upload(
         if let Some(note) = note_on_online_record(&mut record, said) {
             notes.push(note);
         }
-        // A scan recorded by an earlier call keeps its first verdict (its judge may have run
-        // before the storage found it recorded, on a state that holds its own pass).
-        let judged_now = server_verdict.lock().ok().and_then(|mut slot| slot.take()).filter(|_| record.server_time == now);
+        // A scan recorded by an earlier call, even one at the same moment, keeps its first
+        // verdict: its judge may have run before the storage found it recorded, on a state
+        // that holds its own pass.
+        let judged_now = server_verdict.lock().ok().and_then(|mut slot| slot.take()).filter(|_| written_now);
         if let (Some(judged), Some(performance), true) = (&judged_now, record.performance, record.admitted) {
             if judged.before_recorded_passes {
                 reordered.push((performance, record.barcode.clone()));

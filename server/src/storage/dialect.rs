@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use app::ssr::storage::{DoorScan, ScanRecord, StorageResult};
+use app::ssr::storage::{DoorAnswer, DoorScan, StorageResult};
 use sqlx::pool::PoolConnection;
 use sqlx::database::HasStatementCache;
 use sqlx::{Database, Decode, Encode, IntoArguments, Pool, Type};
@@ -51,7 +51,7 @@ pub trait Dialect: Send + Sync + Sized + 'static {
         connection: &mut PoolConnection<Self::Db>,
         group: &[DoorScan],
         look_for_retries: bool,
-    ) -> impl Future<Output = StorageResult<Vec<ScanRecord>>> + Send;
+    ) -> impl Future<Output = StorageResult<Vec<DoorAnswer>>> + Send;
 }
 
 /// A database as the generic impls use it: its statements cached, their arguments passed, and

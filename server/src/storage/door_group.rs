@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use app::ssr::storage::{DoorScan, Millis, ScanRecord, StorageError, StorageResult};
+use app::ssr::storage::{DoorAnswer, DoorScan, Millis, ScanRecord, StorageError, StorageResult};
 use app::engine::{Pass, Ticket};
 
 use super::rows::CandidateRow;
@@ -119,6 +119,16 @@ pub(super) fn decide_group(
         });
     }
     Ok((answers, decided))
+}
+
+/// The group's answers as its doors get them, once `decided` is written: each record with
+/// whether this write made it (a retry's first record was made before).
+pub(super) fn door_answers(answers: Vec<ScanRecord>, decided: &[Decided]) -> Vec<DoorAnswer> {
+    let mut answers: Vec<DoorAnswer> = answers.into_iter().map(|record| DoorAnswer { record, written_now: false }).collect();
+    for d in decided {
+        answers[d.answer].written_now = true;
+    }
+    answers
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::ssr::storage::{DoorScan, ScanRecord, StorageError, StorageResult};
+use app::ssr::storage::{DoorAnswer, DoorScan, StorageError, StorageResult};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// Large enough to take every door of a busy venue in one transaction, small enough that the
@@ -30,13 +30,13 @@ pub(super) trait WriteGroup: Send + Sync + 'static {
 
     /// One record a scan, in the order given, all committed; or nothing written.
     fn write(&self, connection: &mut Self::Connection, group: &[DoorScan])
-    -> impl Future<Output = StorageResult<Vec<ScanRecord>>> + Send;
+    -> impl Future<Output = StorageResult<Vec<DoorAnswer>>> + Send;
 }
 
 /// The scans of one call, and where their records go.
 struct Batch {
     scans: Vec<DoorScan>,
-    answer: oneshot::Sender<Vec<StorageResult<ScanRecord>>>,
+    answer: oneshot::Sender<Vec<StorageResult<DoorAnswer>>>,
 }
 
 pub(super) struct DoorQueue {
@@ -61,7 +61,7 @@ impl DoorQueue {
     }
 
     /// Decides and records `scans` in their order, in one atomic step; one answer a scan.
-    pub(super) async fn record(&self, scans: Vec<DoorScan>) -> Vec<StorageResult<ScanRecord>> {
+    pub(super) async fn record(&self, scans: Vec<DoorScan>) -> Vec<StorageResult<DoorAnswer>> {
         let count = scans.len();
         let (answer, answered) = oneshot::channel();
         if self.queue.send(Batch { scans, answer }).await.is_err() {
@@ -157,7 +157,7 @@ async fn write_group<W: WriteGroup>(writer: &W, connection: &mut W::Connection, 
         answers.push((batch.answer, batch.scans.len()));
         scans.extend(batch.scans);
     }
-    let records: Vec<StorageResult<ScanRecord>> = match writer.write(connection, &scans).await {
+    let records: Vec<StorageResult<DoorAnswer>> = match writer.write(connection, &scans).await {
         Ok(records) => records.into_iter().map(Ok).collect(),
         // One scan failing fails its group: write each alone, in order, so it costs the
         // others nothing (and a transient failure gets a second chance).

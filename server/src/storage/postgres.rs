@@ -8,14 +8,14 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Postgres;
 
 use super::dialect::Dialect;
-use super::door_group::{candidates_from, decide_group};
+use super::door_group::{candidates_from, decide_group, door_answers};
 use super::door_queue::DoorQueue;
 use super::rows::CountedCandidateRow;
 use super::scanning::{DoorWriter, INSERT_SCANS, push_candidates_query, push_scan_values, recorded_before};
 use super::statement::Statement;
 use super::upkeep::Upkeep;
 use super::{DbResultExt, OpenError, SqlStorage};
-use app::ssr::storage::{DoorScan, ScanRecord, StorageResult};
+use app::ssr::storage::{DoorAnswer, DoorScan, StorageResult};
 
 /// PostgreSQL, for several server processes sharing one database.
 pub struct PgDialect;
@@ -114,7 +114,7 @@ impl Dialect for PgDialect {
         connection: &mut PoolConnection<Postgres>,
         group: &[DoorScan],
         look_for_retries: bool,
-    ) -> StorageResult<Vec<ScanRecord>> {
+    ) -> StorageResult<Vec<DoorAnswer>> {
         loop {
             let mut read = Statement::<Postgres>::new("");
             push_candidates_query(&mut read, group, ", f.passes AS counted_passes", "JOIN ticket_figures f ON f.ticket_id = t.id");
@@ -128,7 +128,7 @@ impl Dialect for PgDialect {
             };
             let (answers, decided) = decide_group(group, candidates_from(rows.into_iter().map(|r| r.candidate).collect())?, recorded)?;
             if decided.is_empty() {
-                return Ok(answers);
+                return Ok(door_answers(answers, &decided));
             }
             let mut admitting: Vec<i64> = decided.iter().filter(|d| answers[d.answer].admitted).filter_map(|d| d.ticket_id).collect();
             admitting.sort_unstable();
@@ -151,7 +151,7 @@ impl Dialect for PgDialect {
             let (sql, arguments) = write.finish()?;
             let written = sqlx::query_with(&sql, arguments).execute(&mut **connection).await.db()?;
             if written.rows_affected() == decided.len() as u64 {
-                return Ok(answers);
+                return Ok(door_answers(answers, &decided));
             }
             tracing::debug!(scans = group.len(), "a ticket of the group passed at another door meanwhile: deciding again");
         }

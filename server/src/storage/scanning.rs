@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::marker::PhantomData;
 
 use app::ssr::storage::{
-    Anomaly, DecisionNote, DoorScan, Millis, NewTicket, PerformanceContext, ScanRecord, ScanStorage, StorageError, StorageResult,
+    Anomaly, DecisionNote, DoorAnswer, DoorScan, Millis, NewTicket, PerformanceContext, ScanRecord, ScanStorage, StorageError, StorageResult,
     TicketRow,
 };
 use app::domain::{InstitutionId, LoginId};
@@ -204,7 +204,7 @@ impl<D: Dialect> WriteGroup for DoorWriter<D> {
         self.pool.acquire().await.db()
     }
 
-    async fn write(&self, connection: &mut Self::Connection, group: &[DoorScan]) -> StorageResult<Vec<ScanRecord>> {
+    async fn write(&self, connection: &mut Self::Connection, group: &[DoorScan]) -> StorageResult<Vec<DoorAnswer>> {
         // Retried scans are rare: looked for only once the insert met one.
         match D::write_door_group(connection, group, false).await {
             Err(StorageError::AlreadyExists) => D::write_door_group(connection, group, true).await,
@@ -285,7 +285,7 @@ where
         Ok(())
     }
 
-    async fn record_scans(&self, scans: Vec<DoorScan>) -> Vec<StorageResult<ScanRecord>> {
+    async fn record_scans(&self, scans: Vec<DoorScan>) -> Vec<StorageResult<DoorAnswer>> {
         self.doors.record(scans).await
     }
 

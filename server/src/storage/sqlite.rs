@@ -9,14 +9,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::Sqlite;
 
 use super::dialect::Dialect;
-use super::door_group::{candidates_from, decide_group};
+use super::door_group::{candidates_from, decide_group, door_answers};
 use super::door_queue::DoorQueue;
 use super::rows::CandidateRow;
 use super::scanning::{DoorWriter, INSERT_SCANS, push_candidates_query, push_scan_values, recorded_before};
 use super::statement::Statement;
 use super::upkeep::Upkeep;
 use super::{DbResultExt, OpenError, SqlStorage};
-use app::ssr::storage::{DoorScan, ScanRecord, StorageResult};
+use app::ssr::storage::{DoorAnswer, DoorScan, StorageResult};
 
 /// SQLite: one file under the data directory, one writer at a time.
 pub struct SqliteDialect;
@@ -166,7 +166,7 @@ impl Dialect for SqliteDialect {
         connection: &mut PoolConnection<Sqlite>,
         group: &[DoorScan],
         look_for_retries: bool,
-    ) -> StorageResult<Vec<ScanRecord>> {
+    ) -> StorageResult<Vec<DoorAnswer>> {
         let written = async {
             let mut read = Statement::<Sqlite>::new("BEGIN IMMEDIATE; ");
             push_candidates_query(&mut read, group, "", "");
@@ -186,7 +186,7 @@ impl Dialect for SqliteDialect {
             write.push("COMMIT");
             let (sql, arguments) = write.finish()?;
             sqlx::query_with(&sql, arguments).execute(&mut **connection).await.db()?;
-            Ok(answers)
+            Ok(door_answers(answers, &decided))
         }
         .await;
         if written.is_err() {

@@ -379,7 +379,7 @@ async fn one_ticket_scanned_by_every_door_at_once_is_admitted_once(backend: supp
                 let mut scan = door_scan(&format!("{code}-{d}"), &code, at, Direction::In, (performance, root), false);
                 scan.judge = single_pass_judge(performance, at);
                 start.wait().await;
-                storage.record_scans(vec![scan]).await.pop().expect("an answer").expect("recorded")
+                storage.record_scans(vec![scan]).await.pop().expect("an answer").expect("recorded").record
             });
         }
         let mut admitted = 0;
@@ -422,18 +422,46 @@ async fn a_number_in_two_performances_is_decided_on_each_door_s_own(backend: sup
         .record_scans(vec![door("tonight-1", "SHARED01", tonight), door("tomorrow-1", "SHARED01", tomorrow), door("tonight-2", "ONLY02", tonight)])
         .await
         .into_iter()
-        .map(|r| r.expect("recorded"))
+        .map(|r| r.expect("recorded").record)
         .collect();
     assert_eq!(records[0].verdict, Verdict::Accepted { direction: Direction::In }, "tonight's SHARED01 is valid");
     assert_eq!(records[0].performance, Some(tonight));
     assert_eq!(records[1].verdict, Verdict::Refused { reason: Refusal::Cancelled }, "tomorrow's SHARED01 is cancelled");
     assert_eq!(records[1].performance, Some(tomorrow));
     assert_eq!(records[2].verdict, Verdict::Refused { reason: Refusal::OtherPerformance { performance: tomorrow } });
-    let again = storage.record_scans(vec![door("tonight-3", "SHARED01", tonight)]).await.pop().expect("an answer").expect("recorded");
+    let again = storage.record_scans(vec![door("tonight-3", "SHARED01", tonight)]).await.pop().expect("an answer").expect("recorded").record;
     assert!(matches!(again.verdict, Verdict::Refused { reason: Refusal::AlreadyScanned { .. } }), "{:?}", again.verdict);
     assert_eq!(storage.admission_counts(tomorrow).await.expect("counts").0, 0, "nothing admitted tomorrow");
 }
 on_both_backends!(a_number_in_two_performances_is_decided_on_each_door_s_own);
+
+/// A scan id recorded before, in an earlier call or earlier in the same group, is answered
+/// with its first record and said not written now: the sync service trusts its own judge's
+/// verdict only for a scan written now (two copies of an upload sent at the same millisecond
+/// once answered "already scanned" by themselves).
+async fn a_retried_scan_is_answered_with_its_first_record_not_written_again(backend: support::Backend) {
+    use app::engine::Direction;
+    let Some(url) = support::fresh_database_url(backend).await else { return };
+    let storage = server::storage::open(&url).await.expect("open").storage;
+    let door = door_with_tickets(storage.as_ref(), &["R1".to_owned(), "R2".to_owned()]).await;
+    let first = storage.record_scans(vec![door_scan("r1", "R1", 2_000, Direction::In, door, true)]).await.pop().expect("an answer").expect("recorded");
+    assert!(first.written_now, "a new scan is written");
+    let answers: Vec<_> = storage
+        .record_scans(vec![
+            door_scan("r1", "R1", 2_000, Direction::In, door, true),
+            door_scan("r2", "R2", 2_100, Direction::In, door, true),
+            door_scan("r2", "R2", 2_100, Direction::In, door, true),
+        ])
+        .await
+        .into_iter()
+        .map(|a| a.expect("recorded"))
+        .collect();
+    assert_eq!(answers[0].record, first.record, "a retry gets its first record");
+    assert_eq!(answers.iter().map(|a| a.written_now).collect::<Vec<_>>(), [false, true, false]);
+    assert_eq!(answers[2].record, answers[1].record, "a copy later in the group gets the first copy's record");
+    assert_eq!(storage.admission_counts(door.0).await.expect("counts"), (2, 2));
+}
+on_both_backends!(a_retried_scan_is_answered_with_its_first_record_not_written_again);
 
 /// The SQLite file holds password hashes and holders' names: only the server's user reads it
 /// (the WAL takes the database file's mode).

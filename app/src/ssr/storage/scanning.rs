@@ -164,6 +164,15 @@ impl ScanRecord {
     }
 }
 
+/// The storage's answer to a door scan: its record, and whether this call wrote it. A scan
+/// id recorded before (a retry, even one sent at the same moment as its first) gets its first
+/// record, not written now: what its judge said, if it ran, is not what was recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoorAnswer {
+    pub record: ScanRecord,
+    pub written_now: bool,
+}
+
 /// What a device said later of a scan the server had already recorded online.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecisionNote {
@@ -202,7 +211,7 @@ pub trait ScanStorage: Send + Sync {
     /// whatever the number of server processes. The ticket is looked for in the door's
     /// performances first, then in the other performances of its institutions. A scan id
     /// already recorded is answered with the first record, unchanged. One answer a scan.
-    async fn record_scans(&self, scans: Vec<DoorScan>) -> Vec<StorageResult<ScanRecord>>;
+    async fn record_scans(&self, scans: Vec<DoorScan>) -> Vec<StorageResult<DoorAnswer>>;
     /// Completes scans recorded online with what their device said afterwards. Only online
     /// records change, each at most once a kind: a note repeated changes nothing.
     async fn note_decisions(&self, notes: &[DecisionNote]) -> StorageResult<()>;
