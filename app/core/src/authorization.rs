@@ -116,6 +116,69 @@ impl Actor {
             || (!target.memberships.is_empty() && target.memberships.iter().all(|m| self.can_administer(m)));
         self.can_administer(place) && inside_own_branch && within_reach
     }
+
+    /// Lift a login's sign-in delays: a Master who may manage it.
+    pub fn can_clear_signin_delays(&self, target: &TargetLogin) -> bool {
+        self.master_of.is_some() && self.can_manage_login(target)
+    }
+
+    /// Grant or withdraw Master: root's Masters, for anyone but themselves.
+    pub fn can_grant_master(&self, root: InstitutionId, login: LoginId) -> bool {
+        self.is_root_master(root) && login != self.login_id
+    }
+
+    /// The institutions this login administers through its memberships (a Master's branch
+    /// comes on top, from the tree).
+    pub fn administered_memberships(&self) -> impl Iterator<Item = InstitutionId> + '_ {
+        self.memberships.iter().filter(|(_, r)| r.admin && r.backoffice).map(|(id, _)| *id)
+    }
+}
+
+impl TargetLogin {
+    /// Whether one of its memberships may be taken away: not its last one (a login that
+    /// belonged nowhere would be out of everyone's reach), unless it is a Master.
+    pub fn may_lose_a_membership(&self) -> bool {
+        self.memberships.len() > 1 || self.master_of.is_some()
+    }
+}
+
+/// A right held over a place of the tree, as a type: what a server function is given proves
+/// which check was made (see the server half's access guards).
+pub trait Right {
+    fn holds(actor: &Actor, place: &Ancestry) -> bool;
+}
+
+/// Back-office access: the shows, the grid, the reports.
+pub enum UseBackoffice {}
+/// Administration: users, sources, the scan deadline.
+pub enum Administer {}
+/// Renaming the institution itself.
+pub enum Rename {}
+/// Creating sub-institutions.
+pub enum CreateChild {}
+
+impl Right for UseBackoffice {
+    fn holds(actor: &Actor, place: &Ancestry) -> bool {
+        actor.can_use_backoffice(place)
+    }
+}
+
+impl Right for Administer {
+    fn holds(actor: &Actor, place: &Ancestry) -> bool {
+        actor.can_administer(place)
+    }
+}
+
+impl Right for Rename {
+    fn holds(actor: &Actor, place: &Ancestry) -> bool {
+        actor.can_rename(place)
+    }
+}
+
+impl Right for CreateChild {
+    fn holds(actor: &Actor, place: &Ancestry) -> bool {
+        actor.can_create_child_of(place)
+    }
 }
 
 #[cfg(test)]
@@ -207,5 +270,59 @@ mod tests {
         let master_of_a = TargetLogin { login_id: LoginId(9), master_of: Some(chain(&[2, ROOT])), memberships: vec![] };
         assert!(master_of(2).can_add_member(&master_of_a, &a1()));
         assert!(!master_of(4).can_add_member(&master_of_a, &a1()), "a Master above the caller is out of reach");
+    }
+
+    #[test]
+    fn each_right_type_asks_its_rule() {
+        let office = member(4, Rights { backoffice: true, ..Rights::default() });
+        let admin = member(4, Rights { admin: true, backoffice: true, pda: false });
+        let master = master_of(2);
+        let holds = |actor: &Actor| {
+            [
+                UseBackoffice::holds(actor, &a1()),
+                Administer::holds(actor, &a1()),
+                Rename::holds(actor, &a1()),
+                CreateChild::holds(actor, &a1()),
+            ]
+        };
+        assert_eq!(holds(&office), [true, false, false, false]);
+        assert_eq!(holds(&admin), [true, true, false, false]);
+        assert_eq!(holds(&master), [true, true, true, true]);
+        assert_eq!(holds(&master_of(3)), [false; 4], "B's Master holds nothing in A");
+    }
+
+    #[test]
+    fn clearing_delays_and_granting_master() {
+        let in_a1 = TargetLogin { login_id: LoginId(7), master_of: None, memberships: vec![a1()] };
+        let admin = member(4, Rights { admin: true, backoffice: true, pda: false });
+        assert!(admin.can_manage_login(&in_a1) && !admin.can_clear_signin_delays(&in_a1), "a Master's hand only");
+        assert!(master_of(2).can_clear_signin_delays(&in_a1));
+        assert!(!master_of(3).can_clear_signin_delays(&in_a1));
+        let root = InstitutionId(ROOT);
+        assert!(master_of(ROOT).can_grant_master(root, LoginId(7)));
+        assert!(!master_of(ROOT).can_grant_master(root, LoginId(100)), "not to oneself");
+        assert!(!master_of(2).can_grant_master(root, LoginId(7)));
+    }
+
+    #[test]
+    fn administered_memberships_need_both_flags() {
+        let actor = Actor {
+            login_id: LoginId(101),
+            master_of: None,
+            memberships: vec![
+                (InstitutionId(2), Rights { admin: true, backoffice: true, pda: false }),
+                (InstitutionId(3), Rights { admin: true, ..Rights::default() }),
+                (InstitutionId(4), Rights { backoffice: true, pda: true, ..Rights::default() }),
+            ],
+        };
+        assert_eq!(actor.administered_memberships().collect::<Vec<_>>(), vec![InstitutionId(2)]);
+    }
+
+    #[test]
+    fn a_login_keeps_its_last_membership_unless_it_is_a_master() {
+        let once = TargetLogin { login_id: LoginId(7), master_of: None, memberships: vec![a1()] };
+        assert!(!once.may_lose_a_membership());
+        assert!(TargetLogin { memberships: vec![a1(), b()], ..once.clone() }.may_lose_a_membership());
+        assert!(TargetLogin { master_of: Some(b()), ..once }.may_lose_a_membership());
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use billetix_core::authorization::Ancestry;
 use billetix_core::engine::PerformanceId;
 
-use super::guard::ancestry_of;
+use super::access::ancestry_of;
 use super::kept::Kept;
 use super::storage::{PerformanceContext, Storage};
 use crate::error::AppError;

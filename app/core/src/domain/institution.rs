@@ -60,9 +60,34 @@ pub struct Institution {
     pub name: InstitutionName,
 }
 
+/// How long the institution's scanners wait for the server's verdict, in ms, checked against
+/// the range devices accept (`SCAN_DEADLINE_RANGE_MS`).
+pub fn check_scan_deadline(ms: u32) -> Result<u32, ParseError> {
+    let range = crate::sync::protocol::SCAN_DEADLINE_RANGE_MS;
+    let out_of_range = ParseFailure::OutOfRange { min: *range.start(), max: *range.end() };
+    range.contains(&ms).then_some(ms).ok_or(ParseError { field: "scan_deadline_ms", reason: out_of_range })
+}
+
+/// The scan deadline as typed in its form.
+pub fn parse_scan_deadline(typed: &str) -> Result<u32, ParseError> {
+    // Anything but a number in range reads as out of range: the form says which range.
+    check_scan_deadline(typed.trim().parse().unwrap_or(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scan_deadlines_are_within_what_devices_accept() {
+        assert_eq!(check_scan_deadline(250), Ok(250));
+        assert_eq!(parse_scan_deadline(" 5000 "), Ok(5000));
+        let out = Err(ParseError { field: "scan_deadline_ms", reason: ParseFailure::OutOfRange { min: 50, max: 5000 } });
+        assert_eq!(check_scan_deadline(10), out);
+        assert_eq!(check_scan_deadline(5001), out);
+        assert_eq!(parse_scan_deadline("fast"), out);
+        assert_eq!(parse_scan_deadline(""), out);
+    }
 
     #[test]
     fn names_are_trimmed_and_checked() {

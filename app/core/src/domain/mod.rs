@@ -6,15 +6,16 @@ mod login;
 mod reports;
 mod rights;
 mod shows;
+mod source_form;
 mod sources;
 mod uploads;
 
 pub use crate::ids::{EventId, InstitutionId, LoginId, SourceId, VenueId};
-pub use institution::{DisplayName, Institution, InstitutionName};
+pub use institution::{DisplayName, Institution, InstitutionName, check_scan_deadline, parse_scan_deadline};
 pub use login::{LoginName, Password};
 pub use reports::*;
 pub use rights::Rights;
-pub use shows::{EventRecord, GridRow, VenueRecord};
+pub use shows::{EventRecord, GridRow, PerformanceFields, PerformanceForm, VenueRecord, VenueZone};
 pub use sources::{
     AttachmentView, FieldSpec, FieldType, FieldValues, FilePreview, ImportSummary, PartnerEvent, RefreshPeriods,
     RejectedRow, SourceKind, SourceView,

@@ -8,11 +8,13 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
-use billetix_core::domain::{InstitutionId, PartnerEvent, SourceId};
+use billetix_core::domain::{InstitutionId, PartnerEvent, SourceId, VenueZone};
 
 use crate::components::error_text::{ErrorLine, fill};
 use crate::error::AppError;
 use crate::i18n::*;
+#[cfg(feature = "ssr")]
+use crate::ssr::access::Backoffice;
 
 /// The attachment option naming the partner's event, for every kind that lists events.
 #[cfg(feature = "ssr")]
@@ -28,10 +30,7 @@ pub struct SourceEvents {
 
 #[server(endpoint = "partner_events", input = leptos::server_fn::codec::Json)]
 pub async fn partner_events(institution: InstitutionId) -> Result<Vec<SourceEvents>, AppError> {
-    use crate::ssr::{context, session::current_actor};
-    let context = context()?;
-    let actor = current_actor().await?;
-    crate::ssr::guard::backoffice_of(context.storage.as_ref(), &actor, institution).await?;
+    let context = Backoffice::of_institution(institution).await?.context;
     let mut answer = Vec::new();
     for source in context.storage.sources(institution).await?.into_iter().filter(|s| s.kind.lists_events()) {
         let present: Vec<String> = context
@@ -55,10 +54,7 @@ pub async fn partner_events(institution: InstitutionId) -> Result<Vec<SourceEven
 /// Events the running listing has read so far, for its progress line.
 #[server(endpoint = "partner_events_progress", input = leptos::server_fn::codec::Json)]
 pub async fn partner_events_progress(institution: InstitutionId) -> Result<u64, AppError> {
-    use crate::ssr::{context, session::current_actor};
-    let context = context()?;
-    let actor = current_actor().await?;
-    crate::ssr::guard::backoffice_of(context.storage.as_ref(), &actor, institution).await?;
+    let context = Backoffice::of_institution(institution).await?.context;
     Ok(context.storage.events_listed(institution).await?)
 }
 
@@ -66,21 +62,21 @@ pub async fn partner_events_progress(institution: InstitutionId) -> Result<u64, 
 /// the source with the partner's event and asks for their import.
 #[server(endpoint = "create_from_partner", input = leptos::server_fn::codec::Json)]
 pub async fn create_from_partner(institution: InstitutionId, source: SourceId, events: Vec<PartnerEvent>) -> Result<u32, AppError> {
+    use billetix_core::domain::{DisplayName, VenueZone};
+
+    use crate::ssr::now_millis;
     use crate::ssr::storage::NewPerformance;
-    use crate::ssr::{context, now_millis, session::current_actor};
-    let context = context()?;
-    let storage = context.storage.clone();
-    let actor = current_actor().await?;
-    crate::ssr::guard::backoffice_of(storage.as_ref(), &actor, institution).await?;
-    let record = storage.source(source).await?.filter(|s| s.institution == institution).ok_or(AppError::NotFound)?;
+    let office = Backoffice::of_institution(institution).await?;
+    let record = office.source(source).await?;
+    let (context, storage) = (&office.context, office.storage());
     let mut created = 0;
     for event in events {
-        let venue_name = billetix_core::domain::DisplayName::parse(&event.venue)?;
-        let event_name = billetix_core::domain::DisplayName::parse(&event.name)?;
-        let zone = event.time_zone.clone().filter(|z| z.parse::<chrono_tz::Tz>().is_ok()).unwrap_or_else(|| "Europe/Paris".to_owned());
+        let venue_name = DisplayName::parse(&event.venue)?;
+        let event_name = DisplayName::parse(&event.name)?;
+        let zone = VenueZone::or_default(event.time_zone.as_deref());
         let venue = match storage.venues(institution).await?.into_iter().find(|v| v.name == venue_name.as_str()) {
             Some(v) => v.id,
-            None => storage.create_venue(institution, venue_name.as_str(), &zone).await?,
+            None => storage.create_venue(institution, venue_name.as_str(), zone.name()).await?,
         };
         let show = match storage.events(institution).await?.into_iter().find(|e| e.venue == venue && e.name == event_name.as_str()) {
             Some(e) => e.id,
@@ -98,12 +94,9 @@ pub async fn create_from_partner(institution: InstitutionId, source: SourceId, e
     Ok(created)
 }
 
+/// A partner's date at its venue (metropolitan France when the partner does not say).
 fn date_text(millis: Option<i64>, zone: Option<&str>) -> String {
-    let zone: chrono_tz::Tz = zone.and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::Europe::Paris);
-    millis
-        .and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|t| t.with_timezone(&zone).format("%d/%m/%Y %H:%M").to_string())
-        .unwrap_or_default()
+    millis.map(|millis| VenueZone::or_default(zone).show(millis)).unwrap_or_default()
 }
 
 #[component]
@@ -121,6 +114,59 @@ pub fn AutomaticCreation(institution: InstitutionId, created: Callback<()>) -> i
         listed.set(None);
         answer
     });
+    follow_progress(institution, listed);
+    let chosen = RwSignal::new(Vec::<(SourceId, PartnerEvent)>::new());
+    let (error, set_error) = signal(None::<AppError>);
+    // One call per source, in turn; the first refusal stops them.
+    let create = Action::new(move |picked: &Vec<(SourceId, PartnerEvent)>| {
+        let mut by_source: BTreeMap<SourceId, Vec<PartnerEvent>> = BTreeMap::new();
+        for (source, event) in picked.iter().cloned() {
+            by_source.entry(source).or_default().push(event);
+        }
+        async move {
+            for (source, events) in by_source {
+                create_from_partner(institution, source, events).await?;
+            }
+            Ok::<_, AppError>(())
+        }
+    });
+    Effect::new(move || match create.value().get() {
+        Some(Ok(())) => {
+            set_error.set(None);
+            chosen.set(Vec::new());
+            listing.refetch();
+            created.run(());
+        }
+        Some(Err(e)) => set_error.set(Some(e)),
+        None => {}
+    });
+    view! {
+        <div class="card" data-testid="automatic-creation">
+            <h3>{t!(i18n, automatic_creation)}</h3>
+            <button type="button" data-testid="list-partner-events" on:click=move |_| { asked.set(true); listing.refetch(); }>
+                {t!(i18n, list_partner_events)}
+            </button>
+            <ErrorLine error />
+            {move || listed.get().map(|seen| view! {
+                <p data-testid="listing-progress"><progress></progress> " " {fill(t_string!(i18n, events_read), &[("count", &seen.to_string())])}</p>
+            })}
+            <Transition fallback=|| ()>
+                {move || listing.get().map(|r| match r {
+                    Ok(Some(sources)) => sources.into_iter().map(|s| view! { <PartnerEventTree events=s chosen /> }).collect_view().into_any(),
+                    Ok(None) => ().into_any(),
+                    Err(e) => { set_error.set(Some(e)); ().into_any() }
+                })}
+            </Transition>
+            <button type="button" data-testid="create-from-partner" on:click=move |_| { create.dispatch(chosen.get_untracked()); }
+                disabled=move || chosen.with(Vec::is_empty)>
+                {t!(i18n, create_selected)}
+            </button>
+        </div>
+    }
+}
+
+/// While a listing runs (`listed` is some), asks twice a second how many events it has read.
+fn follow_progress(institution: InstitutionId, listed: RwSignal<Option<u64>>) {
     Effect::new(move || {
         if listed.get().is_some() {
             set_timeout(
@@ -137,77 +183,39 @@ pub fn AutomaticCreation(institution: InstitutionId, created: Callback<()>) -> i
             );
         }
     });
-    let chosen = RwSignal::new(Vec::<(SourceId, PartnerEvent)>::new());
-    let (error, set_error) = signal(None::<AppError>);
-    let create = move |_| {
-        let picked = chosen.get_untracked();
-        let mut by_source: BTreeMap<SourceId, Vec<PartnerEvent>> = BTreeMap::new();
-        for (source, event) in picked {
-            by_source.entry(source).or_default().push(event);
+}
+
+/// One source's new dates as venue → event → date, each with a box that adds it to `chosen`.
+#[component]
+fn PartnerEventTree(events: SourceEvents, chosen: RwSignal<Vec<(SourceId, PartnerEvent)>>) -> impl IntoView {
+    let mut tree: BTreeMap<String, BTreeMap<String, Vec<PartnerEvent>>> = BTreeMap::new();
+    for event in events.events {
+        tree.entry(event.venue.clone()).or_default().entry(event.name.clone()).or_default().push(event);
+    }
+    let source = events.source;
+    let date_box = move |event: PartnerEvent| {
+        let label = date_text(event.starts_at, event.time_zone.as_deref());
+        let id = event.id.clone();
+        view! {
+            <li><label class="check"><input type="checkbox" data-partner-event=id
+                on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    let event = event.clone();
+                    chosen.update(|c| {
+                        c.retain(|(_, e)| e.id != event.id);
+                        if on { c.push((source, event)); }
+                    });
+                } /> {label}</label></li>
         }
-        spawn_local(async move {
-            for (source, events) in by_source {
-                if let Err(e) = create_from_partner(institution, source, events).await {
-                    set_error.set(Some(e));
-                    return;
-                }
-            }
-            set_error.set(None);
-            chosen.set(Vec::new());
-            listing.refetch();
-            created.run(());
-        });
     };
     view! {
-        <div class="card" data-testid="automatic-creation">
-            <h3>{t!(i18n, automatic_creation)}</h3>
-            <button type="button" data-testid="list-partner-events" on:click=move |_| { asked.set(true); listing.refetch(); }>
-                {t!(i18n, list_partner_events)}
-            </button>
-            <ErrorLine error />
-            {move || listed.get().map(|seen| view! {
-                <p data-testid="listing-progress"><progress></progress> " " {fill(t_string!(i18n, events_read), &[("count", &seen.to_string())])}</p>
-            })}
-            <Transition fallback=|| ()>
-                {move || listing.get().map(|r| match r {
-                    Ok(Some(sources)) => sources.into_iter().map(|s| {
-                        let mut tree: BTreeMap<String, BTreeMap<String, Vec<PartnerEvent>>> = BTreeMap::new();
-                        for event in s.events {
-                            tree.entry(event.venue.clone()).or_default().entry(event.name.clone()).or_default().push(event);
-                        }
-                        let source = s.source;
-                        view! {
-                            <details open>
-                                <summary>{s.source_name}</summary>
-                                <ul class="tree">{tree.into_iter().map(|(venue, events)| view! {
-                                    <li>{venue}<ul>{events.into_iter().map(|(name, dates)| view! {
-                                        <li>{name}<ul>{dates.into_iter().map(|event| {
-                                            let label = date_text(event.starts_at, event.time_zone.as_deref());
-                                            let id = event.id.clone();
-                                            view! {
-                                                <li><label class="check"><input type="checkbox" data-partner-event=id
-                                                    on:change=move |ev| {
-                                                        let on = event_target_checked(&ev);
-                                                        let event = event.clone();
-                                                        chosen.update(|c| {
-                                                            c.retain(|(_, e)| e.id != event.id);
-                                                            if on { c.push((source, event)); }
-                                                        });
-                                                    } /> {label}</label></li>
-                                            }.into_any()
-                                        }).collect_view()}</ul></li>
-                                    }.into_any()).collect_view()}</ul></li>
-                                }.into_any()).collect_view()}</ul>
-                            </details>
-                        }.into_any()
-                    }).collect_view().into_any(),
-                    Ok(None) => ().into_any(),
-                    Err(e) => { set_error.set(Some(e)); ().into_any() }
-                })}
-            </Transition>
-            <button type="button" data-testid="create-from-partner" on:click=create disabled=move || chosen.with(Vec::is_empty)>
-                {t!(i18n, create_selected)}
-            </button>
-        </div>
+        <details open>
+            <summary>{events.source_name}</summary>
+            <ul class="tree">{tree.into_iter().map(|(venue, events)| view! {
+                <li>{venue}<ul>{events.into_iter().map(|(name, dates)| view! {
+                    <li>{name}<ul>{dates.into_iter().map(date_box).collect_view()}</ul></li>
+                }).collect_view()}</ul></li>
+            }).collect_view()}</ul>
+        </details>
     }
 }

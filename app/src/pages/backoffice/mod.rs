@@ -9,11 +9,10 @@ pub mod usage;
 pub mod users;
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::Redirect;
 
 use billetix_core::domain::InstitutionId;
-use institutions::{list_institutions, open_institution, InstitutionForms, InstitutionTree};
+use institutions::{list_institutions, InstitutionForms, InstitutionTree, OpenInstitution};
 use performances::PerformanceGrid;
 use sources::SourcesTab;
 use usage::UsageTab;
@@ -53,13 +52,12 @@ pub fn BackOfficePage() -> impl IntoView {
         }
     });
     // Remember each choice on the server.
+    let open = ServerAction::<OpenInstitution>::new();
     Effect::watch(
         move || selected.get(),
         move |id, _, _| {
             if let Some(id) = *id {
-                spawn_local(async move {
-                    let _ = open_institution(id).await;
-                });
+                open.dispatch(OpenInstitution { id });
             }
         },
         false,
