@@ -120,6 +120,19 @@ export async function hydrated(page) {
   await page.waitForSelector('body[data-hydrated]', { timeout: 15_000 });
 }
 
+/**
+ * Every uncaught page error (a WASM panic among them) and console error of `page`, as they come:
+ * a test ends with `assert.deepEqual(errors, [])`.
+ */
+export function recordErrors(page) {
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(`page error at ${page.url()}: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console error at ${page.url()}: ${message.text()}`);
+  });
+  return errors;
+}
+
 export async function signIn(page, url, login, password) {
   await page.goto(`${url}/signin`);
   await hydrated(page);

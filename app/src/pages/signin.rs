@@ -1,3 +1,6 @@
+//! Signing in: the app's call, and the same form posted by the browser before the app has
+//! loaded (or without JavaScript), so a password never travels in an address.
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
@@ -10,6 +13,51 @@ use crate::i18n::*;
 
 #[server(endpoint = "sign_in", input = leptos::server_fn::codec::Json)]
 pub async fn sign_in(login: String, password: String) -> Result<Me, AppError> {
+    start_session(login, password).await
+}
+
+/// Where the sign-in form posts when the app has not taken it over: the browser's own
+/// submission, the password in the body. The only server function taking a form's encoding
+/// (the edge lets it through from the app's own pages only); it answers with a redirect:
+/// home when signed in, else back to the form, which says why.
+#[server(endpoint = "sign_in_form", input = leptos::server_fn::codec::PostUrl)]
+pub async fn sign_in_form(login: String, password: String) -> Result<(), AppError> {
+    use axum::http::{HeaderValue, StatusCode, header::LOCATION};
+    let to = match start_session(login, password).await {
+        Ok(me) => me.home_path().to_owned(),
+        Err(e) => format!("/signin?{}", failure_query(&e)),
+    };
+    let response = use_context::<leptos_axum::ResponseOptions>().ok_or(AppError::Internal)?;
+    response.set_status(StatusCode::SEE_OTHER);
+    response.insert_header(LOCATION, HeaderValue::from_str(&to).map_err(|_| AppError::Internal)?);
+    Ok(())
+}
+
+/// Why a posted form came back, in the sign-in page's address: a word from a closed list, since
+/// anyone can type that address (it must not put arbitrary text on the page).
+#[cfg(feature = "ssr")]
+fn failure_query(error: &AppError) -> String {
+    match error {
+        AppError::WrongCredentials | AppError::LoginDisabled => "failed=credentials".to_owned(),
+        AppError::TooManyAttempts { retry_after_secs } => format!("failed=wait&retry={retry_after_secs}"),
+        AppError::Unavailable => "failed=unavailable".to_owned(),
+        _ => "failed=error".to_owned(),
+    }
+}
+
+/// The error a `failed` word (and its `retry` seconds) stands for.
+fn failure_of(failed: Option<&str>, retry: Option<&str>) -> Option<AppError> {
+    Some(match failed? {
+        "credentials" => AppError::WrongCredentials,
+        "wait" => AppError::TooManyAttempts { retry_after_secs: retry.and_then(|r| r.parse().ok()).unwrap_or(1) },
+        "unavailable" => AppError::Unavailable,
+        _ => AppError::Internal,
+    })
+}
+
+/// Checks the password, starts a session and sets its cookie.
+#[cfg(feature = "ssr")]
+async fn start_session(login: String, password: String) -> Result<Me, AppError> {
     use billetix_core::domain::LoginName;
 
     use crate::ssr::signin_throttle::{Reservation, ThrottleKey};
@@ -92,17 +140,22 @@ pub fn SignInPage() -> impl IntoView {
     let i18n = use_i18n();
     let query = use_query_map();
     let ended_elsewhere = move || query.read().get("ended").as_deref() == Some("elsewhere");
-    let (login, set_login) = signal(String::new());
-    let (password, set_password) = signal(String::new());
-    let (error, set_error) = signal(None::<AppError>);
+    // A form posted before the app loaded comes back here saying why.
+    let failed = query.with_untracked(|q| failure_of(q.get("failed").as_deref(), q.get("retry").as_deref()));
+    let (error, set_error) = signal(failed);
     let (busy, set_busy) = signal(false);
+    // Read at submission: what was typed before the app took the form over counts too.
+    let login = NodeRef::<leptos::html::Input>::new();
+    let password = NodeRef::<leptos::html::Input>::new();
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        let value = |input: NodeRef<leptos::html::Input>| input.get_untracked().map(|i| i.value()).unwrap_or_default();
+        let (login, password) = (value(login), value(password));
         set_busy.set(true);
         set_error.set(None);
         spawn_local(async move {
-            match sign_in(login.get_untracked(), password.get_untracked()).await {
+            match sign_in(login, password).await {
                 Ok(me) => {
                     if let Some(window) = web_sys::window() {
                         let _ = window.location().set_href(me.home_path());
@@ -125,20 +178,37 @@ pub fn SignInPage() -> impl IntoView {
                     {t!(i18n, err_signed_in_elsewhere)}
                 </p>
             </Show>
-            <form on:submit=submit>
+            // Until the app takes it over, the browser posts it: never a GET with the password.
+            <form method="post" action="/api/sign_in_form" on:submit=submit>
                 <label>
                     {t!(i18n, field_login)}
-                    <input name="login" autocomplete="username" required
-                        on:input=move |ev| set_login.set(event_target_value(&ev)) prop:value=login />
+                    <input name="login" autocomplete="username" required node_ref=login />
                 </label>
                 <label>
                     {t!(i18n, field_password)}
-                    <input name="password" type="password" autocomplete="current-password" required
-                        on:input=move |ev| set_password.set(event_target_value(&ev)) prop:value=password />
+                    <input name="password" type="password" autocomplete="current-password" required node_ref=password />
                 </label>
                 <button type="submit" disabled=busy>{t!(i18n, signin_button)}</button>
                 <ErrorLine error />
             </form>
         </main>
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_form_says_why_in_words_from_a_closed_list() {
+        for error in [AppError::WrongCredentials, AppError::TooManyAttempts { retry_after_secs: 42 }, AppError::Unavailable, AppError::Internal] {
+            let query = failure_query(&error);
+            let pairs: Vec<(&str, &str)> = query.split('&').filter_map(|p| p.split_once('=')).collect();
+            let get = |key: &str| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+            assert_eq!(failure_of(get("failed"), get("retry")), Some(error));
+        }
+        assert_eq!(failure_query(&AppError::LoginDisabled), "failed=credentials", "a disabled login answers as a wrong password");
+        assert_eq!(failure_of(Some("<script>"), None), Some(AppError::Internal), "any other word is a plain error");
+        assert_eq!(failure_of(None, Some("5")), None);
     }
 }

@@ -11,6 +11,11 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+/// The one server function a browser posts as a form (`sign_in_form`: the sign-in page before
+/// the app has loaded). Its requests must name their origin, which every browser does for a
+/// form's POST, so only the app's own pages reach it.
+const FORM_ENDPOINT: &str = "/api/sign_in_form";
+
 /// Paths whose requests must come from the app's own pages.
 fn guarded(path: &str) -> bool {
     ["/api/", "/upload/", "/export/"].iter().any(|prefix| path.starts_with(prefix))
@@ -28,10 +33,15 @@ pub async fn refuse_cross_site(State(context): State<ServerContext>, mut request
         tracing::warn!(path, origin = ?request.headers().get(header::ORIGIN), host, "cross-site request refused");
         return (StatusCode::FORBIDDEN, axum::Json(AppError::Forbidden)).into_response();
     }
+    let form = path == FORM_ENDPOINT;
+    if form && (request.headers().get(header::ORIGIN).is_none() || !is_form(request.headers())) {
+        tracing::warn!(path, "sign-in form without its origin or encoding refused");
+        return (StatusCode::FORBIDDEN, axum::Json(AppError::Forbidden)).into_response();
+    }
     if path.starts_with("/api/") {
-        // Every server function declares `input = Json`: no other body is one of ours, and only
-        // JSON needs a CORS preflight a foreign page cannot pass.
-        if request.method() == Method::POST && !is_json(request.headers()) {
+        // Every other server function declares `input = Json`: no other body is one of ours, and
+        // only JSON needs a CORS preflight a foreign page cannot pass.
+        if request.method() == Method::POST && !form && !is_json(request.headers()) {
             let error = AppError::InvalidInput { field: "Content-Type".to_owned(), reason: ParseFailure::BadCharacters };
             return (StatusCode::UNSUPPORTED_MEDIA_TYPE, axum::Json(error)).into_response();
         }
@@ -68,11 +78,19 @@ fn from_own_pages(headers: &HeaderMap, host: Option<&str>, public_origin: Option
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
+    content_type_is(headers, "application/json")
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    content_type_is(headers, "application/x-www-form-urlencoded")
+}
+
+fn content_type_is(headers: &HeaderMap, expected: &str) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(expected))
 }
 
 #[cfg(test)]
@@ -113,5 +131,7 @@ mod tests {
         assert!(!is_json(&headers(&[("content-type", "text/plain")])));
         assert!(!is_json(&headers(&[("content-type", "application/x-www-form-urlencoded")])));
         assert!(!is_json(&headers(&[])));
+        assert!(is_form(&headers(&[("content-type", "application/x-www-form-urlencoded")])));
+        assert!(!is_form(&headers(&[("content-type", "multipart/form-data; boundary=x")])));
     }
 }

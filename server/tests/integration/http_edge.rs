@@ -1,6 +1,6 @@
-//! The HTTP edge: requests from other sites refused, server functions only as JSON, no redirect
-//! to a Referer, security headers on every answer, and live feeds that end with their session
-//! and are limited in number and size.
+//! The HTTP edge: requests from other sites refused, server functions only as JSON (but the
+//! sign-in form posted before the app has loaded), no redirect to a Referer, security headers on
+//! every answer, and live feeds that end with their session and are limited in number and size.
 
 use crate::support;
 
@@ -118,6 +118,59 @@ async fn sign_in_only_as_json(backend: support::Backend) {
     client.call(SignIn { login: "admin".into(), password: ADMIN_PASSWORD.into() }).await.expect("JSON signs in");
 }
 on_both_backends!(sign_in_only_as_json);
+
+/// The sign-in form as a browser posts it before the app has loaded (password in the body):
+/// from the app's own page it signs in and redirects home, or back to the form saying why; from
+/// another site, without its origin or in another encoding, it hands out no session.
+async fn sign_in_form_posted_by_the_page(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let post = |origin: Option<&str>, content_type: &str, password: &str| {
+        let mut request = http
+            .post(format!("{}/api/sign_in_form", app.base_url))
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::ACCEPT, "text/html")
+            .body(format!("login=admin&password={password}"));
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        request.send()
+    };
+    let form = "application/x-www-form-urlencoded";
+    let own = Some(app.base_url.as_str());
+
+    let signed_in = post(own, form, ADMIN_PASSWORD).await.expect("sent");
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(header_of(&signed_in, "location"), "/backoffice");
+    let cookie = header_of(&signed_in, "set-cookie").split(';').next().unwrap_or_default().to_owned();
+    assert!(cookie.starts_with("billetix_session="), "a session: {cookie}");
+    let me = http
+        .post(format!("{}/api/whoami", app.base_url))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::COOKIE, cookie)
+        .body("{}")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(me.status(), StatusCode::OK, "the cookie is a live session");
+
+    let wrong = post(own, form, "not-the-password").await.expect("sent");
+    assert_eq!(wrong.status(), StatusCode::SEE_OTHER);
+    assert_eq!(header_of(&wrong, "location"), "/signin?failed=credentials");
+    assert!(wrong.headers().get(header::SET_COOKIE).is_none());
+
+    for (origin, content_type, why) in [
+        (Some("https://evil.example"), form, "another site"),
+        (None, form, "no origin"),
+        (own, "text/plain", "not a form's encoding"),
+        (own, "application/json", "not a form's encoding"),
+    ] {
+        let refused = post(origin, content_type, ADMIN_PASSWORD).await.expect("sent");
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{why}");
+        assert!(refused.headers().get(header::SET_COOKIE).is_none(), "{why}: no session handed out");
+    }
+}
+on_both_backends!(sign_in_form_posted_by_the_page);
 
 async fn no_redirect_to_the_referer(backend: support::Backend) {
     let Some(app) = support::spawn_app(backend).await else { return };

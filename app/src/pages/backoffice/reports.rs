@@ -65,6 +65,30 @@ pub async fn fetch_ticket_history(
 /// How long typing pauses before the filter is sent.
 const FILTER_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(300);
 
+/// The page sizes offered; the server clamps any other to [`PageSize::MAX`].
+const PAGE_SIZES: [u32; 4] = [25, 50, 100, 200];
+
+/// Where one page sits among the rows that match: its first and last row, counted from 1 (both
+/// 0 when the page has none), and the number of the last page (pages counted from 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PageSpan {
+    from: u64,
+    to: u64,
+    last_page: u32,
+}
+
+impl PageSpan {
+    fn of(page: u32, size: PageSize, rows: usize, total: u64) -> Self {
+        let size = u64::from(size.get());
+        let last_page = u32::try_from(total.saturating_sub(1) / size).unwrap_or(u32::MAX);
+        if rows == 0 {
+            return PageSpan { from: 0, to: 0, last_page };
+        }
+        let first = u64::from(page) * size;
+        PageSpan { from: first + 1, to: first + rows as u64, last_page }
+    }
+}
+
 fn format_time(millis: Option<i64>, zone: &str) -> String {
     use std::str::FromStr;
     let (Some(millis), Ok(zone)) = (millis, chrono_tz::Tz::from_str(zone)) else {
@@ -256,21 +280,25 @@ pub fn ReportPanel(performance: PerformanceId) -> impl IntoView {
     let filter = RwSignal::new(ReportFilter::default());
     let sort = RwSignal::new((ReportColumn::Barcode, false));
     let page = RwSignal::new(0u32);
+    let size = RwSignal::new(PageSize::DEFAULT);
     let selected = RwSignal::new(None::<ReportRow>);
     let (error, set_error) = signal(None::<AppError>);
+    // The answer carries the page and size it was asked for, which the range line counts from.
     let answer = Resource::new(
-        move || (filter.get(), sort.get(), page.get()),
-        move |(filter, (column, descending), page)| {
-            fetch_report_page(ReportQuery {
-                performance,
-                page,
-                page_size: PageSize::DEFAULT,
-                sort: column,
-                descending,
-                filter,
-            })
+        move || (filter.get(), sort.get(), page.get(), size.get()),
+        move |(filter, (column, descending), page, page_size)| async move {
+            let query = ReportQuery { performance, page, page_size, sort: column, descending, filter };
+            fetch_report_page(query).await.map(|answer| (page, page_size, answer))
         },
     );
+    // A new size keeps the first row shown on the page shown.
+    let on_size = move |ev: leptos::ev::Event| {
+        let Ok(rows) = event_target_value(&ev).parse::<u32>() else { return };
+        let new = PageSize::new(rows);
+        let first = u64::from(page.get_untracked()) * u64::from(size.get_untracked().get());
+        page.set(u32::try_from(first / u64::from(new.get())).unwrap_or(0));
+        size.set(new);
+    };
     // Sent once typing pauses: the text still the same after the delay.
     let on_input = move |ev: leptos::ev::Event| {
         let text = event_target_value(&ev);
@@ -306,7 +334,6 @@ pub fn ReportPanel(performance: PerformanceId) -> impl IntoView {
             <th class="sortable" data-column=format!("{column:?}") on:click=toggle>{column_title(i18n, column)} {arrow}</th>
         }
     };
-    let size = u64::from(PageSize::DEFAULT.get());
     view! {
         <section class="report" data-testid="report-panel">
             <div class="toolbar">
@@ -321,16 +348,20 @@ pub fn ReportPanel(performance: PerformanceId) -> impl IntoView {
             <ErrorLine error />
             <Transition>
                 {move || answer.get().map(|r| match r {
-                    Ok(ReportAnswer { page: report, time_zone }) => {
+                    Ok((shown_page, shown_size, ReportAnswer { page: report, time_zone })) => {
                         set_error.set(None);
                         let total = report.total_matching;
-                        let first = (u64::from(page.get_untracked()) * size).min(total);
-                        let shown = first + report.rows.len() as u64;
+                        let span = PageSpan::of(shown_page, shown_size, report.rows.len(), total);
+                        let last_page = span.last_page;
+                        // Past the last page (tickets went since it was asked for): to the last.
+                        if total > 0 && report.rows.is_empty() && shown_page > last_page {
+                            page.set(last_page);
+                        }
                         let range = if total == 0 {
                             t_string!(i18n, report_no_rows).to_string()
                         } else {
                             fill(t_string!(i18n, report_rows_range), &[
-                                ("from", &(first + 1).to_string()), ("to", &shown.to_string()), ("total", &total.to_string()),
+                                ("from", &span.from.to_string()), ("to", &span.to.to_string()), ("total", &total.to_string()),
                             ])
                         };
                         let zone = time_zone.clone();
@@ -366,12 +397,24 @@ pub fn ReportPanel(performance: PerformanceId) -> impl IntoView {
                                 <thead><tr>{ReportColumn::ALL.into_iter().map(header).collect_view()}</tr></thead>
                                 <tbody>{rows}</tbody>
                             </table>
-                            <div class="pager">
+                            <div class="pager" data-testid="report-pager">
+                                <button type="button" data-testid="report-first" disabled=move || page.get() == 0
+                                    on:click=move |_| page.set(0)>{t!(i18n, report_first)}</button>
                                 <button type="button" data-testid="report-prev" disabled=move || page.get() == 0
                                     on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>{t!(i18n, report_prev)}</button>
                                 " " <span data-testid="report-range">{range}</span> " "
-                                <button type="button" data-testid="report-next" disabled={move || shown >= total}
-                                    on:click=move |_| page.update(|p| *p += 1)>{t!(i18n, report_next)}</button>
+                                <button type="button" data-testid="report-next" disabled={move || page.get() >= last_page}
+                                    on:click=move |_| page.update(|p| *p = (*p + 1).min(last_page))>{t!(i18n, report_next)}</button>
+                                <button type="button" data-testid="report-last" disabled={move || page.get() >= last_page}
+                                    on:click=move |_| page.set(last_page)>{t!(i18n, report_last)}</button>
+                                " "
+                                <label>{t!(i18n, report_page_size)} " "
+                                    <select data-testid="report-page-size" on:change=on_size>
+                                        {PAGE_SIZES.into_iter().map(|rows| view! {
+                                            <option value=rows.to_string() selected=rows == shown_size.get()>{rows}</option>
+                                        }).collect_view()}
+                                    </select>
+                                </label>
                             </div>
                             <table class="grid" data-testid="report-totals">
                                 <caption>{t!(i18n, report_totals)}</caption>
@@ -411,4 +454,21 @@ pub fn ReportLink(performance: PerformanceId) -> impl IntoView {
     }
     // Erased: the grid row's view type is deep enough already.
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_spans_its_rows_among_all_that_match() {
+        let fifty = PageSize::DEFAULT;
+        assert_eq!(PageSpan::of(0, fifty, 50, 195), PageSpan { from: 1, to: 50, last_page: 3 });
+        assert_eq!(PageSpan::of(1, fifty, 50, 195), PageSpan { from: 51, to: 100, last_page: 3 });
+        assert_eq!(PageSpan::of(3, fifty, 45, 195), PageSpan { from: 151, to: 195, last_page: 3 });
+        assert_eq!(PageSpan::of(0, fifty, 50, 50), PageSpan { from: 1, to: 50, last_page: 0 }, "a full page is the last");
+        assert_eq!(PageSpan::of(0, PageSize::new(200), 195, 195).last_page, 0);
+        assert_eq!(PageSpan::of(0, fifty, 0, 0), PageSpan { from: 0, to: 0, last_page: 0 }, "nothing matches");
+        assert_eq!(PageSpan::of(7, fifty, 0, 195), PageSpan { from: 0, to: 0, last_page: 3 }, "past the last page");
+    }
 }
