@@ -56,8 +56,9 @@ async function tour(locale, institution) {
   await tree.locator('button.node').first().click();
   await screen('root grid', () => page.locator('[data-testid=performance-grid]').waitFor());
   await screen('automatic creation', async () => {
+    const listed = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/partner_events');
     await page.click('[data-testid=list-partner-events]');
-    await page.waitForLoadState('networkidle');
+    assert.equal((await listed).status(), 200);
   });
   await tab('users');
   await screen('root users', () => page.locator('[data-testid=users-tab] tbody').waitFor());
