@@ -55,6 +55,8 @@ pub fn router(context: ServerContext, leptos_options: LeptosOptions) -> Router {
     Router::new()
         .route("/api/{*fn_name}", axum::routing::post(server_fn_handler).get(server_fn_handler))
         .route("/live", axum::routing::get(live::live_events))
+        .route("/health/live", axum::routing::get(http::health::live))
+        .route("/health/ready", axum::routing::get(http::health::ready))
         .route("/sw.js", axum::routing::get(offline::service_worker))
         .route("/export/report", axum::routing::get(reports::export::export))
         .route(

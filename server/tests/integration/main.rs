@@ -12,6 +12,7 @@ mod faults;
 mod hostile_files;
 mod kept_history;
 mod http_edge;
+mod operations;
 mod partners;
 mod performance_grid;
 mod reports;
