@@ -9,7 +9,7 @@ use leptos::prelude::get_configuration;
 use server::config::{Config, ConfigError};
 use server::sources::secrets::{SecretBox, SecretKeyError};
 use server::sources::{self, HttpClientError, scheduler::Partners};
-use server::{bootstrap, router, serve, storage};
+use server::{bootstrap, router_with, serve, storage};
 use tracing_subscriber::EnvFilter;
 
 /// How often each process looks for sources due for refresh, and for scans to push.
@@ -76,5 +76,6 @@ async fn run() -> Result<(), StartError> {
         .await
         .map_err(|source| StartError::Listen { address, source })?;
     tracing::info!(%address, database = %server::config::redacted(&config.database_url), data_dir = %config.data_dir.display(), "Billetix listening on http://{address}");
-    serve(listener, router(context, leptos_options)).await.map_err(StartError::Serve)
+    let metrics_access = server::metrics::MetricsAccess { token: config.metrics_token.clone() };
+    serve(listener, router_with(context, leptos_options, metrics_access)).await.map_err(StartError::Serve)
 }

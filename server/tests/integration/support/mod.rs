@@ -211,6 +211,11 @@ impl Drop for Process {
 }
 
 pub async fn start_process(database_url: &str) -> (Process, String) {
+    start_process_with(database_url, &[]).await
+}
+
+/// As `start_process`, with these settings too.
+pub async fn start_process_with(database_url: &str, settings: &[(&str, &str)]) -> (Process, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
     let data_dir = std::env::temp_dir().join(format!("billetix-process-{}", random_suffix()));
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_billetix"))
@@ -220,6 +225,7 @@ pub async fn start_process(database_url: &str) -> (Process, String) {
         .env("BILLETIX_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("LEPTOS_OUTPUT_NAME", "billetix")
         .env("RUST_LOG", "warn")
+        .envs(settings.iter().copied())
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("start billetix");
