@@ -1,5 +1,6 @@
 //! The Billetix server: storage, the HTTP surface (pages and server functions) and start-up.
 
+pub mod admin;
 pub mod bootstrap;
 pub mod config;
 pub mod housekeeping;

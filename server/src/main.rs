@@ -37,18 +37,115 @@ enum StartError {
     Serve(#[source] std::io::Error),
 }
 
+/// Billetix: ticket access control. With no command, it serves the app (settings from the
+/// environment: see the README); the commands below act on the database `DATABASE_URL` names
+/// and exit.
+#[derive(clap::Parser)]
+#[command(name = "billetix", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Logins, without the back office.
+    #[command(subcommand)]
+    Admin(Admin),
+    /// Applies the database migrations this build carries, and exits.
+    Migrate,
+}
+
+#[derive(clap::Subcommand)]
+enum Admin {
+    /// Gives LOGIN a new random password, printed once on the standard output; its sessions end.
+    ResetPassword {
+        /// The login's name.
+        login: String,
+    },
+    /// Creates LOGIN, Master over the branch of an institution, with a random password printed
+    /// once on the standard output.
+    CreateMaster {
+        /// The new login's name.
+        login: String,
+        /// The institution (its name, or its number) whose branch the Master manages; `root`
+        /// for everything.
+        #[arg(long)]
+        branch: String,
+    },
+    /// Lifts LOGIN's sign-in delays (after too many wrong passwords).
+    Unlock {
+        /// The login's name.
+        login: String,
+        /// Also enables LOGIN if it was disabled.
+        #[arg(long)]
+        enable: bool,
+    },
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+enum CommandError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Storage(#[from] storage::OpenError),
+    #[error(transparent)]
+    Admin(#[from] server::admin::AdminError),
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
-    match run().await {
+    let cli = <Cli as clap::Parser>::parse();
+    let logs = tracing_subscriber::fmt().with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")));
+    let outcome = match cli.command {
+        None => {
+            logs.init();
+            run().await.map_err(|e| e.to_string())
+        }
+        // A command's standard output is its answer (a password): logs go to the error output.
+        Some(command) => {
+            logs.with_writer(std::io::stderr).init();
+            command_line(command).await.map_err(|e| e.to_string())
+        }
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");
             ExitCode::FAILURE
         }
     }
+}
+
+async fn command_line(command: Command) -> Result<(), CommandError> {
+    let config = Config::from_env()?;
+    let opened = storage::open(&config.database_url).await?;
+    let storage = opened.storage.as_ref();
+    match command {
+        Command::Migrate => eprintln!("the database's schema is up to date"),
+        Command::Admin(Admin::ResetPassword { login }) => {
+            let password = server::admin::reset_password(storage, &login).await?;
+            eprintln!("{login}: password replaced, sessions ended; the new password, shown this once:");
+            println!("{}", password.expose());
+        }
+        Command::Admin(Admin::CreateMaster { login, branch }) => {
+            let (institution, password) = server::admin::create_master(storage, &login, &branch).await?;
+            eprintln!("{login}: Master over {} (number {}) created; its password, shown this once:", institution.name.as_str(), institution.id.0);
+            println!("{}", password.expose());
+        }
+        Command::Admin(Admin::Unlock { login, enable }) => {
+            let unlocked = server::admin::unlock(storage, &login, enable).await?;
+            eprintln!("{login}: {} sign-in delays lifted", unlocked.delays_cleared);
+            if unlocked.enabled {
+                eprintln!("{login}: enabled again");
+            }
+            if unlocked.still_disabled {
+                eprintln!("{login} is disabled: it cannot sign in until enabled (--enable, or the back office)");
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn run() -> Result<(), StartError> {

@@ -7,6 +7,7 @@ mod support;
 
 mod accounts;
 mod backoffice;
+mod command_line;
 mod engine_matches_server;
 mod faults;
 mod hostile_files;
