@@ -1,6 +1,7 @@
 //! The Billetix server: storage, the HTTP surface (pages and server functions) and start-up.
 
 pub mod admin;
+pub mod backup;
 pub mod bootstrap;
 pub mod config;
 pub mod housekeeping;

@@ -54,6 +54,17 @@ enum Command {
     Admin(Admin),
     /// Applies the database migrations this build carries, and exits.
     Migrate,
+    /// Copies the SQLite database, as it stands, into FILE (a new file) while the server runs.
+    Backup {
+        /// Where the copy goes; an existing file is refused.
+        file: std::path::PathBuf,
+    },
+    /// Puts the SQLite backup FILE in place of the database; stop the server first. A backup
+    /// of a newer schema than this build's is refused; an older one is brought up to date.
+    Restore {
+        /// A file `billetix backup` made.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(clap::Subcommand)]
@@ -92,6 +103,8 @@ enum CommandError {
     Storage(#[from] storage::OpenError),
     #[error(transparent)]
     Admin(#[from] server::admin::AdminError),
+    #[error(transparent)]
+    Backup(#[from] server::backup::BackupError),
 }
 
 #[tokio::main]
@@ -120,21 +133,44 @@ async fn main() -> ExitCode {
 
 async fn command_line(command: Command) -> Result<(), CommandError> {
     let config = Config::from_env()?;
-    let opened = storage::open(&config.database_url).await?;
-    let storage = opened.storage.as_ref();
     match command {
-        Command::Migrate => eprintln!("the database's schema is up to date"),
-        Command::Admin(Admin::ResetPassword { login }) => {
+        // These two work on the file, without opening the storage (and its writers) on it.
+        Command::Backup { file } => {
+            let bytes = server::backup::backup(&config.database_url, &file).await?;
+            eprintln!("backed up into {} ({bytes} bytes)", file.display());
+        }
+        Command::Restore { file } => {
+            let kept = server::backup::restore(&config.database_url, &file).await?;
+            eprintln!("restored from {}", file.display());
+            if let Some(kept) = kept {
+                eprintln!("the database it replaced is kept as {}", kept.display());
+            }
+        }
+        Command::Migrate => {
+            storage::open(&config.database_url).await?;
+            eprintln!("the database's schema is up to date");
+        }
+        Command::Admin(admin) => {
+            let opened = storage::open(&config.database_url).await?;
+            admin_command(opened.storage.as_ref(), admin).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn admin_command(storage: &dyn app::ssr::storage::Storage, command: Admin) -> Result<(), server::admin::AdminError> {
+    match command {
+        Admin::ResetPassword { login } => {
             let password = server::admin::reset_password(storage, &login).await?;
             eprintln!("{login}: password replaced, sessions ended; the new password, shown this once:");
             println!("{}", password.expose());
         }
-        Command::Admin(Admin::CreateMaster { login, branch }) => {
+        Admin::CreateMaster { login, branch } => {
             let (institution, password) = server::admin::create_master(storage, &login, &branch).await?;
             eprintln!("{login}: Master over {} (number {}) created; its password, shown this once:", institution.name.as_str(), institution.id.0);
             println!("{}", password.expose());
         }
-        Command::Admin(Admin::Unlock { login, enable }) => {
+        Admin::Unlock { login, enable } => {
             let unlocked = server::admin::unlock(storage, &login, enable).await?;
             eprintln!("{login}: {} sign-in delays lifted", unlocked.delays_cleared);
             if unlocked.enabled {
