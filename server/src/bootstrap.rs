@@ -18,6 +18,12 @@ pub enum BootstrapError {
     Hash,
 }
 
+/// A new password of 20 letters and digits (119 bits), to be shown once.
+pub fn random_password() -> Result<Password, app::domain::ParseError> {
+    let random: String = rand::thread_rng().sample_iter(&Alphanumeric).take(20).map(char::from).collect();
+    Password::parse(&random)
+}
+
 /// Does nothing when root exists; creating root twice is refused by the database itself, so
 /// two processes starting at once on one PostgreSQL cannot both bootstrap.
 pub async fn ensure_root(storage: &dyn Storage, admin_password: Option<&str>) -> Result<(), BootstrapError> {
@@ -26,10 +32,7 @@ pub async fn ensure_root(storage: &dyn Storage, admin_password: Option<&str>) ->
     }
     let (password, generated) = match admin_password {
         Some(given) => (Password::parse(given).map_err(BootstrapError::BadPassword)?, false),
-        None => {
-            let random: String = rand::thread_rng().sample_iter(&Alphanumeric).take(20).map(char::from).collect();
-            (Password::parse(&random).map_err(BootstrapError::BadPassword)?, true)
-        }
+        None => (random_password().map_err(BootstrapError::BadPassword)?, true),
     };
     let root_name = InstitutionName::parse("root").map_err(BootstrapError::BadPassword)?;
     let root = match storage.create_institution(None, &root_name).await {

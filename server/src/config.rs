@@ -54,6 +54,8 @@ pub struct Config {
     pub public_origin: Option<String>,
     /// Partners over https on public addresses only, unless `BILLETIX_ALLOW_PRIVATE_PARTNERS=1`.
     pub partner_addresses: crate::sources::AddressPolicy,
+    /// The bearer token `/metrics` asks for (`BILLETIX_METRICS_TOKEN`); unset, it asks none.
+    pub metrics_token: Option<Secret>,
 }
 
 impl Config {
@@ -89,6 +91,7 @@ impl Config {
                 true => crate::sources::AddressPolicy::AllowPrivate,
                 false => crate::sources::AddressPolicy::PublicHttps,
             },
+            metrics_token: var("BILLETIX_METRICS_TOKEN").map(|token| Secret(token.trim().to_owned())),
         })
     }
 }

@@ -1,10 +1,13 @@
 //! The Billetix server: storage, the HTTP surface (pages and server functions) and start-up.
 
+pub mod admin;
+pub mod backup;
 pub mod bootstrap;
 pub mod config;
 pub mod housekeeping;
 pub mod http;
 pub mod live;
+pub mod metrics;
 pub mod offline;
 pub mod reports;
 pub mod sources;
@@ -34,6 +37,7 @@ struct AppState {
     context: ServerContext,
     worker: offline::WorkerScript,
     feeds: live::OpenFeeds,
+    metrics_access: metrics::MetricsAccess,
 }
 
 async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
@@ -42,11 +46,24 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
 }
 
 /// Every route of the app: server functions under `/api`, the live feed, pages, then static
-/// files; requests from other sites refused, and security headers on every answer (`http`).
+/// files; requests from other sites refused, and security headers on every answer (`http`);
+/// `/metrics` open to whoever reaches it.
 pub fn router(context: ServerContext, leptos_options: LeptosOptions) -> Router {
+    router_with(context, leptos_options, metrics::MetricsAccess::default())
+}
+
+/// As `router`, with `/metrics` for whom `metrics_access` allows.
+pub fn router_with(context: ServerContext, leptos_options: LeptosOptions, metrics_access: metrics::MetricsAccess) -> Router {
+    metrics::handle();
     let routes = generate_route_list(App);
     let worker = offline::WorkerScript::new(&leptos_options);
-    let state = AppState { leptos_options: leptos_options.clone(), context: context.clone(), worker, feeds: live::OpenFeeds::default() };
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        context: context.clone(),
+        worker,
+        feeds: live::OpenFeeds::default(),
+        metrics_access,
+    };
     let edge_context = context.clone();
     let page_context = move || {
         provide_context(context.clone());
@@ -55,6 +72,9 @@ pub fn router(context: ServerContext, leptos_options: LeptosOptions) -> Router {
     Router::new()
         .route("/api/{*fn_name}", axum::routing::post(server_fn_handler).get(server_fn_handler))
         .route("/live", axum::routing::get(live::live_events))
+        .route("/health/live", axum::routing::get(http::health::live))
+        .route("/health/ready", axum::routing::get(http::health::ready))
+        .route("/metrics", axum::routing::get(metrics::metrics))
         .route("/sw.js", axum::routing::get(offline::service_worker))
         .route("/export/report", axum::routing::get(reports::export::export))
         .route(
@@ -73,6 +93,7 @@ pub fn router(context: ServerContext, leptos_options: LeptosOptions) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context, shell))
         .layer(axum::middleware::from_fn(http::errors::server_function_statuses))
+        .layer(axum::middleware::from_fn(metrics::count_upload_bytes))
         .layer(axum::middleware::from_fn_with_state(edge_context.clone(), http::origin::refuse_cross_site))
         .layer(CompressionLayer::new().compress_when(worth_compressing()))
         .layer(axum::middleware::from_fn_with_state(edge_context, http::headers::add_security_headers))

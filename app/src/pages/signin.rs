@@ -61,7 +61,7 @@ async fn start_session(login: String, password: String) -> Result<Me, AppError> 
     use billetix_core::domain::LoginName;
 
     use crate::ssr::signin_throttle::{Reservation, ThrottleKey};
-    use crate::ssr::{context, now_millis, password, session};
+    use crate::ssr::{context, metrics, now_millis, password, session};
 
     let ctx = context()?;
     let storage = ctx.storage.as_ref();
@@ -76,6 +76,7 @@ async fn start_session(login: String, password: String) -> Result<Me, AppError> 
         storage.reserve_signin_attempt(&[pair.clone(), from_address.clone()], now).await?
     {
         tracing::info!(login = %name, %address, retry_after_ms, "sign-in delayed");
+        metrics::sign_in("delayed");
         return Err(AppError::TooManyAttempts { retry_after_secs: u64::try_from((retry_after_ms + 999) / 1000).unwrap_or(1) });
     }
 
@@ -91,10 +92,12 @@ async fn start_session(login: String, password: String) -> Result<Me, AppError> 
         Some(r) if password_ok && !r.disabled => r,
         Some(r) if password_ok => {
             tracing::info!(login = %r.name, "sign-in refused: login disabled");
+            metrics::sign_in("disabled");
             return Err(AppError::WrongCredentials);
         }
         _ => {
             tracing::info!(login = %name, %address, "sign-in refused");
+            metrics::sign_in("wrong_credentials");
             return Err(AppError::WrongCredentials);
         }
     };
@@ -105,6 +108,7 @@ async fn start_session(login: String, password: String) -> Result<Me, AppError> 
     ctx.actors.forget_all();
     session::set_session_cookie(&token)?;
     tracing::info!(login = %name, "signed in");
+    metrics::sign_in("success");
     let memberships = storage.memberships(record.id).await?;
     let root = storage.root_institution().await?.map(|r| r.id);
     Ok(Me {

@@ -10,6 +10,7 @@ pub mod client;
 pub mod context;
 pub mod kept;
 pub mod live;
+pub mod metrics;
 pub mod password;
 pub mod performance_cache;
 pub mod session;

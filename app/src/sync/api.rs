@@ -23,11 +23,13 @@ async fn test_scan_delay() {
 
 #[server(endpoint = "scan", input = Json)]
 pub async fn scan(request: ScanRequest) -> Result<ScanOutcome, AppError> {
-    use crate::ssr::{context, session::current_door_actor};
+    use crate::ssr::{context, metrics, session::current_door_actor};
+    let received = std::time::Instant::now();
     test_scan_delay().await;
     let ctx = context()?;
     let actor = current_door_actor().await?;
     let record = super::service::scan_online(ctx.storage.as_ref(), &ctx.performances, &actor, request).await?;
+    metrics::scan_answered(received.elapsed());
     ctx.live.publish_scan(&record);
     // The time the scan was decided at, which is when its pass (if any) happened.
     let pass = record.pass_row();
@@ -46,9 +48,10 @@ pub async fn scan_probe() -> Result<Millis, AppError> {
 
 #[server(endpoint = "sync_upload", input = Json)]
 pub async fn sync_upload(scans: Vec<OfflineScan>) -> Result<UploadOutcome, AppError> {
-    use crate::ssr::{context, session::current_door_actor};
+    use crate::ssr::{context, metrics, session::current_door_actor};
     let ctx = context()?;
     let actor = current_door_actor().await?;
+    metrics::upload_received(scans.len());
     let (results, records) = super::service::upload(ctx.storage.as_ref(), &ctx.performances, &actor, scans).await?;
     for record in &records {
         ctx.live.publish_scan(record);

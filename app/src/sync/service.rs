@@ -13,7 +13,7 @@ use billetix_core::engine::{Barcode, Checkpoint, Direction, Mode, Pass, Performa
 use super::protocol::*;
 use super::reflag::anomaly_of;
 use crate::error::AppError;
-use crate::ssr::now_millis;
+use crate::ssr::{metrics, now_millis};
 use crate::ssr::performance_cache::PerformanceCache;
 use crate::ssr::storage::{Anomaly, DecisionNote, DoorAnswer, DoorScan, Judgement, NewScan, ScanRecord, Storage};
 
@@ -117,6 +117,7 @@ pub async fn scan_online(storage: &dyn Storage, cache: &PerformanceCache, actor:
         clock_skew_ms: None,
     };
     let at = time(now)?;
+    let mode = request.door.mode;
     let device = scan.device.clone();
     let checkpoint = gate.checkpoint;
     let judge = Box::new(move |ticket: Option<&Ticket>, passes: &[Pass]| {
@@ -125,8 +126,11 @@ pub async fn scan_online(storage: &dyn Storage, cache: &PerformanceCache, actor:
     });
     let door_scan = DoorScan { scan, performances: request.door.performances, institutions: gate.institutions, judge };
     let mut answers = storage.record_scans(vec![door_scan]).await;
-    let record = answers.pop().ok_or(AppError::Internal)??.record;
+    let DoorAnswer { record, written_now } = answers.pop().ok_or(AppError::Internal)??;
     same_scan(&record, &asked.0, &asked.1)?;
+    if written_now {
+        metrics::scan_recorded(&record, &mode);
+    }
     Ok(record)
 }
 
@@ -188,7 +192,7 @@ pub async fn upload(
         match prepared {
             Ok((door_scan, server_verdict)) => {
                 let said = (offline.decided, offline.device_verdict.clone(), offline.clock_skew_ms);
-                asked.push((door_scan.scan.barcode.as_str().to_owned(), door_scan.performances.clone(), said));
+                asked.push((door_scan.scan.barcode.as_str().to_owned(), door_scan.performances.clone(), said, offline.door.mode));
                 door_scans.push(door_scan);
                 server_verdicts.push(server_verdict);
             }
@@ -202,11 +206,14 @@ pub async fn upload(
     let mut records = Vec::with_capacity(door_scans.len());
     let mut notes = Vec::new();
     let mut reordered = Vec::new();
-    for ((answer, server_verdict), (barcode, performances, said)) in storage.record_scans(door_scans).await.into_iter().zip(server_verdicts).zip(asked) {
+    for ((answer, server_verdict), (barcode, performances, said, mode)) in storage.record_scans(door_scans).await.into_iter().zip(server_verdicts).zip(asked) {
         let DoorAnswer { mut record, written_now } = answer?;
         if let Err(reason) = same_scan(&record, &barcode, &performances) {
             results.push(UploadedScan { scan_id: record.scan_uuid, outcome: Uploaded::Refused { reason } });
             continue;
+        }
+        if written_now {
+            metrics::scan_recorded(&record, &mode);
         }
         if let Some(note) = note_on_online_record(&mut record, said) {
             notes.push(note);

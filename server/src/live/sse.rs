@@ -54,12 +54,14 @@ impl OpenFeeds {
             return None;
         }
         *count += 1;
+        metrics::gauge!(crate::metrics::LIVE_FEEDS).increment(1.0);
         Some(FeedSlot { feeds: self.clone(), session: session.to_owned() })
     }
 }
 
 impl Drop for FeedSlot {
     fn drop(&mut self) {
+        metrics::gauge!(crate::metrics::LIVE_FEEDS).decrement(1.0);
         let mut open = self.feeds.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(count) = open.get_mut(&self.session) {
             *count -= 1;

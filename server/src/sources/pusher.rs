@@ -33,8 +33,9 @@ const PUSH_BUDGET: Duration = Duration::from_secs(20);
 /// The kinds whose connectors push scans or cancellations.
 const PUSHING_KINDS: [SourceKind; 3] = [SourceKind::Shotgun, SourceKind::Secutix, SourceKind::Tixngo];
 
-/// When each attachment whose partner failed may be tried again, and the wait that led there.
-type Backoff = Arc<Mutex<HashMap<(PerformanceId, SourceId), (Instant, Duration)>>>;
+/// When each attachment whose partner failed may be tried again, the wait that led there, and
+/// the scans it left waiting.
+type Backoff = Arc<Mutex<HashMap<(PerformanceId, SourceId), (Instant, Duration, usize)>>>;
 
 impl Partners {
     pub fn spawn_pusher(self, tick: Duration) -> tokio::task::JoinHandle<()> {
@@ -57,13 +58,17 @@ impl Partners {
     async fn push_due(&self, backoff: &Backoff) -> Result<(), StorageError> {
         let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_PUSHES));
         let mut pushes = tokio::task::JoinSet::new();
+        // Scans waiting for their partner: those of attachments waiting out a failure, as they
+        // were left, and those of the others after this pass.
+        let mut waiting = 0;
         for kind in PUSHING_KINDS {
             for (performance, source, options) in self.storage.attachments_of_kind(kind).await? {
-                let waiting = backoff
+                let backing_off = backoff
                     .lock()
-                    .map(|b| b.get(&(performance, source.id)).is_some_and(|(until, _)| Instant::now() < *until))
-                    .unwrap_or(false);
-                if waiting {
+                    .ok()
+                    .and_then(|b| b.get(&(performance, source.id)).filter(|(until, _, _)| Instant::now() < *until).map(|(_, _, left)| *left));
+                if let Some(left) = backing_off {
+                    waiting += left;
                     continue;
                 }
                 let (partners, permits, backoff) = (self.clone(), permits.clone(), backoff.clone());
@@ -78,33 +83,42 @@ impl Partners {
             match done {
                 Ok(Err(e)) => outcome = Err(e),
                 Err(e) => tracing::error!(error = %e, "push task failed"),
-                Ok(Ok(())) => {}
+                Ok(Ok(left)) => waiting += left,
             }
+        }
+        if outcome.is_ok() {
+            metrics::gauge!(crate::metrics::PUSH_QUEUE).set(waiting as f64);
         }
         outcome
     }
 
-    /// Pushes one attachment's pending scans and cancellations, within `PUSH_BUDGET`.
-    async fn push_attachment(&self, performance: PerformanceId, source: SourceRecord, options: FieldValues, backoff: &Backoff) -> Result<(), StorageError> {
+    /// Pushes one attachment's pending scans and cancellations, within `PUSH_BUDGET`: the scans
+    /// read as pending and not pushed.
+    async fn push_attachment(&self, performance: PerformanceId, source: SourceRecord, options: FieldValues, backoff: &Backoff) -> Result<usize, StorageError> {
         let key = (performance, source.id);
-        let Ok(connector) = self.connector_for(&source) else { return Ok(()) };
+        let Ok(connector) = self.connector_for(&source) else { return Ok(0) };
         let (scans, cancellations) = (connector.pushes_scans(&options), connector.pushes_cancellations(&options));
         if !scans && !cancellations {
-            return Ok(());
+            return Ok(0);
         }
         let lease = format!("push:{performance}:{}", source.id);
         let now = now_millis();
         if !self.storage.try_lease(&lease, &self.owner, now, now + LEASE_MS).await? {
-            return Ok(());
+            return Ok(0);
         }
         let deadline = Instant::now() + PUSH_BUDGET;
         let mut pushed = None;
         let mut failure = None;
+        let mut left = 0;
         if scans {
             let pending = self.storage.pending_pushes(performance, source.id, now - SETTLE_MS, BATCH, connector.pushes_refusals()).await?;
+            left = pending.len();
             for scan in &pending {
                 match tokio::time::timeout_at(deadline, connector.push_scan(&options, scan)).await {
-                    Ok(Ok(())) => pushed = Some(scan.scan_id),
+                    Ok(Ok(())) => {
+                        pushed = Some(scan.scan_id);
+                        left -= 1;
+                    }
                     Ok(Err(e)) => {
                         failure = Some(e);
                         break;
@@ -135,9 +149,9 @@ impl Partners {
             if let Some(e) = &failure {
                 let wait = match e {
                     ConnectorError::RateLimited { retry_after } => *retry_after,
-                    _ => backoff.get(&key).map_or(Duration::from_secs(1), |(_, last)| (*last * 2).min(MAX_BACKOFF)),
+                    _ => backoff.get(&key).map_or(Duration::from_secs(1), |(_, last, _)| (*last * 2).min(MAX_BACKOFF)),
                 };
-                backoff.insert(key, (Instant::now() + wait, wait));
+                backoff.insert(key, (Instant::now() + wait, wait, left));
             } else {
                 backoff.remove(&key);
             }
@@ -149,6 +163,7 @@ impl Partners {
             let message = failure.map(|e| e.to_string());
             self.storage.pushed(performance, source.id, pushed.unwrap_or(0), message.as_deref()).await?;
         }
-        self.storage.release_lease(&lease, &self.owner).await
+        self.storage.release_lease(&lease, &self.owner).await?;
+        Ok(left)
     }
 }

@@ -126,6 +126,7 @@ impl Partners {
             Ok(connector) => connector,
             Err(e) => {
                 for attachment in &due {
+                    refreshed(source, "error", Duration::ZERO);
                     let next = next_refresh(attachment, source.periods, now);
                     self.storage.refresh_finished(attachment.performance, source.id, Some(&e.to_string()), next, now).await?;
                 }
@@ -133,7 +134,9 @@ impl Partners {
             }
         };
         for attachment in due {
+            let started = std::time::Instant::now();
             let result = self.refresh_attachment(connector.as_ref(), source, &attachment, lease).await;
+            refreshed(source, if result.is_ok() { "ok" } else { "error" }, started.elapsed());
             let now = now_millis();
             let error = match &result {
                 Ok(summary) => {
@@ -206,6 +209,13 @@ impl Partners {
             }
         }
     }
+}
+
+/// One refresh of an attachment, for `/metrics`.
+fn refreshed(source: &SourceRecord, result: &'static str, took: Duration) {
+    let partner = source.kind.code();
+    metrics::counter!(crate::metrics::REFRESHES, "partner" => partner, "result" => result).increment(1);
+    metrics::histogram!(crate::metrics::REFRESH_SECONDS, "partner" => partner).record(took.as_secs_f64());
 }
 
 /// Often close to the show, rarely far from it.

@@ -9,6 +9,7 @@ mod accounts;
 mod dialect;
 mod door_group;
 mod door_queue;
+mod health;
 mod postgres;
 mod reports;
 mod rows;
@@ -26,6 +27,7 @@ use app::ssr::live::{LiveBus, LocalBus};
 use app::ssr::storage::{Storage, StorageError, StorageResult};
 
 pub use dialect::Dialect;
+pub use health::{APPLIED_MIGRATIONS, Migrations};
 pub use postgres::PgDialect;
 pub use sqlite::SqliteDialect;
 

@@ -7,11 +7,13 @@ mod support;
 
 mod accounts;
 mod backoffice;
+mod command_line;
 mod engine_matches_server;
 mod faults;
 mod hostile_files;
 mod kept_history;
 mod http_edge;
+mod operations;
 mod partners;
 mod performance_grid;
 mod reports;

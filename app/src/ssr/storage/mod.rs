@@ -3,12 +3,14 @@
 //! suite.
 
 mod accounts;
+mod health;
 mod reports;
 mod scanning;
 mod shows;
 mod sources;
 
 pub use accounts::*;
+pub use health::*;
 pub use reports::*;
 pub use scanning::*;
 pub use shows::*;
@@ -53,6 +55,6 @@ impl From<StorageError> for AppError {
 }
 
 /// Everything the server keeps, behind one interface.
-pub trait Storage: AccountStorage + ShowStorage + ScanStorage + SourceStorage + ReportStorage + Send + Sync + 'static {}
+pub trait Storage: AccountStorage + ShowStorage + ScanStorage + SourceStorage + ReportStorage + HealthStorage + Send + Sync + 'static {}
 
-impl<T: AccountStorage + ShowStorage + ScanStorage + SourceStorage + ReportStorage + Send + Sync + 'static> Storage for T {}
+impl<T: AccountStorage + ShowStorage + ScanStorage + SourceStorage + ReportStorage + HealthStorage + Send + Sync + 'static> Storage for T {}

@@ -162,7 +162,21 @@ async fn spawn(
     addresses: AddressPolicy,
     configure: impl FnOnce(app::ssr::ServerContext) -> app::ssr::ServerContext,
 ) -> Option<TestApp> {
-    let opened = fresh_database(backend).await?;
+    let url = fresh_database_url(backend).await?;
+    Some(spawn_on(&url, addresses, configure).await)
+}
+
+/// As `spawn_app`, on the database at `url` (through a `DatabaseProxy`, say).
+pub async fn spawn_app_on(url: &str) -> TestApp {
+    spawn_on(url, AddressPolicy::AllowPrivate, |context| context).await
+}
+
+async fn spawn_on(
+    url: &str,
+    addresses: AddressPolicy,
+    configure: impl FnOnce(app::ssr::ServerContext) -> app::ssr::ServerContext,
+) -> TestApp {
+    let opened = server::storage::open(url).await.expect("open test storage");
     let storage = opened.storage.clone();
     server::bootstrap::ensure_root(storage.as_ref(), Some(ADMIN_PASSWORD))
         .await
@@ -179,11 +193,11 @@ async fn spawn(
     let context = app::ssr::ServerContext::new(opened.storage, opened.live, Arc::new(partners.clone()));
     let router = server::router(configure(context), options);
     tokio::spawn(server::serve(listener, router));
-    Some(TestApp {
+    TestApp {
         base_url: format!("http://{address}"),
         storage,
         partners,
-    })
+    }
 }
 
 /// A running `billetix` process, stopped when dropped.
@@ -197,6 +211,11 @@ impl Drop for Process {
 }
 
 pub async fn start_process(database_url: &str) -> (Process, String) {
+    start_process_with(database_url, &[]).await
+}
+
+/// As `start_process`, with these settings too.
+pub async fn start_process_with(database_url: &str, settings: &[(&str, &str)]) -> (Process, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
     let data_dir = std::env::temp_dir().join(format!("billetix-process-{}", random_suffix()));
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_billetix"))
@@ -206,6 +225,7 @@ pub async fn start_process(database_url: &str) -> (Process, String) {
         .env("BILLETIX_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("LEPTOS_OUTPUT_NAME", "billetix")
         .env("RUST_LOG", "warn")
+        .envs(settings.iter().copied())
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("start billetix");
