@@ -8,9 +8,10 @@ use std::io::Cursor;
 use app::ssr::storage::ImportedTicket;
 use app::domain::{FieldValues, FilePreview, RejectedRow, SourceKind};
 use app::engine::{Barcode, TicketState};
-use calamine::{Data, Reader};
 
 use super::settings::{Fields, SettingsError};
+
+mod xlsx;
 
 /// The largest file accepted: about a million tickets.
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
@@ -76,8 +77,18 @@ pub struct Rows {
     text: String,
     /// Where each cell ends in `text`.
     ends: Vec<u32>,
+    /// Where each cell starts in `text`, when cells are not laid end to end (`spans`): an
+    /// XLSX's shared strings are read once into `text` and its cells point at them, 4 more
+    /// bytes a cell instead of a copy of each string. Empty for a CSV.
+    starts: Vec<u32>,
+    spans: bool,
     /// Each row's line in the file (1 = the first) and its first cell in `ends`.
     rows: Vec<(u64, u32)>,
+    /// The text of every cell kept, a shared string counted in each cell that shows it (the
+    /// tickets built from the rows copy it).
+    cells_text: usize,
+    /// Where the current row's own text starts in `text`.
+    row_text: usize,
 }
 
 /// One row of a file, its cells borrowed.
@@ -87,6 +98,8 @@ pub struct Row<'a> {
     text: &'a str,
     start: usize,
     ends: &'a [u32],
+    /// Each cell's start, or empty when each starts where the one before ends (from `start`).
+    starts: &'a [u32],
 }
 
 impl<'a> Row<'a> {
@@ -101,9 +114,10 @@ impl<'a> Row<'a> {
     /// The cell in `column` (from 0), as in the file.
     pub fn get(&self, column: usize) -> Option<&'a str> {
         let end = *self.ends.get(column)? as usize;
-        let start = match column {
-            0 => self.start,
-            _ => self.ends[column - 1] as usize,
+        let start = match (self.starts.get(column), column) {
+            (Some(&start), _) => start as usize,
+            (None, 0) => self.start,
+            (None, _) => self.ends[column - 1] as usize,
         };
         self.text.get(start..end)
     }
@@ -123,6 +137,11 @@ impl Rows {
         Self { format, ..Self::default() }
     }
 
+    /// Rows whose cells may point at text read before them (`push_shared_string`).
+    fn with_spans(format: String) -> Self {
+        Self { format, spans: true, ..Self::default() }
+    }
+
     pub fn len(&self) -> usize {
         self.rows.len()
     }
@@ -139,7 +158,7 @@ impl Rows {
             0 => 0,
             _ => self.ends[first - 1] as usize,
         };
-        Some(Row { line, text: &self.text, start, ends: &self.ends[first..next] })
+        Some(Row { line, text: &self.text, start, ends: &self.ends[first..next], starts: self.starts.get(first..next).unwrap_or_default() })
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Row<'_>> {
@@ -156,6 +175,7 @@ impl Rows {
     fn start_row(&mut self, line: u64) -> Result<(), FileError> {
         let first = u32::try_from(self.ends.len()).map_err(|_| too_much_text())?;
         self.rows.push((line, first));
+        self.row_text = self.text.len();
         Ok(())
     }
 
@@ -164,32 +184,59 @@ impl Rows {
         self.rows.last().map_or(0, |&(_, first)| self.ends.len() - first as usize)
     }
 
-    fn push_cell(&mut self, cell: &str) -> Result<(), FileError> {
-        if self.text.len() + cell.len() > MAX_TEXT_BYTES {
+    fn count_text(&mut self, bytes: usize) -> Result<(), FileError> {
+        if self.cells_text + bytes > MAX_TEXT_BYTES {
             return Err(too_much_text());
+        }
+        self.cells_text += bytes;
+        Ok(())
+    }
+
+    fn push_cell(&mut self, cell: &str) -> Result<(), FileError> {
+        self.count_text(cell.len())?;
+        if self.spans {
+            self.starts.push(self.text.len() as u32);
         }
         self.text.push_str(cell);
         self.ends.push(self.text.len() as u32);
         Ok(())
     }
 
+    /// Keeps a string cells will point at (`push_span`), before any row: where it ends.
+    fn push_shared_string(&mut self, text: &str) -> Result<u32, FileError> {
+        if self.text.len() + text.len() > MAX_TEXT_BYTES {
+            return Err(too_much_text());
+        }
+        self.text.push_str(text);
+        Ok(self.text.len() as u32)
+    }
+
+    /// A cell showing `text[start..end]`, kept by `push_shared_string`.
+    fn push_span(&mut self, start: u32, end: u32) -> Result<(), FileError> {
+        self.count_text(end.saturating_sub(start) as usize)?;
+        self.starts.push(start);
+        self.ends.push(end);
+        Ok(())
+    }
+
     /// Leaves out the row just read if its cells are all blank.
     fn end_row(&mut self) {
-        let Some(&(_, first)) = self.rows.last() else { return };
-        let start = match first {
-            0 => 0,
-            _ => self.ends[first as usize - 1] as usize,
-        };
-        if self.text[start..].trim().is_empty() {
-            self.text.truncate(start);
-            self.ends.truncate(first as usize);
-            self.rows.pop();
+        let Some(last) = self.len().checked_sub(1) else { return };
+        let Some(row) = self.get(last) else { return };
+        if row.cells().all(|cell| cell.trim().is_empty()) {
+            let blank: usize = row.cells().map(str::len).sum();
+            let first = self.rows.pop().map_or(0, |(_, first)| first as usize);
+            self.cells_text -= blank;
+            self.text.truncate(self.row_text);
+            self.ends.truncate(first);
+            self.starts.truncate(first);
         }
     }
 
     fn finish(mut self) -> Self {
         self.text.shrink_to_fit();
         self.ends.shrink_to_fit();
+        self.starts.shrink_to_fit();
         self.rows.shrink_to_fit();
         self
     }
@@ -209,18 +256,23 @@ const MAX_XLSX_PART_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The first sheet, cell by cell: only the cells present are kept, so a sheet whose used
 /// range is huge but nearly empty costs what its cells cost, and one that reaches past the
-/// bounds is refused at its first cell out of them.
+/// bounds is refused at its first cell out of them. Its shared strings are read once into the
+/// rows' text, which its cells point at (`xlsx`).
 fn read_xlsx(bytes: &[u8]) -> Result<Rows, FileError> {
+    // A password-protected workbook is an OLE compound file holding the encrypted zip.
+    if bytes.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
+        return Err(FileError::Unreadable("the workbook is password-protected or an old .xls: save it as .xlsx or CSV".to_owned()));
+    }
     check_xlsx_parts(bytes)?;
-    let unreadable = |e: calamine::XlsxError| FileError::Unreadable(e.to_string());
-    let mut workbook = calamine::Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
-    let sheet = workbook.sheet_names().first().cloned().ok_or(FileError::Empty)?;
-    let mut cells = workbook.worksheet_cells_reader(&sheet).map_err(unreadable)?;
-    let mut rows = Rows::new("XLSX".to_owned());
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| FileError::Unreadable(e.to_string()))?;
+    let parts = xlsx::parts(&mut archive)?;
+    let mut rows = Rows::with_spans("XLSX".to_owned());
+    let shared = xlsx::shared_strings(&mut archive, parts.shared_strings, &mut rows)?;
+    let span = |index: usize| (index.checked_sub(1).map_or(0, |before| shared[before]), shared[index]);
+    let sheet = archive.by_index(parts.sheet).map_err(|e| FileError::Unreadable(e.to_string()))?;
+    let mut cells = xlsx::Cells::new(sheet, shared.len());
     let mut current_row = None;
-    let mut number = String::new();
-    while let Some(cell) = cells.next_cell().map_err(unreadable)? {
-        let (row, column) = cell.get_position();
+    while let Some(((row, column), value)) = cells.next_cell()? {
         let at = || format!("row {}, column {}", u64::from(row) + 1, u64::from(column) + 1);
         if row >= MAX_XLSX_ROWS || column >= MAX_XLSX_COLUMNS {
             return Err(FileError::Unreadable(format!(
@@ -244,14 +296,12 @@ fn read_xlsx(bytes: &[u8]) -> Result<Rows, FileError> {
         while rows.cells_in_row() < column {
             rows.push_cell("")?;
         }
-        match cell.get_value() {
-            calamine::DataRef::SharedString(text) => rows.push_cell(text)?,
-            calamine::DataRef::String(text) => rows.push_cell(text)?,
-            other => {
-                number.clear();
-                number.push_str(&cell_text(&Data::from(other.clone())));
-                rows.push_cell(&number)?;
+        match value {
+            xlsx::Value::Shared(index) => {
+                let (start, end) = span(index);
+                rows.push_span(start, end)?;
             }
+            xlsx::Value::Text(text) => rows.push_cell(text)?,
         }
     }
     rows.end_row();
@@ -275,14 +325,6 @@ fn check_xlsx_parts(bytes: &[u8]) -> Result<(), FileError> {
         }
     }
     Ok(())
-}
-
-fn cell_text(cell: &Data) -> String {
-    match cell {
-        // Whole numbers (ticket numbers typed as numbers) without a decimal point.
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        other => other.to_string(),
-    }
 }
 
 /// Read record by record into one `Rows`: nothing a cell is allocated, and the file is never
@@ -748,6 +790,80 @@ mod tests {
         assert!(bytes.len() < 1024 * 1024, "{} bytes", bytes.len());
         let e = read_table(&bytes, "t.xlsx").expect_err("refused");
         assert!(e.to_string().contains("more than 96 MB of text"), "{e}");
+    }
+
+    /// The rows calamine read from an XLSX (as this reader did before it read the zip itself).
+    fn calamine_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+        use calamine::{Data, Reader};
+        let mut workbook = calamine::Xlsx::new(Cursor::new(bytes)).expect("calamine reads it");
+        let sheet = workbook.sheet_names().first().cloned().expect("a sheet");
+        let range = workbook.worksheet_range(&sheet).expect("the sheet");
+        range
+            .rows()
+            .map(|row| {
+                let mut cells: Vec<String> = row
+                    .iter()
+                    .map(|cell| match cell {
+                        Data::Float(f) => {
+                            let mut text = String::new();
+                            xlsx::number_text(*f, &mut text);
+                            text
+                        }
+                        other => other.to_string(),
+                    })
+                    .collect();
+                while cells.last().is_some_and(String::is_empty) {
+                    cells.pop();
+                }
+                cells
+            })
+            .filter(|cells| cells.iter().any(|c| !c.trim().is_empty()))
+            .collect()
+    }
+
+    /// Shared strings (repeated, rich, phonetic, escaped, blank-edged), inline strings,
+    /// numbers, dates, booleans, formulas' results and gaps read as calamine read them.
+    #[test]
+    fn an_xlsx_reads_as_calamine_read_it() {
+        use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        let bold = Format::new().set_bold();
+        let date = Format::new().set_num_format("yyyy-mm-dd");
+        sheet.write_string(0, 0, "barcode").expect("cell");
+        sheet.write_string(0, 1, "holder").expect("cell");
+        sheet.write_string(0, 3, "note").expect("cell");
+        for row in 1..40u32 {
+            sheet.write_string(row, 0, format!("T{row:04}")).expect("cell");
+            sheet.write_string(row, 1, ["Zoé", "Ana & Bo <b>", "  spaced  ", "_x000D_ lit", "日本語"][row as usize % 5]).expect("cell");
+            sheet.write_number(row, 2, f64::from(row) * 1.5).expect("cell");
+            sheet.write_boolean(row, 4, row % 2 == 0).expect("cell");
+        }
+        sheet.write_rich_string(40, 0, &[(&bold, "R1"), (&Format::default(), "23")]).expect("cell");
+        sheet.write_number(40, 1, 1234567890123.0).expect("cell");
+        sheet.write_datetime_with_format(40, 2, ExcelDateTime::from_ymd(2030, 6, 1).expect("date"), &date).expect("cell");
+        sheet.write_formula(41, 0, Formula::new("=\"F\"&\"1\"").set_result("F1")).expect("cell");
+        sheet.write_formula(41, 1, Formula::new("=1+1").set_result("2")).expect("cell");
+        sheet.write_string(43, 5, "far").expect("cell");
+        let bytes = book.save_to_buffer().expect("save");
+        let rows = read_rows(&bytes, "t.xlsx").expect("reads");
+        let ours: Vec<Vec<String>> = rows.iter().map(|row| row.to_strings()).collect();
+        assert_eq!(ours, calamine_rows(&bytes));
+        assert_eq!(rows.iter().map(|row| row.line).last(), Some(44));
+    }
+
+    /// A workbook written without shared strings (cells as inline strings), as some exports do.
+    #[test]
+    fn an_xlsx_of_inline_strings_is_read() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet_with_constant_memory().expect("a sheet");
+        sheet.write_string(0, 0, "barcode").expect("cell");
+        sheet.write_string(1, 0, "A&B1").expect("cell");
+        sheet.write_number(2, 0, 42.0).expect("cell");
+        let bytes = book.save_to_buffer().expect("save");
+        let ours: Vec<Vec<String>> = read_rows(&bytes, "t.xlsx").expect("reads").iter().map(|row| row.to_strings()).collect();
+        assert_eq!(ours, vec![vec!["barcode"], vec!["A&B1"], vec!["42"]]);
+        assert_eq!(ours, calamine_rows(&bytes));
     }
 
     #[test]

@@ -34,6 +34,13 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     /// until the flags are written; `None` where the transaction holds them anyway.
     const LOCK_TICKETS_FOR_REFLAG: Option<&'static str>;
 
+    /// Run by a journaled import (`FILE_IMPORT_IN_ONE_TRANSACTION` false) after each of its
+    /// transactions, with none open, on the readers' pool: the database's upkeep that the
+    /// import's back-to-back writes would otherwise starve.
+    fn between_import_chunks(_readers: &Pool<Self::Db>) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
     /// Connects to `url`, brings the schema up to date, starts the doors' writers and the
     /// dialect's upkeep, and finishes the imports a stop interrupted.
     fn open(url: &str) -> impl Future<Output = Result<SqlStorage<Self>, OpenError>> + Send;

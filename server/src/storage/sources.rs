@@ -126,6 +126,7 @@ where
                     number += 1;
                     // Lets the doors' writer have the connection between chunks.
                     tokio::task::yield_now().await;
+                    D::between_import_chunks(&self.pool).await;
                 }
             }
             sqlx::query("UPDATE file_imports SET complete = TRUE WHERE id = $1")
@@ -180,6 +181,7 @@ where
             summary.add(self.import_in(&mut tx, performance, source, mode, &tickets, now).await?);
             tx.commit().await.db()?;
             tokio::task::yield_now().await;
+            D::between_import_chunks(&self.pool).await;
         }
         sqlx::query("DELETE FROM file_imports WHERE id = $1").bind(import).execute(&self.writer).await.db()?;
         Ok(summary)

@@ -38,6 +38,37 @@ async fn checkpoint(pool: &SqlitePool) {
     }
 }
 
+/// The WAL restarts from its beginning only when a write begins after a checkpoint copied all of
+/// it back, and an import's chunks follow each other with no such gap: the background checkpoint
+/// copied them, but the WAL kept every page of every chunk, tens of GB for a 1.6 M-row file
+/// (each chunk rewrites thousands of index pages), until the disk was full (SQLITE_FULL). So
+/// the import checkpoints after each chunk, before writing the next one: the next write, its
+/// own or a door's, starts the WAL again. It waits for a WAL past this many frames (64 MB of
+/// 4 KB pages) to be copied whole (a door's commit or a reader may hold part of it back),
+/// pausing itself, never the doors.
+const WAL_IMPORT_FRAMES: i64 = 16_384;
+/// How long an import waits for the WAL to be copied back before writing on regardless.
+const WAL_IMPORT_WAIT: Duration = Duration::from_secs(10);
+
+async fn let_the_wal_restart(readers: &SqlitePool) {
+    let deadline = std::time::Instant::now() + WAL_IMPORT_WAIT;
+    loop {
+        // (busy, frames in the WAL, frames copied back); -1 when another checkpoint is running.
+        match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(readers).await {
+            Ok((_, frames, copied)) if frames <= WAL_IMPORT_FRAMES || copied == frames => return,
+            Ok((_, frames, copied)) if std::time::Instant::now() >= deadline => {
+                tracing::warn!(frames, copied, "the WAL is not copied back: the import goes on, the WAL grows");
+                return;
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "WAL checkpoint between import chunks failed");
+                return;
+            }
+        }
+    }
+}
+
 /// Adds the admissions recorded since the last batch to their tickets' figures (passes and
 /// first entry), and moves the mark, in one transaction.
 async fn bring_figures_up_to_date(writer: &SqlitePool) -> StorageResult<()> {
@@ -89,6 +120,10 @@ impl Dialect for SqliteDialect {
     const FIELD_KEYS_SQL: &'static str = "SELECT DISTINCT j.key FROM tickets t, json_each(CASE WHEN NOT json_valid(t.fields) \
          THEN '{}' WHEN json_type(t.fields) = 'object' THEN t.fields ELSE '{}' END) j \
          WHERE t.performance_id = $1 AND t.fields IS NOT NULL";
+
+    async fn between_import_chunks(readers: &SqlitePool) {
+        let_the_wal_restart(readers).await
+    }
 
     /// SQLite's planner picks the report's indexes without statistics.
     const AFTER_BULK_IMPORT: Option<&'static str> = None;

@@ -9,7 +9,8 @@
 //! many rows as make the size, at most XLSX's 1,048,575) into a file source: checked (a dry
 //! run: read and mapped), then imported. Prints the server process's resident memory before the
 //! upload and its peak (`VmHWM` of `/proc/PID/status`) after each, against the file's size.
-//! Target: the peak's growth under 4× the file.
+//! Target: the peak's growth under 4× the file. The server's log goes to `server.log` in its
+//! data directory; a failed upload prints its last lines.
 
 use std::time::{Duration, Instant};
 
@@ -145,8 +146,17 @@ fn memory_kb(pid: u32, field: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("no {field} in /proc/{pid}/status"))
 }
 
-/// The server process, stopped when dropped.
-struct Server(std::process::Child);
+/// The server process, stopped when dropped, and the file its log goes to.
+struct Server(std::process::Child, std::path::PathBuf);
+
+impl Server {
+    /// The last lines the server logged: what a failed upload prints beside its answer.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.1).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -158,6 +168,9 @@ impl Drop for Server {
 async fn start_server(database_url: &str, data_dir: &std::path::Path) -> Result<(Server, String), String> {
     let binary = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("billetix");
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+    let log_path = data_dir.join("server.log");
+    let log = std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
     let child = std::process::Command::new(&binary)
         .env("DATABASE_URL", database_url)
         .env("BILLETIX_DATA_DIR", data_dir)
@@ -165,15 +178,15 @@ async fn start_server(database_url: &str, data_dir: &std::path::Path) -> Result<
         .env("BILLETIX_ADMIN_PASSWORD", PASSWORD)
         .env("LEPTOS_OUTPUT_NAME", "billetix")
         .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
+        .stdout(log)
         .spawn()
         .map_err(|e| format!("{}: {e} (cargo build --release -p server -p billetix-benches --bins)", binary.display()))?;
-    let server = Server(child);
+    let server = Server(child, log_path);
     let base_url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(60);
     while reqwest::get(format!("{base_url}/signin")).await.is_err() {
         if Instant::now() > deadline {
-            return Err("billetix did not start".into());
+            return Err(format!("billetix did not start; its log ends with:\n{}", server.log_tail()));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -230,11 +243,11 @@ async fn measure(format: &str, file: Vec<u8>, database_url: &str, data_dir: &std
             .body(file.clone())
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("{format} upload: {e}; the server's log ends with:\n{}", server.log_tail()))?;
         let status = answer.status();
         let body: Value = answer.json().await.map_err(|e| e.to_string())?;
         if !status.is_success() {
-            return Err(format!("{format} upload failed: {status} {body}"));
+            return Err(format!("{format} upload failed: {status} {body}; the server's log ends with:\n{}", server.log_tail()));
         }
         let peak = memory_kb(pid, "VmHWM")?;
         println!(
