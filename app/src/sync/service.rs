@@ -84,7 +84,7 @@ pub async fn open_door(storage: &dyn Storage, cache: &PerformanceCache, actor: &
         AppError::Internal
     })?;
     Ok(Gate {
-        checkpoint: Checkpoint { mode: door.mode, under_control: door.performances.clone(), excluded, time_zone },
+        checkpoint: Checkpoint { mode: door.mode, under_control: door.performances.clone(), excluded, time_zone, gates: Default::default() },
         institutions,
     })
 }

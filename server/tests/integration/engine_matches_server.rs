@@ -115,6 +115,7 @@ async fn run(app: &TestApp, client: &Client, institution: app::domain::Instituti
             under_control: vec![performance],
             excluded: excluded.iter().map(|c| (performance, c.clone())).collect(),
             time_zone: chrono_tz::Europe::Paris,
+            gates: Default::default(),
         };
         let barcode = format!("{prefix}{index}");
         let request = ScanRequest {

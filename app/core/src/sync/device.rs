@@ -357,7 +357,7 @@ impl DeviceBook {
         }
         let zone = &self.performances[first].about.time_zone;
         let time_zone: Tz = zone.parse().map_err(|_| DoorError::TimeZone(zone.clone()))?;
-        Ok(Checkpoint { mode: door.mode, under_control: door.performances.clone(), excluded, time_zone })
+        Ok(Checkpoint { mode: door.mode, under_control: door.performances.clone(), excluded, time_zone, gates: Default::default() })
     }
 
     /// Decides a scan at the door and counts its pass: `None` when the read holds no number.

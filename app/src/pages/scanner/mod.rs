@@ -11,7 +11,7 @@ mod link;
 pub mod open_performances;
 pub mod sign_out;
 mod store;
-mod verdict;
+pub(crate) mod verdict;
 #[cfg(any(feature = "hydrate", test))]
 mod wedge;
 

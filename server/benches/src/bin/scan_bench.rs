@@ -97,7 +97,7 @@ fn engine_alone(tickets: &[WorkloadTicket], scans: &[String]) {
         let state = if t.cancelled { TicketState::Cancelled } else { TicketState::Valid };
         book.upsert(t.barcode.clone(), Ticket { performance, state, category: t.category.clone(), window: None });
     }
-    let checkpoint = Checkpoint { mode: Mode::SinglePass, under_control: vec![performance], excluded: vec![], time_zone: chrono_tz::Europe::Paris };
+    let checkpoint = Checkpoint { mode: Mode::SinglePass, under_control: vec![performance], excluded: vec![], time_zone: chrono_tz::Europe::Paris, gates: Default::default() };
     let codes: Vec<Barcode> = scans.iter().filter_map(|s| Barcode::parse(s).ok()).collect();
     let scan = Scan { at: chrono::Utc::now(), device: "bench" };
     let decisions = 1_000_000usize;
