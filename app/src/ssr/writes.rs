@@ -4,7 +4,9 @@
 //! (`kept.rs`).
 
 use billetix_core::authorization::Right;
-use billetix_core::domain::{InstitutionId, LoginId, PerformanceForm, Rights, SourceId};
+use billetix_core::domain::{InstitutionId, LoginId, ParseError, PerformanceForm, Rights, SourceId};
+use billetix_core::engine::Gate;
+use billetix_core::ids::GateId;
 
 use super::access::{Access, LoginManager, Staff};
 use super::context::now_millis;
@@ -31,6 +33,29 @@ impl<R: Right> Access<R, PerformanceContext> {
     /// Excludes exactly `excluded` among the categories present.
     pub async fn set_category_filters(&self, excluded: &[String]) -> Result<(), AppError> {
         self.storage().set_category_filters(self.record.id, excluded).await?;
+        self.context.performances.forget(self.record.id);
+        Ok(())
+    }
+
+    /// Adds a gate to the performance: checked, stored with a new rules version, seen by this
+    /// process's doors at once. A name the performance has already is `AlreadyExists`.
+    pub async fn create_gate(&self, rules: &Gate) -> Result<GateId, AppError> {
+        rules.check().map_err(ParseError::from)?;
+        let created = self.storage().create_gate(self.record.id, rules).await.map_err(|e| gate_write_error(e, rules))?;
+        self.context.performances.forget(self.record.id);
+        Ok(created)
+    }
+
+    /// Replaces the rules of one of the performance's gates (another's is `NotFound`).
+    pub async fn update_gate(&self, gate: GateId, rules: &Gate) -> Result<(), AppError> {
+        rules.check().map_err(ParseError::from)?;
+        self.storage().update_gate(self.record.id, gate, rules).await.map_err(|e| gate_write_error(e, rules))?;
+        self.context.performances.forget(self.record.id);
+        Ok(())
+    }
+
+    pub async fn delete_gate(&self, gate: GateId) -> Result<(), AppError> {
+        self.storage().delete_gate(self.record.id, gate).await?;
         self.context.performances.forget(self.record.id);
         Ok(())
     }
@@ -85,5 +110,13 @@ impl Staff {
         self.context.storage.set_master(login, branch).await?;
         self.context.actors.forget_all();
         Ok(())
+    }
+}
+
+/// A gate's name taken already is named in the answer.
+fn gate_write_error(e: super::storage::StorageError, rules: &Gate) -> AppError {
+    match e {
+        super::storage::StorageError::AlreadyExists => AppError::AlreadyExists(rules.name.clone()),
+        other => other.into(),
     }
 }

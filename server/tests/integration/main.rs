@@ -9,6 +9,7 @@ mod accounts;
 mod backoffice;
 mod engine_matches_server;
 mod faults;
+mod gates;
 mod hostile_files;
 mod kept_history;
 mod http_edge;

@@ -1,8 +1,8 @@
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Direction, Mode, TicketState, Verdict};
+use crate::engine::{Direction, Gate, Mode, TicketState, Verdict};
 pub use crate::ids::Millis;
-use crate::ids::PerformanceId;
+use crate::ids::{GateId, PerformanceId};
 
 /// At most this many performances on one `/live` feed: each event is checked against them.
 pub const LIVE_MAX_PERFORMANCES: usize = 64;
@@ -77,6 +77,20 @@ impl Default for DecidedBy {
 pub struct Door {
     pub performances: Vec<PerformanceId>,
     pub mode: Mode,
+}
+
+/// A gate of a performance, as the back office edits it and devices join it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PerformanceGate {
+    pub id: GateId,
+    pub rules: Gate,
+}
+
+/// A performance's gates as they stand, and the version of its rules (raised by each change).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateSet {
+    pub rules_version: i64,
+    pub gates: Vec<PerformanceGate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
