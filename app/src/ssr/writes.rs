@@ -7,6 +7,7 @@ use billetix_core::authorization::Right;
 use billetix_core::domain::{InstitutionId, LoginId, ParseError, PerformanceForm, Rights, SourceId};
 use billetix_core::engine::Gate;
 use billetix_core::ids::GateId;
+use billetix_core::sync::protocol::LiveEvent;
 
 use super::access::{Access, LoginManager, Staff};
 use super::context::now_millis;
@@ -37,12 +38,12 @@ impl<R: Right> Access<R, PerformanceContext> {
         Ok(())
     }
 
-    /// Adds a gate to the performance: checked, stored with a new rules version, seen by this
-    /// process's doors at once. A name the performance has already is `AlreadyExists`.
+    /// Adds a gate to the performance: checked, stored with a new rules version, announced to
+    /// the doors (`rules_changed`). A name the performance has already is `AlreadyExists`.
     pub async fn create_gate(&self, rules: &Gate) -> Result<GateId, AppError> {
         rules.check().map_err(ParseError::from)?;
         let created = self.storage().create_gate(self.record.id, rules).await.map_err(|e| gate_write_error(e, rules))?;
-        self.context.performances.forget(self.record.id);
+        self.rules_changed();
         Ok(created)
     }
 
@@ -50,14 +51,22 @@ impl<R: Right> Access<R, PerformanceContext> {
     pub async fn update_gate(&self, gate: GateId, rules: &Gate) -> Result<(), AppError> {
         rules.check().map_err(ParseError::from)?;
         self.storage().update_gate(self.record.id, gate, rules).await.map_err(|e| gate_write_error(e, rules))?;
-        self.context.performances.forget(self.record.id);
+        self.rules_changed();
         Ok(())
     }
 
     pub async fn delete_gate(&self, gate: GateId) -> Result<(), AppError> {
         self.storage().delete_gate(self.record.id, gate).await?;
-        self.context.performances.forget(self.record.id);
+        self.rules_changed();
         Ok(())
+    }
+
+    /// This process's doors decide with the new rules at once; devices watching the
+    /// performance are told to take them with a delta (other processes' caches follow within
+    /// `FRESH_FOR`).
+    fn rules_changed(&self) {
+        self.context.performances.forget(self.record.id);
+        self.context.live.publish(LiveEvent::rules_changed(self.record.id));
     }
 
     pub async fn detach_source(&self, source: SourceId) -> Result<(), AppError> {

@@ -4,11 +4,12 @@
 use crate::support;
 
 use app::domain::ParseFailure;
-use app::engine::{CategoryRule, EntryWindow, Gate, Mode, TicketState};
+use app::engine::{CategoryRule, Direction, EntryWindow, Gate, Mode, PerformanceId, Refusal, TicketState, Verdict};
 use app::error::AppError;
 use app::ids::GateId;
 use app::ssr::storage::StorageError;
-use support::api::{DeleteGate, PerformanceGates, SaveGate};
+use app::sync::protocol::{DecidedBy, DeviceReason, Door, OfflineScan, ScanRequest, Uploaded};
+use support::api::{DeleteGate, PerformanceGates, SaveGate, Scan, SyncDelta, SyncSnapshot, SyncUpload};
 use support::world::{Built, CLERK, World};
 use support::{PASSWORD, TestApp};
 
@@ -119,3 +120,137 @@ async fn the_back_office_manages_gates_and_only_those_allowed(backend: support::
     assert_eq!((set.rules_version, set.gates.len()), (3, 0), "two changes and a deletion; refusals changed nothing");
 }
 on_both_backends!(the_back_office_manages_gates_and_only_those_allowed);
+
+/// The door's clock in these scans: 2026-05-28 20:26:40 UTC, 22:26:40 in Paris.
+const T0: i64 = 1_780_000_000_000;
+const MINUTE: i64 = 60_000;
+
+fn on_gate(performance: PerformanceId, gate: GateId, mode: Mode) -> Door {
+    Door { performances: vec![performance], mode, gate: Some(gate) }
+}
+
+async fn scan(client: &support::Client, scan_id: &str, barcode: &str, door: &Door) -> Result<Verdict, AppError> {
+    let request = ScanRequest { scan_id: scan_id.into(), barcode: barcode.into(), device: "pda-1".into(), client_time: T0, door: door.clone() };
+    Ok(client.call(Scan { request }).await?.verdict)
+}
+
+fn offline(scan_id: &str, barcode: &str, at: i64, door: &Door) -> OfflineScan {
+    OfflineScan {
+        scan_id: scan_id.into(),
+        barcode: barcode.into(),
+        device: "pda-1".into(),
+        scanned_at: at,
+        door: door.clone(),
+        device_verdict: Verdict::Accepted { direction: Direction::In },
+        decided: DecidedBy::Device { why: DeviceReason::Offline },
+        clock_skew_ms: None,
+        login: None,
+    }
+}
+
+async fn a_door_on_a_gate_is_decided_with_the_gates_stored_rules(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let v = venue(&app, &[("G1", TicketState::Valid, "general"), ("V1", TicketState::Valid, "vip")]).await;
+    let other = World::new(&app).within(v.institution).venue("Annex", "Europe/Paris").pda_open().build().await;
+    let storage = app.storage.as_ref();
+    let north = storage.create_gate(v.performance, &gate("North", &["general"])).await.expect("gate");
+    storage.create_gate(v.performance, &gate("Salon VIP", &["vip"])).await.expect("gate");
+    let elsewhere = storage.create_gate(other.performance, &gate("Annex door", &[])).await.expect("gate");
+    let door = app.signed_in("door", PASSWORD).await;
+    // The device claims a multi-pass door: the gate's stored rules (single pass) decide.
+    let claimed = on_gate(v.performance, north, Mode::MultiPass { max_total: None, max_per_day: None });
+
+    assert_eq!(
+        scan(&door, "s1", "V1", &claimed).await,
+        Ok(Verdict::Refused { reason: Refusal::WrongEntrance { category: "vip".into(), gates: vec!["Salon VIP".into()] } })
+    );
+    assert_eq!(scan(&door, "s2", "G1", &claimed).await, Ok(Verdict::Accepted { direction: Direction::In }));
+    assert!(
+        matches!(scan(&door, "s3", "G1", &claimed).await, Ok(Verdict::Refused { reason: Refusal::AlreadyScanned { .. } })),
+        "single pass, as the gate says"
+    );
+    assert_eq!(scan(&door, "s4", "G1", &on_gate(v.performance, elsewhere, Mode::SinglePass)).await, Err(AppError::NotFound), "another performance's gate");
+    let two = Door { performances: vec![v.performance, other.performance], mode: Mode::SinglePass, gate: Some(north) };
+    assert!(matches!(scan(&door, "s5", "G1", &two).await, Err(AppError::InvalidInput { .. })), "a gate is one performance's door");
+    let plain = Door { performances: vec![v.performance], mode: Mode::SinglePass, gate: None };
+    assert_eq!(scan(&door, "s6", "V1", &plain).await, Ok(Verdict::Accepted { direction: Direction::In }), "a door on no gate works as before");
+}
+on_both_backends!(a_door_on_a_gate_is_decided_with_the_gates_stored_rules);
+
+async fn an_offline_upload_from_a_gate_is_judged_with_the_gates_rules(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let v = venue(&app, &[("G1", TicketState::Valid, "general"), ("G2", TicketState::Valid, "general"), ("G3", TicketState::Valid, "general"), ("V1", TicketState::Valid, "vip")]).await;
+    let mut north = gate("North", &["general"]);
+    north.window = Some(EntryWindow { opens: hm(19, 0), last_entry: hm(23, 30) });
+    let north = app.storage.create_gate(v.performance, &north).await.expect("gate");
+    let door = app.signed_in("door", PASSWORD).await;
+    // What the device decided (all admitted, as if it had no gate rules) is what happened at
+    // the door; the server's own verdict follows the gate.
+    let at_north = on_gate(v.performance, north, Mode::SinglePass);
+    let scans = vec![
+        offline("u1", "G1", T0, &at_north),
+        offline("u2", "V1", T0 + MINUTE, &at_north),
+        offline("u3", "G2", T0 + 70 * MINUTE, &at_north),
+        offline("u4", "G3", T0 - 4 * 60 * MINUTE, &at_north),
+    ];
+    let outcome = door.call(SyncUpload { scans }).await.expect("upload");
+    let verdicts: Vec<(String, Verdict)> = outcome
+        .results
+        .into_iter()
+        .map(|r| match r.outcome {
+            Uploaded::Recorded { server_verdict, .. } => (r.scan_id, server_verdict),
+            Uploaded::Refused { reason } => panic!("{} refused: {reason}", r.scan_id),
+        })
+        .collect();
+    let refused = |reason| Verdict::Refused { reason };
+    assert_eq!(
+        verdicts,
+        vec![
+            ("u4".to_owned(), refused(Refusal::TooEarly { opens: hm(19, 0) })),
+            ("u1".to_owned(), Verdict::Accepted { direction: Direction::In }),
+            ("u2".to_owned(), refused(Refusal::WrongEntrance { category: "vip".into(), gates: vec![] })),
+            ("u3".to_owned(), refused(Refusal::TooLate { last_entry: hm(23, 30) })),
+        ],
+        "in time order: 18:26, 22:26, 22:27 and 23:36 in Paris"
+    );
+    let flagged: Vec<_> = app.storage.scans_since(&[v.performance], 0).await.expect("scans").into_iter().filter(|r| r.anomaly.is_some()).map(|r| r.scan_uuid).collect();
+    assert_eq!(flagged.len(), 3, "the three admissions against the gate's rules are flagged: {flagged:?}");
+}
+on_both_backends!(an_offline_upload_from_a_gate_is_judged_with_the_gates_rules);
+
+async fn a_rules_change_reaches_devices_by_the_next_delta_and_the_live_feed(backend: support::Backend) {
+    let Some(app) = support::spawn_app(backend).await else { return };
+    let v = venue(&app, &[("V1", TicketState::Valid, "vip")]).await;
+    let performance = v.performance;
+    let clerk = app.signed_in("clerk", PASSWORD).await;
+    let north = clerk.call(SaveGate { performance, gate: None, rules: gate("North", &["general"]) }).await.expect("gate");
+    let door = app.signed_in("door", PASSWORD).await;
+    let snapshot = door.call(SyncSnapshot { performance }).await.expect("snapshot");
+    assert_eq!((snapshot.gates.rules_version, snapshot.gates.gates.len()), (1, 1), "the snapshot carries the gates");
+    let at_north = on_gate(performance, north, Mode::SinglePass);
+    assert!(matches!(scan(&door, "r1", "V1", &at_north).await, Ok(Verdict::Refused { reason: Refusal::WrongEntrance { .. } })));
+
+    let mut feed = door.get_stream(&format!("/live?performances={performance}")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    clerk.call(SaveGate { performance, gate: Some(north), rules: gate("North", &["general", "vip"]) }).await.expect("edited");
+    let text = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        let mut seen = String::new();
+        while !seen.contains("event: rules") {
+            match feed.chunk().await.expect("stream") {
+                Some(bytes) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+                None => break,
+            }
+        }
+        seen
+    })
+    .await
+    .expect("the change is announced within 5 s");
+    assert!(text.contains("event: rules") && text.contains("\"rules_changed\":true"), "{text}");
+
+    let delta = door.call(SyncDelta { performances: vec![performance], cursor: snapshot.cursor }).await.expect("delta");
+    let (_, set) = delta.gates.iter().find(|(p, _)| *p == performance).expect("the performance's gates");
+    assert_eq!(set.rules_version, 2);
+    assert_eq!(set.gates[0].rules.categories, vec!["general".to_owned(), "vip".to_owned()]);
+    assert_eq!(scan(&door, "r2", "V1", &at_north).await, Ok(Verdict::Accepted { direction: Direction::In }), "the server decides with the new rules at once");
+}
+on_both_backends!(a_rules_change_reaches_devices_by_the_next_delta_and_the_live_feed);

@@ -76,7 +76,12 @@ impl Default for DecidedBy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Door {
     pub performances: Vec<PerformanceId>,
+    /// Without a gate, the steward's choice. On a gate, only the direction of an entry/exit
+    /// gate counts: the gate's rules are the ones stored, whatever else this says.
     pub mode: Mode,
+    /// The gate the device joined; `performances` is then the gate's performance alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateId>,
 }
 
 /// A gate of a performance, as the back office edits it and devices join it.
@@ -218,6 +223,9 @@ pub struct Snapshot {
     /// The institution's deadline for online verdicts.
     #[serde(default = "default_scan_deadline")]
     pub scan_deadline_ms: u32,
+    /// Its gates, for a device to join one.
+    #[serde(default)]
+    pub gates: GateSet,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,7 +241,7 @@ pub struct PassRow {
 }
 
 /// One recorded scan, as the `/live` feed sends it to the devices and back-office pages
-/// watching its performance.
+/// watching its performance; or word that its door rules changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveEvent {
     pub performance: PerformanceId,
@@ -241,6 +249,16 @@ pub struct LiveEvent {
     pub admitted: bool,
     /// The admission, for devices to add to their copy.
     pub pass: Option<PassRow>,
+    /// Not a scan (no id, no pass): the performance's gates changed. The feed sends it as a
+    /// `rules` event, and devices take the new rules with a delta at once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rules_changed: bool,
+}
+
+impl LiveEvent {
+    pub fn rules_changed(performance: PerformanceId) -> Self {
+        LiveEvent { performance, scan_id: String::new(), admitted: false, pass: None, rules_changed: true }
+    }
 }
 
 /// Holder names, asked for apart from the snapshot: the verdict does not need them.
@@ -267,6 +285,9 @@ pub struct Delta {
     /// Each performance's institution's deadline for online verdicts, as it stands now.
     #[serde(default)]
     pub scan_deadlines: Vec<(PerformanceId, u32)>,
+    /// Each performance's gates as they stand now: a change reaches devices without a re-import.
+    #[serde(default)]
+    pub gates: Vec<(PerformanceId, GateSet)>,
 }
 
 pub fn state_letter(state: TicketState) -> char {

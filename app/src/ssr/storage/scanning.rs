@@ -162,6 +162,7 @@ impl ScanRecord {
             scan_id: self.scan_uuid.clone(),
             admitted: self.admitted,
             pass: self.pass_row(),
+            rules_changed: false,
         })
     }
 }

@@ -190,7 +190,7 @@ async fn replay(base_url: &str, performance: PerformanceId, scans: &Arc<Vec<Stri
         let scan_url = reqwest::Url::parse(&format!("{base_url}/api/scan")).expect("scan URL");
         let (next, scans) = (next.clone(), scans.clone());
         workers.push(tokio::spawn(async move {
-            let door = Door { performances: vec![performance], mode: Mode::SinglePass };
+            let door = Door { performances: vec![performance], mode: Mode::SinglePass, gate: None };
             let mut results = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
