@@ -23,6 +23,7 @@ id_type!(VenueId);
 id_type!(EventId);
 id_type!(PerformanceId);
 id_type!(SourceId);
+id_type!(GateId);
 
 /// Milliseconds since the Unix epoch: the one time format of the wire, the devices and both
 /// databases.

@@ -4,7 +4,10 @@
 //! (`kept.rs`).
 
 use billetix_core::authorization::Right;
-use billetix_core::domain::{InstitutionId, LoginId, PerformanceForm, Rights, SourceId};
+use billetix_core::domain::{InstitutionId, LoginId, ParseError, PerformanceForm, Rights, SourceId};
+use billetix_core::engine::Gate;
+use billetix_core::ids::GateId;
+use billetix_core::sync::protocol::LiveEvent;
 
 use super::access::{Access, LoginManager, Staff};
 use super::context::now_millis;
@@ -33,6 +36,37 @@ impl<R: Right> Access<R, PerformanceContext> {
         self.storage().set_category_filters(self.record.id, excluded).await?;
         self.context.performances.forget(self.record.id);
         Ok(())
+    }
+
+    /// Adds a gate to the performance: checked, stored with a new rules version, announced to
+    /// the doors (`rules_changed`). A name the performance has already is `AlreadyExists`.
+    pub async fn create_gate(&self, rules: &Gate) -> Result<GateId, AppError> {
+        rules.check().map_err(ParseError::from)?;
+        let created = self.storage().create_gate(self.record.id, rules).await.map_err(|e| gate_write_error(e, rules))?;
+        self.rules_changed();
+        Ok(created)
+    }
+
+    /// Replaces the rules of one of the performance's gates (another's is `NotFound`).
+    pub async fn update_gate(&self, gate: GateId, rules: &Gate) -> Result<(), AppError> {
+        rules.check().map_err(ParseError::from)?;
+        self.storage().update_gate(self.record.id, gate, rules).await.map_err(|e| gate_write_error(e, rules))?;
+        self.rules_changed();
+        Ok(())
+    }
+
+    pub async fn delete_gate(&self, gate: GateId) -> Result<(), AppError> {
+        self.storage().delete_gate(self.record.id, gate).await?;
+        self.rules_changed();
+        Ok(())
+    }
+
+    /// This process's doors decide with the new rules at once; devices watching the
+    /// performance are told to take them with a delta (other processes' caches follow within
+    /// `FRESH_FOR`).
+    fn rules_changed(&self) {
+        self.context.performances.forget(self.record.id);
+        self.context.live.publish(LiveEvent::rules_changed(self.record.id));
     }
 
     pub async fn detach_source(&self, source: SourceId) -> Result<(), AppError> {
@@ -85,5 +119,13 @@ impl Staff {
         self.context.storage.set_master(login, branch).await?;
         self.context.actors.forget_all();
         Ok(())
+    }
+}
+
+/// A gate's name taken already is named in the answer.
+fn gate_write_error(e: super::storage::StorageError, rules: &Gate) -> AppError {
+    match e {
+        super::storage::StorageError::AlreadyExists => AppError::AlreadyExists(rules.name.clone()),
+        other => other.into(),
     }
 }

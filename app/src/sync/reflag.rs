@@ -49,7 +49,7 @@ pub fn reflagged(performance: PerformanceId, time_zone: Tz, passes: &[RecordedPa
         let flag = match (recorded.anomaly, recorded.mode) {
             (Some(Anomaly::AdmittedAgainstRules), _) | (_, None) => recorded.anomaly,
             (_, Some(mode)) => {
-                let checkpoint = Checkpoint { mode, under_control: vec![performance], excluded: Vec::new(), time_zone };
+                let checkpoint = Checkpoint { mode, under_control: vec![performance], excluded: Vec::new(), time_zone, gates: Default::default() };
                 let verdict = decide(Some(&ticket), &before, &checkpoint, &Scan { at, device: &recorded.device });
                 (!verdict.is_accepted()).then(|| anomaly_of(&verdict))
             }

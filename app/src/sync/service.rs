@@ -8,7 +8,8 @@ use chrono::DateTime;
 
 use billetix_core::authorization::Actor;
 use billetix_core::domain::{InstitutionId, ParseFailure};
-use billetix_core::engine::{Barcode, Checkpoint, Direction, Mode, Pass, PerformanceId, Scan, Ticket, Verdict, decide};
+use billetix_core::engine::{Barcode, Checkpoint, Direction, Gates, Mode, Pass, PerformanceId, Scan, Ticket, Verdict, decide};
+use billetix_core::sync::device::gates_seen_from;
 
 use super::protocol::*;
 use super::reflag::anomaly_of;
@@ -24,7 +25,7 @@ pub const CURSOR_OVERLAP_MS: Millis = 5_000;
 const MAX_ID_LEN: usize = 64;
 
 /// A door opened for an actor: its checkpoint and where its numbers may be looked up.
-pub struct Gate {
+pub struct OpenedDoor {
     pub checkpoint: Checkpoint,
     pub institutions: Vec<InstitutionId>,
 }
@@ -59,7 +60,7 @@ fn direction_of(mode: &Mode) -> Direction {
 
 /// The checkpoint for `door`, provided the actor may scan every performance of it and each
 /// is open for scanning.
-pub async fn open_door(storage: &dyn Storage, cache: &PerformanceCache, actor: &Actor, door: &Door) -> Result<Gate, AppError> {
+pub async fn open_door(storage: &dyn Storage, cache: &PerformanceCache, actor: &Actor, door: &Door) -> Result<OpenedDoor, AppError> {
     if door.performances.is_empty() {
         return Err(AppError::InvalidInput { field: "performances".to_owned(), reason: ParseFailure::Empty });
     }
@@ -83,8 +84,20 @@ pub async fn open_door(storage: &dyn Storage, cache: &PerformanceCache, actor: &
         tracing::error!(zone = %zone, "a venue has an unknown time zone");
         AppError::Internal
     })?;
-    Ok(Gate {
-        checkpoint: Checkpoint { mode: door.mode, under_control: door.performances.clone(), excluded, time_zone },
+    // A gate's rules are the ones stored (the performance cache's), whatever the device sent.
+    let (mode, gates) = match door.gate {
+        None => (door.mode, Gates::default()),
+        Some(id) => {
+            let [place] = places.as_slice() else {
+                return Err(AppError::InvalidInput { field: "performances".to_owned(), reason: ParseFailure::TooLong { max: 1 } });
+            };
+            let set = &place.context.gates;
+            let joined = set.gates.iter().find(|g| g.id == id).ok_or(AppError::NotFound)?;
+            (joined.rules.mode_for(direction_of(&door.mode)), gates_seen_from(joined, set))
+        }
+    };
+    Ok(OpenedDoor {
+        checkpoint: Checkpoint { mode, under_control: door.performances.clone(), excluded, time_zone, gates },
         institutions,
     })
 }
@@ -99,7 +112,8 @@ pub async fn scan_online(storage: &dyn Storage, cache: &PerformanceCache, actor:
     short_text("scan_id", &request.scan_id)?;
     short_text("device", &request.device)?;
     let barcode = barcode(&request.barcode)?;
-    let gate = open_door(storage, cache, actor, &request.door).await?;
+    let opened = open_door(storage, cache, actor, &request.door).await?;
+    let mode = opened.checkpoint.mode;
     let asked = (barcode.as_str().to_owned(), request.door.performances.clone());
     let now = now_millis();
     let scan = NewScan {
@@ -110,8 +124,8 @@ pub async fn scan_online(storage: &dyn Storage, cache: &PerformanceCache, actor:
         scanned_at: now,
         client_time: request.client_time,
         server_time: now,
-        direction: direction_of(&request.door.mode),
-        door_mode: Some(request.door.mode),
+        direction: direction_of(&mode),
+        door_mode: Some(mode),
         offline: false,
         device_reason: None,
         clock_skew_ms: None,
@@ -119,12 +133,12 @@ pub async fn scan_online(storage: &dyn Storage, cache: &PerformanceCache, actor:
     let at = time(now)?;
     let mode = request.door.mode;
     let device = scan.device.clone();
-    let checkpoint = gate.checkpoint;
+    let checkpoint = opened.checkpoint;
     let judge = Box::new(move |ticket: Option<&Ticket>, passes: &[Pass]| {
         let verdict = decide(ticket, passes, &checkpoint, &Scan { at, device: &device });
         Judgement { admitted: verdict.is_accepted(), anomaly: Anomaly::of_verdict(&verdict), verdict, server_agreed: None }
     });
-    let door_scan = DoorScan { scan, performances: request.door.performances, institutions: gate.institutions, judge };
+    let door_scan = DoorScan { scan, performances: request.door.performances, institutions: opened.institutions, judge };
     let mut answers = storage.record_scans(vec![door_scan]).await;
     let DoorAnswer { record, written_now } = answers.pop().ok_or(AppError::Internal)??;
     same_scan(&record, &asked.0, &asked.1)?;
@@ -161,7 +175,7 @@ pub async fn upload(
 ) -> Result<(Vec<UploadedScan>, Vec<ScanRecord>), AppError> {
     scans.sort_by_key(|s| s.scanned_at);
     let now = now_millis();
-    let mut gates: Vec<(Door, Result<Gate, AppError>)> = Vec::new();
+    let mut doors: Vec<(Door, Result<OpenedDoor, AppError>)> = Vec::new();
     let mut door_scans = Vec::with_capacity(scans.len());
     let mut results = Vec::with_capacity(scans.len());
     // Each recorded scan's number and door, to tell a retry from another scan with its id; and
@@ -178,15 +192,15 @@ pub async fn upload(
             results.push(UploadedScan { scan_id: offline.scan_id, outcome: Uploaded::Refused { reason } });
             continue;
         }
-        let gate_index = match gates.iter().position(|(door, _)| *door == offline.door) {
+        let door_index = match doors.iter().position(|(door, _)| *door == offline.door) {
             Some(index) => index,
             None => {
-                gates.push((offline.door.clone(), open_door(storage, cache, actor, &offline.door).await));
-                gates.len() - 1
+                doors.push((offline.door.clone(), open_door(storage, cache, actor, &offline.door).await));
+                doors.len() - 1
             }
         };
-        let prepared = match &gates[gate_index].1 {
-            Ok(gate) => offline_door_scan(offline.clone(), gate, actor, now),
+        let prepared = match &doors[door_index].1 {
+            Ok(opened) => offline_door_scan(offline.clone(), opened, actor, now),
             Err(reason) => Err(reason.clone()),
         };
         match prepared {
@@ -290,7 +304,7 @@ struct ServerJudgement {
 /// server's own judgement; or why it can never be recorded.
 fn offline_door_scan(
     offline: OfflineScan,
-    gate: &Gate,
+    opened: &OpenedDoor,
     actor: &Actor,
     now: Millis,
 ) -> Result<(DoorScan, Arc<Mutex<Option<ServerJudgement>>>), AppError> {
@@ -308,9 +322,9 @@ fn offline_door_scan(
         server_time: now,
         direction: match &offline.device_verdict {
             Verdict::Accepted { direction } => *direction,
-            Verdict::Refused { .. } => direction_of(&offline.door.mode),
+            Verdict::Refused { .. } => direction_of(&opened.checkpoint.mode),
         },
-        door_mode: Some(offline.door.mode),
+        door_mode: Some(opened.checkpoint.mode),
         offline: true,
         device_reason: match offline.decided {
             DecidedBy::Device { why } => Some(why),
@@ -320,7 +334,7 @@ fn offline_door_scan(
     };
     let server_verdict = Arc::new(Mutex::new(None));
     let (checkpoint, device, device_verdict, told) =
-        (gate.checkpoint.clone(), offline.device, offline.device_verdict, server_verdict.clone());
+        (opened.checkpoint.clone(), offline.device, offline.device_verdict, server_verdict.clone());
     let judge = Box::new(move |ticket: Option<&Ticket>, passes: &[Pass]| {
         let verdict = decide(ticket, passes, &checkpoint, &Scan { at, device: &device });
         let admitted = device_verdict.is_accepted();
@@ -332,7 +346,7 @@ fn offline_door_scan(
         }
         Judgement { verdict: device_verdict.clone(), admitted, anomaly, server_agreed }
     });
-    let door_scan = DoorScan { scan, performances: offline.door.performances, institutions: gate.institutions.clone(), judge };
+    let door_scan = DoorScan { scan, performances: offline.door.performances, institutions: opened.institutions.clone(), judge };
     Ok((door_scan, server_verdict))
 }
 
@@ -343,7 +357,7 @@ pub async fn check_import(
     actor: &Actor,
     performances: &[PerformanceId],
 ) -> Result<(), AppError> {
-    let door = Door { performances: performances.to_vec(), mode: Mode::SinglePass };
+    let door = Door { performances: performances.to_vec(), mode: Mode::SinglePass, gate: None };
     open_door(storage, cache, actor, &door).await.map(|_| ())
 }
 
@@ -410,6 +424,7 @@ pub async fn snapshot(
         cursor,
         server_time: now_millis(),
         scan_deadline_ms: context.scan_deadline_ms,
+        gates: context.gates,
     })
 }
 
@@ -437,7 +452,9 @@ pub async fn delta(
     cursor: Millis,
 ) -> Result<Delta, AppError> {
     check_import(storage, cache, actor, performances).await?;
-    let scan_deadlines = cache.get(storage, performances).await?.iter().map(|p| (p.context.id, p.context.scan_deadline_ms)).collect();
+    let places = cache.get(storage, performances).await?;
+    let scan_deadlines = places.iter().map(|p| (p.context.id, p.context.scan_deadline_ms)).collect();
+    let gates = places.iter().map(|p| (p.context.id, p.context.gates.clone())).collect();
     let now = now_millis();
     let since = cursor.saturating_sub(CURSOR_OVERLAP_MS);
     let tickets = storage
@@ -447,5 +464,5 @@ pub async fn delta(
         .map(|t| TicketChange { barcode: t.barcode.into(), performance: t.performance, state: t.state, category: t.category })
         .collect();
     let passes = storage.scans_since(performances, since).await?.iter().filter_map(ScanRecord::pass_row).collect();
-    Ok(Delta { tickets, passes, cursor: now, server_time: now, scan_deadlines })
+    Ok(Delta { tickets, passes, cursor: now, server_time: now, scan_deadlines, gates })
 }

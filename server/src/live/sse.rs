@@ -107,7 +107,8 @@ pub async fn live_events(
             let event = tokio::select! {
                 received = receiver.recv() => match received {
                     Ok(event) if performances.contains(&event.performance) => {
-                        serde_json::to_string(&event).ok().map(|data| Event::default().event("scan").data(data))
+                        let name = if event.rules_changed { "rules" } else { "scan" };
+                        serde_json::to_string(&event).ok().map(|data| Event::default().event(name).data(data))
                     }
                     Ok(_) => continue,
                     // Fell behind: tell the watcher to catch up with a delta.

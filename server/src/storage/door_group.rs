@@ -201,6 +201,7 @@ mod tests {
             under_control: vec![PERFORMANCE],
             excluded: Vec::new(),
             time_zone: chrono_tz::Europe::Paris,
+            gates: Default::default(),
         };
         let direction = match mode {
             Mode::EntryExit { direction } => direction,

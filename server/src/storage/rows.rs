@@ -234,6 +234,7 @@ pub(super) struct PerformanceContextRow {
     pub valid_to: Option<i64>,
     pub pda_open: bool,
     pub scan_deadline_ms: i32,
+    pub rules_version: i64,
 }
 
 /// A ticket as devices receive it.

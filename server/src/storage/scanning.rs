@@ -11,6 +11,7 @@ use app::ssr::storage::{
 };
 use app::domain::{InstitutionId, LoginId};
 use app::engine::PerformanceId;
+use app::sync::protocol::{GateSet, PerformanceGate};
 use app::sync::reflag::{RecordedPass, reflagged};
 use sqlx::pool::PoolConnection;
 use sqlx::{ColumnIndex, Database, Encode, Executor, Pool, Type};
@@ -227,7 +228,7 @@ where
         let mut contexts = Vec::with_capacity(ids.len());
         for id in ids {
             let row: PerformanceContextRow = sqlx::query_as(
-                "SELECT v.institution_id, v.time_zone, p.valid_from, p.valid_to, p.pda_open, i.scan_deadline_ms \
+                "SELECT v.institution_id, v.time_zone, p.valid_from, p.valid_to, p.pda_open, i.scan_deadline_ms, p.rules_version \
                  FROM performances p JOIN events e ON e.id = p.event_id JOIN venues v ON v.id = e.venue_id \
                  JOIN institutions i ON i.id = v.institution_id WHERE p.id = $1",
             )
@@ -243,6 +244,13 @@ where
             .fetch_all(&self.pool)
             .await
             .db()?;
+            let gates: Vec<(i64, String, String)> =
+                sqlx::query_as("SELECT id, name, rules FROM gates WHERE performance_id = $1 ORDER BY id")
+                    .bind(id.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .db()?;
+            let gates = gates.into_iter().map(gate_from_row).collect::<StorageResult<_>>()?;
             contexts.push(PerformanceContext {
                 id: *id,
                 institution: InstitutionId(row.institution_id),
@@ -251,6 +259,7 @@ where
                 window: window_from(row.valid_from, row.valid_to),
                 pda_open: row.pda_open,
                 scan_deadline_ms: u32::try_from(row.scan_deadline_ms).unwrap_or(app::sync::protocol::DEFAULT_SCAN_DEADLINE_MS),
+                gates: GateSet { rules_version: row.rules_version, gates },
             });
         }
         Ok(contexts)
@@ -438,4 +447,11 @@ where
             .db()?;
         Ok(())
     }
+}
+
+/// A stored gate: its rules as JSON, its name from its column.
+fn gate_from_row((id, name, rules): (i64, String, String)) -> StorageResult<PerformanceGate> {
+    let mut rules: app::engine::Gate = serde_json::from_str(&rules).map_err(|e| StorageError::Database(Box::new(e)))?;
+    rules.name = name;
+    Ok(PerformanceGate { id: app::ids::GateId(id), rules })
 }

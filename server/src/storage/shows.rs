@@ -2,12 +2,14 @@
 
 use app::ssr::storage::{DownloadRecord, Millis, NewPerformance, ShowStorage, StorageResult};
 use app::domain::{EventId, EventRecord, GridRow, InstitutionId, VenueId, VenueRecord};
-use app::engine::PerformanceId;
+use app::engine::{Gate, PerformanceId};
+use app::ids::GateId;
 use sqlx::{ColumnIndex, Encode, Executor, Type};
 
 use super::dialect::{Connection, Dialect, Row, Value};
 use super::rows::{DownloadRow, EventRow, GridRowRow, VenueRow};
 use super::{DbResultExt, FoundExt, SqlStorage};
+use app::ssr::storage::StorageError;
 
 #[async_trait::async_trait]
 impl<D: Dialect> ShowStorage for SqlStorage<D>
@@ -122,7 +124,7 @@ where
         const DUE: &str = "SELECT id FROM performances WHERE archived AND COALESCE(valid_to, starts_at) < $1";
         let mut tx = self.writer.begin().await.db()?;
         let due: Vec<i64> = sqlx::query_scalar(DUE).bind(before).fetch_all(&mut *tx).await.db()?;
-        for table in ["scans", "ticket_duplicates", "tickets", "category_filters", "performance_sources", "device_downloads"] {
+        for table in ["scans", "ticket_duplicates", "tickets", "category_filters", "performance_sources", "device_downloads", "gates"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE performance_id IN ({DUE})"))
                 .bind(before)
                 .execute(&mut *tx)
@@ -152,6 +154,46 @@ where
         .await
         .db()?;
         Ok(rows.into_iter().map(DownloadRow::record).collect())
+    }
+
+    async fn create_gate(&self, performance: PerformanceId, rules: &Gate) -> StorageResult<GateId> {
+        let mut tx = self.writer.begin().await.db()?;
+        bump_rules_version::<D>(&mut tx, performance).await?;
+        let id: i64 = sqlx::query_scalar("INSERT INTO gates (performance_id, name, rules) VALUES ($1, $2, $3) RETURNING id")
+            .bind(performance.0)
+            .bind(rules.name.as_str())
+            .bind(gate_json(rules)?)
+            .fetch_one(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+        Ok(GateId(id))
+    }
+
+    async fn update_gate(&self, performance: PerformanceId, gate: GateId, rules: &Gate) -> StorageResult<()> {
+        let mut tx = self.writer.begin().await.db()?;
+        bump_rules_version::<D>(&mut tx, performance).await?;
+        sqlx::query("UPDATE gates SET name = $3, rules = $4 WHERE id = $1 AND performance_id = $2")
+            .bind(gate.0)
+            .bind(performance.0)
+            .bind(rules.name.as_str())
+            .bind(gate_json(rules)?)
+            .execute(&mut *tx)
+            .await
+            .found()?;
+        tx.commit().await.db()
+    }
+
+    async fn delete_gate(&self, performance: PerformanceId, gate: GateId) -> StorageResult<()> {
+        let mut tx = self.writer.begin().await.db()?;
+        bump_rules_version::<D>(&mut tx, performance).await?;
+        sqlx::query("DELETE FROM gates WHERE id = $1 AND performance_id = $2")
+            .bind(gate.0)
+            .bind(performance.0)
+            .execute(&mut *tx)
+            .await
+            .found()?;
+        tx.commit().await.db()
     }
 
     async fn set_category_filters(&self, performance: PerformanceId, categories: &[String]) -> StorageResult<()> {
@@ -246,4 +288,23 @@ where
         .db()?;
         Ok(rows.into_iter().map(GridRowRow::grid_row).collect())
     }
+}
+
+/// A gate's rules as the `gates.rules` column keeps them.
+fn gate_json(rules: &Gate) -> StorageResult<String> {
+    serde_json::to_string(rules).map_err(|e| StorageError::Database(Box::new(e)))
+}
+
+/// Raises the performance's rules version; `NotFound` if there is no such performance. First in
+/// its transaction, so two changes at once are ordered by the performance's row.
+async fn bump_rules_version<D: Dialect>(tx: &mut sqlx::Transaction<'_, D::Db>, performance: PerformanceId) -> StorageResult<()>
+where
+    for<'c> &'c mut Connection<D>: Executor<'c, Database = D::Db>,
+    i64: Value<D::Db>,
+{
+    sqlx::query("UPDATE performances SET rules_version = rules_version + 1 WHERE id = $1")
+        .bind(performance.0)
+        .execute(&mut **tx)
+        .await
+        .found()
 }

@@ -424,7 +424,7 @@ async fn members_are_removed_by_their_administrators(backend: support::Backend) 
 on_both_backends!(members_are_removed_by_their_administrators);
 
 fn scan(performance: PerformanceId, id: &str) -> Scan {
-    let door = Door { performances: vec![performance], mode: Mode::SinglePass };
+    let door = Door { performances: vec![performance], mode: Mode::SinglePass, gate: None };
     Scan { request: ScanRequest { scan_id: id.into(), barcode: "0123456789".into(), device: "door-1".into(), client_time: 0, door } }
 }
 

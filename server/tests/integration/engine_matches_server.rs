@@ -1,5 +1,6 @@
-//! Property: for random tickets, filters, modes and scan sequences, the engine run alone (as a
-//! device runs it) gives the verdicts the server's online endpoint gives.
+//! Property: for random tickets, filters, modes, gates (categories, entry windows) and scan
+//! sequences, the engine run alone (as a device runs it) gives the verdicts the server's
+//! online endpoint gives.
 
 use crate::support;
 
@@ -8,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use app::ssr::storage::NewTicket;
 use app::domain::InstitutionName;
-use app::engine::{Barcode, Checkpoint, Direction, Mode, Scan, Ticket, TicketBook, TicketState};
+use app::engine::{Barcode, CategoryRule, Checkpoint, Direction, EntryWindow, Gate, Gates, Mode, Scan, Ticket, TicketBook, TicketState};
 use chrono::DateTime;
 use app::sync::protocol::{Door, ScanRequest};
 use proptest::prelude::*;
@@ -56,8 +57,17 @@ struct Case {
     tickets: Vec<(TicketState, &'static str)>,
     excluded: Vec<&'static str>,
     mode: Mode,
+    /// The performance's gates: categories admitted, the gate's window, VIPs' own window.
+    gates: Vec<(Vec<&'static str>, Option<EntryWindow>, Option<EntryWindow>)>,
+    /// The gate the door joined (an index in `gates`, if within).
+    joined: Option<usize>,
     /// (ticket index — past the end is an unknown number —, going in, device)
     scans: Vec<(usize, bool, usize)>,
+}
+
+fn window() -> impl Strategy<Value = EntryWindow> {
+    let time = (0u32..24, 0u32..4).prop_map(|(h, q)| chrono::NaiveTime::from_hms_opt(h, q * 15, 0).expect("a time of day"));
+    (time.clone(), time).prop_map(|(opens, last_entry)| EntryWindow { opens, last_entry })
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -70,13 +80,16 @@ fn case() -> impl Strategy<Value = Case> {
         (prop::option::of(1u32..4), prop::option::of(1u32..3))
             .prop_map(|(max_total, max_per_day)| Mode::MultiPass { max_total, max_per_day }),
     ];
+    let gate = (prop::sample::subsequence(vec!["general", "vip"], 0..=2), prop::option::of(window()), prop::option::of(window()));
     (
         prop::collection::vec((state, category), 1..10),
         prop::sample::subsequence(vec!["general", "vip"], 0..=2),
         mode,
+        prop::collection::vec(gate, 0..3),
+        prop::option::of(0usize..3),
         prop::collection::vec((0usize..12, any::<bool>(), 0usize..3), 1..30),
     )
-        .prop_map(|(tickets, excluded, mode, scans)| Case { tickets, excluded, mode, scans })
+        .prop_map(|(tickets, excluded, mode, gates, joined, scans)| Case { tickets, excluded, mode, gates, joined, scans })
 }
 
 async fn run(app: &TestApp, client: &Client, institution: app::domain::InstitutionId, case: &Case) -> Result<(), TestCaseError> {
@@ -99,6 +112,18 @@ async fn run(app: &TestApp, client: &Client, institution: app::domain::Instituti
     let excluded: Vec<String> = case.excluded.iter().map(|c| (*c).to_owned()).collect();
     storage.set_category_filters(performance, &excluded).await.expect("filters");
     storage.set_pda_open(performance, true).await.expect("open");
+    let mut gates = Vec::new();
+    for (i, (categories, window, vip_window)) in case.gates.iter().enumerate() {
+        let rules = Gate {
+            name: format!("Gate {i}"),
+            mode: case.mode,
+            categories: categories.iter().map(|c| (*c).to_owned()).collect(),
+            window: *window,
+            per_category: vip_window.iter().map(|w| CategoryRule { category: "vip".into(), window: Some(*w), instruction: None }).collect(),
+        };
+        gates.push((storage.create_gate(performance, &rules).await.expect("gate"), rules));
+    }
+    let joined = case.joined.filter(|j| *j < gates.len());
 
     let mut book = TicketBook::new();
     for t in &new_tickets {
@@ -110,11 +135,21 @@ async fn run(app: &TestApp, client: &Client, institution: app::domain::Instituti
             Mode::EntryExit { .. } => Mode::EntryExit { direction: if *going_in { Direction::In } else { Direction::Out } },
             other => other,
         };
+        // As a device on that gate builds it: the gate's mode, the steward's direction.
+        let (checkpoint_mode, seen) = match joined {
+            None => (mode, Gates::default()),
+            Some(j) => {
+                let direction = if let Mode::EntryExit { direction } = mode { direction } else { Direction::In };
+                let others = gates.iter().enumerate().filter(|(i, _)| *i != j).map(|(_, (_, g))| g.clone()).collect();
+                (gates[j].1.mode_for(direction), Gates { joined: Some(gates[j].1.clone()), others })
+            }
+        };
         let checkpoint = Checkpoint {
-            mode,
+            mode: checkpoint_mode,
             under_control: vec![performance],
             excluded: excluded.iter().map(|c| (performance, c.clone())).collect(),
             time_zone: chrono_tz::Europe::Paris,
+            gates: seen,
         };
         let barcode = format!("{prefix}{index}");
         let request = ScanRequest {
@@ -122,7 +157,7 @@ async fn run(app: &TestApp, client: &Client, institution: app::domain::Instituti
             barcode: barcode.clone(),
             device: devices[*device].into(),
             client_time: 0,
-            door: Door { performances: vec![performance], mode },
+            door: Door { performances: vec![performance], mode, gate: joined.map(|j| gates[j].0) },
         };
         let answer = client.call(support::api::Scan { request }).await.expect("scan");
         let server = answer.verdict;

@@ -39,7 +39,7 @@ async fn sign_in(base_url: &str) -> String {
 }
 
 fn scan_body(scan_id: &str, barcode: &str, performance: PerformanceId) -> Scan {
-    let door = Door { performances: vec![performance], mode: Mode::SinglePass };
+    let door = Door { performances: vec![performance], mode: Mode::SinglePass, gate: None };
     Scan { request: ScanRequest { scan_id: scan_id.into(), barcode: barcode.into(), device: "gate".into(), client_time: 0, door } }
 }
 

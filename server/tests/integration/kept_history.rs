@@ -10,7 +10,7 @@ use support::api::{DetachSource, Scan, SetPdaOpen};
 use support::{ADMIN_PASSWORD, Client, fields};
 
 async fn scan(client: &Client, scan_id: &str, barcode: &str, performance: PerformanceId) -> Verdict {
-    let door = Door { performances: vec![performance], mode: Mode::SinglePass };
+    let door = Door { performances: vec![performance], mode: Mode::SinglePass, gate: None };
     let request = ScanRequest { scan_id: scan_id.into(), barcode: barcode.into(), device: "gate-1".into(), client_time: 1_780_000_000_000, door };
     client.call(Scan { request }).await.expect("scan").verdict
 }

@@ -10,6 +10,7 @@ mod backoffice;
 mod command_line;
 mod engine_matches_server;
 mod faults;
+mod gates;
 mod hostile_files;
 mod kept_history;
 mod http_edge;

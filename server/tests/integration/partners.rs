@@ -59,7 +59,7 @@ fn states(tickets: &BTreeMap<String, (String, String)>) -> BTreeMap<&str, &str> 
 }
 
 fn door(performance: PerformanceId) -> Door {
-    Door { performances: vec![performance], mode: Mode::SinglePass }
+    Door { performances: vec![performance], mode: Mode::SinglePass, gate: None }
 }
 
 async fn scan(admin: &Client, performance: PerformanceId, code: &str, id: &str) -> Verdict {

@@ -16,7 +16,7 @@ use support::{ADMIN_PASSWORD, Client, PASSWORD};
 
 /// The admin's scan of `barcode` at a door of `performance` counting in `mode`.
 async fn scan(admin: &Client, performance: PerformanceId, mode: Mode, scan_id: &str, barcode: &str) -> Verdict {
-    let door = Door { performances: vec![performance], mode };
+    let door = Door { performances: vec![performance], mode, gate: None };
     let request = ScanRequest { scan_id: scan_id.into(), barcode: barcode.into(), device: "d".into(), client_time: 0, door };
     admin.call(Scan { request }).await.expect("scan").verdict
 }

@@ -37,7 +37,7 @@ fn offline(scan_id: &str, barcode: &str, device: &str, at: i64, performance: Per
         barcode: barcode.into(),
         device: device.into(),
         scanned_at: at,
-        door: Door { performances: vec![performance], mode: Mode::SinglePass },
+        door: Door { performances: vec![performance], mode: Mode::SinglePass, gate: None },
         device_verdict: Verdict::Accepted { direction: Direction::In },
         decided: Default::default(),
         clock_skew_ms: None,
@@ -361,7 +361,7 @@ async fn history_says_who_decided_and_the_device_clock(backend: support::Backend
     };
     let s = scene(&app).await;
     let door = app.signed_in("door", PASSWORD).await;
-    let door_of = Door { performances: vec![s.performance], mode: Mode::SinglePass };
+    let door_of = Door { performances: vec![s.performance], mode: Mode::SinglePass, gate: None };
     let accepted = Verdict::Accepted { direction: Direction::In };
     let online = |id: &str, barcode: &str| Scan {
         request: ScanRequest { scan_id: id.into(), barcode: barcode.into(), device: "tab-3".into(), client_time: T0, door: door_of.clone() },
@@ -688,7 +688,7 @@ async fn an_exit_without_entry_is_an_anomaly(backend: support::Backend) {
     };
     let s = scene(&app).await;
     let door = app.signed_in("door", PASSWORD).await;
-    let out = Door { performances: vec![s.performance], mode: Mode::EntryExit { direction: Direction::Out } };
+    let out = Door { performances: vec![s.performance], mode: Mode::EntryExit { direction: Direction::Out }, gate: None };
     let request = ScanRequest { scan_id: "out-1".into(), barcode: "R06".into(), device: "exit-1".into(), client_time: 0, door: out.clone() };
     let verdict = door.call(Scan { request }).await.expect("scan").verdict;
     assert_eq!(verdict, Verdict::Refused { reason: Refusal::ExitWithoutEntry });

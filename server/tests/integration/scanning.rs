@@ -36,7 +36,7 @@ async fn performance(app: &TestApp, institution: InstitutionId, tickets: &[(&str
 }
 
 fn door(performance: PerformanceId, mode: Mode) -> Door {
-    Door { performances: vec![performance], mode }
+    Door { performances: vec![performance], mode, gate: None }
 }
 
 async fn scan(client: &support::Client, scan_id: &str, barcode: &str, device: &str, door: &Door) -> Result<Verdict, AppError> {

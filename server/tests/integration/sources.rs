@@ -30,7 +30,7 @@ async fn attach(admin: &Client, performance: PerformanceId, source: SourceId, op
 
 /// A door's online scan at a single-pass door of `performance`: the verdict.
 async fn scan(client: &Client, performance: PerformanceId, barcode: &str, scan_id: &str, device: &str) -> Verdict {
-    let door = Door { performances: vec![performance], mode: Mode::SinglePass };
+    let door = Door { performances: vec![performance], mode: Mode::SinglePass, gate: None };
     let request = ScanRequest { scan_id: scan_id.into(), barcode: barcode.into(), device: device.into(), client_time: 0, door };
     client.call(Scan { request }).await.expect("scan").verdict
 }

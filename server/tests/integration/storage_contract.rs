@@ -348,7 +348,7 @@ on_both_backends!(ticket_figures_count_every_admission);
 fn single_pass_judge(performance: app::engine::PerformanceId, at: i64) -> app::ssr::storage::Judge {
     use app::ssr::storage::Judgement;
     use app::engine::{Checkpoint, Mode, Scan, decide};
-    let checkpoint = Checkpoint { mode: Mode::SinglePass, under_control: vec![performance], excluded: Vec::new(), time_zone: chrono_tz::Europe::Paris };
+    let checkpoint = Checkpoint { mode: Mode::SinglePass, under_control: vec![performance], excluded: Vec::new(), time_zone: chrono_tz::Europe::Paris, gates: Default::default() };
     let at = chrono::DateTime::from_timestamp_millis(at).expect("time");
     Box::new(move |ticket, passes| {
         let verdict = decide(ticket, passes, &checkpoint, &Scan { at, device: "gate" });

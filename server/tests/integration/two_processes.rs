@@ -49,7 +49,7 @@ async fn two_processes_admit_each_ticket_once() {
             let mut accepted = Vec::new();
             let mut already = 0usize;
             for (n, barcode) in order.into_iter().enumerate() {
-                let door = Door { performances: vec![performance], mode: Mode::SinglePass };
+                let door = Door { performances: vec![performance], mode: Mode::SinglePass, gate: None };
                 let request = ScanRequest { scan_id: format!("c{i}-{n}"), barcode: barcode.clone(), device: format!("dev{i}"), client_time: 0, door };
                 match client.call(Scan { request }).await.expect("scan").verdict {
                     Verdict::Accepted { .. } => accepted.push(barcode),

@@ -1,6 +1,7 @@
 //! Domain types shared by the WASM UI and the server. Each one can only hold a valid value:
 //! raw input is parsed once, at the boundary, into these types.
 
+mod gates;
 mod institution;
 mod login;
 mod reports;
@@ -11,6 +12,7 @@ mod sources;
 mod uploads;
 
 pub use crate::ids::{EventId, InstitutionId, LoginId, SourceId, VenueId};
+pub use gates::{CategoryFields, GateFields};
 pub use institution::{DisplayName, Institution, InstitutionName, check_scan_deadline, parse_scan_deadline};
 pub use login::{LoginName, Password};
 pub use reports::*;

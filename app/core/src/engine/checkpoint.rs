@@ -1,6 +1,7 @@
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use super::gate::Gates;
 use super::ticket::Direction;
 use crate::ids::PerformanceId;
 
@@ -25,6 +26,10 @@ pub struct Checkpoint {
     pub excluded: Vec<(PerformanceId, String)>,
     /// The venue's zone: a day, for per-day quotas, runs from local midnight to midnight.
     pub time_zone: Tz,
+    /// The gate the door joined, if any (its mode is `mode` already), and its performance's
+    /// others.
+    #[serde(default)]
+    pub gates: Gates,
 }
 
 impl Checkpoint {

@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 
 use super::checkpoint::{Checkpoint, Mode};
+use super::gate::Timing;
 use super::ticket::{Direction, Pass, Ticket, TicketState};
 use super::verdict::{Refusal, Verdict};
 
@@ -16,8 +17,9 @@ pub struct Scan<'a> {
 ///
 /// Checks run from what the ticket *is* to what it has *done*: known at all, at a door that
 /// controls its performance, in a state that may enter, within its validity window; then the
-/// mode's pass rules. The category filter comes last, so a filtered ticket already in gets the
-/// standard answer ("already scanned", "already inside") rather than "filtered".
+/// mode's pass rules. The category filter, then the gate's categories and entry window, come
+/// last, so a ticket already in gets the standard answer ("already scanned", "already
+/// inside") rather than "filtered", and anyone inside may leave by any gate at any time.
 pub fn decide(ticket: Option<&Ticket>, history: &[Pass], checkpoint: &Checkpoint, scan: &Scan<'_>) -> Verdict {
     let refuse = |reason| Verdict::Refused { reason };
     if checkpoint.under_control.is_empty() {
@@ -40,11 +42,23 @@ pub fn decide(ticket: Option<&Ticket>, history: &[Pass], checkpoint: &Checkpoint
     }
     let filtered = checkpoint.excludes(ticket.performance, &ticket.category);
     let admit_in = || {
+        let category = &ticket.category;
         if filtered {
-            refuse(Refusal::FilteredCategory { category: ticket.category.clone() })
-        } else {
-            Verdict::Accepted { direction: Direction::In }
+            return refuse(Refusal::FilteredCategory { category: category.clone() });
         }
+        if let Some(gate) = &checkpoint.gates.joined {
+            if !gate.admits(category) {
+                return refuse(Refusal::WrongEntrance { category: category.clone(), gates: checkpoint.gates.admitting(category) });
+            }
+            if let Some(window) = gate.window_for(category) {
+                match window.timing(scan.at, checkpoint.time_zone) {
+                    Timing::Open => {}
+                    Timing::TooEarly => return refuse(Refusal::TooEarly { opens: window.opens }),
+                    Timing::TooLate => return refuse(Refusal::TooLate { last_entry: window.last_entry }),
+                }
+            }
+        }
+        Verdict::Accepted { direction: Direction::In }
     };
     match checkpoint.mode {
         Mode::SinglePass => match history.first() {

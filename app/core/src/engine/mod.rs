@@ -6,6 +6,7 @@ mod barcode;
 mod book;
 mod checkpoint;
 mod decide;
+mod gate;
 mod ticket;
 mod verdict;
 
@@ -16,6 +17,7 @@ pub use barcode::{Barcode, BarcodeError};
 pub use book::TicketBook;
 pub use checkpoint::{Checkpoint, Mode};
 pub use decide::{Scan, decide, pass_for};
+pub use gate::{CategoryRule, EntryWindow, Gate, GateError, Gates, Timing};
 pub use ticket::{Direction, Pass, Ticket, TicketState, ValidityWindow};
 // Its home is `crate::ids`; the engine speaks of it everywhere.
 pub use crate::ids::PerformanceId;

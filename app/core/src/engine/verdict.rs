@@ -1,4 +1,4 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ticket::Direction;
@@ -32,6 +32,12 @@ pub enum Refusal {
     TotalQuotaReached { max: u32 },
     DailyQuotaReached { max: u32 },
     NotValidNow { from: DateTime<Utc>, to: DateTime<Utc> },
+    /// The door's gate does not let this category in; `gates`: those of the performance that do.
+    WrongEntrance { category: String, gates: Vec<String> },
+    /// Before the gate's doors open for this category (local time in the venue's zone).
+    TooEarly { opens: NaiveTime },
+    /// After the last entry for this category (local time in the venue's zone).
+    TooLate { last_entry: NaiveTime },
 }
 
 /// What the door shows: green passes, red stops, orange is an anomaly to look at.

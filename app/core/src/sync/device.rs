@@ -8,10 +8,14 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::protocol::{DecidedBy, Delta, Door, Millis, OfflineScan, PassRow, ScanLogin, Snapshot, UploadRefusal, UploadedScan, state_from_letter};
-use crate::engine::{
-    Barcode, Checkpoint, Direction, Pass, PerformanceId, Scan, Ticket, TicketBook, TicketState, ValidityWindow, Verdict,
+use super::protocol::{
+    DecidedBy, Delta, Door, GateSet, Millis, OfflineScan, PassRow, PerformanceGate, ScanLogin, Snapshot, UploadRefusal, UploadedScan,
+    state_from_letter,
 };
+use crate::engine::{
+    Barcode, Checkpoint, Direction, Gates, Mode, Pass, PerformanceId, Scan, Ticket, TicketBook, TicketState, ValidityWindow, Verdict,
+};
+use crate::ids::GateId;
 
 /// Tickets are stored in IndexedDB this many to a record: few writes, none too large.
 pub const CHUNK_SIZE: usize = 10_000;
@@ -45,6 +49,9 @@ pub struct ImportedPerformance {
     /// Its institution's deadline for online verdicts (from the snapshot, then the deltas).
     #[serde(default = "super::protocol::default_scan_deadline")]
     pub scan_deadline_ms: u32,
+    /// Its gates and rules version (from the snapshot, then the deltas).
+    #[serde(default)]
+    pub gates: GateSet,
 }
 
 /// Up to [`CHUNK_SIZE`] tickets of one performance, columnar as the snapshot sends them.
@@ -161,6 +168,7 @@ pub fn split_snapshot(about: OpenPerformance, snapshot: Snapshot, now: Millis) -
         imported_at: now,
         chunks: chunks.len() as u32,
         scan_deadline_ms: snapshot.scan_deadline_ms,
+        gates: snapshot.gates,
     };
     (imported, chunks, snapshot.passes)
 }
@@ -175,6 +183,9 @@ pub enum DoorError {
     SharedNumbers(Vec<String>),
     #[error("unknown time zone {0}")]
     TimeZone(String),
+    /// The gate joined is gone from its performance (deleted in the back office).
+    #[error("gate {0} no longer exists")]
+    NoSuchGate(GateId),
 }
 
 /// Admitted and countable tickets of the performances under control.
@@ -203,6 +214,22 @@ fn time(millis: Millis) -> DateTime<Utc> {
 
 fn window_of(window: Option<(Millis, Millis)>) -> Option<ValidityWindow> {
     window.map(|(from, to)| ValidityWindow { from: time(from), to: time(to) })
+}
+
+/// The direction a door's mode asks for: an entry/exit door's, else in.
+fn direction_of(mode: Mode) -> Direction {
+    match mode {
+        Mode::EntryExit { direction } => direction,
+        Mode::SinglePass | Mode::MultiPass { .. } => Direction::In,
+    }
+}
+
+/// The engine's view of a joined gate among its performance's gates.
+pub fn gates_seen_from(joined: &PerformanceGate, set: &GateSet) -> Gates {
+    Gates {
+        joined: Some(joined.rules.clone()),
+        others: set.gates.iter().filter(|g| g.id != joined.id).map(|g| g.rules.clone()).collect(),
+    }
 }
 
 impl DeviceBook {
@@ -321,6 +348,18 @@ impl DeviceBook {
                 imported.scan_deadline_ms = *deadline;
             }
         }
+        for (performance, gates) in &delta.gates {
+            if let Some(imported) = self.performances.get_mut(performance) {
+                imported.gates = gates.clone();
+            }
+        }
+    }
+
+    /// The gate a door joined, with its performance's gates and rules version.
+    pub fn gate(&self, door: &Door) -> Option<(&PerformanceGate, &GateSet)> {
+        let id = door.gate?;
+        let set = &self.performances.get(door.performances.first()?)?.gates;
+        Some((set.gates.iter().find(|g| g.id == id)?, set))
     }
 
     /// How long a door waits for the server's verdict: the shortest of its performances'.
@@ -357,7 +396,14 @@ impl DeviceBook {
         }
         let zone = &self.performances[first].about.time_zone;
         let time_zone: Tz = zone.parse().map_err(|_| DoorError::TimeZone(zone.clone()))?;
-        Ok(Checkpoint { mode: door.mode, under_control: door.performances.clone(), excluded, time_zone })
+        let (mode, gates) = match door.gate {
+            None => (door.mode, Gates::default()),
+            Some(id) => {
+                let (joined, set) = self.gate(door).ok_or(DoorError::NoSuchGate(id))?;
+                (joined.rules.mode_for(direction_of(door.mode)), gates_seen_from(joined, set))
+            }
+        };
+        Ok(Checkpoint { mode, under_control: door.performances.clone(), excluded, time_zone, gates })
     }
 
     /// Decides a scan at the door and counts its pass: `None` when the read holds no number.
@@ -371,6 +417,13 @@ impl DeviceBook {
             self.admitted.entry(*performance).or_default().insert(barcode.clone());
         }
         Some((barcode, verdict))
+    }
+
+    /// What the joined gate asks the steward to do for this ticket's category ("wristband").
+    pub fn instruction(&self, barcode: &Barcode, checkpoint: &Checkpoint) -> Option<String> {
+        let gate = checkpoint.gates.joined.as_ref()?;
+        let ticket = checkpoint.under_control.iter().find_map(|p| self.book.ticket_in(barcode, *p))?;
+        gate.instruction_for(&ticket.category).map(str::to_owned)
     }
 
     /// Decides without counting: what a scan would get now.
@@ -430,6 +483,7 @@ mod tests {
             cursor: 1_000,
             server_time: 1_000,
             scan_deadline_ms: 400,
+            gates: GateSet::default(),
         }
     }
 
@@ -444,7 +498,7 @@ mod tests {
     }
 
     fn door(ids: &[i64]) -> Door {
-        Door { performances: ids.iter().map(|i| PerformanceId(*i)).collect(), mode: Mode::SinglePass }
+        Door { performances: ids.iter().map(|i| PerformanceId(*i)).collect(), mode: Mode::SinglePass, gate: None }
     }
 
     fn login(id: i64, name: &str) -> ScanLogin {
@@ -584,7 +638,7 @@ mod tests {
             barcode: "A1".into(),
             device: "gate-1".into(),
             scanned_at: 5,
-            door: Door { performances: vec![PerformanceId(1)], mode: Mode::SinglePass },
+            door: Door { performances: vec![PerformanceId(1)], mode: Mode::SinglePass, gate: None },
             device_verdict: Verdict::Accepted { direction: Direction::In },
             decided: Default::default(),
             clock_skew_ms: None,
@@ -672,6 +726,7 @@ mod tests {
             cursor: 2_000,
             server_time: 2_000,
             scan_deadlines: vec![(PerformanceId(1), 250)],
+            gates: Vec::new(),
         };
         device.apply_delta(&delta);
         match device.decide(&Barcode::parse("A").expect("barcode"), &checkpoint, 50, "gate-1") {
@@ -706,5 +761,64 @@ mod tests {
         // B is in category 1, "staff", which the snapshot excludes.
         let (_, verdict) = device.scan("B", &checkpoint, "s1", 10, "gate").expect("a number");
         assert_eq!(verdict, Verdict::Refused { reason: Refusal::FilteredCategory { category: "staff".into() } });
+    }
+
+    fn gate_set(version: i64, gates: &[(i64, &str, &[&str])]) -> GateSet {
+        GateSet {
+            rules_version: version,
+            gates: gates
+                .iter()
+                .map(|(id, name, categories)| PerformanceGate {
+                    id: GateId(*id),
+                    rules: crate::engine::Gate {
+                        name: (*name).into(),
+                        mode: Mode::EntryExit { direction: Direction::In },
+                        categories: categories.iter().map(|c| (*c).to_owned()).collect(),
+                        window: None,
+                        per_category: vec![crate::engine::CategoryRule {
+                            category: "general".into(),
+                            window: None,
+                            instruction: Some("Wristband".into()),
+                        }],
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_device_on_a_gate_decides_with_its_rules_and_takes_changes_from_the_delta() {
+        let mut with_gates = snapshot(1, &["G1", "S1", "G2"], "vvv");
+        with_gates.excluded_categories.clear();
+        with_gates.gates = gate_set(1, &[(10, "North", &["general"]), (11, "Staff door", &["staff"])]);
+        let mut device = device_with(vec![with_gates]);
+        let on_north = Door { gate: Some(GateId(10)), ..door(&[1]) };
+        let checkpoint = device.checkpoint(&on_north).expect("door");
+        assert_eq!(checkpoint.mode, Mode::EntryExit { direction: Direction::In }, "the gate's mode, not the door's");
+        let (_, staff) = device.scan("S1", &checkpoint, "s1", 10, "pda").expect("a number");
+        assert_eq!(staff, Verdict::Refused { reason: Refusal::WrongEntrance { category: "staff".into(), gates: vec!["Staff door".into()] } });
+        let (g1, general) = device.scan("G1", &checkpoint, "s2", 20, "pda").expect("a number");
+        assert!(general.is_accepted());
+        assert_eq!(device.instruction(&g1, &checkpoint).as_deref(), Some("Wristband"));
+        assert_eq!(device.gate(&on_north).map(|(g, set)| (g.rules.name.as_str(), set.rules_version)), Some(("North", 1)));
+
+        // The back office lets staff in at North too: the next delta brings it, no re-import.
+        let delta = Delta {
+            tickets: vec![],
+            passes: vec![],
+            cursor: 2_000,
+            server_time: 2_000,
+            scan_deadlines: vec![],
+            gates: vec![(PerformanceId(1), gate_set(2, &[(10, "North", &["general", "staff"])]))],
+        };
+        device.apply_delta(&delta);
+        let checkpoint = device.checkpoint(&on_north).expect("door");
+        assert!(device.decide(&Barcode::parse("S1").expect("barcode"), &checkpoint, 30, "pda").is_accepted());
+        assert_eq!(device.gate(&on_north).map(|(_, set)| set.rules_version), Some(2));
+
+        let deleted = Delta { gates: vec![(PerformanceId(1), gate_set(3, &[]))], ..delta };
+        device.apply_delta(&deleted);
+        assert_eq!(device.checkpoint(&on_north), Err(DoorError::NoSuchGate(GateId(10))));
+        assert!(device.checkpoint(&door(&[1])).is_ok(), "a door on no gate works as before");
     }
 }

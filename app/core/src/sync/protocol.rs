@@ -1,8 +1,8 @@
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Direction, Mode, TicketState, Verdict};
+use crate::engine::{Direction, Gate, Mode, TicketState, Verdict};
 pub use crate::ids::Millis;
-use crate::ids::PerformanceId;
+use crate::ids::{GateId, PerformanceId};
 
 /// At most this many performances on one `/live` feed: each event is checked against them.
 pub const LIVE_MAX_PERFORMANCES: usize = 64;
@@ -76,7 +76,26 @@ impl Default for DecidedBy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Door {
     pub performances: Vec<PerformanceId>,
+    /// Without a gate, the steward's choice. On a gate, only the direction of an entry/exit
+    /// gate counts: the gate's rules are the ones stored, whatever else this says.
     pub mode: Mode,
+    /// The gate the device joined; `performances` is then the gate's performance alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateId>,
+}
+
+/// A gate of a performance, as the back office edits it and devices join it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PerformanceGate {
+    pub id: GateId,
+    pub rules: Gate,
+}
+
+/// A performance's gates as they stand, and the version of its rules (raised by each change).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateSet {
+    pub rules_version: i64,
+    pub gates: Vec<PerformanceGate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,6 +223,9 @@ pub struct Snapshot {
     /// The institution's deadline for online verdicts.
     #[serde(default = "default_scan_deadline")]
     pub scan_deadline_ms: u32,
+    /// Its gates, for a device to join one.
+    #[serde(default)]
+    pub gates: GateSet,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,7 +241,7 @@ pub struct PassRow {
 }
 
 /// One recorded scan, as the `/live` feed sends it to the devices and back-office pages
-/// watching its performance.
+/// watching its performance; or word that its door rules changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveEvent {
     pub performance: PerformanceId,
@@ -227,6 +249,16 @@ pub struct LiveEvent {
     pub admitted: bool,
     /// The admission, for devices to add to their copy.
     pub pass: Option<PassRow>,
+    /// Not a scan (no id, no pass): the performance's gates changed. The feed sends it as a
+    /// `rules` event, and devices take the new rules with a delta at once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rules_changed: bool,
+}
+
+impl LiveEvent {
+    pub fn rules_changed(performance: PerformanceId) -> Self {
+        LiveEvent { performance, scan_id: String::new(), admitted: false, pass: None, rules_changed: true }
+    }
 }
 
 /// Holder names, asked for apart from the snapshot: the verdict does not need them.
@@ -253,6 +285,9 @@ pub struct Delta {
     /// Each performance's institution's deadline for online verdicts, as it stands now.
     #[serde(default)]
     pub scan_deadlines: Vec<(PerformanceId, u32)>,
+    /// Each performance's gates as they stand now: a change reaches devices without a re-import.
+    #[serde(default)]
+    pub gates: Vec<(PerformanceId, GateSet)>,
 }
 
 pub fn state_letter(state: TicketState) -> char {

@@ -165,6 +165,7 @@ fn verdict_text(i18n: leptos_i18n::I18nContext<Locale>, verdict: &Verdict, zone:
             &[("max", &max.to_string())],
         ),
         Refusal::NotValidNow { .. } => t_string!(i18n, report_reason_not_valid_now).to_string(),
+        Refusal::WrongEntrance { .. } | Refusal::TooEarly { .. } | Refusal::TooLate { .. } => crate::pages::scanner::verdict::gate_reason_text(i18n, reason),
     }
 }
 

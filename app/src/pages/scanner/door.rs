@@ -1,9 +1,10 @@
-//! The scanner's screens: choosing the door (performances and mode), the door at work
+//! The scanner's screens: choosing the door (a gate, or performances and mode), the door at work
 //! (counter, direction, typed entry, last scans, double entries) and the verdict itself.
 
 use leptos::prelude::*;
 
 use billetix_core::engine::{Direction, Mode, PerformanceId};
+use billetix_core::ids::GateId;
 
 use super::camera::CameraError;
 use super::open_performances::{OpenPerformances, performance_title};
@@ -21,6 +22,7 @@ pub fn door_error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &DoorError
         DoorError::NotImported(id) => fill(t_string!(i18n, scanner_not_imported), &[("performance", &scanner.performance_name(id.0))]),
         DoorError::SharedNumbers(numbers) => fill(t_string!(i18n, scanner_shared_numbers), &[("numbers", &numbers.join(", "))]),
         DoorError::TimeZone(zone) => fill(t_string!(i18n, scanner_bad_zone), &[("zone", zone)]),
+        DoorError::NoSuchGate(_) => t_string!(i18n, scanner_no_such_gate).to_string(),
     }
 }
 
@@ -80,6 +82,16 @@ pub fn DoorSetup() -> impl IntoView {
         scanner.changed.track();
         scanner.book.with_value(|b| b.performances().map(|p| p.about.clone()).collect::<Vec<_>>())
     };
+    // The gates of the imported performances: joining one takes its rules from the back office.
+    let joined = RwSignal::new(None::<(PerformanceId, GateId)>);
+    let gates = move || {
+        scanner.changed.track();
+        scanner.book.with_value(|b| {
+            b.performances()
+                .flat_map(|p| p.gates.gates.iter().map(|g| (p.about.clone(), g.id, g.rules.name.clone())).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        })
+    };
     let limit = |text: String| text.trim().parse::<u32>().ok().filter(|n| *n > 0);
     let start = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -88,7 +100,12 @@ pub fn DoorSetup() -> impl IntoView {
             "multi" => Mode::MultiPass { max_total: limit(max_total.get_untracked()), max_per_day: limit(max_per_day.get_untracked()) },
             _ => Mode::SinglePass,
         };
-        match scanner.open_door(Door { performances: chosen.get_untracked(), mode: door_mode }) {
+        let door = match joined.get_untracked() {
+            // Entering first: an entry/exit gate's direction is the steward's, by the big button.
+            Some((performance, gate)) => Door { performances: vec![performance], mode: Mode::EntryExit { direction: Direction::In }, gate: Some(gate) },
+            None => Door { performances: chosen.get_untracked(), mode: door_mode, gate: None },
+        };
+        match scanner.open_door(door) {
             Ok(()) => error.set(None),
             Err(e) => error.set(Some(door_error_text(i18n, &e, scanner))),
         }
@@ -115,41 +132,65 @@ pub fn DoorSetup() -> impl IntoView {
                 <Show when=move || imported().is_empty()>
                     <p class="hint">{t!(i18n, scanner_nothing_imported)}</p>
                 </Show>
-                <ul>
-                    <For each=imported key=|p| p.id let:about>
-                        {
-                            let id = about.id;
-                            view! {
-                                <li>
-                                    <label>
-                                        <input type="checkbox" data-testid="control" data-performance=id.0
-                                            prop:checked=move || chosen.with(|c| c.contains(&id))
-                                            on:change=move |_| toggle(id) />
-                                        {performance_title(&about)}
-                                    </label>
-                                </li>
-                            }
-                        }
-                    </For>
-                </ul>
-                <fieldset class="modes">
-                    <legend>{t!(i18n, scanner_mode)}</legend>
-                    {[("single", 0), ("entry_exit", 1), ("multi", 2)].into_iter().map(|(code, index)| view! {
+                // Erased views, here and below: the whole form is too deep a type otherwise.
+                {move || (!gates().is_empty()).then(|| view! {
+                    <fieldset class="gates">
+                        <legend>{t!(i18n, scanner_join_gate)}</legend>
                         <label>
-                            <input type="radio" name="mode" value=code data-testid=format!("mode-{code}")
-                                prop:checked=move || mode.get() == code on:change=move |_| mode.set(code.to_owned()) />
-                            {match index {
-                                0 => t_string!(i18n, mode_single),
-                                1 => t_string!(i18n, mode_entry_exit),
-                                _ => t_string!(i18n, mode_multi),
-                            }}
+                            <input type="radio" name="gate" data-testid="no-gate" prop:checked=move || joined.get().is_none()
+                                on:change=move |_| joined.set(None) />
+                            {t!(i18n, scanner_no_gate)}
                         </label>
-                    }).collect_view()}
-                    <Show when=move || mode.get() == "multi">
-                        <label>{t!(i18n, multi_max_total)}<input type="number" min="1" bind:value=max_total /></label>
-                        <label>{t!(i18n, multi_max_per_day)}<input type="number" min="1" bind:value=max_per_day /></label>
-                    </Show>
-                </fieldset>
+                        {move || gates().into_iter().map(|(about, id, name)| {
+                            let performance = about.id;
+                            view! {
+                                <label>
+                                    <input type="radio" name="gate" data-testid="join-gate" data-gate=id.0 data-name=name.clone()
+                                        prop:checked=move || joined.get() == Some((performance, id))
+                                        on:change=move |_| joined.set(Some((performance, id))) />
+                                    {performance_title(&about)}" · "<strong>{name.clone()}</strong>
+                                </label>
+                            }
+                        }).collect_view()}
+                    </fieldset>
+                }.into_any())}
+                {move || joined.get().is_none().then(|| view! {
+                    <ul>
+                        <For each=imported key=|p| p.id let:about>
+                            {
+                                let id = about.id;
+                                view! {
+                                    <li>
+                                        <label>
+                                            <input type="checkbox" data-testid="control" data-performance=id.0
+                                                prop:checked=move || chosen.with(|c| c.contains(&id))
+                                                on:change=move |_| toggle(id) />
+                                            {performance_title(&about)}
+                                        </label>
+                                    </li>
+                                }
+                            }
+                        </For>
+                    </ul>
+                    <fieldset class="modes">
+                        <legend>{t!(i18n, scanner_mode)}</legend>
+                        {[("single", 0), ("entry_exit", 1), ("multi", 2)].into_iter().map(|(code, index)| view! {
+                            <label>
+                                <input type="radio" name="mode" value=code data-testid=format!("mode-{code}")
+                                    prop:checked=move || mode.get() == code on:change=move |_| mode.set(code.to_owned()) />
+                                {match index {
+                                    0 => t_string!(i18n, mode_single),
+                                    1 => t_string!(i18n, mode_entry_exit),
+                                    _ => t_string!(i18n, mode_multi),
+                                }}
+                            </label>
+                        }).collect_view()}
+                        <Show when=move || mode.get() == "multi">
+                            <label>{t!(i18n, multi_max_total)}<input type="number" min="1" bind:value=max_total /></label>
+                            <label>{t!(i18n, multi_max_per_day)}<input type="number" min="1" bind:value=max_per_day /></label>
+                        </Show>
+                    </fieldset>
+                }.into_any())}
                 <button type="submit" class="primary" data-testid="start-door">{t!(i18n, scanner_start)}</button>
                 {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="door-error">{e}</p> })}
             </form>
@@ -219,11 +260,20 @@ pub fn DoorView() -> impl IntoView {
     let i18n = use_i18n();
     let scanner = expect_context::<Scanner>();
     let typed = RwSignal::new(String::new());
+    // The checkpoint's: a gate's mode comes from the back office, and may change by delta.
     let direction = move || {
-        scanner.door.with(|d| match d.as_ref().map(|d| d.mode) {
+        scanner.door.track();
+        scanner.changed.track();
+        scanner.checkpoint.with_value(|c| match c.as_ref().map(|c| c.mode) {
             Some(Mode::EntryExit { direction }) => Some(direction),
             _ => None,
         })
+    };
+    // The gate joined and the rules version the device decides with.
+    let gate = move || {
+        scanner.changed.track();
+        let door = scanner.door.get()?;
+        scanner.book.with_value(|b| b.gate(&door).map(|(g, set)| (g.rules.name.clone(), set.rules_version)))
     };
     let check = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -253,6 +303,11 @@ pub fn DoorView() -> impl IntoView {
             <p class="door-title">{titles}
                 <button class="link-button" data-testid="change-door" on:click=move |_| scanner.close_door()>{t!(i18n, scanner_change_door)}</button>
             </p>
+            {move || gate().map(|(name, version)| view! {
+                <p class="door-gate" data-testid="door-gate" data-name=name.clone() data-rules-version=version.to_string()>
+                    <strong>{name.clone()}</strong>" · "{fill(t_string!(i18n, scanner_rules_version), &[("version", &version.to_string())])}
+                </p>
+            })}
             <p class="counter" data-testid="device-counter" data-admitted=move || counter().admitted.to_string()>
                 <span class="big">{move || counter().admitted}</span>" / "{move || counter().total}
                 " "{t!(i18n, scanner_admitted)}
@@ -396,6 +451,7 @@ pub fn VerdictOverlay() -> impl IntoView {
                     data-decided-by=super::decided_code(shown.decided) role="alert" on:click=move |_| scanner.shown.set(None)>
                     <p class="verdict-title">{title}</p>
                     <p class="verdict-detail">{detail}</p>
+                    {shown.instruction.clone().map(|i| view! { <p class="verdict-instruction" data-testid="verdict-instruction">{i}</p> })}
                     <p class="verdict-number">{shown.barcode.clone()}</p>
                     <p class="verdict-decided" data-testid="verdict-decided">{super::decided_text(i18n, shown.decided)}</p>
                 </div>

@@ -114,7 +114,7 @@ async fn load(scanner: Scanner) -> Result<(), StoreError> {
         for imported in stored.performances {
             book.load_performance(imported, &stored.chunks);
         }
-        book.apply_delta(&Delta { tickets: stored.changes, passes: stored.passes, cursor: 0, server_time: 0, scan_deadlines: Vec::new() });
+        book.apply_delta(&Delta { tickets: stored.changes, passes: stored.passes, cursor: 0, server_time: 0, scan_deadlines: Vec::new(), gates: Vec::new() });
         for scan in &stored.scans {
             book.restore_scan(scan);
         }
@@ -336,10 +336,11 @@ fn follow_live(scanner: Scanner) {
                 });
             }
         });
-        // The feed fell behind: a delta catches up.
+        // The feed fell behind, or the door rules changed: a delta catches up.
         let on_resync = Closure::<dyn Fn()>::new(move || spawn_local(pull_delta(scanner)));
         let _ = source.add_event_listener_with_callback("scan", on_scan.as_ref().unchecked_ref());
         let _ = source.add_event_listener_with_callback("resync", on_resync.as_ref().unchecked_ref());
+        let _ = source.add_event_listener_with_callback("rules", on_resync.as_ref().unchecked_ref());
         let kept = send_wrapper::SendWrapper::new((source, on_scan, on_resync));
         on_cleanup(move || kept.0.close());
     });
@@ -511,7 +512,7 @@ async fn import_into_device(scanner: Scanner, about: OpenPerformance, progress: 
 
 /// Leaves the door empty, so a reopened page starts on the choice of performances.
 pub fn forget_door(scanner: Scanner) {
-    save_door(scanner, Door { performances: Vec::new(), mode: Mode::SinglePass });
+    save_door(scanner, Door { performances: Vec::new(), mode: Mode::SinglePass, gate: None });
 }
 
 fn sign_out_pending() -> bool {

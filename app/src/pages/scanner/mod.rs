@@ -11,7 +11,7 @@ mod link;
 pub mod open_performances;
 pub mod sign_out;
 mod store;
-mod verdict;
+pub(crate) mod verdict;
 #[cfg(any(feature = "hydrate", test))]
 mod wedge;
 
@@ -64,6 +64,8 @@ pub struct Shown {
     /// (milliseconds, as finely as the browser's clock tells).
     pub decided_in_ms: f64,
     pub decided: DecidedBy,
+    /// What the joined gate asks for this ticket's category on admission ("wristband").
+    pub instruction: Option<String>,
 }
 
 /// The scanner's state, shared by its parts as a context. Handles only: copies are free.
@@ -215,7 +217,8 @@ impl Scanner {
 
     pub fn set_direction(&self, direction: Direction) {
         if let Some(mut door) = self.door.get_untracked() {
-            if let Mode::EntryExit { .. } = door.mode {
+            // The checkpoint's mode: a gate's is set in the back office, whatever the door says.
+            if let Some(Mode::EntryExit { .. }) = self.checkpoint.with_value(|c| c.as_ref().map(|c| c.mode)) {
                 door.mode = Mode::EntryExit { direction };
                 let _ = self.open_door(door);
             }
@@ -318,6 +321,12 @@ impl Scanner {
     fn show(&self, scan: &OfflineScan, decided_in_ms: f64) {
         let verdict = scan.device_verdict.clone();
         let scan_id = scan.scan_id.clone();
+        let instruction = match (&verdict, Barcode::parse(&scan.barcode)) {
+            (Verdict::Accepted { direction: Direction::In }, Ok(barcode)) => {
+                self.checkpoint.with_value(|c| c.as_ref().and_then(|c| self.book.with_value(|b| b.instruction(&barcode, c))))
+            }
+            _ => None,
+        };
         let shown = Shown {
             scan_id: scan_id.clone(),
             barcode: scan.barcode.clone(),
@@ -325,6 +334,7 @@ impl Scanner {
             at: scan.scanned_at,
             decided_in_ms,
             decided: scan.decided,
+            instruction,
         };
         self.shown.set(Some(shown));
         #[cfg(feature = "hydrate")]

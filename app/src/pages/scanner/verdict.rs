@@ -34,9 +34,21 @@ pub fn verdict_text(i18n: I18nContext<Locale>, verdict: &Verdict, zone: Tz, perf
                 Refusal::TotalQuotaReached { max } => fill(t_string!(i18n, reason_total_quota), &[("max", &max.to_string())]),
                 Refusal::DailyQuotaReached { max } => fill(t_string!(i18n, reason_daily_quota), &[("max", &max.to_string())]),
                 Refusal::NotValidNow { from, to } => fill(t_string!(i18n, reason_not_valid_now), &[("from", &local(from)), ("to", &local(to))]),
+                Refusal::WrongEntrance { .. } | Refusal::TooEarly { .. } | Refusal::TooLate { .. } => gate_reason_text(i18n, reason),
             };
             (refused, detail)
         }
+    }
+}
+
+/// The words for a gate's refusals (the door's and the report's); empty for other reasons.
+pub fn gate_reason_text(i18n: I18nContext<Locale>, reason: &Refusal) -> String {
+    match reason {
+        Refusal::WrongEntrance { category, gates } if gates.is_empty() => fill(t_string!(i18n, reason_wrong_entrance_nowhere), &[("category", category)]),
+        Refusal::WrongEntrance { category, gates } => fill(t_string!(i18n, reason_wrong_entrance), &[("category", category), ("gates", &gates.join(", "))]),
+        Refusal::TooEarly { opens } => fill(t_string!(i18n, reason_too_early), &[("time", &opens.format("%H:%M").to_string())]),
+        Refusal::TooLate { last_entry } => fill(t_string!(i18n, reason_too_late), &[("time", &last_entry.format("%H:%M").to_string())]),
+        _ => String::new(),
     }
 }
 
@@ -59,6 +71,9 @@ pub fn reason_code(verdict: &Verdict) -> &'static str {
             Refusal::TotalQuotaReached { .. } => "total_quota_reached",
             Refusal::DailyQuotaReached { .. } => "daily_quota_reached",
             Refusal::NotValidNow { .. } => "not_valid_now",
+            Refusal::WrongEntrance { .. } => "wrong_entrance",
+            Refusal::TooEarly { .. } => "too_early",
+            Refusal::TooLate { .. } => "too_late",
         },
     }
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use billetix_core::domain::{InstitutionId, LoginId};
 use billetix_core::engine::{Barcode, Direction, Pass, PerformanceId, Ticket, TicketState, ValidityWindow, Verdict};
-use billetix_core::sync::protocol::{DeviceReason, LiveEvent, PassRow};
+use billetix_core::sync::protocol::{DeviceReason, GateSet, LiveEvent, PassRow};
 
 use super::{Millis, StorageResult};
 
@@ -20,6 +20,8 @@ pub struct PerformanceContext {
     pub pda_open: bool,
     /// Its institution's deadline for online verdicts.
     pub scan_deadline_ms: u32,
+    /// Its gates and the version of its rules.
+    pub gates: GateSet,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +162,7 @@ impl ScanRecord {
             scan_id: self.scan_uuid.clone(),
             admitted: self.admitted,
             pass: self.pass_row(),
+            rules_changed: false,
         })
     }
 }

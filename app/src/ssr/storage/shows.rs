@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 
 use billetix_core::domain::{EventId, EventRecord, GridRow, InstitutionId, VenueId, VenueRecord};
-use billetix_core::engine::PerformanceId;
+use billetix_core::engine::{Gate, PerformanceId};
+use billetix_core::ids::GateId;
 
 use super::{Millis, StorageResult};
 
@@ -59,4 +60,11 @@ pub trait ShowStorage: Send + Sync {
     async fn set_category_filters(&self, performance: PerformanceId, categories: &[String]) -> StorageResult<()>;
     /// The categories present among the performance's tickets, each with whether it is excluded.
     async fn performance_categories(&self, performance: PerformanceId) -> StorageResult<Vec<(String, bool)>>;
+    /// Adds a gate to the performance (`AlreadyExists`: one of that name) and raises its rules
+    /// version, in one transaction; the gates are read with `performance_contexts`.
+    async fn create_gate(&self, performance: PerformanceId, rules: &Gate) -> StorageResult<GateId>;
+    /// Replaces a gate's rules and raises the version; `NotFound` unless the gate is the performance's.
+    async fn update_gate(&self, performance: PerformanceId, gate: GateId, rules: &Gate) -> StorageResult<()>;
+    /// Deletes a gate and raises the version; `NotFound` unless the gate is the performance's.
+    async fn delete_gate(&self, performance: PerformanceId, gate: GateId) -> StorageResult<()>;
 }

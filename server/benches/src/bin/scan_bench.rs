@@ -97,7 +97,7 @@ fn engine_alone(tickets: &[WorkloadTicket], scans: &[String]) {
         let state = if t.cancelled { TicketState::Cancelled } else { TicketState::Valid };
         book.upsert(t.barcode.clone(), Ticket { performance, state, category: t.category.clone(), window: None });
     }
-    let checkpoint = Checkpoint { mode: Mode::SinglePass, under_control: vec![performance], excluded: vec![], time_zone: chrono_tz::Europe::Paris };
+    let checkpoint = Checkpoint { mode: Mode::SinglePass, under_control: vec![performance], excluded: vec![], time_zone: chrono_tz::Europe::Paris, gates: Default::default() };
     let codes: Vec<Barcode> = scans.iter().filter_map(|s| Barcode::parse(s).ok()).collect();
     let scan = Scan { at: chrono::Utc::now(), device: "bench" };
     let decisions = 1_000_000usize;
@@ -190,7 +190,7 @@ async fn replay(base_url: &str, performance: PerformanceId, scans: &Arc<Vec<Stri
         let scan_url = reqwest::Url::parse(&format!("{base_url}/api/scan")).expect("scan URL");
         let (next, scans) = (next.clone(), scans.clone());
         workers.push(tokio::spawn(async move {
-            let door = Door { performances: vec![performance], mode: Mode::SinglePass };
+            let door = Door { performances: vec![performance], mode: Mode::SinglePass, gate: None };
             let mut results = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);

@@ -126,7 +126,7 @@ async fn scan_while(http: reqwest::Client, base_url: String, performance: Perfor
             barcode: format!("DOOR{:08}", next % 10_000),
             device: format!("door{door}"),
             client_time: 0,
-            door: Door { performances: vec![performance], mode: Mode::SinglePass },
+            door: Door { performances: vec![performance], mode: Mode::SinglePass, gate: None },
         };
         next += 64;
         let started = Instant::now();

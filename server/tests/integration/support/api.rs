@@ -11,8 +11,9 @@ pub use app::pages::backoffice::institutions::{
     CreateInstitution, ListInstitutions, OpenInstitution, ScanDeadline, SetScanDeadline,
 };
 pub use app::pages::backoffice::performances::{
-    CategoryFilters, CreateEvent, CreatePerformance, CreateVenue, PerformanceGrid, RenameEvent,
-    RenameVenue, SetArchived, SetCategoryFilters, SetPdaOpen, UpdatePerformance,
+    CategoryFilters, CreateEvent, CreatePerformance, CreateVenue, DeleteGate, PerformanceGates,
+    PerformanceGrid, RenameEvent, RenameVenue, SaveGate, SetArchived, SetCategoryFilters, SetPdaOpen,
+    UpdatePerformance,
 };
 pub use app::pages::backoffice::reports::{FetchReportPage, FetchTicketHistory};
 pub use app::pages::backoffice::sources::{

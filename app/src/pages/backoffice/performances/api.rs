@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use billetix_core::domain::{EventId, EventRecord, GridRow, InstitutionId, VenueId, VenueRecord};
-use billetix_core::engine::PerformanceId;
+use billetix_core::engine::{Gate, PerformanceId};
+use billetix_core::ids::GateId;
+use billetix_core::sync::protocol::GateSet;
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
@@ -145,4 +147,26 @@ pub async fn category_filters(performance: PerformanceId) -> Result<Vec<(String,
 #[server(endpoint = "set_category_filters", input = leptos::server_fn::codec::Json)]
 pub async fn set_category_filters(performance: PerformanceId, excluded: Vec<String>) -> Result<(), AppError> {
     Backoffice::of_performance(performance).await?.set_category_filters(&excluded).await
+}
+
+/// A performance's gates and the version of its rules.
+#[server(endpoint = "performance_gates", input = leptos::server_fn::codec::Json)]
+pub async fn performance_gates(performance: PerformanceId) -> Result<GateSet, AppError> {
+    Ok(Backoffice::of_performance(performance).await?.record.gates)
+}
+
+/// Adds a gate (`gate` absent) or replaces one's rules; either raises the performance's rules
+/// version, and devices decide with the new rules from their next delta.
+#[server(endpoint = "save_gate", input = leptos::server_fn::codec::Json)]
+pub async fn save_gate(performance: PerformanceId, gate: Option<GateId>, rules: Gate) -> Result<GateId, AppError> {
+    let office = Backoffice::of_performance(performance).await?;
+    match gate {
+        Some(gate) => office.update_gate(gate, &rules).await.map(|()| gate),
+        None => office.create_gate(&rules).await,
+    }
+}
+
+#[server(endpoint = "delete_gate", input = leptos::server_fn::codec::Json)]
+pub async fn delete_gate(performance: PerformanceId, gate: GateId) -> Result<(), AppError> {
+    Backoffice::of_performance(performance).await?.delete_gate(gate).await
 }

@@ -60,6 +60,7 @@ pub(super) fn GridLine(
                     {if archived { t!(i18n, unarchive).into_any() } else { t!(i18n, archive).into_any() }}
                 </button>
                 <CategoryFilters performance changed error />
+                <super::gates::GatesPanel performance error />
                 <super::super::sources::PerformanceSourcesPanel performance open_panels changed />
                 <super::super::reports::ReportLink performance />
             </td>
