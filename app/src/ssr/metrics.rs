@@ -34,6 +34,9 @@ pub fn verdict_label(verdict: &Verdict) -> &'static str {
             Refusal::TotalQuotaReached { .. } => "total_quota_reached",
             Refusal::DailyQuotaReached { .. } => "daily_quota_reached",
             Refusal::NotValidNow { .. } => "not_valid_now",
+            Refusal::WrongEntrance { .. } => "wrong_entrance",
+            Refusal::TooEarly { .. } => "too_early",
+            Refusal::TooLate { .. } => "too_late",
         },
     }
 }
