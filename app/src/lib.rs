@@ -2,6 +2,9 @@
 //! on the pure core (`billetix_core`: engine, domain types, access rules, device protocol).
 //! Compiled into the server (`ssr`) and into the WASM UI (`hydrate`).
 
+// The back office's largest views nest deeper than rustc's default type layout depth.
+#![recursion_limit = "256"]
+
 pub mod components;
 pub mod error;
 pub mod me;
