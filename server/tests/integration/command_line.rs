@@ -224,7 +224,7 @@ async fn a_backup_while_doors_scan_restores_into_a_server_with_the_same_report()
                     return;
                 }
                 let barcode = format!("B{:05}", gate + n * DOORS);
-                let door = Door { performances: vec![performance], mode: Mode::SinglePass };
+                let door = Door { performances: vec![performance], mode: Mode::SinglePass, gate: None };
                 let request = ScanRequest { scan_id: format!("b{gate}-{n}"), barcode: barcode.clone(), device: format!("gate-{gate}"), client_time: 0, door };
                 let outcome = client.call(support::api::Scan { request }).await.expect("scan answered");
                 assert!(outcome.verdict.is_accepted());

@@ -138,7 +138,7 @@ async fn metrics_count_what_the_doors_and_partners_do(backend: support::Backend)
     let refused = app.client().call(SignIn { login: "gatekeeper7".into(), password: "not the password".into() }).await;
     assert!(refused.is_err());
     let door = app.signed_in("gatekeeper7", support::PASSWORD).await;
-    let single = Door { performances: vec![world.performance], mode: Mode::SinglePass };
+    let single = Door { performances: vec![world.performance], mode: Mode::SinglePass, gate: None };
     for (id, barcode) in [("m1", "M1"), ("m1-again", "M1"), ("m-none", "NONE")] {
         let request = ScanRequest { scan_id: id.into(), barcode: barcode.into(), device: "gate".into(), client_time: 0, door: single.clone() };
         door.call(Scan { request }).await.expect("scan");
@@ -148,7 +148,7 @@ async fn metrics_count_what_the_doors_and_partners_do(backend: support::Backend)
         barcode: "M2".into(),
         device: "gate".into(),
         scanned_at: app::ssr::now_millis(),
-        door: Door { performances: vec![world.performance], mode: Mode::EntryExit { direction: Direction::In } },
+        door: Door { performances: vec![world.performance], mode: Mode::EntryExit { direction: Direction::In }, gate: None },
         device_verdict: Verdict::Accepted { direction: Direction::In },
         decided: DecidedBy::Device { why: DeviceReason::Offline },
         clock_skew_ms: None,

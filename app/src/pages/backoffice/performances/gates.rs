@@ -49,8 +49,16 @@ pub(super) fn GatesPanel(performance: PerformanceId, error: WriteSignal<Option<A
     let editing = RwSignal::new(Editing::Closed);
     let draft = RwSignal::new(GateFields::default());
     on_success(save, move |_| editing.set(Editing::Closed));
-    let gates = Resource::new(move || (save.version().get(), remove.version().get()), move |_| performance_gates(performance));
-    let categories = Resource::new(|| (), move |_| category_filters(performance));
+    // Read when the box is first opened, not for every line of the grid.
+    let opened = RwSignal::new(false);
+    let gates = Resource::new(
+        move || (opened.get(), save.version().get(), remove.version().get()),
+        move |(opened, ..)| async move { if opened { performance_gates(performance).await.map(Some) } else { Ok(None) } },
+    );
+    let categories = Resource::new(
+        move || opened.get(),
+        move |opened| async move { if opened { category_filters(performance).await } else { Ok(Vec::new()) } },
+    );
     let open = move |target: Editing, gate: Option<Gate>| {
         let present: Vec<String> = categories.get_untracked().and_then(|c| c.ok()).unwrap_or_default().into_iter().map(|(c, _)| c).collect();
         let empty = Gate { name: String::new(), mode: Mode::SinglePass, categories: vec![], window: None, per_category: vec![] };
@@ -61,6 +69,50 @@ pub(super) fn GatesPanel(performance: PerformanceId, error: WriteSignal<Option<A
         draft.set(fields);
         editing.set(target);
     };
+    view! {
+        <details class="gates" data-testid="gates">
+            <summary on:click=move |_| opened.set(true)>{t!(i18n, gates)}</summary>
+            <Transition>
+                {move || gates.get().and_then(|g| g.ok()).flatten().map(|set_of| view! {
+                    <p class="muted" data-testid="rules-version" data-version=set_of.rules_version.to_string()>
+                        {fill(t_string!(i18n, gate_rules_version), &[("version", &set_of.rules_version.to_string())])}
+                    </p>
+                    <ul>
+                        {set_of.gates.into_iter().map(|g| {
+                            let id = g.id;
+                            let rules = g.rules.clone();
+                            view! {
+                                <li data-testid="gate" data-gate=id.to_string() data-name=g.rules.name.clone()>
+                                    <strong>{g.rules.name.clone()}</strong>" "<small>{summary(i18n, &g.rules)}</small>" "
+                                    <button type="button" class="link" data-testid="gate-edit"
+                                        on:click=move |_| open(Editing::Gate(id), Some(rules.clone()))>{t!(i18n, edit)}</button>
+                                    <button type="button" class="link" data-testid="gate-delete"
+                                        on:click=move |_| { remove.dispatch(DeleteGate { performance, gate: id }); }>{t!(i18n, delete)}</button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                })}
+            </Transition>
+            <button type="button" class="link" data-testid="gate-add" on:click=move |_| open(Editing::New, None)>{t!(i18n, gate_add)}</button>
+            // Its own erased view: the whole box is too deep a type for the browser's build otherwise.
+            {move || (editing.get() != Editing::Closed).then(|| view! { <GateForm performance draft editing save error /> })}
+        </details>
+    }
+    // Erased: the grid line holding it is already a deep type.
+    .into_any()
+}
+
+/// Adding or editing one gate.
+#[component]
+fn GateForm(
+    performance: PerformanceId,
+    draft: RwSignal<GateFields>,
+    editing: RwSignal<Editing>,
+    save: ServerAction<SaveGate>,
+    error: WriteSignal<Option<AppError>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let gate = match editing.get_untracked() {
@@ -99,62 +151,37 @@ pub(super) fn GatesPanel(performance: PerformanceId, error: WriteSignal<Option<A
             }
         }).collect_view()
     };
-    view! {
-        <details class="gates" data-testid="gates">
-            <summary>{t!(i18n, gates)}</summary>
-            <Transition>
-                {move || gates.get().and_then(|g| g.ok()).map(|set_of| view! {
-                    <p class="muted" data-testid="rules-version" data-version=set_of.rules_version.to_string()>
-                        {fill(t_string!(i18n, gate_rules_version), &[("version", &set_of.rules_version.to_string())])}
-                    </p>
-                    <ul>
-                        {set_of.gates.into_iter().map(|g| {
-                            let id = g.id;
-                            let rules = g.rules.clone();
-                            view! {
-                                <li data-testid="gate" data-gate=id.to_string() data-name=g.rules.name.clone()>
-                                    <strong>{g.rules.name.clone()}</strong>" "<small>{summary(i18n, &g.rules)}</small>" "
-                                    <button type="button" class="link" data-testid="gate-edit"
-                                        on:click=move |_| open(Editing::Gate(id), Some(rules.clone()))>{t!(i18n, edit)}</button>
-                                    <button type="button" class="link" data-testid="gate-delete"
-                                        on:click=move |_| { remove.dispatch(DeleteGate { performance, gate: id }); }>{t!(i18n, delete)}</button>
-                                </li>
-                            }
-                        }).collect_view()}
-                    </ul>
-                })}
-            </Transition>
-            <button type="button" class="link" data-testid="gate-add" on:click=move |_| open(Editing::New, None)>{t!(i18n, gate_add)}</button>
-            <Show when=move || editing.get() != Editing::Closed>
-                <form class="gate-form" data-testid="gate-form" on:submit=submit>
-                    <label>{t!(i18n, gate_name)}<input name="gate-name" required prop:value=text(|d| &d.name) on:input=set(|d| &mut d.name) /></label>
-                    <label>{t!(i18n, gate_mode)}
-                        <select name="gate-mode" on:change=set(|d| &mut d.mode)>
-                            <option value="single" prop:selected=move || draft.with(|d| d.mode == "single")>{t!(i18n, mode_single)}</option>
-                            <option value="entry_exit" prop:selected=move || draft.with(|d| d.mode == "entry_exit")>{t!(i18n, mode_entry_exit)}</option>
-                            <option value="multi" prop:selected=move || draft.with(|d| d.mode == "multi")>{t!(i18n, mode_multi)}</option>
-                        </select>
-                    </label>
-                    <Show when=move || draft.with(|d| d.mode == "multi")>
-                        <label>{t!(i18n, multi_max_total)}<input type="number" min="1" prop:value=text(|d| &d.max_total) on:input=set(|d| &mut d.max_total) /></label>
-                        <label>{t!(i18n, multi_max_per_day)}<input type="number" min="1" prop:value=text(|d| &d.max_per_day) on:input=set(|d| &mut d.max_per_day) /></label>
-                    </Show>
-                    <label>{t!(i18n, gate_opens)}<input type="time" name="gate-opens" prop:value=text(|d| &d.opens) on:input=set(|d| &mut d.opens) /></label>
-                    <label>{t!(i18n, gate_last_entry)}<input type="time" name="gate-last-entry" prop:value=text(|d| &d.last_entry) on:input=set(|d| &mut d.last_entry) /></label>
-                    <p class="hint">{t!(i18n, gate_categories_help)}</p>
-                    <table class="gate-categories">
-                        <thead><tr>
-                            <th>{t!(i18n, gate_admitted)}</th><th>{t!(i18n, gate_opens)}</th>
-                            <th>{t!(i18n, gate_last_entry)}</th><th>{t!(i18n, gate_instruction)}</th>
-                        </tr></thead>
-                        <tbody>{category_lines}</tbody>
-                    </table>
-                    <button type="submit" class="primary" data-testid="gate-save">{t!(i18n, save)}</button>
-                    <button type="button" class="link" on:click=move |_| editing.set(Editing::Closed)>{t!(i18n, cancel)}</button>
-                </form>
-            </Show>
-        </details>
+    let category_table = view! {
+        <table class="gate-categories">
+            <thead><tr>
+                <th>{t!(i18n, gate_admitted)}</th><th>{t!(i18n, gate_opens)}</th>
+                <th>{t!(i18n, gate_last_entry)}</th><th>{t!(i18n, gate_instruction)}</th>
+            </tr></thead>
+            <tbody>{category_lines}</tbody>
+        </table>
     }
-    // Erased: the grid line holding it is already a deep type.
+    .into_any();
+    view! {
+        <form class="gate-form" data-testid="gate-form" on:submit=submit>
+            <label>{t!(i18n, gate_name)}<input name="gate-name" required prop:value=text(|d| &d.name) on:input=set(|d| &mut d.name) /></label>
+            <label>{t!(i18n, gate_mode)}
+                <select name="gate-mode" on:change=set(|d| &mut d.mode)>
+                    <option value="single" prop:selected=move || draft.with(|d| d.mode == "single")>{t!(i18n, mode_single)}</option>
+                    <option value="entry_exit" prop:selected=move || draft.with(|d| d.mode == "entry_exit")>{t!(i18n, mode_entry_exit)}</option>
+                    <option value="multi" prop:selected=move || draft.with(|d| d.mode == "multi")>{t!(i18n, mode_multi)}</option>
+                </select>
+            </label>
+            <Show when=move || draft.with(|d| d.mode == "multi")>
+                <label>{t!(i18n, multi_max_total)}<input type="number" min="1" prop:value=text(|d| &d.max_total) on:input=set(|d| &mut d.max_total) /></label>
+                <label>{t!(i18n, multi_max_per_day)}<input type="number" min="1" prop:value=text(|d| &d.max_per_day) on:input=set(|d| &mut d.max_per_day) /></label>
+            </Show>
+            <label>{t!(i18n, gate_opens)}<input type="time" name="gate-opens" prop:value=text(|d| &d.opens) on:input=set(|d| &mut d.opens) /></label>
+            <label>{t!(i18n, gate_last_entry)}<input type="time" name="gate-last-entry" prop:value=text(|d| &d.last_entry) on:input=set(|d| &mut d.last_entry) /></label>
+            <p class="hint">{t!(i18n, gate_categories_help)}</p>
+            {category_table}
+            <button type="submit" class="primary" data-testid="gate-save">{t!(i18n, save)}</button>
+            <button type="button" class="link" on:click=move |_| editing.set(Editing::Closed)>{t!(i18n, cancel)}</button>
+        </form>
+    }
     .into_any()
 }
