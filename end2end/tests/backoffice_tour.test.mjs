@@ -35,8 +35,14 @@ async function tour(locale, institution) {
   const page = await (await browser.newContext({ locale, viewport: { width: 1366, height: 800 } })).newPage();
   const errors = recordErrors(page);
   const visited = [];
+  // Each screen must show, and leave no error behind: a failure names the screen.
   const screen = async (name, shown) => {
-    await shown();
+    try {
+      await shown();
+    } catch (error) {
+      throw new Error(`${name}: did not show (${error.message.split('\n')[0]}); errors: ${JSON.stringify(errors)}`);
+    }
+    assert.deepEqual(errors, [], `errors on ${name}`);
     visited.push(name);
   };
   await signIn(page, server.url, 'admin', ADMIN_PASSWORD);
@@ -61,7 +67,7 @@ async function tour(locale, institution) {
     assert.equal((await listed).status(), 200);
   });
   await tab('users');
-  await screen('root users', () => page.locator('[data-testid=users-tab] tbody').waitFor());
+  await screen('root users', () => page.locator('[data-testid=create-login-form]').waitFor());
   await tab('sources');
   await screen('root sources', () => page.locator('[data-testid=sources]').waitFor());
   await page.click('[data-testid=add-source]');

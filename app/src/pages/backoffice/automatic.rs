@@ -172,8 +172,9 @@ fn follow_progress(institution: InstitutionId, listed: RwSignal<Option<u64>>) {
             set_timeout(
                 move || {
                     spawn_local(async move {
+                        // Another tab may have closed this card, and its signal with it, since.
                         if let Ok(seen) = partner_events_progress(institution).await
-                            && listed.get_untracked().is_some()
+                            && listed.try_get_untracked().flatten().is_some()
                         {
                             listed.set(Some(seen));
                         }
